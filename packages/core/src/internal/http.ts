@@ -1,0 +1,51 @@
+/** The wire-level request and response the pipeline passes around; no library types leak past here. */
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
+
+export interface HttpRequest {
+  method: HttpMethod
+  url: URL
+  /** Header names in lower case. */
+  headers: Record<string, string>
+  body?: string | undefined
+  signal?: AbortSignal | undefined
+}
+
+export interface HttpResponse {
+  status: number
+  /** Header names in lower case. */
+  headers: Record<string, string>
+  body: string
+}
+
+export interface HttpTransport {
+  send(request: HttpRequest): Promise<HttpResponse>
+  close(): Promise<void>
+}
+
+/** Throttling scopes the client paces itself against (see throttle policy). */
+export type ThrottleScope = 'identityProtection' | 'directoryWrite'
+
+export interface ThrottleCost {
+  scope: ThrottleScope
+  tokens: number
+}
+
+/** A Graph call with what the policies need to know about it. */
+export interface GraphRequest extends HttpRequest {
+  /** Stable name of the operation, e.g. `riskyUsers.confirmCompromised`; used in errors and permission advice. */
+  operation: string
+  /**
+   * False for actions that change state and are not safe to repeat blindly (POST actions). The retry
+   * policy resends those only when the service provably did not process them.
+   */
+  idempotent: boolean
+  throttle: ThrottleCost[]
+  /** 1 for the first try; set by the retry policy. */
+  attempt: number
+}
+
+export interface GraphResponse extends HttpResponse {
+  requestId: string | undefined
+  clientRequestId: string | undefined
+}

@@ -1,0 +1,38 @@
+/**
+ * The least-privileged Microsoft Graph application permission each operation needs
+ * (graph-contract.md 1.2, 2.x, 3.x). PermissionError names it, so a 403 says what to grant.
+ */
+export const OPERATION_PERMISSIONS = {
+  'riskDetections.list': ['IdentityRiskEvent.Read.All'],
+  'riskyUsers.list': ['IdentityRiskyUser.Read.All'],
+  'riskyUsers.get': ['IdentityRiskyUser.Read.All'],
+  'riskyUsers.history': ['IdentityRiskyUser.Read.All'],
+  'riskyUsers.confirmCompromised': ['IdentityRiskyUser.ReadWrite.All'],
+  'riskyUsers.dismiss': ['IdentityRiskyUser.ReadWrite.All'],
+  'riskyUsers.confirmSafe': ['IdentityRiskyUser.ReadWrite.All'],
+  'users.get': ['User.Read.All'],
+  'users.revokeSignInSessions': ['User.RevokeSessions.All'],
+  'users.setAccountEnabled': ['User.EnableDisableAccount.All', 'User.Read.All'],
+  'users.resetPassword': ['User-PasswordProfile.ReadWrite.All'],
+  'groups.transitiveMembers': ['GroupMember.Read.All'],
+  'identityAccounts.list': ['SecurityIdentitiesAccount.Read.All'],
+  'identityAccounts.get': ['SecurityIdentitiesAccount.Read.All'],
+  'identityAccounts.invokeAction': ['SecurityIdentitiesActions.ReadWrite.All'],
+} as const satisfies Record<string, readonly string[]>
+
+export type GraphOperation = keyof typeof OPERATION_PERMISSIONS
+
+/** Directory roles an app-only caller needs on top of the Graph permission, where the docs say so. */
+const ROLE_NOTES: Partial<Record<GraphOperation, string>> = {
+  'users.setAccountEnabled': 'for a user who holds an admin role the app also needs a privileged directory role',
+  'users.resetPassword': 'the app also needs at least the User Administrator directory role (higher for admin targets)',
+  'identityAccounts.invokeAction': 'Defender for Identity may also require a Defender XDR role with Response (manage) on Identities',
+}
+
+export function permissionFor(operation: string): { permission: string; note: string | undefined } {
+  const perms = (OPERATION_PERMISSIONS as Record<string, readonly string[]>)[operation]
+  return {
+    permission: perms === undefined ? 'unknown (no permission is recorded for this operation)' : perms.join(' + '),
+    note: ROLE_NOTES[operation as GraphOperation],
+  }
+}

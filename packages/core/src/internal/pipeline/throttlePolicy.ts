@@ -1,0 +1,46 @@
+import { publishThrottleWait } from '../diagnostics.js'
+import type { ThrottleScope } from '../http.js'
+import type { PipelinePolicy } from './pipeline.js'
+import { TokenBucket, type TokenBucketOptions } from './tokenBucket.js'
+
+export const throttlePolicyName = 'throttle'
+
+export type ThrottleLimits = Record<ThrottleScope, TokenBucketOptions>
+
+/**
+ * Graph's documented budgets. Identity Protection allows 1 request/s per tenant for all apps and its
+ * 429s carry no Retry-After, so the client paces itself instead of learning the limit from 429s.
+ * Directory writes: 3,000 per 150 s per app and tenant.
+ */
+export const DEFAULT_THROTTLE_LIMITS: ThrottleLimits = {
+  identityProtection: { capacity: 1, refillPerSecond: 1 },
+  directoryWrite: { capacity: 3_000, refillPerSecond: 3_000 / 150 },
+}
+
+export interface ThrottlePolicy extends PipelinePolicy {
+  readonly buckets: Readonly<Record<ThrottleScope, TokenBucket>>
+}
+
+/** Waits for each scope's tokens before the request goes out; a 429 empties that scope's bucket. */
+export function throttlePolicy(limits: Partial<ThrottleLimits> = {}): ThrottlePolicy {
+  const merged = { ...DEFAULT_THROTTLE_LIMITS, ...limits }
+  const buckets: Record<ThrottleScope, TokenBucket> = {
+    identityProtection: new TokenBucket(merged.identityProtection),
+    directoryWrite: new TokenBucket(merged.directoryWrite),
+  }
+  return {
+    name: throttlePolicyName,
+    buckets,
+    async send(request, next) {
+      for (const cost of request.throttle) {
+        const waited = await buckets[cost.scope].take(cost.tokens, request.signal)
+        if (waited > 0) publishThrottleWait({ scope: cost.scope, waitMs: waited })
+      }
+      const response = await next(request)
+      if (response.status === 429) {
+        for (const cost of request.throttle) buckets[cost.scope].drain()
+      }
+      return response
+    },
+  }
+}

@@ -1,0 +1,71 @@
+import { sleep } from '../timing.js'
+
+export interface TokenBucketOptions {
+  /** Most tokens the bucket holds: the largest burst. */
+  capacity: number
+  /** Tokens added per second. */
+  refillPerSecond: number
+  /** Tokens at start; defaults to capacity. */
+  initial?: number
+}
+
+/**
+ * A token bucket with FIFO waiters. `take` resolves when the tokens are granted; waiting is
+ * abortable and never spins: it sleeps exactly until enough tokens have accrued.
+ */
+export class TokenBucket {
+  readonly capacity: number
+  readonly refillPerMs: number
+  private tokens: number
+  private updatedAt: number
+  private tail: Promise<void> = Promise.resolve()
+
+  constructor(options: TokenBucketOptions) {
+    if (!(options.capacity > 0) || !(options.refillPerSecond > 0)) {
+      throw new RangeError('token bucket capacity and refill rate must be positive')
+    }
+    this.capacity = options.capacity
+    this.refillPerMs = options.refillPerSecond / 1000
+    this.tokens = Math.min(options.initial ?? options.capacity, options.capacity)
+    this.updatedAt = Date.now()
+  }
+
+  /** Takes `n` tokens (clamped to capacity); returns how long the caller waited in ms. */
+  take(n: number, signal?: AbortSignal): Promise<number> {
+    const want = Math.min(n, this.capacity)
+    const started = Date.now()
+    const turn = this.tail.then(async () => {
+      for (;;) {
+        this.refill()
+        if (this.tokens >= want) {
+          this.tokens -= want
+          return Date.now() - started
+        }
+        await sleep(Math.ceil((want - this.tokens) / this.refillPerMs), signal)
+      }
+    })
+    // A waiter that aborts must not block the ones behind it.
+    this.tail = turn.then(
+      () => undefined,
+      () => undefined,
+    )
+    return turn
+  }
+
+  /** Empties the bucket: the service said the shared budget is spent (a 429 we did not predict). */
+  drain(): void {
+    this.refill()
+    this.tokens = 0
+  }
+
+  available(): number {
+    this.refill()
+    return this.tokens
+  }
+
+  private refill(): void {
+    const now = Date.now()
+    this.tokens = Math.min(this.capacity, this.tokens + (now - this.updatedAt) * this.refillPerMs)
+    this.updatedAt = now
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * JSON batching: at most 20 requests per `$batch`, results matched by id (the service answers in
+ * any order). Each item is throttled on its own: items that come back 429 (or 503/504 when safe to
+ * repeat) are sent again, alone with the other failed items, once their own Retry-After has passed;
+ * the decision is the pipeline's `decideRetry`, so items and whole requests follow one rule.
+ */
+import { DeadlineError, type GraphError } from '../../errors.js'
+import { errorForResponse, type GraphHttp, parseWith } from '../graphHttp.js'
+import type { GraphRequest, GraphResponse, HttpMethod, ThrottleCost, ThrottleScope } from '../http.js'
+import { DEFAULT_RETRY_OPTIONS, decideRetry, type RetryOptions } from '../pipeline/retryStrategies.js'
+import { sleep } from '../timing.js'
+import { batchResponseSchema } from '../schemas.js'
+
+export const BATCH_MAX_ITEMS = 20
+
+export interface BatchItem {
+  /** Unique within one `execute` call. */
+  id: string
+  method: HttpMethod
+  /** Relative to the versioned root, e.g. `/users/{id}`. */
+  url: string
+  body?: unknown
+  operation: string
+  idempotent?: boolean
+  throttle?: ThrottleCost[]
+}
+
+export interface BatchItemResult {
+  id: string
+  status: number
+  headers: Record<string, string>
+  body: unknown
+  /** Set when the item did not succeed (status outside 2xx, or it was never answered). */
+  error?: GraphError | Error | undefined
+  attempts: number
+}
+
+export interface BatchOptions {
+  signal?: AbortSignal | undefined
+}
+
+interface Pending {
+  item: BatchItem
+  attempts: number
+  dueAt: number
+}
+
+function lowerKeys(h: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]))
+}
+
+export class Batch {
+  constructor(
+    private readonly http: GraphHttp,
+    private readonly retry: RetryOptions = DEFAULT_RETRY_OPTIONS,
+    private readonly random: () => number = Math.random,
+    private readonly deadlineAt: number | undefined = undefined,
+  ) {}
+
+  /** Sends every item (in batches of 20) and returns one result per item id. */
+  async execute(items: readonly BatchItem[], options: BatchOptions = {}): Promise<Map<string, BatchItemResult>> {
+    const seen = new Set<string>()
+    for (const item of items) {
+      if (seen.has(item.id)) throw new TypeError(`batch item id '${item.id}' is not unique`)
+      if (!item.url.startsWith('/')) throw new TypeError(`batch item '${item.id}' url must be relative and start with '/'`)
+      seen.add(item.id)
+    }
+    const results = new Map<string, BatchItemResult>()
+    let pending: Pending[] = items.map((item) => ({ item, attempts: 0, dueAt: 0 }))
+    while (pending.length > 0) {
+      const now = Date.now()
+      const due = pending.filter((p) => p.dueAt <= now)
+      if (due.length === 0) {
+        const next = Math.min(...pending.map((p) => p.dueAt))
+        if (this.deadlineAt !== undefined && next > this.deadlineAt) {
+          for (const p of pending) {
+            results.set(p.item.id, { id: p.item.id, status: 429, headers: {}, body: undefined, attempts: p.attempts, error: new DeadlineError(`${p.item.operation}: still throttled at the run's deadline`) })
+          }
+          break
+        }
+        await sleep(next - now, options.signal)
+        continue
+      }
+      const group = due.slice(0, BATCH_MAX_ITEMS)
+      const inGroup = new Set(group)
+      pending = pending.filter((p) => !inGroup.has(p))
+      const retried = await this.sendGroup(group, results, options)
+      pending.push(...retried)
+    }
+    return results
+  }
+
+  private async sendGroup(group: Pending[], results: Map<string, BatchItemResult>, options: BatchOptions): Promise<Pending[]> {
+    const cost = new Map<ThrottleScope, number>()
+    for (const p of group) for (const c of p.item.throttle ?? []) cost.set(c.scope, (cost.get(c.scope) ?? 0) + c.tokens)
+    for (const p of group) p.attempts++
+    const { data, response } = await this.http.call({
+      operation: 'batch',
+      method: 'POST',
+      url: this.http.url('/$batch'),
+      body: {
+        requests: group.map((p) => ({
+          id: p.item.id,
+          method: p.item.method,
+          url: p.item.url,
+          ...(p.item.body === undefined ? {} : { headers: { 'Content-Type': 'application/json' }, body: p.item.body }),
+        })),
+      },
+      idempotent: group.every((p) => p.item.idempotent ?? p.item.method !== 'POST'),
+      throttle: [...cost].map(([scope, tokens]) => ({ scope, tokens })),
+      schema: batchResponseSchema,
+      signal: options.signal,
+    })
+    const byId = new Map(data.responses.map((r) => [r.id, r]))
+    const retry: Pending[] = []
+    const now = Date.now()
+    for (const p of group) {
+      const answer = byId.get(p.item.id)
+      if (answer === undefined) {
+        results.set(p.item.id, {
+          id: p.item.id,
+          status: 0,
+          headers: {},
+          body: undefined,
+          attempts: p.attempts,
+          error: new Error(`${p.item.operation}: the $batch response has no entry for item '${p.item.id}'`),
+        })
+        continue
+      }
+      const headers = lowerKeys(answer.headers)
+      const itemResponse: GraphResponse = {
+        status: answer.status,
+        headers,
+        body: answer.body === undefined ? '' : JSON.stringify(answer.body),
+        requestId: headers['request-id'] ?? response.requestId,
+        clientRequestId: response.clientRequestId,
+      }
+      const itemRequest: GraphRequest = {
+        method: p.item.method,
+        url: this.http.url(p.item.url),
+        headers: {},
+        operation: p.item.operation,
+        idempotent: p.item.idempotent ?? p.item.method !== 'POST',
+        throttle: p.item.throttle ?? [],
+        attempt: p.attempts,
+      }
+      const decision = decideRetry({ request: itemRequest, response: itemResponse }, this.retry, now, this.random)
+      if (decision.kind === 'retry' && p.attempts < this.retry.maxAttempts) {
+        retry.push({ ...p, dueAt: now + decision.delayMs })
+        continue
+      }
+      const ok = answer.status >= 200 && answer.status <= 299
+      results.set(p.item.id, {
+        id: p.item.id,
+        status: answer.status,
+        headers,
+        body: answer.body,
+        attempts: p.attempts,
+        error: ok ? undefined : decision.kind === 'fail' ? decision.error : errorForResponse(itemResponse, p.item.operation),
+      })
+    }
+    return retry
+  }
+}
+
+/** Parses a successful item's body with a schema, naming the item in a ContractError. */
+export function parseItem<T>(result: BatchItemResult, schema: import('zod').ZodType<T>): T {
+  return parseWith(schema, result.body, `batch item ${result.id}`, result.headers['request-id'], '')
+}

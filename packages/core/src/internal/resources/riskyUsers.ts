@@ -1,0 +1,77 @@
+import type { ThrottleCost } from '../http.js'
+import type { GraphHttp } from '../graphHttp.js'
+import { and, anyOf } from '../odata.js'
+import { items, type PageOptions } from '../paging.js'
+import { type RiskyUser, type RiskyUserHistoryItem, riskyUserHistoryItemSchema, riskyUserSchema } from '../schemas.js'
+import { type BulkResult, runChunks } from './chunked.js'
+
+/** The documented maximum of ids per dismiss call; we apply it to every bulk risk action. */
+export const RISKY_USERS_CHUNK = 60
+export const RISKY_USERS_MAX_TOP = 500
+
+const IP: ThrottleCost[] = [{ scope: 'identityProtection', tokens: 1 }]
+
+export interface RiskyUserQuery {
+  riskLevels?: readonly string[]
+  riskStates?: readonly string[]
+  top?: number
+}
+
+export interface CallOptions {
+  signal?: AbortSignal | undefined
+}
+
+export class RiskyUsers {
+  constructor(private readonly http: GraphHttp) {}
+
+  list(query: RiskyUserQuery = {}, options: PageOptions = {}): AsyncGenerator<RiskyUser> {
+    const top = Math.min(query.top ?? RISKY_USERS_MAX_TOP, RISKY_USERS_MAX_TOP)
+    const filter = and(anyOf('riskLevel', query.riskLevels), anyOf('riskState', query.riskStates))?.text
+    const url = this.http.url('/identityProtection/riskyUsers', { $top: String(top), $filter: filter })
+    return items(this.http, 'riskyUsers.list', url, riskyUserSchema, { ...options, throttle: IP })
+  }
+
+  async get(userId: string, options: CallOptions = {}): Promise<RiskyUser> {
+    const url = this.http.url(`/identityProtection/riskyUsers/${encodeURIComponent(userId)}`)
+    const { data } = await this.http.call({ operation: 'riskyUsers.get', method: 'GET', url, schema: riskyUserSchema, throttle: IP, signal: options.signal })
+    return data
+  }
+
+  history(userId: string, options: PageOptions = {}): AsyncGenerator<RiskyUserHistoryItem> {
+    const url = this.http.url(`/identityProtection/riskyUsers/${encodeURIComponent(userId)}/history`)
+    return items(this.http, 'riskyUsers.history', url, riskyUserHistoryItemSchema, { ...options, throttle: IP })
+  }
+
+  /** Sets each user's risk to high / confirmedCompromised; 60 ids per call. */
+  confirmCompromised(userIds: readonly string[], options: CallOptions = {}): Promise<BulkResult> {
+    return this.bulk('confirmCompromised', userIds, options)
+  }
+
+  /** Dismisses each user's risk (level none, state dismissed); 60 ids per call. */
+  dismiss(userIds: readonly string[], options: CallOptions = {}): Promise<BulkResult> {
+    return this.bulk('dismiss', userIds, options)
+  }
+
+  /** Confirms each user safe (level none, state confirmedSafe); 60 ids per call. */
+  confirmSafe(userIds: readonly string[], options: CallOptions = {}): Promise<BulkResult> {
+    return this.bulk('confirmSafe', userIds, options)
+  }
+
+  private bulk(action: 'confirmCompromised' | 'dismiss' | 'confirmSafe', userIds: readonly string[], options: CallOptions): Promise<BulkResult> {
+    const url = this.http.url(`/identityProtection/riskyUsers/${action}`)
+    return runChunks(userIds, RISKY_USERS_CHUNK, async (ids) => {
+      const { response } = await this.http.call({
+        operation: `riskyUsers.${action}`,
+        method: 'POST',
+        url,
+        body: { userIds: ids },
+        // Not safe to repeat blindly: resent only when the service provably did not process it.
+        idempotent: false,
+        throttle: IP,
+        schema: undefined,
+        signal: options.signal,
+      })
+      return { requestId: response.requestId, clientRequestId: response.clientRequestId }
+    })
+  }
+}

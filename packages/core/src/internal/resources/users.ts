@@ -1,0 +1,145 @@
+import type { GraphHttp } from '../graphHttp.js'
+import type { ThrottleCost } from '../http.js'
+import { generateTemporaryPassword } from '../password.js'
+import { type User, userSchema } from '../schemas.js'
+import type { Batch, BatchItem } from './batch.js'
+import { parseItem } from './batch.js'
+
+/** The directory facts the policy needs about a user. */
+export const USER_SELECT = [
+  'id',
+  'userPrincipalName',
+  'displayName',
+  'accountEnabled',
+  'onPremisesSyncEnabled',
+  'onPremisesSecurityIdentifier',
+  'userType',
+] as const
+
+const WRITE: ThrottleCost[] = [{ scope: 'directoryWrite', tokens: 1 }]
+
+export interface WriteResult {
+  requestId: string | undefined
+  clientRequestId: string | undefined
+}
+
+export interface CallOptions {
+  signal?: AbortSignal | undefined
+}
+
+const userPath = (id: string): string => `/users/${encodeURIComponent(id)}`
+
+/** Batch items for directory writes, so the runner can send many through `$batch`. */
+export const userItems = {
+  revokeSignInSessions: (id: string, itemId = id): BatchItem => ({
+    id: itemId,
+    method: 'POST',
+    url: `${userPath(id)}/revokeSignInSessions`,
+    operation: 'users.revokeSignInSessions',
+    // Revoking twice only moves signInSessionsValidFromDateTime to now again: safe to repeat.
+    idempotent: true,
+    throttle: WRITE,
+  }),
+  setAccountEnabled: (id: string, enabled: boolean, itemId = id): BatchItem => ({
+    id: itemId,
+    method: 'PATCH',
+    url: userPath(id),
+    body: { accountEnabled: enabled },
+    operation: 'users.setAccountEnabled',
+    idempotent: true,
+    throttle: WRITE,
+  }),
+  get: (id: string, select: readonly string[] = USER_SELECT, itemId = id): BatchItem => ({
+    id: itemId,
+    method: 'GET',
+    url: `${userPath(id)}?$select=${select.join(',')}`,
+    operation: 'users.get',
+  }),
+}
+
+export class Users {
+  constructor(
+    private readonly http: GraphHttp,
+    private readonly batch: Batch,
+  ) {}
+
+  async get(idOrUpn: string, options: CallOptions & { select?: readonly string[] } = {}): Promise<User> {
+    const url = this.http.url(userPath(idOrUpn), { $select: (options.select ?? USER_SELECT).join(',') })
+    const { data } = await this.http.call({ operation: 'users.get', method: 'GET', url, schema: userSchema, signal: options.signal })
+    return data
+  }
+
+  /** Reads many users through `$batch`; each id maps to its user or to the error for that id. */
+  async getMany(ids: readonly string[], options: CallOptions & { select?: readonly string[] } = {}): Promise<Map<string, User | Error>> {
+    const unique = [...new Set(ids)]
+    const results = await this.batch.execute(
+      unique.map((id) => userItems.get(id, options.select)),
+      options,
+    )
+    const out = new Map<string, User | Error>()
+    for (const id of unique) {
+      const r = results.get(id)
+      if (r === undefined) out.set(id, new Error(`users.get: no result for ${id}`))
+      else if (r.error !== undefined) out.set(id, r.error)
+      else {
+        try {
+          out.set(id, parseItem(r, userSchema))
+        } catch (error) {
+          out.set(id, error as Error)
+        }
+      }
+    }
+    return out
+  }
+
+  /** Invalidates refresh tokens and session cookies. The service answers 200 {value:true}, not the documented 204: any 2xx is success. */
+  async revokeSignInSessions(id: string, options: CallOptions = {}): Promise<WriteResult> {
+    const { response } = await this.http.call({
+      operation: 'users.revokeSignInSessions',
+      method: 'POST',
+      url: this.http.url(`${userPath(id)}/revokeSignInSessions`),
+      idempotent: true,
+      throttle: WRITE,
+      schema: undefined,
+      signal: options.signal,
+    })
+    return { requestId: response.requestId, clientRequestId: response.clientRequestId }
+  }
+
+  /** Disables (false) or re-enables (true) a cloud account with PATCH accountEnabled. */
+  async setAccountEnabled(id: string, enabled: boolean, options: CallOptions = {}): Promise<WriteResult> {
+    const { response } = await this.http.call({
+      operation: 'users.setAccountEnabled',
+      method: 'PATCH',
+      url: this.http.url(userPath(id)),
+      body: { accountEnabled: enabled },
+      throttle: WRITE,
+      schema: undefined,
+      signal: options.signal,
+    })
+    return { requestId: response.requestId, clientRequestId: response.clientRequestId }
+  }
+
+  /**
+   * Sets a generated temporary password and forces a change at next sign-in. The password is never
+   * returned or logged: the user gets a new one through the helpdesk or self-service reset.
+   */
+  async resetPassword(id: string, options: CallOptions & { requireMfa?: boolean } = {}): Promise<WriteResult> {
+    const { response } = await this.http.call({
+      operation: 'users.resetPassword',
+      method: 'PATCH',
+      url: this.http.url(userPath(id)),
+      body: {
+        passwordProfile: {
+          password: generateTemporaryPassword(),
+          forceChangePasswordNextSignIn: true,
+          forceChangePasswordNextSignInWithMfa: options.requireMfa ?? false,
+        },
+      },
+      throttle: WRITE,
+      schema: undefined,
+      signal: options.signal,
+    })
+    return { requestId: response.requestId, clientRequestId: response.clientRequestId }
+  }
+}

@@ -64,11 +64,22 @@ export interface GraphClient {
  */
 export function createGraphClient(options: GraphClientOptions): GraphClient {
   if (options.tenantId.trim() === '') throw new ConfigError('tenantId', 'is empty')
-  if (options.credential.kind !== 'managedIdentity' && options.clientId.trim() === '') throw new ConfigError('clientId', 'is empty')
+  if (options.credential.kind !== 'managedIdentity' && options.clientId.trim() === '')
+    throw new ConfigError('clientId', 'is empty')
   const endpoints = resolveEndpoints(options)
   const transport: HttpTransport = createUndiciTransport(options.transport)
-  const auth: AuthOptions = { tenantId: options.tenantId, clientId: options.clientId, credential: options.credential }
-  const tokens = options.tokenProvider ?? createMsalTokenProvider(auth, { authorityHost: endpoints.authorityHost, resource: endpoints.graphResource }, transport)
+  const auth: AuthOptions = {
+    tenantId: options.tenantId,
+    clientId: options.clientId,
+    credential: options.credential,
+  }
+  const tokens =
+    options.tokenProvider ??
+    createMsalTokenProvider(
+      auth,
+      { authorityHost: endpoints.authorityHost, resource: endpoints.graphResource },
+      transport,
+    )
   const retry = { ...DEFAULT_RETRY_OPTIONS, ...options.retry }
   const random = options.random ?? Math.random
   const throttle = throttlePolicy(options.throttle)
@@ -79,7 +90,11 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     authPolicy(tokens, endpoints.graphRoot),
     diagnosticsPolicy(),
   ]
-  const http = new GraphHttp(composePipeline(policies, transport), endpoints.graphRoot, options.apiVersion ?? 'v1.0')
+  const http = new GraphHttp(
+    composePipeline(policies, transport),
+    endpoints.graphRoot,
+    options.apiVersion ?? 'v1.0',
+  )
   const batch = new Batch(http, retry, random, options.deadlineAt)
   return {
     endpoints,
@@ -110,7 +125,9 @@ export interface TokenProviderOptions {
  * A standalone token provider on the same msal setup the Graph client uses (the runner uses it for
  * Azure Storage). `close` releases its connection pool.
  */
-export function createTokenProvider(options: TokenProviderOptions): TokenProvider & { close(): Promise<void> } {
+export function createTokenProvider(
+  options: TokenProviderOptions,
+): TokenProvider & { close(): Promise<void> } {
   const endpoints = resolveEndpoints(options)
   const transport = createUndiciTransport(options.transport)
   const provider = createMsalTokenProvider(
@@ -118,5 +135,9 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     { authorityHost: endpoints.authorityHost, resource: options.resource ?? endpoints.graphResource },
     transport,
   )
-  return { description: provider.description, getToken: (o) => provider.getToken(o), close: () => transport.close() }
+  return {
+    description: provider.description,
+    getToken: (o) => provider.getToken(o),
+    close: () => transport.close(),
+  }
 }

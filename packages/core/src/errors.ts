@@ -67,7 +67,12 @@ export class GraphError extends TourniquetError {
   readonly date: string | undefined
   readonly operation: string
 
-  constructor(message: string, details: GraphErrorDetails, options: TourniquetErrorOptions = {}, code: ErrorCode = ErrorCode.Graph) {
+  constructor(
+    message: string,
+    details: GraphErrorDetails,
+    options: TourniquetErrorOptions = {},
+    code: ErrorCode = ErrorCode.Graph,
+  ) {
     super(code, message, options)
     this.name = 'GraphError'
     this.status = details.status
@@ -94,7 +99,11 @@ export class GraphError extends TourniquetError {
 export class PermissionError extends GraphError {
   readonly permission: string
 
-  constructor(message: string, details: GraphErrorDetails & { permission: string }, options: TourniquetErrorOptions = {}) {
+  constructor(
+    message: string,
+    details: GraphErrorDetails & { permission: string },
+    options: TourniquetErrorOptions = {},
+  ) {
     super(message, details, options, ErrorCode.Permission)
     this.name = 'PermissionError'
     this.permission = details.permission
@@ -109,7 +118,11 @@ export class PermissionError extends GraphError {
 export class ThrottledError extends GraphError {
   readonly retryAfterMs: number | undefined
 
-  constructor(message: string, details: GraphErrorDetails & { retryAfterMs: number | undefined }, options: TourniquetErrorOptions = {}) {
+  constructor(
+    message: string,
+    details: GraphErrorDetails & { retryAfterMs: number | undefined },
+    options: TourniquetErrorOptions = {},
+  ) {
     super(message, details, options, ErrorCode.Throttled)
     this.name = 'ThrottledError'
     this.retryAfterMs = details.retryAfterMs
@@ -125,7 +138,11 @@ export class AuthError extends TourniquetError {
   readonly aadsts: string | undefined
   readonly advice: string
 
-  constructor(message: string, details: { aadsts: string | undefined; advice: string }, options: TourniquetErrorOptions = {}) {
+  constructor(
+    message: string,
+    details: { aadsts: string | undefined; advice: string },
+    options: TourniquetErrorOptions = {},
+  ) {
     super(ErrorCode.Auth, message, options)
     this.name = 'AuthError'
     this.aadsts = details.aadsts
@@ -143,7 +160,11 @@ export class ContractError extends TourniquetError {
   readonly path: string
   readonly requestId: string | undefined
 
-  constructor(message: string, details: { operation: string; path: string; requestId?: string | undefined }, options: TourniquetErrorOptions = {}) {
+  constructor(
+    message: string,
+    details: { operation: string; path: string; requestId?: string | undefined },
+    options: TourniquetErrorOptions = {},
+  ) {
     super(ErrorCode.Contract, message, options)
     this.name = 'ContractError'
     this.operation = details.operation
@@ -166,7 +187,11 @@ export class TransportError extends TourniquetError {
   readonly phase: TransportPhase
   readonly causeCode: string | undefined
 
-  constructor(message: string, details: { phase: TransportPhase; causeCode: string | undefined }, options: TourniquetErrorOptions = {}) {
+  constructor(
+    message: string,
+    details: { phase: TransportPhase; causeCode: string | undefined },
+    options: TourniquetErrorOptions = {},
+  ) {
     super(ErrorCode.Transport, message, options)
     this.name = 'TransportError'
     this.phase = details.phase
@@ -218,7 +243,12 @@ export class ConfigError extends TourniquetError {
 }
 
 function hasCode(error: unknown, code: ErrorCode): boolean {
-  return typeof error === 'object' && error !== null && BRAND in error && (error as { code?: unknown }).code === code
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    BRAND in error &&
+    (error as { code?: unknown }).code === code
+  )
 }
 
 // Guards check the brand and code, not only `instanceof`: two copies of this package can coexist.
@@ -231,7 +261,8 @@ export const isThrottledError = (e: unknown): e is ThrottledError => hasCode(e, 
 export const isAuthError = (e: unknown): e is AuthError => hasCode(e, ErrorCode.Auth)
 export const isContractError = (e: unknown): e is ContractError => hasCode(e, ErrorCode.Contract)
 export const isTransportError = (e: unknown): e is TransportError => hasCode(e, ErrorCode.Transport)
-export const isOutcomeUnknownError = (e: unknown): e is OutcomeUnknownError => hasCode(e, ErrorCode.OutcomeUnknown)
+export const isOutcomeUnknownError = (e: unknown): e is OutcomeUnknownError =>
+  hasCode(e, ErrorCode.OutcomeUnknown)
 export const isAbortedError = (e: unknown): e is AbortedError => hasCode(e, ErrorCode.Aborted)
 export const isDeadlineError = (e: unknown): e is DeadlineError => hasCode(e, ErrorCode.Deadline)
 export const isConfigError = (e: unknown): e is ConfigError => hasCode(e, ErrorCode.Config)

@@ -68,7 +68,12 @@ describe('token acquisition against a fake authority over https with a test CA',
   it.each([
     [7000215, 'invalid_client', 'Invalid client secret provided.', /secret value \(not its id\)/],
     [7000222, 'invalid_client', 'The provided client secret keys are expired.', /rotate it with `pulumi up`/],
-    [700016, 'unauthorized_client', 'Application not found in the directory.', /AZURE_CLIENT_ID\) was not found/],
+    [
+      700016,
+      'unauthorized_client',
+      'Application not found in the directory.',
+      /AZURE_CLIENT_ID\) was not found/,
+    ],
     [90002, 'invalid_request', "Tenant 'x' not found.", /AZURE_TENANT_ID\) was not found/],
   ])('maps AADSTS%i to an AuthError with advice', async (code, error, description, advice) => {
     authority = await startFakeAuthority(pki)
@@ -102,7 +107,9 @@ describe('token acquisition against a fake authority over https with a test CA',
     const form = authority.requests[0]?.form
     expect(form?.get('client_secret')).toBeNull()
     expect(form?.get('client_assertion_type')).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
-    const header = JSON.parse(Buffer.from(String(form?.get('client_assertion')).split('.')[0] ?? '', 'base64url').toString('utf8'))
+    const header = JSON.parse(
+      Buffer.from(String(form?.get('client_assertion')).split('.')[0] ?? '', 'base64url').toString('utf8'),
+    )
     expect(Buffer.from(header['x5t#S256'], 'base64url').toString('hex')).toBe(cert.thumbprintSha256)
     await tokens.close()
   })
@@ -112,7 +119,10 @@ describe('token acquisition against a fake authority over https with a test CA',
       createTokenProvider({
         tenantId: TENANT,
         clientId: 'app',
-        credential: { kind: 'certificate', pem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----' },
+        credential: {
+          kind: 'certificate',
+          pem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----',
+        },
       }),
     ).toThrow(/no private key/)
   })
@@ -133,19 +143,27 @@ describe('authority host rules', () => {
     await authority.close()
   })
 
-  it.each(['http://login.example.com', 'http://10.0.0.5:8080', 'ftp://login.example.com', 'https://login.example.com/some/path', 'not a url'])(
-    'refuses %s as an authority host before any request',
-    (host) => {
-      let error: unknown
-      try {
-        createTokenProvider({ tenantId: TENANT, clientId: 'app', credential: { kind: 'secret', clientSecret: SECRET }, authorityHost: host })
-      } catch (e) {
-        error = e
-      }
-      expect(isConfigError(error)).toBe(true)
-      expect((error as { field: string }).field).toBe('authorityHost')
-    },
-  )
+  it.each([
+    'http://login.example.com',
+    'http://10.0.0.5:8080',
+    'ftp://login.example.com',
+    'https://login.example.com/some/path',
+    'not a url',
+  ])('refuses %s as an authority host before any request', (host) => {
+    let error: unknown
+    try {
+      createTokenProvider({
+        tenantId: TENANT,
+        clientId: 'app',
+        credential: { kind: 'secret', clientSecret: SECRET },
+        authorityHost: host,
+      })
+    } catch (e) {
+      error = e
+    }
+    expect(isConfigError(error)).toBe(true)
+    expect((error as { field: string }).field).toBe('authorityHost')
+  })
 })
 
 describe('managed identity (user-assigned, by client id)', () => {
@@ -157,7 +175,14 @@ describe('managed identity (user-assigned, by client id)', () => {
     server = createServer((req, res) => {
       seen.push(req)
       res.writeHead(200, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ access_token: 'mi-token', expires_on: Math.floor(Date.now() / 1000) + 3600, resource: 'https://graph.microsoft.com', token_type: 'Bearer' }))
+      res.end(
+        JSON.stringify({
+          access_token: 'mi-token',
+          expires_on: Math.floor(Date.now() / 1000) + 3600,
+          resource: 'https://graph.microsoft.com',
+          token_type: 'Bearer',
+        }),
+      )
     })
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     const { port } = server.address() as AddressInfo
@@ -175,7 +200,11 @@ describe('managed identity (user-assigned, by client id)', () => {
   })
 
   it('asks the local identity endpoint for a Graph token for the given client id', async () => {
-    const tokens = createTokenProvider({ tenantId: TENANT, clientId: '', credential: { kind: 'managedIdentity', clientId: 'uami-client-id' } })
+    const tokens = createTokenProvider({
+      tenantId: TENANT,
+      clientId: '',
+      credential: { kind: 'managedIdentity', clientId: 'uami-client-id' },
+    })
     const t = await tokens.getToken({ forceRefresh: false })
     expect(t.token).toBe('mi-token')
     expect(tokens.description).toBe('user-assigned managed identity')

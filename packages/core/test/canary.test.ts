@@ -10,7 +10,12 @@ describe('canary: msw intercepts the undici transport at the socket level', () =
     network = await interceptNetwork([
       http.get(`${GRAPH}/v1.0/identityProtection/riskyUsers/:id`, ({ params, request }) =>
         HttpResponse.json(
-          { id: params.id, riskLevel: 'high', riskState: 'atRisk', seenAuth: request.headers.get('authorization') },
+          {
+            id: params.id,
+            riskLevel: 'high',
+            riskState: 'atRisk',
+            seenAuth: request.headers.get('authorization'),
+          },
           { headers: { 'request-id': 'canary-request' } },
         ),
       ),

@@ -13,8 +13,14 @@ export interface CloudEndpoints {
 export const CLOUDS: Readonly<Record<CloudName, CloudEndpoints>> = {
   global: { authorityHost: 'https://login.microsoftonline.com', graphRoot: 'https://graph.microsoft.com' },
   usgov: { authorityHost: 'https://login.microsoftonline.us', graphRoot: 'https://graph.microsoft.us' },
-  usgovdod: { authorityHost: 'https://login.microsoftonline.us', graphRoot: 'https://dod-graph.microsoft.us' },
-  china: { authorityHost: 'https://login.chinacloudapi.cn', graphRoot: 'https://microsoftgraph.chinacloudapi.cn' },
+  usgovdod: {
+    authorityHost: 'https://login.microsoftonline.us',
+    graphRoot: 'https://dod-graph.microsoft.us',
+  },
+  china: {
+    authorityHost: 'https://login.chinacloudapi.cn',
+    graphRoot: 'https://microsoftgraph.chinacloudapi.cn',
+  },
 }
 
 export const CLOUD_NAMES = Object.keys(CLOUDS) as CloudName[]
@@ -44,25 +50,38 @@ export function validateOrigin(field: string, value: string): string {
     throw new ConfigError(field, `'${value}' is not a URL; expected e.g. https://host`)
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new ConfigError(field, `'${url.origin}' must use https (plain http is accepted only for loopback addresses)`)
+    throw new ConfigError(
+      field,
+      `'${url.origin}' must use https (plain http is accepted only for loopback addresses)`,
+    )
   }
   if (url.username !== '' || url.password !== '') throw new ConfigError(field, 'must not contain credentials')
-  if (url.search !== '' || url.hash !== '') throw new ConfigError(field, 'must not contain a query or fragment')
+  if (url.search !== '' || url.hash !== '')
+    throw new ConfigError(field, 'must not contain a query or fragment')
   if (url.pathname !== '/' && url.pathname !== '') {
     throw new ConfigError(field, `'${value}' must be an origin without a path (e.g. ${url.origin})`)
   }
   return url.origin
 }
 
-export function resolveEndpoints(options: { cloud?: CloudName | undefined; authorityHost?: string | undefined; graphRoot?: string | undefined }): ResolvedEndpoints {
+export function resolveEndpoints(options: {
+  cloud?: CloudName | undefined
+  authorityHost?: string | undefined
+  graphRoot?: string | undefined
+}): ResolvedEndpoints {
   const cloud = options.cloud ?? 'global'
   const defaults = CLOUDS[cloud]
-  if (defaults === undefined) throw new ConfigError('cloud', `unknown cloud '${cloud}'; expected one of ${CLOUD_NAMES.join(', ')}`)
+  if (defaults === undefined)
+    throw new ConfigError('cloud', `unknown cloud '${cloud}'; expected one of ${CLOUD_NAMES.join(', ')}`)
   const graphResource = defaults.graphRoot
   return {
     cloud,
-    authorityHost: options.authorityHost === undefined ? defaults.authorityHost : validateOrigin('authorityHost', options.authorityHost),
-    graphRoot: options.graphRoot === undefined ? defaults.graphRoot : validateOrigin('graphRoot', options.graphRoot),
+    authorityHost:
+      options.authorityHost === undefined
+        ? defaults.authorityHost
+        : validateOrigin('authorityHost', options.authorityHost),
+    graphRoot:
+      options.graphRoot === undefined ? defaults.graphRoot : validateOrigin('graphRoot', options.graphRoot),
     graphResource,
     scope: `${graphResource}/.default`,
   }

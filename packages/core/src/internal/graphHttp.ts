@@ -4,11 +4,17 @@
  * the field, never a crash further up.
  */
 import type { z } from 'zod'
-import { ContractError, GraphError, type GraphErrorDetails, PermissionError, ThrottledError } from '../errors.js'
+import {
+  ContractError,
+  GraphError,
+  type GraphErrorDetails,
+  PermissionError,
+  ThrottledError,
+} from '../errors.js'
 import type { GraphRequest, GraphResponse, HttpMethod, ThrottleCost } from './http.js'
-import { parseRetryAfter } from './pipeline/retryStrategies.js'
-import type { SendRequest } from './pipeline/pipeline.js'
 import { permissionFor } from './permissions.js'
+import type { SendRequest } from './pipeline/pipeline.js'
+import { parseRetryAfter } from './pipeline/retryStrategies.js'
 import { graphErrorBodySchema } from './schemas.js'
 
 export interface CallSpec<S extends z.ZodType | undefined> {
@@ -38,17 +44,26 @@ export function issuePath(path: ReadonlyArray<PropertyKey>): string {
   return out === '' ? '(root)' : out
 }
 
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown, operation: string, requestId: string | undefined, where = ''): z.output<S> {
+export function parseWith<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  operation: string,
+  requestId: string | undefined,
+  where = '',
+): z.output<S> {
   const result = schema.safeParse(value)
   if (result.success) return result.data
   const issue = result.error.issues[0]
   const path = where + (issue ? issuePath(issue.path) : '(root)')
   const message = issue?.message ?? 'invalid'
-  throw new ContractError(`${operation}: the response does not match the Graph contract at ${path}: ${message}`, {
-    operation,
-    path,
-    requestId,
-  })
+  throw new ContractError(
+    `${operation}: the response does not match the Graph contract at ${path}: ${message}`,
+    {
+      operation,
+      path,
+      requestId,
+    },
+  )
 }
 
 export function parseJson(body: string, operation: string, requestId: string | undefined): unknown {
@@ -64,7 +79,10 @@ export function parseJson(body: string, operation: string, requestId: string | u
   }
 }
 
-export function errorDetails(response: GraphResponse, operation: string): { details: GraphErrorDetails; message: string } {
+export function errorDetails(
+  response: GraphResponse,
+  operation: string,
+): { details: GraphErrorDetails; message: string } {
   let graphCode: string | undefined
   let message: string | undefined
   let date: string | undefined = response.headers.date
@@ -139,7 +157,12 @@ export class GraphHttp {
       body,
       signal: spec.signal,
       operation: spec.operation,
-      idempotent: spec.idempotent ?? (spec.method === 'GET' || spec.method === 'PATCH' || spec.method === 'PUT' || spec.method === 'DELETE'),
+      idempotent:
+        spec.idempotent ??
+        (spec.method === 'GET' ||
+          spec.method === 'PATCH' ||
+          spec.method === 'PUT' ||
+          spec.method === 'DELETE'),
       throttle: spec.throttle ?? [],
       attempt: 1,
     }

@@ -37,9 +37,12 @@ export function literal(value: ODataLiteral): string {
   return value ? 'true' : 'false'
 }
 
-export const eq = (name: string, value: ODataLiteral): ODataFilter => make(`${field(name)} eq ${literal(value)}`)
-export const ge = (name: string, value: ODataLiteral): ODataFilter => make(`${field(name)} ge ${literal(value)}`)
-export const le = (name: string, value: ODataLiteral): ODataFilter => make(`${field(name)} le ${literal(value)}`)
+export const eq = (name: string, value: ODataLiteral): ODataFilter =>
+  make(`${field(name)} eq ${literal(value)}`)
+export const ge = (name: string, value: ODataLiteral): ODataFilter =>
+  make(`${field(name)} ge ${literal(value)}`)
+export const le = (name: string, value: ODataLiteral): ODataFilter =>
+  make(`${field(name)} le ${literal(value)}`)
 
 export function and(...parts: Array<ODataFilter | undefined>): ODataFilter | undefined {
   const present = parts.filter((p): p is ODataFilter => p !== undefined)

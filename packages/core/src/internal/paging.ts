@@ -27,7 +27,14 @@ export async function* pages<S extends z.ZodType>(
   let url: URL | undefined = first
   let page = 0
   while (url !== undefined) {
-    const { data, response } = await http.call({ operation, method: 'GET', url, schema, signal: options.signal, throttle: options.throttle })
+    const { data, response } = await http.call({
+      operation,
+      method: 'GET',
+      url,
+      schema,
+      signal: options.signal,
+      throttle: options.throttle,
+    })
     yield data.value as Array<z.output<S>>
     page++
     const next = data['@odata.nextLink']

@@ -24,15 +24,19 @@ export type GraphOperation = keyof typeof OPERATION_PERMISSIONS
 
 /** Directory roles an app-only caller needs on top of the Graph permission, where the docs say so. */
 const ROLE_NOTES: Partial<Record<GraphOperation, string>> = {
-  'users.setAccountEnabled': 'for a user who holds an admin role the app also needs a privileged directory role',
-  'users.resetPassword': 'the app also needs at least the User Administrator directory role (higher for admin targets)',
-  'identityAccounts.invokeAction': 'Defender for Identity may also require a Defender XDR role with Response (manage) on Identities',
+  'users.setAccountEnabled':
+    'for a user who holds an admin role the app also needs a privileged directory role',
+  'users.resetPassword':
+    'the app also needs at least the User Administrator directory role (higher for admin targets)',
+  'identityAccounts.invokeAction':
+    'Defender for Identity may also require a Defender XDR role with Response (manage) on Identities',
 }
 
 export function permissionFor(operation: string): { permission: string; note: string | undefined } {
   const perms = (OPERATION_PERMISSIONS as Record<string, readonly string[]>)[operation]
   return {
-    permission: perms === undefined ? 'unknown (no permission is recorded for this operation)' : perms.join(' + '),
+    permission:
+      perms === undefined ? 'unknown (no permission is recorded for this operation)' : perms.join(' + '),
     note: ROLE_NOTES[operation as GraphOperation],
   }
 }

@@ -32,12 +32,16 @@ export function registerSecret(value: string | undefined): void {
   if (value !== undefined && value.length >= 8) secrets.add(value)
 }
 
-export function sanitizeHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+export function sanitizeHeaders(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue
     const lower = name.toLowerCase()
-    out[lower] = SAFE_HEADERS.has(lower) ? redactText(Array.isArray(value) ? value.join(', ') : value) : REDACTED
+    out[lower] = SAFE_HEADERS.has(lower)
+      ? redactText(Array.isArray(value) ? value.join(', ') : value)
+      : REDACTED
   }
   return out
 }
@@ -55,7 +59,10 @@ export function sanitizeUrl(url: string | URL): string {
   const params = [...parsed.searchParams.entries()]
   if (params.length === 0) return parsed.toString()
   const query = params
-    .map(([k, v]) => `${encodeURIComponent(k)}=${SAFE_QUERY.has(k) ? encodeURIComponent(redactText(v)) : REDACTED}`)
+    .map(
+      ([k, v]) =>
+        `${encodeURIComponent(k)}=${SAFE_QUERY.has(k) ? encodeURIComponent(redactText(v)) : REDACTED}`,
+    )
     .join('&')
   parsed.search = ''
   return `${parsed.toString()}?${query}`
@@ -64,7 +71,8 @@ export function sanitizeUrl(url: string | URL): string {
 const JWT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g
 const BEARER = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/gi
 const FORM_SECRET = /\b(client_secret|client_assertion|password|access_token|refresh_token)=([^&\s"]+)/gi
-const JSON_SECRET = /"(client_secret|client_assertion|password|access_token|refresh_token)"\s*:\s*"(?:[^"\\]|\\.)*"/gi
+const JSON_SECRET =
+  /"(client_secret|client_assertion|password|access_token|refresh_token)"\s*:\s*"(?:[^"\\]|\\.)*"/gi
 
 export function redactText(text: string): string {
   let out = text

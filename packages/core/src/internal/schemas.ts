@@ -6,8 +6,14 @@
 import { z } from 'zod'
 
 const str = z.string()
-const optStr = z.string().nullish().transform((v) => v ?? undefined)
-const optBool = z.boolean().nullish().transform((v) => v ?? undefined)
+const optStr = z
+  .string()
+  .nullish()
+  .transform((v) => v ?? undefined)
+const optBool = z
+  .boolean()
+  .nullish()
+  .transform((v) => v ?? undefined)
 
 export const riskDetectionSchema = z.object({
   id: str,
@@ -73,7 +79,11 @@ const identityAccountEntrySchema = z
     provider: optStr,
     actions: z.array(str).nullish(),
   })
-  .transform((a) => ({ identifier: a.identifier, provider: a.identityProvider ?? a.provider, actions: a.actions ?? [] }))
+  .transform((a) => ({
+    identifier: a.identifier,
+    provider: a.identityProvider ?? a.provider,
+    actions: a.actions ?? [],
+  }))
 
 export const identityAccountSchema = z.object({
   id: str,
@@ -82,18 +92,26 @@ export const identityAccountSchema = z.object({
   onPremisesSecurityIdentifier: optStr,
   cloudSecurityIdentifier: optStr,
   isEnabled: optBool,
-  accounts: z.array(identityAccountEntrySchema).nullish().transform((v) => v ?? []),
+  accounts: z
+    .array(identityAccountEntrySchema)
+    .nullish()
+    .transform((v) => v ?? []),
 })
 
 const invokeActionResultInner = z
-    .object({
-      accountId: optStr,
-      action: optStr,
-      identityProvider: optStr,
-      provider: optStr,
-      correlationId: optStr,
-    })
-    .transform((r) => ({ accountId: r.accountId, action: r.action, identityProvider: r.identityProvider ?? r.provider, correlationId: r.correlationId }))
+  .object({
+    accountId: optStr,
+    action: optStr,
+    identityProvider: optStr,
+    provider: optStr,
+    correlationId: optStr,
+  })
+  .transform((r) => ({
+    accountId: r.accountId,
+    action: r.action,
+    identityProvider: r.identityProvider ?? r.provider,
+    correlationId: r.correlationId,
+  }))
 
 // The doc example wraps the result (and a single identityAccount) in `value`; a normal Graph
 // response does not. Accept both.
@@ -118,7 +136,10 @@ export const batchResponseSchema = z.object({
     z.object({
       id: str,
       status: z.number().int(),
-      headers: z.record(z.string(), z.string()).nullish().transform((h) => h ?? {}),
+      headers: z
+        .record(z.string(), z.string())
+        .nullish()
+        .transform((h) => h ?? {}),
       body: z.unknown().optional(),
     }),
   ),
@@ -128,8 +149,14 @@ export const graphErrorBodySchema = z.object({
   error: z.object({
     code: optStr,
     message: optStr,
-    innerError: z.object({ 'request-id': optStr, 'client-request-id': optStr, date: optStr }).partial().nullish(),
-    innererror: z.object({ 'request-id': optStr, 'client-request-id': optStr, date: optStr }).partial().nullish(),
+    innerError: z
+      .object({ 'request-id': optStr, 'client-request-id': optStr, date: optStr })
+      .partial()
+      .nullish(),
+    innererror: z
+      .object({ 'request-id': optStr, 'client-request-id': optStr, date: optStr })
+      .partial()
+      .nullish(),
   }),
 })
 

@@ -59,12 +59,18 @@ export async function startFakeAuthority(pki?: TestPki): Promise<FakeAuthority> 
         form: new URLSearchParams(Buffer.concat(chunks).toString('utf8')),
       }
       state.requests.push(recorded)
-      const out = recorded.method === 'POST' && new URL(recorded.path, 'http://x').pathname.endsWith('/oauth2/v2.0/token') ? state.answer(recorded) : { status: 404, body: { error: 'not_found' } }
+      const out =
+        recorded.method === 'POST' &&
+        new URL(recorded.path, 'http://x').pathname.endsWith('/oauth2/v2.0/token')
+          ? state.answer(recorded)
+          : { status: 404, body: { error: 'not_found' } }
       res.writeHead(out.status, { 'content-type': 'application/json' })
       res.end(JSON.stringify(out.body))
     })
   }
-  const server = pki ? createHttpsServer({ cert: pki.certPem, key: pki.keyPem }, handler) : createHttpServer(handler)
+  const server = pki
+    ? createHttpsServer({ cert: pki.certPem, key: pki.keyPem }, handler)
+    : createHttpServer(handler)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   state.origin = `${pki ? 'https' : 'http'}://${pki ? 'localhost' : '127.0.0.1'}:${port}`

@@ -1,4 +1,9 @@
-import { createGraphClient, type GraphClient, type GraphClientOptions, type TokenProvider } from '../../src/index.js'
+import {
+  createGraphClient,
+  type GraphClient,
+  type GraphClientOptions,
+  type TokenProvider,
+} from '../../src/index.js'
 
 /** Hosts under .invalid never resolve: if interception ever stops, requests fail instead of leaving the machine. */
 export const GRAPH = 'https://graph.tourniquet.invalid'

@@ -47,7 +47,11 @@ class RestrictedNetworkClient implements INetworkModule {
     private readonly what: string,
   ) {}
 
-  sendGetRequestAsync<T>(url: string, options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> {
+  sendGetRequestAsync<T>(
+    url: string,
+    options?: NetworkRequestOptions,
+    timeout?: number,
+  ): Promise<NetworkResponse<T>> {
     return this.send<T>('GET', url, options, timeout)
   }
 
@@ -55,10 +59,18 @@ class RestrictedNetworkClient implements INetworkModule {
     return this.send<T>('POST', url, options, undefined)
   }
 
-  private async send<T>(method: 'GET' | 'POST', raw: string, options: NetworkRequestOptions | undefined, timeout: number | undefined): Promise<NetworkResponse<T>> {
+  private async send<T>(
+    method: 'GET' | 'POST',
+    raw: string,
+    options: NetworkRequestOptions | undefined,
+    timeout: number | undefined,
+  ): Promise<NetworkResponse<T>> {
     const url = new URL(raw)
     if (!this.allowed(url)) {
-      throw new ConfigError('authorityHost', `refusing to contact ${url.origin} for a token: only ${this.what} is allowed`)
+      throw new ConfigError(
+        'authorityHost',
+        `refusing to contact ${url.origin} for a token: only ${this.what} is allowed`,
+      )
     }
     const headers: Record<string, string> = {}
     for (const [k, v] of Object.entries(options?.headers ?? {})) headers[k.toLowerCase()] = v
@@ -74,13 +86,19 @@ class RestrictedNetworkClient implements INetworkModule {
       body = res.body === '' ? {} : JSON.parse(res.body)
     } catch {
       // msal reads `error`/`error_description` itself; give it something it can report.
-      body = { error: 'invalid_response', error_description: `the token endpoint answered ${res.status} with a body that is not JSON` }
+      body = {
+        error: 'invalid_response',
+        error_description: `the token endpoint answered ${res.status} with a body that is not JSON`,
+      }
     }
     return { status: res.status, headers: res.headers, body: body as T }
   }
 }
 
-function staticMetadata(authorityHost: string, tenantId: string): Pick<Configuration['auth'], 'knownAuthorities' | 'authorityMetadata' | 'cloudDiscoveryMetadata'> {
+function staticMetadata(
+  authorityHost: string,
+  tenantId: string,
+): Pick<Configuration['auth'], 'knownAuthorities' | 'authorityMetadata' | 'cloudDiscoveryMetadata'> {
   const host = new URL(authorityHost).host
   const base = `${authorityHost}/${tenantId}`
   return {
@@ -101,16 +119,25 @@ function staticMetadata(authorityHost: string, tenantId: string): Pick<Configura
 }
 
 function parseCertificate(pem: string): { privateKey: string; thumbprintSha256: string; x5c: string } {
-  const key = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.exec(pem)
+  const key =
+    /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.exec(
+      pem,
+    )
   const certs = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)
-  if (key === null) throw new ConfigError('certificate', 'the PEM file holds no private key (expected a PRIVATE KEY block)')
-  if (certs === null || certs[0] === undefined) throw new ConfigError('certificate', 'the PEM file holds no certificate (expected a CERTIFICATE block)')
+  if (key === null)
+    throw new ConfigError('certificate', 'the PEM file holds no private key (expected a PRIVATE KEY block)')
+  if (certs === null || certs[0] === undefined)
+    throw new ConfigError('certificate', 'the PEM file holds no certificate (expected a CERTIFICATE block)')
   let cert: X509Certificate
   try {
     cert = new X509Certificate(certs[0])
     createPrivateKey(key[0])
   } catch (error) {
-    throw new ConfigError('certificate', 'the PEM file could not be parsed as a private key and an X.509 certificate', { cause: error })
+    throw new ConfigError(
+      'certificate',
+      'the PEM file could not be parsed as a private key and an X.509 certificate',
+      { cause: error },
+    )
   }
   const thumbprintSha256 = createHash('sha256').update(cert.raw).digest('hex')
   return { privateKey: key[0], thumbprintSha256, x5c: certs.join('\n') }
@@ -122,11 +149,16 @@ function toAuthError(error: unknown, description: string): AuthError {
   const text = `${cause.errorCode ?? ''} ${cause.errorMessage ?? cause.message ?? ''}`
   const code = aadstsCode(text)
   const advice =
-    error instanceof ConfigError || (typeof cause.message === 'string' && cause.message.includes('refusing to contact'))
+    error instanceof ConfigError ||
+    (typeof cause.message === 'string' && cause.message.includes('refusing to contact'))
       ? 'check AZURE_AUTHORITY_HOST: msal tried to reach a host that is not configured'
       : adviceFor(code)
   const summary = code === undefined ? (cause.errorCode ?? 'token request failed') : `AADSTS${code}`
-  return new AuthError(`could not get a token with the ${description} (${summary}): ${advice}`, { aadsts: code, advice }, { cause: error })
+  return new AuthError(
+    `could not get a token with the ${description} (${summary}): ${advice}`,
+    { aadsts: code, advice },
+    { cause: error },
+  )
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
@@ -158,25 +190,44 @@ export interface TokenTarget {
 }
 
 /** Builds the token provider for the configured credential. Nothing is sent until the first getToken. */
-export function createMsalTokenProvider(auth: AuthOptions, target: TokenTarget, transport: HttpTransport): TokenProvider {
+export function createMsalTokenProvider(
+  auth: AuthOptions,
+  target: TokenTarget,
+  transport: HttpTransport,
+): TokenProvider {
   const scope = `${target.resource}/.default`
-  if (!TENANT.test(auth.tenantId)) throw new ConfigError('tenantId', `'${auth.tenantId}' is not a tenant id or domain`)
+  if (!TENANT.test(auth.tenantId))
+    throw new ConfigError('tenantId', `'${auth.tenantId}' is not a tenant id or domain`)
   const credential = auth.credential
 
   if (credential.kind === 'managedIdentity') {
     // Managed identity endpoints are local to the host: IMDS (169.254.169.254) or a loopback sidecar.
     const allowed = (url: URL): boolean => isLoopbackHost(url.hostname) || url.hostname === '169.254.169.254'
     const app = new ManagedIdentityApplication({
-      ...(credential.clientId === undefined ? {} : { managedIdentityIdParams: { userAssignedClientId: credential.clientId } }),
-      system: { networkClient: new RestrictedNetworkClient(transport, allowed, 'the managed identity endpoint'), loggerOptions: silentLogger },
+      ...(credential.clientId === undefined
+        ? {}
+        : { managedIdentityIdParams: { userAssignedClientId: credential.clientId } }),
+      system: {
+        networkClient: new RestrictedNetworkClient(transport, allowed, 'the managed identity endpoint'),
+        loggerOptions: silentLogger,
+      },
     })
-    const description = credential.clientId === undefined ? 'system-assigned managed identity' : 'user-assigned managed identity'
+    const description =
+      credential.clientId === undefined
+        ? 'system-assigned managed identity'
+        : 'user-assigned managed identity'
     return {
       description,
       async getToken({ forceRefresh, signal }): Promise<AccessToken> {
         try {
-          const result = await raceAbort(app.acquireToken({ resource: target.resource, forceRefresh }), signal)
-          return { token: result.accessToken, expiresOnMs: result.expiresOn?.getTime() ?? Date.now() + 300_000 }
+          const result = await raceAbort(
+            app.acquireToken({ resource: target.resource, forceRefresh }),
+            signal,
+          )
+          return {
+            token: result.accessToken,
+            expiresOnMs: result.expiresOn?.getTime() ?? Date.now() + 300_000,
+          }
         } catch (error) {
           if (error instanceof AbortedError) throw error
           publishToken({ kind: 'failed', credential: description })
@@ -212,14 +263,24 @@ export function createMsalTokenProvider(auth: AuthOptions, target: TokenTarget, 
   }
   const app = new ConfidentialClientApplication({
     auth: base,
-    system: { networkClient: new RestrictedNetworkClient(transport, allowed, authorityOrigin), loggerOptions: silentLogger },
+    system: {
+      networkClient: new RestrictedNetworkClient(transport, allowed, authorityOrigin),
+      loggerOptions: silentLogger,
+    },
   })
   return {
     description,
     async getToken({ forceRefresh, signal }): Promise<AccessToken> {
       try {
-        const result = await raceAbort(app.acquireTokenByClientCredential({ scopes: [scope], skipCache: forceRefresh }), signal)
-        if (result === null) throw new AuthError('the identity platform returned no token', { aadsts: undefined, advice: adviceFor(undefined) })
+        const result = await raceAbort(
+          app.acquireTokenByClientCredential({ scopes: [scope], skipCache: forceRefresh }),
+          signal,
+        )
+        if (result === null)
+          throw new AuthError('the identity platform returned no token', {
+            aadsts: undefined,
+            advice: adviceFor(undefined),
+          })
         return { token: result.accessToken, expiresOnMs: result.expiresOn?.getTime() ?? Date.now() + 300_000 }
       } catch (error) {
         if (error instanceof AbortedError) throw error

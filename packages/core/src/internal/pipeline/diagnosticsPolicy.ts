@@ -20,11 +20,23 @@ export function diagnosticsPolicy(): PipelinePolicy {
       const started = performance.now()
       try {
         const response = await next(request)
-        publishResponse({ ...base, status: response.status, requestId: response.requestId, durationMs: performance.now() - started, error: undefined })
+        publishResponse({
+          ...base,
+          status: response.status,
+          requestId: response.requestId,
+          durationMs: performance.now() - started,
+          error: undefined,
+        })
         return response
       } catch (error) {
         const code = (error as { code?: unknown }).code
-        publishResponse({ ...base, status: undefined, requestId: undefined, durationMs: performance.now() - started, error: typeof code === 'string' ? code : 'error' })
+        publishResponse({
+          ...base,
+          status: undefined,
+          requestId: undefined,
+          durationMs: performance.now() - started,
+          error: typeof code === 'string' ? code : 'error',
+        })
         throw error
       }
     },

@@ -17,7 +17,14 @@ export function composePipeline(policies: readonly PipelinePolicy[], transport: 
   }
   const terminal: SendRequest = async (request) => {
     const res = await transport.send(request)
-    return { ...res, requestId: res.headers['request-id'], clientRequestId: res.headers['client-request-id'] ?? request.headers['client-request-id'] }
+    return {
+      ...res,
+      requestId: res.headers['request-id'],
+      clientRequestId: res.headers['client-request-id'] ?? request.headers['client-request-id'],
+    }
   }
-  return policies.reduceRight<SendRequest>((next, policy) => (request) => policy.send(request, next), terminal)
+  return policies.reduceRight<SendRequest>(
+    (next, policy) => (request) => policy.send(request, next),
+    terminal,
+  )
 }

@@ -3,7 +3,13 @@ import { publishRetry } from '../diagnostics.js'
 import type { GraphResponse } from '../http.js'
 import { sleep } from '../timing.js'
 import type { PipelinePolicy } from './pipeline.js'
-import { type AttemptOutcome, DEFAULT_RETRY_OPTIONS, decideRetry, parseRetryAfter, type RetryOptions } from './retryStrategies.js'
+import {
+  type AttemptOutcome,
+  DEFAULT_RETRY_OPTIONS,
+  decideRetry,
+  parseRetryAfter,
+  type RetryOptions,
+} from './retryStrategies.js'
 
 export const retryPolicyName = 'retry'
 
@@ -15,15 +21,18 @@ export interface RetryPolicyOptions extends Partial<RetryOptions> {
 
 function throttled(outcome: AttemptOutcome, why: string, retryAfterMs: number | undefined): ThrottledError {
   const res = outcome.response as GraphResponse
-  return new ThrottledError(`${outcome.request.operation}: throttled by Microsoft Graph (${res.status}); ${why}`, {
-    status: res.status,
-    graphCode: undefined,
-    requestId: res.requestId,
-    clientRequestId: res.clientRequestId,
-    date: res.headers.date,
-    operation: outcome.request.operation,
-    retryAfterMs,
-  })
+  return new ThrottledError(
+    `${outcome.request.operation}: throttled by Microsoft Graph (${res.status}); ${why}`,
+    {
+      status: res.status,
+      graphCode: undefined,
+      requestId: res.requestId,
+      clientRequestId: res.clientRequestId,
+      date: res.headers.date,
+      operation: outcome.request.operation,
+      retryAfterMs,
+    },
+  )
 }
 
 /**
@@ -55,19 +64,32 @@ export function retryPolicy(options: RetryPolicyOptions = {}): PipelinePolicy {
         }
         const retryAfter = parseRetryAfter(outcome.response?.headers['retry-after'], now)
         if (attempt >= o.maxAttempts) {
-          if (outcome.response?.status === 429) throw throttled(outcome, `gave up after ${attempt} attempts`, retryAfter)
+          if (outcome.response?.status === 429)
+            throw throttled(outcome, `gave up after ${attempt} attempts`, retryAfter)
           if (outcome.response !== undefined) return outcome.response
           throw outcome.error
         }
         if (options.deadlineAt !== undefined && now + decision.delayMs > options.deadlineAt) {
           if (outcome.response?.status === 429) {
-            throw throttled(outcome, `waiting ${decision.delayMs} ms would pass the run's deadline`, retryAfter)
+            throw throttled(
+              outcome,
+              `waiting ${decision.delayMs} ms would pass the run's deadline`,
+              retryAfter,
+            )
           }
-          throw new DeadlineError(`${request.operation}: waiting ${decision.delayMs} ms to retry would pass the run's deadline`, {
-            cause: outcome.error,
-          })
+          throw new DeadlineError(
+            `${request.operation}: waiting ${decision.delayMs} ms to retry would pass the run's deadline`,
+            {
+              cause: outcome.error,
+            },
+          )
         }
-        publishRetry({ operation: request.operation, attempt, delayMs: decision.delayMs, reason: decision.reason })
+        publishRetry({
+          operation: request.operation,
+          attempt,
+          delayMs: decision.delayMs,
+          reason: decision.reason,
+        })
         await sleep(decision.delayMs, request.signal)
       }
     },

@@ -2,7 +2,7 @@
  * Retry decisions, separate from the retry loop: each function is pure and answers one question
  * about one attempt, so every rule is a one-line unit test.
  */
-import { isTransportError, OutcomeUnknownError, TransportError } from '../../errors.js'
+import { isTransportError, OutcomeUnknownError, type TransportError } from '../../errors.js'
 import type { GraphRequest, GraphResponse } from '../http.js'
 
 export interface RetryOptions {
@@ -44,6 +44,8 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
   const trimmed = value.trim()
   if (trimmed === '') return undefined
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.ceil(Number(trimmed) * 1000)
+  // An HTTP date names a weekday and month; anything else (a negative number, say) is garbage.
+  if (!/^[A-Za-z]{3}, /.test(trimmed)) return undefined
   const date = Date.parse(trimmed)
   if (Number.isNaN(date)) return undefined
   return Math.max(0, date - nowMs)
@@ -72,10 +74,16 @@ function isRetryableTransport(error: unknown): error is TransportError {
 }
 
 /** Decides what to do after one attempt. `random` is injected so tests are deterministic. */
-export function decideRetry(outcome: AttemptOutcome, options: RetryOptions, nowMs: number, random: () => number): RetryDecision {
+export function decideRetry(
+  outcome: AttemptOutcome,
+  options: RetryOptions,
+  nowMs: number,
+  random: () => number,
+): RetryDecision {
   const { request, response, error } = outcome
   const transient =
-    (response !== undefined && RETRYABLE_STATUS.has(response.status)) || (response === undefined && isRetryableTransport(error))
+    (response !== undefined && RETRYABLE_STATUS.has(response.status)) ||
+    (response === undefined && isRetryableTransport(error))
   if (!transient) return { kind: 'done' }
   if (!safeToResend(outcome)) {
     return {
@@ -90,8 +98,14 @@ export function decideRetry(outcome: AttemptOutcome, options: RetryOptions, nowM
   }
   const retryAfter = parseRetryAfter(response?.headers['retry-after'], nowMs)
   if (retryAfter !== undefined) {
-    return { kind: 'retry', delayMs: Math.min(retryAfter, options.maxRetryAfterMs), reason: `status ${response?.status} with Retry-After` }
+    return {
+      kind: 'retry',
+      delayMs: Math.min(retryAfter, options.maxRetryAfterMs),
+      reason: `status ${response?.status} with Retry-After`,
+    }
   }
-  const reason = response ? `status ${response.status} without Retry-After` : `transport error ${(error as TransportError).causeCode ?? ''}`
+  const reason = response
+    ? `status ${response.status} without Retry-After`
+    : `transport error ${(error as TransportError).causeCode ?? ''}`
   return { kind: 'retry', delayMs: backoffDelay(request.attempt, options, random), reason }
 }

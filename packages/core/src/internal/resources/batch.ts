@@ -8,8 +8,8 @@ import { DeadlineError, type GraphError } from '../../errors.js'
 import { errorForResponse, type GraphHttp, parseWith } from '../graphHttp.js'
 import type { GraphRequest, GraphResponse, HttpMethod, ThrottleCost, ThrottleScope } from '../http.js'
 import { DEFAULT_RETRY_OPTIONS, decideRetry, type RetryOptions } from '../pipeline/retryStrategies.js'
-import { sleep } from '../timing.js'
 import { batchResponseSchema } from '../schemas.js'
+import { sleep } from '../timing.js'
 
 export const BATCH_MAX_ITEMS = 20
 
@@ -58,11 +58,15 @@ export class Batch {
   ) {}
 
   /** Sends every item (in batches of 20) and returns one result per item id. */
-  async execute(items: readonly BatchItem[], options: BatchOptions = {}): Promise<Map<string, BatchItemResult>> {
+  async execute(
+    items: readonly BatchItem[],
+    options: BatchOptions = {},
+  ): Promise<Map<string, BatchItemResult>> {
     const seen = new Set<string>()
     for (const item of items) {
       if (seen.has(item.id)) throw new TypeError(`batch item id '${item.id}' is not unique`)
-      if (!item.url.startsWith('/')) throw new TypeError(`batch item '${item.id}' url must be relative and start with '/'`)
+      if (!item.url.startsWith('/'))
+        throw new TypeError(`batch item '${item.id}' url must be relative and start with '/'`)
       seen.add(item.id)
     }
     const results = new Map<string, BatchItemResult>()
@@ -74,7 +78,14 @@ export class Batch {
         const next = Math.min(...pending.map((p) => p.dueAt))
         if (this.deadlineAt !== undefined && next > this.deadlineAt) {
           for (const p of pending) {
-            results.set(p.item.id, { id: p.item.id, status: 429, headers: {}, body: undefined, attempts: p.attempts, error: new DeadlineError(`${p.item.operation}: still throttled at the run's deadline`) })
+            results.set(p.item.id, {
+              id: p.item.id,
+              status: 429,
+              headers: {},
+              body: undefined,
+              attempts: p.attempts,
+              error: new DeadlineError(`${p.item.operation}: still throttled at the run's deadline`),
+            })
           }
           break
         }
@@ -90,9 +101,14 @@ export class Batch {
     return results
   }
 
-  private async sendGroup(group: Pending[], results: Map<string, BatchItemResult>, options: BatchOptions): Promise<Pending[]> {
+  private async sendGroup(
+    group: Pending[],
+    results: Map<string, BatchItemResult>,
+    options: BatchOptions,
+  ): Promise<Pending[]> {
     const cost = new Map<ThrottleScope, number>()
-    for (const p of group) for (const c of p.item.throttle ?? []) cost.set(c.scope, (cost.get(c.scope) ?? 0) + c.tokens)
+    for (const p of group)
+      for (const c of p.item.throttle ?? []) cost.set(c.scope, (cost.get(c.scope) ?? 0) + c.tokens)
     for (const p of group) p.attempts++
     const { data, response } = await this.http.call({
       operation: 'batch',
@@ -103,7 +119,9 @@ export class Batch {
           id: p.item.id,
           method: p.item.method,
           url: p.item.url,
-          ...(p.item.body === undefined ? {} : { headers: { 'Content-Type': 'application/json' }, body: p.item.body }),
+          ...(p.item.body === undefined
+            ? {}
+            : { headers: { 'Content-Type': 'application/json' }, body: p.item.body }),
         })),
       },
       idempotent: group.every((p) => p.item.idempotent ?? p.item.method !== 'POST'),
@@ -144,7 +162,12 @@ export class Batch {
         throttle: p.item.throttle ?? [],
         attempt: p.attempts,
       }
-      const decision = decideRetry({ request: itemRequest, response: itemResponse }, this.retry, now, this.random)
+      const decision = decideRetry(
+        { request: itemRequest, response: itemResponse },
+        this.retry,
+        now,
+        this.random,
+      )
       if (decision.kind === 'retry' && p.attempts < this.retry.maxAttempts) {
         retry.push({ ...p, dueAt: now + decision.delayMs })
         continue
@@ -156,7 +179,11 @@ export class Batch {
         headers,
         body: answer.body,
         attempts: p.attempts,
-        error: ok ? undefined : decision.kind === 'fail' ? decision.error : errorForResponse(itemResponse, p.item.operation),
+        error: ok
+          ? undefined
+          : decision.kind === 'fail'
+            ? decision.error
+            : errorForResponse(itemResponse, p.item.operation),
       })
     }
     return retry

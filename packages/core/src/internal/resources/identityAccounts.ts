@@ -1,7 +1,13 @@
 import type { GraphHttp } from '../graphHttp.js'
 import { eq } from '../odata.js'
 import { items, type PageOptions } from '../paging.js'
-import { type IdentityAccount, identityAccountMaybeWrappedSchema, identityAccountSchema, type InvokeActionResult, invokeActionResultSchema } from '../schemas.js'
+import {
+  type IdentityAccount,
+  type InvokeActionResult,
+  identityAccountMaybeWrappedSchema,
+  identityAccountSchema,
+  invokeActionResultSchema,
+} from '../schemas.js'
 
 export const IDENTITY_PROVIDERS = ['activeDirectory', 'entraID', 'okta'] as const
 export type IdentityProvider = (typeof IDENTITY_PROVIDERS)[number]
@@ -17,7 +23,10 @@ export const IDENTITY_ACTIONS = [
 export type IdentityAction = (typeof IDENTITY_ACTIONS)[number]
 
 /** Canonical spelling of an enum value the service sends in any case ("ActiveDirectory", "Enable"). */
-function canonical<T extends string>(values: readonly T[], value: string | undefined): T | string | undefined {
+function canonical<T extends string>(
+  values: readonly T[],
+  value: string | undefined,
+): T | string | undefined {
   if (value === undefined) return undefined
   return values.find((v) => v.toLowerCase() === value.toLowerCase()) ?? value
 }
@@ -60,15 +69,28 @@ export interface InvokeActionInput {
 export class IdentityAccounts {
   constructor(private readonly http: GraphHttp) {}
 
-  async *list(query: ListIdentityAccountsQuery = {}, options: PageOptions = {}): AsyncGenerator<DefenderIdentity> {
-    const filter = query.onPremisesSecurityIdentifier === undefined ? undefined : eq('onPremisesSecurityIdentifier', query.onPremisesSecurityIdentifier).text
+  async *list(
+    query: ListIdentityAccountsQuery = {},
+    options: PageOptions = {},
+  ): AsyncGenerator<DefenderIdentity> {
+    const filter =
+      query.onPremisesSecurityIdentifier === undefined
+        ? undefined
+        : eq('onPremisesSecurityIdentifier', query.onPremisesSecurityIdentifier).text
     const url = this.http.url('/security/identities/identityAccounts', { $filter: filter })
-    for await (const a of items(this.http, 'identityAccounts.list', url, identityAccountSchema, options)) yield normalize(a)
+    for await (const a of items(this.http, 'identityAccounts.list', url, identityAccountSchema, options))
+      yield normalize(a)
   }
 
   async get(id: string, options: { signal?: AbortSignal | undefined } = {}): Promise<DefenderIdentity> {
     const url = this.http.url(`/security/identities/identityAccounts/${encodeURIComponent(id)}`)
-    const { data } = await this.http.call({ operation: 'identityAccounts.get', method: 'GET', url, schema: identityAccountMaybeWrappedSchema, signal: options.signal })
+    const { data } = await this.http.call({
+      operation: 'identityAccounts.get',
+      method: 'GET',
+      url,
+      schema: identityAccountMaybeWrappedSchema,
+      signal: options.signal,
+    })
     return normalize(data)
   }
 
@@ -76,8 +98,13 @@ export class IdentityAccounts {
    * Asks Defender for Identity to act on an account. Asynchronous on the service side: a 200 means
    * accepted, not applied; the correlationId is what the audit keeps.
    */
-  async invokeAction(input: InvokeActionInput, options: { signal?: AbortSignal | undefined } = {}): Promise<InvokeActionResult & { requestId: string | undefined }> {
-    const url = this.http.url(`/security/identities/identityAccounts/${encodeURIComponent(input.identityAccountId)}/invokeAction`)
+  async invokeAction(
+    input: InvokeActionInput,
+    options: { signal?: AbortSignal | undefined } = {},
+  ): Promise<InvokeActionResult & { requestId: string | undefined }> {
+    const url = this.http.url(
+      `/security/identities/identityAccounts/${encodeURIComponent(input.identityAccountId)}/invokeAction`,
+    )
     const { data, response } = await this.http.call({
       operation: 'identityAccounts.invokeAction',
       method: 'POST',
@@ -87,6 +114,10 @@ export class IdentityAccounts {
       schema: invokeActionResultSchema,
       signal: options.signal,
     })
-    return { ...data, identityProvider: canonical(IDENTITY_PROVIDERS, data.identityProvider), requestId: response.requestId }
+    return {
+      ...data,
+      identityProvider: canonical(IDENTITY_PROVIDERS, data.identityProvider),
+      requestId: response.requestId,
+    }
   }
 }

@@ -29,7 +29,10 @@ export class RiskDetections {
   /** Streams matching detections (Identity Protection scope: paced at 1 request/s per tenant). */
   list(query: RiskDetectionQuery = {}, options: PageOptions = {}): AsyncGenerator<RiskDetection> {
     const top = Math.min(query.top ?? RISK_DETECTIONS_MAX_TOP, RISK_DETECTIONS_MAX_TOP)
-    const url = this.http.url('/identityProtection/riskDetections', { $top: String(top), $filter: riskDetectionFilter(query) })
+    const url = this.http.url('/identityProtection/riskDetections', {
+      $top: String(top),
+      $filter: riskDetectionFilter(query),
+    })
     return items(this.http, 'riskDetections.list', url, riskDetectionSchema, { ...options, throttle: IP })
   }
 }

@@ -1,8 +1,13 @@
-import type { ThrottleCost } from '../http.js'
 import type { GraphHttp } from '../graphHttp.js'
+import type { ThrottleCost } from '../http.js'
 import { and, anyOf } from '../odata.js'
 import { items, type PageOptions } from '../paging.js'
-import { type RiskyUser, type RiskyUserHistoryItem, riskyUserHistoryItemSchema, riskyUserSchema } from '../schemas.js'
+import {
+  type RiskyUser,
+  type RiskyUserHistoryItem,
+  riskyUserHistoryItemSchema,
+  riskyUserSchema,
+} from '../schemas.js'
 import { type BulkResult, runChunks } from './chunked.js'
 
 /** The documented maximum of ids per dismiss call; we apply it to every bulk risk action. */
@@ -33,13 +38,23 @@ export class RiskyUsers {
 
   async get(userId: string, options: CallOptions = {}): Promise<RiskyUser> {
     const url = this.http.url(`/identityProtection/riskyUsers/${encodeURIComponent(userId)}`)
-    const { data } = await this.http.call({ operation: 'riskyUsers.get', method: 'GET', url, schema: riskyUserSchema, throttle: IP, signal: options.signal })
+    const { data } = await this.http.call({
+      operation: 'riskyUsers.get',
+      method: 'GET',
+      url,
+      schema: riskyUserSchema,
+      throttle: IP,
+      signal: options.signal,
+    })
     return data
   }
 
   history(userId: string, options: PageOptions = {}): AsyncGenerator<RiskyUserHistoryItem> {
     const url = this.http.url(`/identityProtection/riskyUsers/${encodeURIComponent(userId)}/history`)
-    return items(this.http, 'riskyUsers.history', url, riskyUserHistoryItemSchema, { ...options, throttle: IP })
+    return items(this.http, 'riskyUsers.history', url, riskyUserHistoryItemSchema, {
+      ...options,
+      throttle: IP,
+    })
   }
 
   /** Sets each user's risk to high / confirmedCompromised; 60 ids per call. */
@@ -57,7 +72,11 @@ export class RiskyUsers {
     return this.bulk('confirmSafe', userIds, options)
   }
 
-  private bulk(action: 'confirmCompromised' | 'dismiss' | 'confirmSafe', userIds: readonly string[], options: CallOptions): Promise<BulkResult> {
+  private bulk(
+    action: 'confirmCompromised' | 'dismiss' | 'confirmSafe',
+    userIds: readonly string[],
+    options: CallOptions,
+  ): Promise<BulkResult> {
     const url = this.http.url(`/identityProtection/riskyUsers/${action}`)
     return runChunks(userIds, RISKY_USERS_CHUNK, async (ids) => {
       const { response } = await this.http.call({

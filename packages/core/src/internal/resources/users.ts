@@ -65,12 +65,21 @@ export class Users {
 
   async get(idOrUpn: string, options: CallOptions & { select?: readonly string[] } = {}): Promise<User> {
     const url = this.http.url(userPath(idOrUpn), { $select: (options.select ?? USER_SELECT).join(',') })
-    const { data } = await this.http.call({ operation: 'users.get', method: 'GET', url, schema: userSchema, signal: options.signal })
+    const { data } = await this.http.call({
+      operation: 'users.get',
+      method: 'GET',
+      url,
+      schema: userSchema,
+      signal: options.signal,
+    })
     return data
   }
 
   /** Reads many users through `$batch`; each id maps to its user or to the error for that id. */
-  async getMany(ids: readonly string[], options: CallOptions & { select?: readonly string[] } = {}): Promise<Map<string, User | Error>> {
+  async getMany(
+    ids: readonly string[],
+    options: CallOptions & { select?: readonly string[] } = {},
+  ): Promise<Map<string, User | Error>> {
     const unique = [...new Set(ids)]
     const results = await this.batch.execute(
       unique.map((id) => userItems.get(id, options.select)),
@@ -124,7 +133,10 @@ export class Users {
    * Sets a generated temporary password and forces a change at next sign-in. The password is never
    * returned or logged: the user gets a new one through the helpdesk or self-service reset.
    */
-  async resetPassword(id: string, options: CallOptions & { requireMfa?: boolean } = {}): Promise<WriteResult> {
+  async resetPassword(
+    id: string,
+    options: CallOptions & { requireMfa?: boolean } = {},
+  ): Promise<WriteResult> {
     const { response } = await this.http.call({
       operation: 'users.resetPassword',
       method: 'PATCH',

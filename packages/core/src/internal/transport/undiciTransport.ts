@@ -59,7 +59,10 @@ function toTransportError(error: unknown, req: HttpRequest): Error {
   const code = errorCode(error)
   const phase: TransportPhase = code !== undefined && CONNECT_CODES.has(code) ? 'connect' : 'exchange'
   const what = phase === 'connect' ? 'could not connect to' : 'lost the connection to'
-  return new TransportError(`${what} ${req.url.origin} (${code ?? 'unknown error'})`, { phase, causeCode: code })
+  return new TransportError(`${what} ${req.url.origin} (${code ?? 'unknown error'})`, {
+    phase,
+    causeCode: code,
+  })
 }
 
 function flattenHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
@@ -97,10 +100,13 @@ export function createUndiciTransport(options: TransportOptions = {}): HttpTrans
         const declared = Number(res.headers['content-length'] ?? '0')
         if (declared > o.maxResponseBytes) {
           res.body.destroy()
-          throw new TransportError(`response from ${req.url.origin} is larger than ${o.maxResponseBytes} bytes`, {
-            phase: 'exchange',
-            causeCode: 'TQ_RESPONSE_TOO_LARGE',
-          })
+          throw new TransportError(
+            `response from ${req.url.origin} is larger than ${o.maxResponseBytes} bytes`,
+            {
+              phase: 'exchange',
+              causeCode: 'TQ_RESPONSE_TOO_LARGE',
+            },
+          )
         }
         const body = await res.body.text()
         return { status: res.statusCode, headers: flattenHeaders(res.headers), body }

@@ -1,0 +1,86 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { AbortedError } from '../../errors.js'
+import type { GraphRequest, GraphResponse } from '../http.js'
+import { throttlePolicy } from './throttlePolicy.js'
+import { TokenBucket } from './tokenBucket.js'
+
+const ip = (): GraphRequest => ({
+  method: 'GET',
+  url: new URL('https://graph.test/v1.0/identityProtection/riskyUsers'),
+  headers: {},
+  operation: 'riskyUsers.list',
+  idempotent: true,
+  throttle: [{ scope: 'identityProtection', tokens: 1 }],
+  attempt: 1,
+})
+const ok: GraphResponse = {
+  status: 200,
+  headers: {},
+  body: '',
+  requestId: undefined,
+  clientRequestId: undefined,
+}
+
+describe('token bucket', () => {
+  beforeEach(() => vi.useFakeTimers())
+  afterEach(() => vi.useRealTimers())
+
+  it('grants a burst up to capacity, then paces at the refill rate', async () => {
+    const bucket = new TokenBucket({ capacity: 2, refillPerSecond: 2 })
+    const granted: number[] = []
+    const start = Date.now()
+    const all = Array.from({ length: 6 }, () => bucket.take(1).then(() => granted.push(Date.now() - start)))
+    await vi.advanceTimersByTimeAsync(2_000)
+    await Promise.all(all)
+    expect(granted).toEqual([0, 0, 500, 1_000, 1_500, 2_000])
+  })
+
+  it('lets the waiters behind an aborted one go on', async () => {
+    const bucket = new TokenBucket({ capacity: 1, refillPerSecond: 1, initial: 0 })
+    const controller = new AbortController()
+    const first = bucket.take(1, controller.signal).catch((e: unknown) => e)
+    const second = bucket.take(1)
+    controller.abort()
+    expect(await first).toBeInstanceOf(AbortedError)
+    await vi.advanceTimersByTimeAsync(1_000)
+    await expect(second).resolves.toBe(1_000)
+  })
+})
+
+describe('throttle policy', () => {
+  beforeEach(() => vi.useFakeTimers())
+  afterEach(() => vi.useRealTimers())
+
+  it('paces Identity Protection at 1 request per second per tenant by default', async () => {
+    const policy = throttlePolicy()
+    const sentAt: number[] = []
+    const start = Date.now()
+    const next = vi.fn(async () => {
+      sentAt.push(Date.now() - start)
+      return ok
+    })
+    const all = Promise.all([policy.send(ip(), next), policy.send(ip(), next), policy.send(ip(), next)])
+    await vi.advanceTimersByTimeAsync(2_000)
+    await all
+    expect(sentAt).toEqual([0, 1_000, 2_000])
+  })
+
+  it('allows directory writes at 3,000 per 150 s (20/s after the burst)', () => {
+    const policy = throttlePolicy()
+    expect(policy.buckets.directoryWrite.capacity).toBe(3_000)
+    expect(policy.buckets.directoryWrite.refillPerMs * 1000).toBeCloseTo(20)
+  })
+
+  it('empties the scope bucket when the service answers 429 anyway (another app spent the tenant budget)', async () => {
+    const policy = throttlePolicy({ identityProtection: { capacity: 5, refillPerSecond: 1 } })
+    await policy.send(ip(), async () => ({ ...ok, status: 429 }))
+    expect(policy.buckets.identityProtection.available()).toBe(0)
+  })
+
+  it('does not touch requests without a throttle cost', async () => {
+    const policy = throttlePolicy({ identityProtection: { capacity: 1, refillPerSecond: 1, initial: 0 } })
+    const next = vi.fn(async () => ok)
+    await policy.send({ ...ip(), throttle: [] }, next)
+    expect(next).toHaveBeenCalledTimes(1)
+  })
+})

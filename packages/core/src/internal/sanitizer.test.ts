@@ -1,0 +1,82 @@
+import { inspect } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import { AuthError, GraphError } from '../errors.js'
+import { generateTemporaryPassword } from './password.js'
+import { REDACTED, redactText, registerSecret, sanitizeHeaders, sanitizeUrl } from './sanitizer.js'
+
+const JWT = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2dyYXBoIn0.c2lnbmF0dXJlLXZhbHVl'
+
+describe('sanitizer', () => {
+  it('keeps only allow-listed headers', () => {
+    expect(
+      sanitizeHeaders({
+        Authorization: `Bearer ${JWT}`,
+        'request-id': 'r1',
+        cookie: 'a=b',
+        'Retry-After': '3',
+      }),
+    ).toEqual({
+      authorization: REDACTED,
+      'request-id': 'r1',
+      cookie: REDACTED,
+      'retry-after': '3',
+    })
+  })
+  it('keeps only allow-listed query parameters', () => {
+    const out = sanitizeUrl('https://graph.test/v1.0/users?$select=id&$skiptoken=abc&code=xyz')
+    expect(out).toBe(`https://graph.test/v1.0/users?%24select=id&%24skiptoken=${REDACTED}&code=${REDACTED}`)
+  })
+  it('cuts bearer tokens, JWTs, form and JSON secrets out of free text', () => {
+    const text = `Bearer abc.def failed; token ${JWT}; client_secret=s3cr3t&x=1; {"password":"Pa55word!"}`
+    const out = redactText(text)
+    expect(out).not.toContain('abc.def')
+    expect(out).not.toContain(JWT)
+    expect(out).not.toContain('s3cr3t')
+    expect(out).not.toContain('Pa55word!')
+  })
+  it('cuts registered secret values wherever they appear', () => {
+    registerSecret('my-very-own-client-secret')
+    expect(redactText('the secret my-very-own-client-secret leaked')).toBe(`the secret ${REDACTED} leaked`)
+  })
+  it('errors redact their message, JSON and inspect output', () => {
+    const e = new GraphError(`failed with Authorization: Bearer ${JWT}`, {
+      status: 500,
+      graphCode: 'x',
+      requestId: 'r',
+      clientRequestId: 'c',
+      date: undefined,
+      operation: 'op',
+    })
+    expect(e.message).not.toContain(JWT)
+    expect(JSON.stringify(e)).not.toContain(JWT)
+    expect(inspect(e)).not.toContain(JWT)
+    expect(JSON.parse(JSON.stringify(e))).toMatchObject({
+      code: 'TQ_GRAPH',
+      status: 500,
+      requestId: 'r',
+      clientRequestId: 'c',
+    })
+  })
+  it('a generated password never survives redaction', () => {
+    const pw = generateTemporaryPassword()
+    const e = new AuthError(`weird echo ${pw}`, { aadsts: undefined, advice: 'a' })
+    expect(e.message).not.toContain(pw)
+  })
+})
+
+describe('generateTemporaryPassword', () => {
+  it('meets the strong-password rule: length and all four classes', () => {
+    for (let i = 0; i < 50; i++) {
+      const pw = generateTemporaryPassword()
+      expect(pw).toHaveLength(24)
+      expect(pw).toMatch(/[A-Z]/)
+      expect(pw).toMatch(/[a-z]/)
+      expect(pw).toMatch(/[0-9]/)
+      expect(pw).toMatch(/[^A-Za-z0-9]/)
+    }
+  })
+  it('differs every time', () => {
+    expect(new Set(Array.from({ length: 100 }, () => generateTemporaryPassword())).size).toBe(100)
+  })
+  it('refuses weak lengths', () => expect(() => generateTemporaryPassword(8)).toThrow(RangeError))
+})

@@ -8,5 +8,7 @@ for (const cloud of CLOUD_NAMES) {
   console.log(`  cloud ${cloud.padEnd(8)} login ${e.authorityHost.padEnd(34)} graph ${e.graphRoot}`)
 }
 const since = new Date(Date.now() - 24 * 3_600_000)
-console.log(`  risk detection filter for the last 24 h: ${riskDetectionFilter({ since, riskLevels: ['high'] })}`)
+console.log(
+  `  risk detection filter for the last 24 h: ${riskDetectionFilter({ since, riskLevels: ['high'] })}`,
+)
 console.log('Ran: built @tourniquet/core and resolved endpoints and filters locally; no request was sent.')

@@ -236,9 +236,8 @@ describe('riskyUsers', () => {
     const result = await client.riskyUsers.confirmSafe(['u1'])
     const error = result.failed[0]?.error
     expect(isPermissionError(error)).toBe(true)
-    expect((error as { permission: string }).permission).toBe('IdentityRiskyUser.ReadWrite.All')
-    expect((error as Error).message).toMatch(/IdentityRiskyUser\.ReadWrite\.All/)
-    expect((error as { requestId: string }).requestId).toBe('r-403')
+    expect(error).toMatchObject({ permission: 'IdentityRiskyUser.ReadWrite.All', requestId: 'r-403' })
+    expect(error?.message).toMatch(/IdentityRiskyUser\.ReadWrite\.All/)
     await client.close()
   })
 })

@@ -1,0 +1,457 @@
+/**
+ * Microsoft Graph routes of the fake tenant. Each checks the permission graph-contract.md names
+ * (403 Authorization_RequestDenied otherwise), validates its input as the service does, applies
+ * the state transition, and answers in the documented shape, quirks included.
+ */
+import { badRequest, graphError, HttpFailure, json, noContent, notFound } from './http.js'
+import type { TokenClaims } from './identity.js'
+import type { MockIdentityAccount, MockRiskyUser, MockUser } from './model.js'
+import { evaluate, FilterSyntaxError, parseFilter } from './odata.js'
+import type { Tenant } from './tenant.js'
+
+export interface GraphContext {
+  tenant: Tenant
+  claims: TokenClaims
+  /** Origin + version prefix, e.g. https://127.0.0.1:8443/v1.0 */
+  base: string
+  /** Replaces the origin of nextLinks (the forged-nextLink fault). */
+  nextLinkOrigin: string | undefined
+}
+
+type Route = {
+  method: string
+  pattern: RegExp
+  run: (ctx: GraphContext, m: string[], url: URL, body: unknown) => Response
+}
+
+// Each entry: any one of the alternatives, where an alternative is a set of roles all required.
+const PERMS = {
+  readDetections: [['IdentityRiskEvent.Read.All'], ['IdentityRiskEvent.ReadWrite.All']],
+  readRiskyUsers: [['IdentityRiskyUser.Read.All'], ['IdentityRiskyUser.ReadWrite.All']],
+  writeRiskyUsers: [['IdentityRiskyUser.ReadWrite.All']],
+  readUsers: [['User.Read.All'], ['User.ReadWrite.All'], ['Directory.Read.All'], ['Directory.ReadWrite.All']],
+  revoke: [['User.RevokeSessions.All'], ['User.ReadWrite.All'], ['Directory.ReadWrite.All']],
+  enableDisable: [
+    ['User.EnableDisableAccount.All', 'User.Read.All'],
+    ['User.ReadWrite.All'],
+    ['Directory.ReadWrite.All'],
+  ],
+  password: [['User-PasswordProfile.ReadWrite.All'], ['User.ReadWrite.All'], ['Directory.ReadWrite.All']],
+  groupMembers: [['GroupMember.Read.All'], ['Group.Read.All'], ['Directory.Read.All']],
+  readIdentities: [['SecurityIdentitiesAccount.Read.All']],
+  identityActions: [['SecurityIdentitiesActions.ReadWrite.All']],
+} as const
+
+function requirePerm(ctx: GraphContext, alternatives: ReadonlyArray<ReadonlyArray<string>>): void {
+  if (alternatives.some((all) => all.every((r) => ctx.claims.roles.includes(r)))) return
+  throw new HttpFailure(
+    graphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),
+  )
+}
+
+function requireDirectoryRole(ctx: GraphContext, target: MockUser, roles: string[]): void {
+  const app = ctx.tenant.apps.get(ctx.claims.appid)
+  const held = app?.directoryRoles ?? []
+  const needed = target.isAdmin ? ['Privileged Authentication Administrator', 'Global Administrator'] : roles
+  if (!needed.some((r) => held.includes(r))) {
+    throw new HttpFailure(
+      graphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),
+    )
+  }
+}
+
+function paged<T>(
+  ctx: GraphContext,
+  url: URL,
+  all: T[],
+  project: (t: T) => unknown,
+  defaultTop: number,
+  maxTop: number,
+): Response {
+  const topRaw = url.searchParams.get('$top')
+  const top = topRaw === null ? defaultTop : Number(topRaw)
+  if (!Number.isInteger(top) || top < 1 || top > maxTop)
+    throw badRequest(`Invalid page size specified: '${topRaw}'. Must be between 1 and ${maxTop}.`)
+  const token = url.searchParams.get('$skiptoken')
+  let offset = 0
+  if (token !== null) {
+    const decoded = /^o(\d+)$/.exec(Buffer.from(token, 'base64url').toString('utf8'))
+    if (!decoded) throw badRequest('Invalid $skiptoken', 'Directory_PageTokenNotFound')
+    offset = Number(decoded[1])
+  }
+  const value = all.slice(offset, offset + top).map(project)
+  const body: Record<string, unknown> = { '@odata.context': `${ctx.base}/$metadata`, value }
+  if (offset + top < all.length) {
+    // Keep the caller's query as sent (Graph writes `$skiptoken`, not `%24skiptoken`).
+    const kept = url.search
+      .slice(1)
+      .split('&')
+      .filter((p) => p !== '' && !/^(\$|%24)skiptoken=/i.test(p))
+    kept.push(`$skiptoken=${Buffer.from(`o${offset + top}`).toString('base64url')}`)
+    const origin = ctx.nextLinkOrigin ? new URL(ctx.nextLinkOrigin).origin : url.origin
+    body['@odata.nextLink'] = `${origin}${url.pathname}?${kept.join('&')}`
+  }
+  return json(200, body)
+}
+
+function filtered<T extends object>(
+  url: URL,
+  items: Iterable<T>,
+  view: (t: T) => Record<string, unknown> = (t) => t as Record<string, unknown>,
+): T[] {
+  const text = url.searchParams.get('$filter')
+  if (text === null) return [...items]
+  let node: ReturnType<typeof parseFilter>
+  try {
+    node = parseFilter(text)
+  } catch (e) {
+    throw badRequest(
+      `Invalid filter clause: ${e instanceof FilterSyntaxError ? e.message : 'syntax error'}`,
+      'BadRequest',
+    )
+  }
+  return [...items].filter((i) => evaluate(node, view(i)))
+}
+
+function select(url: URL, entity: Record<string, unknown>): Record<string, unknown> {
+  const s = url.searchParams.get('$select')
+  if (s === null) return entity
+  const keys = new Set(['id', ...s.split(',').map((k) => k.trim())])
+  return Object.fromEntries(Object.entries(entity).filter(([k]) => keys.has(k)))
+}
+
+const riskyUserView = (tenant: Tenant) => (r: MockRiskyUser) => ({
+  id: r.id,
+  isDeleted: r.isDeleted,
+  isProcessing: tenant.isProcessing(r),
+  riskLastUpdatedDateTime: r.riskLastUpdatedDateTime,
+  riskLevel: r.riskLevel,
+  riskState: r.riskState,
+  riskDetail: r.riskDetail,
+  userDisplayName: r.userDisplayName,
+  userPrincipalName: r.userPrincipalName,
+})
+
+const userView = (u: MockUser) => ({
+  id: u.id,
+  userPrincipalName: u.userPrincipalName,
+  displayName: u.displayName,
+  accountEnabled: u.accountEnabled,
+  onPremisesSyncEnabled: u.onPremisesSyncEnabled,
+  onPremisesSecurityIdentifier: u.onPremisesSecurityIdentifier,
+  userType: u.userType,
+  signInSessionsValidFromDateTime: u.signInSessionsValidFromDateTime,
+})
+
+const identityView = (a: MockIdentityAccount) => ({
+  id: a.id,
+  displayName: a.displayName,
+  domain: a.domain,
+  onPremisesSecurityIdentifier: a.onPremisesSecurityIdentifier,
+  cloudSecurityIdentifier: a.cloudSecurityIdentifier,
+  isEnabled: a.isEnabled,
+  accounts: a.accounts.map((x) => ({
+    provider: x.provider,
+    identifier: x.identifier,
+    actions: [...x.actions],
+  })),
+})
+
+function userOr404(ctx: GraphContext, key: string): MockUser {
+  const user = ctx.tenant.userByIdOrUpn(decodeURIComponent(key))
+  if (!user) throw notFound(decodeURIComponent(key))
+  return user
+}
+
+function userIds(body: unknown): string[] {
+  const ids = (body as { userIds?: unknown } | undefined)?.userIds
+  if (!Array.isArray(ids) || ids.some((i) => typeof i !== 'string') || ids.length === 0) {
+    throw badRequest("The request body must contain 'userIds': a non-empty array of strings.", 'BadRequest')
+  }
+  if (ids.length > 60)
+    throw badRequest(
+      `The maximum count of users in one call is 60; the request had ${ids.length}.`,
+      'BadRequest',
+    )
+  return ids as string[]
+}
+
+const STRONG = (p: string): boolean =>
+  p.length >= 8 &&
+  p.length <= 256 &&
+  [/[a-z]/, /[A-Z]/, /\d/, /[^A-Za-z0-9]/].filter((r) => r.test(p)).length >= 3
+
+// The invokeAction page's provider matrix (graph-contract.md 1.4): Entra ID actions are out of scope.
+const ACTION_PROVIDERS: Record<string, string[]> = {
+  disable: ['activeDirectory', 'okta'],
+  enable: ['activeDirectory', 'okta'],
+  forcePasswordReset: ['activeDirectory'],
+  revokeAllSessions: ['okta'],
+}
+
+const SYNCED_ERROR =
+  'Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.'
+
+export const ROUTES: Route[] = [
+  {
+    method: 'GET',
+    pattern: /^\/identityProtection\/riskDetections$/,
+    run: (ctx, _m, url) => {
+      requirePerm(ctx, PERMS.readDetections)
+      return paged(
+        ctx,
+        url,
+        filtered(url, ctx.tenant.detections),
+        (d) => select(url, d as unknown as Record<string, unknown>),
+        20,
+        500,
+      )
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/identityProtection\/riskDetections\/([^/]+)$/,
+    run: (ctx, m) => {
+      requirePerm(ctx, PERMS.readDetections)
+      const d = ctx.tenant.detections.find((x) => x.id === m[1])
+      if (!d) throw notFound(m[1] ?? '')
+      return json(200, d)
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/identityProtection\/riskyUsers$/,
+    run: (ctx, _m, url) => {
+      requirePerm(ctx, PERMS.readRiskyUsers)
+      const view = riskyUserView(ctx.tenant)
+      return paged(
+        ctx,
+        url,
+        filtered(url, ctx.tenant.riskyUsers.values(), view),
+        (r) => select(url, view(r)),
+        20,
+        500,
+      )
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/identityProtection\/riskyUsers\/(confirmCompromised|dismiss|confirmSafe)$/,
+    run: (ctx, m, _url, body) => {
+      requirePerm(ctx, PERMS.writeRiskyUsers)
+      const ids = userIds(body)
+      const kind = m[1] as 'confirmCompromised' | 'dismiss' | 'confirmSafe'
+      const unknown = ids.filter((id) => !ctx.tenant.users.has(id) && !ctx.tenant.riskyUsers.has(id))
+      if (unknown.length > 0)
+        throw badRequest('These requestIds do not exist in your tenant or they are not risky.', 'BadRequest')
+      for (const id of ids) ctx.tenant.applyRiskAction(kind, id, ctx.claims.appid)
+      return noContent()
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/identityProtection\/riskyUsers\/([^/]+)$/,
+    run: (ctx, m, url) => {
+      requirePerm(ctx, PERMS.readRiskyUsers)
+      const r = ctx.tenant.riskyUsers.get(decodeURIComponent(m[1] ?? ''))
+      if (!r) throw notFound(m[1] ?? '')
+      return json(200, select(url, riskyUserView(ctx.tenant)(r)))
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/identityProtection\/riskyUsers\/([^/]+)\/history$/,
+    run: (ctx, m, url) => {
+      requirePerm(ctx, PERMS.readRiskyUsers)
+      const r = ctx.tenant.riskyUsers.get(decodeURIComponent(m[1] ?? ''))
+      if (!r) throw notFound(m[1] ?? '')
+      return paged(
+        ctx,
+        url,
+        r.history,
+        (h) => ({
+          ...h,
+          isDeleted: false,
+          isProcessing: false,
+          userDisplayName: r.userDisplayName,
+          userPrincipalName: r.userPrincipalName,
+        }),
+        20,
+        500,
+      )
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/users\/([^/]+)$/,
+    run: (ctx, m, url) => {
+      requirePerm(ctx, PERMS.readUsers)
+      return json(200, select(url, userView(userOr404(ctx, m[1] ?? ''))))
+    },
+  },
+  {
+    method: 'PATCH',
+    pattern: /^\/users\/([^/]+)$/,
+    run: (ctx, m, _url, body) => {
+      const user = userOr404(ctx, m[1] ?? '')
+      if (typeof body !== 'object' || body === null)
+        throw badRequest('The request body is not a JSON object.')
+      const patch = body as {
+        accountEnabled?: unknown
+        passwordProfile?: { password?: unknown; forceChangePasswordNextSignIn?: unknown }
+      }
+      if (patch.accountEnabled !== undefined) {
+        requirePerm(ctx, PERMS.enableDisable)
+        if (typeof patch.accountEnabled !== 'boolean')
+          throw badRequest("Invalid value for property 'accountEnabled'.")
+        if (user.isAdmin) requireDirectoryRole(ctx, user, [])
+      }
+      if (patch.passwordProfile !== undefined) {
+        requirePerm(ctx, PERMS.password)
+        requireDirectoryRole(ctx, user, [
+          'User Administrator',
+          'Privileged Authentication Administrator',
+          'Global Administrator',
+        ])
+        const pw = patch.passwordProfile.password
+        if (typeof pw !== 'string' || !STRONG(pw))
+          throw badRequest(
+            'The specified password does not comply with password complexity requirements. Please provide a different password.',
+          )
+      }
+      if (user.onPremisesSyncEnabled === true) throw badRequest(SYNCED_ERROR)
+      if (typeof patch.accountEnabled === 'boolean')
+        ctx.tenant.setAccountEnabled(user, patch.accountEnabled, ctx.claims.appid)
+      if (patch.passwordProfile !== undefined)
+        ctx.tenant.resetPassword(
+          user,
+          patch.passwordProfile.forceChangePasswordNextSignIn === true,
+          ctx.claims.appid,
+        )
+      return noContent()
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/users\/([^/]+)\/revokeSignInSessions$/,
+    run: (ctx, m) => {
+      requirePerm(ctx, PERMS.revoke)
+      const user = userOr404(ctx, m[1] ?? '')
+      ctx.tenant.revokeSignInSessions(user, ctx.claims.appid)
+      // Documented as 204; the service answers 200 with a boolean (known issue).
+      return json(200, { '@odata.context': `${ctx.base}/$metadata#Edm.Boolean`, value: true })
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/groups\/([^/]+)\/transitiveMembers$/,
+    run: (ctx, m, url) => {
+      requirePerm(ctx, PERMS.groupMembers)
+      const id = decodeURIComponent(m[1] ?? '')
+      if (!ctx.tenant.groups.has(id)) throw notFound(id)
+      const members = ctx.tenant
+        .transitiveMembers(id)
+        .map((x) =>
+          x.kind === 'user'
+            ? {
+                '@odata.type': '#microsoft.graph.user',
+                id: x.user.id,
+                userPrincipalName: x.user.userPrincipalName,
+                displayName: x.user.displayName,
+              }
+            : { '@odata.type': '#microsoft.graph.group', id: x.group.id, displayName: x.group.displayName },
+        )
+      return paged(ctx, url, members, (x) => select(url, x), 100, 999)
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/security\/identities\/identityAccounts$/,
+    run: (ctx, _m, url) => {
+      requirePerm(ctx, PERMS.readIdentities)
+      return paged(
+        ctx,
+        url,
+        filtered(url, ctx.tenant.identityAccounts.values(), identityView),
+        (a) => select(url, identityView(a)),
+        100,
+        100,
+      )
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/security\/identities\/identityAccounts\/([^/]+)$/,
+    run: (ctx, m) => {
+      requirePerm(ctx, PERMS.readIdentities)
+      const a = ctx.tenant.identityAccounts.get(decodeURIComponent(m[1] ?? ''))
+      if (!a) throw notFound(m[1] ?? '')
+      // The doc example wraps the single entity in `value`.
+      return json(200, {
+        '@odata.context': `${ctx.base}/$metadata#security.identityAccounts/$entity`,
+        value: identityView(a),
+      })
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/security\/identities\/identityAccounts\/([^/]+)\/invokeAction$/,
+    run: (ctx, m, _url, body) => {
+      requirePerm(ctx, PERMS.identityActions)
+      const identity = ctx.tenant.identityAccounts.get(decodeURIComponent(m[1] ?? ''))
+      if (!identity) throw notFound(m[1] ?? '')
+      const b = (body ?? {}) as { accountId?: unknown; action?: unknown; identityProvider?: unknown }
+      if (
+        typeof b.accountId !== 'string' ||
+        typeof b.action !== 'string' ||
+        typeof b.identityProvider !== 'string'
+      ) {
+        throw badRequest('accountId, action and identityProvider are required.', 'BadRequest')
+      }
+      const provider = b.identityProvider
+      const action = b.action
+      const allowed = ACTION_PROVIDERS[action]
+      if (!allowed) throw badRequest(`Action '${action}' is not supported.`, 'BadRequest')
+      if (!allowed.includes(provider))
+        throw badRequest(
+          `Action '${action}' is not supported for identity provider '${provider}'.`,
+          'BadRequest',
+        )
+      const account = identity.accounts.find(
+        (a) => a.identifier === b.accountId && a.provider.toLowerCase() === provider.toLowerCase(),
+      )
+      if (!account)
+        throw badRequest(`Account '${b.accountId}' was not found for provider '${provider}'.`, 'BadRequest')
+      if (!account.actions.some((x) => x.toLowerCase() === action.toLowerCase()))
+        throw badRequest(`Action '${action}' is not allowed on this account.`, 'BadRequest')
+      const correlationId = ctx.tenant.applyIdentityAction(identity, action, ctx.claims.appid)
+      return json(200, { value: { accountId: account.identifier, action, provider, correlationId } })
+    },
+  },
+]
+
+/** Which throttling scope a path falls in (the mock enforces both budgets). */
+export function scopeOf(method: string, path: string): 'identityProtection' | 'directoryWrite' | undefined {
+  if (path.startsWith('/identityProtection/')) return 'identityProtection'
+  if (method !== 'GET' && path.startsWith('/users/')) return 'directoryWrite'
+  return undefined
+}
+
+export function runRoute(ctx: GraphContext, method: string, path: string, url: URL, body: unknown): Response {
+  for (const route of ROUTES) {
+    if (route.method !== method) continue
+    const m = route.pattern.exec(path)
+    if (m) {
+      try {
+        return route.run(ctx, m as unknown as string[], url, body)
+      } catch (e) {
+        if (e instanceof HttpFailure) return e.response
+        throw e
+      }
+    }
+  }
+  const known = ROUTES.some((r) => r.pattern.test(path))
+  return known
+    ? graphError(405, 'Request_BadRequest', `The HTTP method '${method}' is not allowed for this resource.`)
+    : graphError(400, 'BadRequest', `Resource not found for the segment '${path.split('/')[1] ?? ''}'.`)
+}

@@ -1,0 +1,123 @@
+/** The fake tenant's state. Field names follow Graph so responses are projections of these objects. */
+
+export interface MockUser {
+  id: string
+  userPrincipalName: string
+  displayName: string
+  accountEnabled: boolean
+  /** true for users synced from on-premises AD; null for cloud-only (as Graph returns). */
+  onPremisesSyncEnabled: boolean | null
+  onPremisesSecurityIdentifier: string | null
+  userType: 'Member' | 'Guest'
+  /** Holds a directory admin role: sensitive properties need a privileged app role to change. */
+  isAdmin: boolean
+  signInSessionsValidFromDateTime: string
+  passwordResets: number
+  forceChangePasswordNextSignIn: boolean
+}
+
+export interface MockRiskyUser {
+  id: string
+  userPrincipalName: string
+  userDisplayName: string
+  riskLevel: string
+  riskState: string
+  riskDetail: string
+  riskLastUpdatedDateTime: string
+  isDeleted: boolean
+  /** Epoch ms until which isProcessing reads true (after a write). */
+  processingUntil: number
+  history: MockHistoryItem[]
+}
+
+export interface MockHistoryItem {
+  id: string
+  userId: string
+  initiatedBy: string | null
+  riskLevel: string
+  riskState: string
+  riskDetail: string
+  riskLastUpdatedDateTime: string
+  activity: { riskEventTypes: string[]; detail: string }
+}
+
+export interface MockDetection {
+  id: string
+  requestId: string | null
+  correlationId: string | null
+  riskEventType: string
+  riskLevel: string
+  riskState: string
+  riskDetail: string
+  source: string
+  detectionTimingType: string
+  activity: string
+  tokenIssuerType: string
+  ipAddress: string
+  location: { city: string; state: string; countryOrRegion: string; geoCoordinates: null }
+  activityDateTime: string
+  detectedDateTime: string
+  lastUpdatedDateTime: string
+  userId: string
+  userDisplayName: string
+  userPrincipalName: string
+  additionalInfo: string
+}
+
+export interface MockGroup {
+  id: string
+  displayName: string
+  /** Direct members: user ids or group ids (nesting). */
+  members: string[]
+}
+
+export interface MockProviderAccount {
+  /** Sent as `provider` with PascalCase values, as every doc example does. */
+  provider: 'ActiveDirectory' | 'EntraID' | 'Okta'
+  identifier: string
+  actions: string[]
+}
+
+export interface MockIdentityAccount {
+  id: string
+  displayName: string
+  domain: string
+  onPremisesSecurityIdentifier: string
+  cloudSecurityIdentifier: string
+  isEnabled: boolean
+  accounts: MockProviderAccount[]
+  /** The Entra user this identity is (not serialized). */
+  userId: string
+}
+
+export interface MockApp {
+  clientId: string
+  displayName: string
+  secrets: Array<{ value: string; expiresAt: number }>
+  /** SHA-256 thumbprints (hex) and PEM of certificates registered on the app. */
+  certificates: Array<{ thumbprintSha256: string; pem: string }>
+  /** Microsoft Graph application permissions granted (app roles). */
+  roles: string[]
+  /** Directory roles held by the app's service principal (e.g. 'User Administrator'). */
+  directoryRoles: string[]
+  /** When set, the managed-identity endpoint issues this app's tokens for that client id. */
+  managedIdentityClientId?: string
+}
+
+/** What the tenant did, one entry per effective action: the basis of "nothing twice" assertions. */
+export interface MockAction {
+  kind:
+    | 'confirmCompromised'
+    | 'dismiss'
+    | 'confirmSafe'
+    | 'revokeSignInSessions'
+    | 'disable'
+    | 'enable'
+    | 'resetPassword'
+    | `mdi:${string}`
+  userId: string
+  at: number
+  appId: string
+  /** Defender for Identity correlation id, for mdi actions. */
+  correlationId?: string
+}

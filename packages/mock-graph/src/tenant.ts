@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto'
+import type {
+  MockAction,
+  MockApp,
+  MockDetection,
+  MockGroup,
+  MockHistoryItem,
+  MockIdentityAccount,
+  MockRiskyUser,
+  MockUser,
+} from './model.js'
+
+/**
+ * The state of one fake tenant and the transitions the real service applies. Handlers read and
+ * mutate it only through these methods, and tests inspect it directly.
+ */
+export class Tenant {
+  readonly users = new Map<string, MockUser>()
+  readonly riskyUsers = new Map<string, MockRiskyUser>()
+  readonly detections: MockDetection[] = []
+  readonly groups = new Map<string, MockGroup>()
+  readonly identityAccounts = new Map<string, MockIdentityAccount>()
+  readonly apps = new Map<string, MockApp>()
+  readonly actions: MockAction[] = []
+
+  constructor(
+    readonly tenantId: string,
+    /** Domains the tenant answers to in token requests, besides its id. */
+    readonly domains: string[] = [],
+    private readonly now: () => number = Date.now,
+    /** How long isProcessing stays true after a write, in ms. */
+    readonly processingMs = 2_000,
+  ) {}
+
+  addUser(user: MockUser): MockUser {
+    this.users.set(user.id, user)
+    return user
+  }
+
+  userByIdOrUpn(key: string): MockUser | undefined {
+    const byId = this.users.get(key)
+    if (byId) return byId
+    const lower = key.toLowerCase()
+    for (const u of this.users.values()) if (u.userPrincipalName.toLowerCase() === lower) return u
+    return undefined
+  }
+
+  /** Transitive members of a group (nested groups expanded, cycles tolerated), groups included. */
+  transitiveMembers(
+    groupId: string,
+  ): Array<{ kind: 'user'; user: MockUser } | { kind: 'group'; group: MockGroup }> {
+    const out: Array<{ kind: 'user'; user: MockUser } | { kind: 'group'; group: MockGroup }> = []
+    const seen = new Set<string>([groupId])
+    const queue = [...(this.groups.get(groupId)?.members ?? [])]
+    while (queue.length > 0) {
+      const id = queue.shift() as string
+      if (seen.has(id)) continue
+      seen.add(id)
+      const group = this.groups.get(id)
+      if (group) {
+        out.push({ kind: 'group', group })
+        queue.push(...group.members)
+        continue
+      }
+      const user = this.users.get(id)
+      if (user) out.push({ kind: 'user', user })
+    }
+    return out
+  }
+
+  isProcessing(r: MockRiskyUser): boolean {
+    return r.processingUntil > this.now()
+  }
+
+  private record(action: Omit<MockAction, 'at'>): void {
+    this.actions.push({ ...action, at: this.now() })
+  }
+
+  /** confirmCompromised / dismiss / confirmSafe on one user, as the service applies them. */
+  applyRiskAction(
+    kind: 'confirmCompromised' | 'dismiss' | 'confirmSafe',
+    userId: string,
+    appId: string,
+  ): void {
+    const nowIso = new Date(this.now()).toISOString()
+    let r = this.riskyUsers.get(userId)
+    const user = this.users.get(userId)
+    if (!r) {
+      // Confirming a user compromised creates the risky-user record if there was none.
+      r = {
+        id: userId,
+        userPrincipalName: user?.userPrincipalName ?? '',
+        userDisplayName: user?.displayName ?? '',
+        riskLevel: 'none',
+        riskState: 'none',
+        riskDetail: 'none',
+        riskLastUpdatedDateTime: nowIso,
+        isDeleted: false,
+        processingUntil: 0,
+        history: [],
+      }
+      this.riskyUsers.set(userId, r)
+    }
+    const next = {
+      confirmCompromised: {
+        riskLevel: 'high',
+        riskState: 'confirmedCompromised',
+        riskDetail: 'adminConfirmedUserCompromised',
+      },
+      dismiss: { riskLevel: 'none', riskState: 'dismissed', riskDetail: 'adminDismissedAllRiskForUser' },
+      confirmSafe: { riskLevel: 'none', riskState: 'confirmedSafe', riskDetail: 'adminConfirmedSigninSafe' },
+    }[kind]
+    Object.assign(r, next, {
+      riskLastUpdatedDateTime: nowIso,
+      processingUntil: this.now() + this.processingMs,
+    })
+    const item: MockHistoryItem = {
+      id: randomUUID(),
+      userId,
+      initiatedBy: appId,
+      ...next,
+      riskLastUpdatedDateTime: nowIso,
+      activity: { riskEventTypes: [], detail: next.riskDetail },
+    }
+    r.history.push(item)
+    this.record({ kind, userId, appId })
+  }
+
+  revokeSignInSessions(user: MockUser, appId: string): void {
+    // Sessions of external (B2B) users are not revoked: 200 and no effect, as the service does.
+    if (user.userType === 'Guest') return
+    user.signInSessionsValidFromDateTime = new Date(this.now()).toISOString()
+    this.record({ kind: 'revokeSignInSessions', userId: user.id, appId })
+  }
+
+  setAccountEnabled(user: MockUser, enabled: boolean, appId: string): void {
+    if (user.accountEnabled === enabled) return
+    user.accountEnabled = enabled
+    this.record({ kind: enabled ? 'enable' : 'disable', userId: user.id, appId })
+  }
+
+  resetPassword(user: MockUser, forceChange: boolean, appId: string): void {
+    user.passwordResets++
+    user.forceChangePasswordNextSignIn = forceChange
+    user.signInSessionsValidFromDateTime = new Date(this.now()).toISOString()
+    this.record({ kind: 'resetPassword', userId: user.id, appId })
+  }
+
+  /** A Defender for Identity action; returns the correlation id the service hands back. */
+  applyIdentityAction(identity: MockIdentityAccount, action: string, appId: string): string {
+    const correlationId = randomUUID()
+    const user = this.users.get(identity.userId)
+    if (action === 'disable') {
+      identity.isEnabled = false
+      // The AD change reaches Entra with the next sync; the mock applies it at once.
+      if (user) user.accountEnabled = false
+    } else if (action === 'enable') {
+      identity.isEnabled = true
+      if (user) user.accountEnabled = true
+    } else if (action === 'forcePasswordReset' && user) {
+      user.forceChangePasswordNextSignIn = true
+    } else if (action === 'revokeAllSessions' && user) {
+      user.signInSessionsValidFromDateTime = new Date(this.now()).toISOString()
+    }
+    this.record({ kind: `mdi:${action}`, userId: identity.userId, appId, correlationId })
+    return correlationId
+  }
+
+  /** Actions of one kind, per user: `duplicates('disable')` is empty when no user was disabled twice. */
+  duplicates(kind: MockAction['kind']): Array<{ userId: string; count: number }> {
+    const counts = new Map<string, number>()
+    for (const a of this.actions) if (a.kind === kind) counts.set(a.userId, (counts.get(a.userId) ?? 0) + 1)
+    return [...counts].filter(([, n]) => n > 1).map(([userId, count]) => ({ userId, count }))
+  }
+
+  actionsOf(kind: MockAction['kind']): MockAction[] {
+    return this.actions.filter((a) => a.kind === kind)
+  }
+}

@@ -1,19 +1,19 @@
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { createClientCertificate, createLoopbackPki, type LoopbackPki } from '@tourniquet/mock-graph'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createTokenProvider, isAuthError, isConfigError } from '../src/index.js'
 import { aadstsError, type FakeAuthority, okToken, startFakeAuthority } from './support/fakeAuthority.js'
 import { TENANT } from './support/fixtures.js'
-import { createClientCertificatePem, createTestPki, type TestPki } from './support/tls.js'
 
 const SECRET = 'not-a-real-secret-value-0123456789'
 
 describe('token acquisition against a fake authority over https with a test CA', () => {
-  let pki: TestPki
+  let pki: LoopbackPki
   let authority: FakeAuthority
 
   beforeAll(async () => {
-    pki = await createTestPki()
+    pki = await createLoopbackPki()
   })
   afterEach(async () => {
     await authority?.close()
@@ -101,7 +101,7 @@ describe('token acquisition against a fake authority over https with a test CA',
 
   it('signs a client assertion with the certificate (x5t#S256 of the certificate, no secret sent)', async () => {
     authority = await startFakeAuthority(pki)
-    const cert = await createClientCertificatePem()
+    const cert = await createClientCertificate()
     const tokens = provider({ credential: { kind: 'certificate', pem: cert.pem } })
     await tokens.getToken({ forceRefresh: false })
     const form = authority.requests[0]?.form

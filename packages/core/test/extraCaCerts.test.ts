@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
+import { createLoopbackPki, type LoopbackPki } from '@tourniquet/mock-graph'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeAuthority, okToken, startFakeAuthority } from './support/fakeAuthority.js'
 import { TENANT } from './support/fixtures.js'
-import { createTestPki, type TestPki } from './support/tls.js'
 
 const run = promisify(execFile)
 const dist = pathToFileURL(join(import.meta.dirname, '..', 'dist', 'index.js')).href
@@ -15,12 +15,12 @@ const dist = pathToFileURL(join(import.meta.dirname, '..', 'dist', 'index.js')).
 // NODE_EXTRA_CA_CERTS is read once at process start, so this runs the built package in a child
 // Node (the same binary as the tests) with the variable set, and no CA passed in code.
 describe('a private CA through NODE_EXTRA_CA_CERTS', () => {
-  let pki: TestPki
+  let pki: LoopbackPki
   let authority: FakeAuthority
   let dir: string
 
   beforeAll(async () => {
-    pki = await createTestPki()
+    pki = await createLoopbackPki()
     authority = await startFakeAuthority(pki)
     authority.answer = () => okToken('child-token')
     dir = await mkdtemp(join(tmpdir(), 'tq-ca-'))

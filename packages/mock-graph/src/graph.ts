@@ -349,18 +349,16 @@ export const ROUTES: Route[] = [
       requirePerm(ctx, PERMS.groupMembers)
       const id = decodeURIComponent(m[1] ?? '')
       if (!ctx.tenant.groups.has(id)) throw notFound(id)
-      const members = ctx.tenant
-        .transitiveMembers(id)
-        .map((x) =>
-          x.kind === 'user'
-            ? {
-                '@odata.type': '#microsoft.graph.user',
-                id: x.user.id,
-                userPrincipalName: x.user.userPrincipalName,
-                displayName: x.user.displayName,
-              }
-            : { '@odata.type': '#microsoft.graph.group', id: x.group.id, displayName: x.group.displayName },
-        )
+      const members = ctx.tenant.transitiveMembers(id).map((x) =>
+        x.kind === 'user'
+          ? {
+              '@odata.type': '#microsoft.graph.user',
+              id: x.user.id,
+              userPrincipalName: x.user.userPrincipalName,
+              displayName: x.user.displayName,
+            }
+          : { '@odata.type': '#microsoft.graph.group', id: x.group.id, displayName: x.group.displayName },
+      )
       return paged(ctx, url, members, (x) => select(url, x), 100, 999)
     },
   },

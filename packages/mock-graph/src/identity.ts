@@ -21,7 +21,7 @@ export interface TokenClaims {
 const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url')
 
 export class TokenIssuer {
-  private readonly key = randomBytes(32)
+  private key = randomBytes(32)
   constructor(
     private readonly lifetimeSec: number,
     private readonly now: () => number,
@@ -45,6 +45,11 @@ export class TokenIssuer {
     }
   }
 
+  /** Invalidates every token issued so far (the next Graph call gets a 401). */
+  rotate(): void {
+    this.key = randomBytes(32)
+  }
+
   /** The claims of a valid, unexpired token; undefined otherwise. */
   verify(token: string): TokenClaims | undefined {
     const parts = token.split('.')
@@ -64,7 +69,7 @@ function aadError(status: number, error: string, code: number, description: stri
     error,
     error_description: `AADSTS${code}: ${description} Trace ID: ${trace} Correlation ID: ${correlation} Timestamp: ${new Date().toISOString()}`,
     error_codes: [code],
-    timestamp: new Date().toISOString().replace('T', ' ').slice(0, 19) + 'Z',
+    timestamp: `${new Date().toISOString().replace('T', ' ').slice(0, 19)}Z`,
     trace_id: trace,
     correlation_id: correlation,
     error_uri: `https://login.microsoftonline.com/error?code=${code}`,

@@ -1,5 +1,7 @@
 /** @tourniquet/mock-graph: a faithful fake Microsoft identity platform + Graph tenant. */
 
+export type { InterceptedNetwork } from './intercept.js'
+export { interceptNetwork } from './intercept.js'
 export type { FaultOptions, LimitOptions, MockGraphOptions, RequestLogEntry } from './mock.js'
 export { createMockGraph, MockGraph } from './mock.js'
 export type {
@@ -37,4 +39,4 @@ export type { RunningMock, ServeOptions } from './server.js'
 export { serveMock } from './server.js'
 export { Tenant } from './tenant.js'
 export type { LoopbackPki } from './tls.js'
-export { createLoopbackPki } from './tls.js'
+export { createClientCertificate, createLoopbackPki } from './tls.js'

@@ -110,6 +110,11 @@ export class MockGraph {
     )
   }
 
+  /** Invalidates every access token issued so far: the next Graph call answers 401. */
+  revokeTokens(): void {
+    this.issuer.rotate()
+  }
+
   /** Replaces the fault settings (e.g. turn faults off between phases of a test). */
   setFaults(faults: FaultOptions | undefined): void {
     this.options.faults = faults

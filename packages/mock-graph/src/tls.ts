@@ -52,10 +52,34 @@ export async function createLoopbackPki(): Promise<LoopbackPki> {
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
     ],
   })
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64')
-  return {
-    caPem: ca.toString('pem'),
-    certPem: leaf.toString('pem'),
-    keyPem: `-----BEGIN PRIVATE KEY-----\n${der.replace(/(.{64})/g, '$1\n')}\n-----END PRIVATE KEY-----\n`,
-  }
+  return { caPem: ca.toString('pem'), certPem: leaf.toString('pem'), keyPem: await pkcs8Pem(keys.privateKey) }
+}
+
+/** A self-signed RSA client certificate (as app registrations use), key and certificate in one PEM. */
+export async function createClientCertificate(
+  subject = 'CN=tourniquet-runner',
+): Promise<{ pem: string; certPem: string; thumbprintSha256: string }> {
+  const rsa = {
+    name: 'RSASSA-PKCS1-v1_5',
+    hash: 'SHA-256',
+    publicExponent: new Uint8Array([1, 0, 1]),
+    modulusLength: 2048,
+  } as const
+  const keys = (await webcrypto.subtle.generateKey(rsa, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '03',
+    name: subject,
+    notBefore: new Date(Date.now() - 3_600_000),
+    notAfter: new Date(Date.now() + 7 * 86_400_000),
+    keys,
+    signingAlgorithm: rsa,
+  })
+  const certPem = cert.toString('pem')
+  const thumbprintSha256 = Buffer.from(await cert.getThumbprint('SHA-256')).toString('hex')
+  return { pem: `${await pkcs8Pem(keys.privateKey)}${certPem}`, certPem, thumbprintSha256 }
+}
+
+async function pkcs8Pem(key: webcrypto.CryptoKey): Promise<string> {
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key)).toString('base64')
+  return `-----BEGIN PRIVATE KEY-----\n${der.replace(/(.{64})/g, '$1\n')}\n-----END PRIVATE KEY-----\n`
 }

@@ -2,7 +2,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import type { TestPki } from './tls.js'
+import type { LoopbackPki as TestPki } from '@tourniquet/mock-graph'
 
 export interface RecordedRequest {
   method: string

@@ -9,11 +9,13 @@ export type ThrottleLimits = Record<ThrottleScope, TokenBucketOptions>
 
 /**
  * Graph's documented budgets. Identity Protection allows 1 request/s per tenant for all apps and its
- * 429s carry no Retry-After, so the client paces itself instead of learning the limit from 429s.
+ * 429s carry no Retry-After, so the client paces itself instead of learning the limit from 429s, 5%
+ * under the limit: requests sent exactly 1 s apart can arrive closer than that after network
+ * jitter, and one 429 costs far more than the margin (docs/decisions/003).
  * Directory writes: 3,000 per 150 s per app and tenant.
  */
 export const DEFAULT_THROTTLE_LIMITS: ThrottleLimits = {
-  identityProtection: { capacity: 1, refillPerSecond: 1 },
+  identityProtection: { capacity: 1, refillPerSecond: 0.95 },
   directoryWrite: { capacity: 3_000, refillPerSecond: 3_000 / 150 },
 }
 

@@ -58,9 +58,10 @@ export interface GraphClient {
 
 /**
  * Builds the Graph client. The pipeline order is written down here and only here:
- * clientRequestId -> retry -> throttle -> auth -> diagnostics -> transport. Auth sits inside retry
- * so each attempt is signed with a current token; throttle sits inside retry so a retried request
- * waits for its budget again.
+ * clientRequestId -> retry -> auth -> throttle -> diagnostics -> transport. Auth sits inside retry
+ * so each attempt is signed with a current token. Throttle sits inside auth, next to the wire, so a
+ * budget token is taken only when the request really leaves: a token acquisition in between would
+ * shift the request later and bunch it against the next one (docs/decisions/001).
  */
 export function createGraphClient(options: GraphClientOptions): GraphClient {
   if (options.tenantId.trim() === '') throw new ConfigError('tenantId', 'is empty')
@@ -86,8 +87,8 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   const policies: PipelinePolicy[] = [
     clientRequestIdPolicy(),
     retryPolicy({ ...retry, deadlineAt: options.deadlineAt, random }),
-    throttle,
     authPolicy(tokens, endpoints.graphRoot),
+    throttle,
     diagnosticsPolicy(),
   ]
   const http = new GraphHttp(

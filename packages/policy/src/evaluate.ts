@@ -1,0 +1,285 @@
+/**
+ * `evaluate(policy, signals, now) -> Plan`: pure and deterministic. The same inputs give the same
+ * plan in any order of users or detections; no I/O, no clock but `now`.
+ */
+import { createHash } from 'node:crypto'
+import { ACTIONS, type Action } from './actions.js'
+import { parseDuration } from './duration.js'
+import type { Justification, Plan, Route, Skip, SkipReason, Step, UserPlan } from './plan.js'
+import type { Condition, Policy, Rule } from './schema.js'
+import type { DetectionSignal, Signals, UserSignals } from './signals.js'
+
+const DEFAULT_STATES = ['atRisk', 'confirmedCompromised']
+
+const lower = (s: string | undefined): string => (s ?? '').toLowerCase()
+
+interface Context {
+  user: UserSignals
+  detections: DetectionSignal[]
+  now: number
+}
+
+function matches(when: Condition, c: Context): boolean {
+  const { user, detections } = c
+  if (when.riskLevel && !when.riskLevel.includes(user.risk.level as never)) return false
+  if (!(when.riskState ?? DEFAULT_STATES).includes(user.risk.state as never)) return false
+  const types = new Set(detections.map((d) => d.riskEventType))
+  const sources = new Set(detections.map((d) => lower(d.source)).filter((s) => s !== ''))
+  if (when.detections?.anyOf && !when.detections.anyOf.some((t) => types.has(t))) return false
+  if (when.detections?.allOf && !when.detections.allOf.every((t) => types.has(t))) return false
+  if (when.detections?.none?.some((t) => types.has(t))) return false
+  if (when.sources?.anyOf && !when.sources.anyOf.some((s) => sources.has(lower(s)))) return false
+  if (when.sources?.none?.some((s) => sources.has(lower(s)))) return false
+  if (when.minDistinctSignals !== undefined && types.size < when.minDistinctSignals) return false
+  if (when.minDistinctSources !== undefined && sources.size < when.minDistinctSources) return false
+  if (when.detectedWithin !== undefined) {
+    const newest = detections.at(-1)
+    if (!newest || c.now - Date.parse(newest.detectedDateTime) > (parseDuration(when.detectedWithin) ?? 0))
+      return false
+  }
+  if (when.userType !== undefined || when.synced !== undefined) {
+    const dir = user.directory
+    if (!dir) return false
+    if (when.userType && !when.userType.includes(lower(dir.userType) as never)) return false
+    if (when.synced !== undefined && dir.onPremisesSyncEnabled !== when.synced) return false
+  }
+  return true
+}
+
+function evidenceKey(user: UserSignals, detections: DetectionSignal[]): string {
+  const basis =
+    detections.length > 0
+      ? detections.map((d) => d.id).join(',')
+      : `risk:${user.risk.level}:${user.risk.state}:${user.risk.detail ?? ''}`
+  return createHash('sha256').update(basis).digest('hex').slice(0, 16)
+}
+
+type Resolution = { route: Route } | { skip: SkipReason; detail: string }
+
+function defenderRoute(user: UserSignals, action: 'disable' | 'enable' | 'forcePasswordReset'): Resolution {
+  if (!user.defender) {
+    return {
+      skip: 'noDefenderAccount',
+      detail: `synced user: ${action} must happen in Active Directory, and no Defender for Identity account was found`,
+    }
+  }
+  const ad = user.defender.accounts.find((a) => lower(a.provider) === 'activedirectory')
+  if (!ad)
+    return { skip: 'noRoute', detail: 'the Defender for Identity identity has no Active Directory account' }
+  if (!ad.actions.some((x) => lower(x) === lower(action))) {
+    return {
+      skip: 'noRoute',
+      detail: `Defender for Identity does not allow '${action}' on this Active Directory account`,
+    }
+  }
+  return {
+    route: {
+      kind: 'defenderForIdentity',
+      action,
+      identityAccountId: user.defender.identityAccountId,
+      accountId: ad.identifier,
+      identityProvider: 'activeDirectory',
+    },
+  }
+}
+
+/** Which Graph call carries out `action` for this user, or why none does. */
+export function resolveRoute(action: Action, user: UserSignals): Resolution {
+  const state = user.risk.state
+  switch (action) {
+    case 'confirmCompromised':
+      return state === 'confirmedCompromised'
+        ? { skip: 'alreadyConfirmed', detail: 'the user is already confirmed compromised' }
+        : { route: { kind: 'identityProtection', call: 'confirmCompromised' } }
+    case 'dismissRisk':
+      return state === 'dismissed'
+        ? { skip: 'alreadyDismissed', detail: 'the risk is already dismissed' }
+        : { route: { kind: 'identityProtection', call: 'dismiss' } }
+    case 'confirmSafe':
+      return state === 'confirmedSafe'
+        ? { skip: 'alreadySafe', detail: 'the user is already confirmed safe' }
+        : { route: { kind: 'identityProtection', call: 'confirmSafe' } }
+    default:
+      break
+  }
+  const dir = user.directory
+  if (!dir)
+    return {
+      skip: 'noDirectoryFacts',
+      detail: 'the directory facts of this user could not be read, so no route can be chosen',
+    }
+  const guest = lower(dir.userType) === 'guest'
+  switch (action) {
+    case 'revokeSessions':
+    case 'requireSignInAgain':
+      if (guest)
+        return { skip: 'guest', detail: 'revoking sign-in sessions has no effect on external (B2B) users' }
+      return { route: { kind: 'entra', call: 'revokeSignInSessions' } }
+    case 'forcePasswordReset':
+      if (guest) return { skip: 'guest', detail: "an external user's password belongs to their home tenant" }
+      return dir.onPremisesSyncEnabled
+        ? defenderRoute(user, 'forcePasswordReset')
+        : { route: { kind: 'entra', call: 'resetPassword' } }
+    case 'disable':
+      if (!dir.accountEnabled) return { skip: 'alreadyDisabled', detail: 'the account is already disabled' }
+      return dir.onPremisesSyncEnabled
+        ? defenderRoute(user, 'disable')
+        : { route: { kind: 'entra', call: 'disable' } }
+    default:
+      if (dir.accountEnabled) return { skip: 'alreadyEnabled', detail: 'the account is already enabled' }
+      return dir.onPremisesSyncEnabled
+        ? defenderRoute(user, 'enable')
+        : { route: { kind: 'entra', call: 'enable' } }
+  }
+}
+
+const routeKey = (r: Route): string =>
+  r.kind === 'defenderForIdentity' ? `mdi:${r.action}` : `${r.kind}:${r.call}`
+
+function planUser(
+  user: UserSignals,
+  rules: Rule[],
+  detections: DetectionSignal[],
+  excluded: string | undefined,
+): UserPlan {
+  const key = evidenceKey(user, detections)
+  const justification: Justification = {
+    riskLevel: user.risk.level,
+    riskState: user.risk.state,
+    detections: detections.map((d) => ({
+      id: d.id,
+      riskEventType: d.riskEventType,
+      source: d.source,
+      detectedDateTime: d.detectedDateTime,
+    })),
+    distinctSignals: new Set(detections.map((d) => d.riskEventType)).size,
+    distinctSources: new Set(detections.map((d) => lower(d.source)).filter((s) => s !== '')).size,
+  }
+  const base = { userId: user.userId, userPrincipalName: user.userPrincipalName }
+  const plan: UserPlan = {
+    ...base,
+    rules: rules.map((r) => r.name),
+    justification,
+    evidenceKey: key,
+    steps: [],
+    skips: [],
+  }
+  if (excluded !== undefined) {
+    plan.skips.push({
+      ...base,
+      rule: rules[0]?.name,
+      action: undefined,
+      reason: 'excluded',
+      detail: excluded,
+    })
+    return plan
+  }
+  const seenActions = new Set<Action>()
+  const seenRoutes = new Set<string>()
+  for (const rule of rules) {
+    for (const action of rule.then) {
+      if (seenActions.has(action)) continue
+      seenActions.add(action)
+      const r = resolveRoute(action, user)
+      if ('skip' in r) {
+        plan.skips.push({ ...base, rule: rule.name, action, reason: r.skip, detail: r.detail })
+        continue
+      }
+      const rk = routeKey(r.route)
+      if (seenRoutes.has(rk)) {
+        plan.skips.push({
+          ...base,
+          rule: rule.name,
+          action,
+          reason: 'duplicate',
+          detail: 'an earlier action of this plan makes the same call',
+        })
+        continue
+      }
+      seenRoutes.add(rk)
+      plan.steps.push({ ...base, rule: rule.name, action, route: r.route, evidenceKey: key })
+    }
+  }
+  return plan
+}
+
+export function evaluate(policy: Policy, signals: Signals, now: Date): Plan {
+  const nowMs = now.getTime()
+  const lookbackStart = nowMs - (parseDuration(policy.lookback) ?? 0)
+  const excludedUsers = new Set(policy.exclude.users.map(lower))
+  const groupMembers = new Map<string, string>()
+  const missingGroups: string[] = []
+  for (const g of [...policy.exclude.groups].sort()) {
+    const members = signals.groupMembers?.[g]
+    if (members === undefined) missingGroups.push(g)
+    for (const m of members ?? []) if (!groupMembers.has(m)) groupMembers.set(m, g)
+  }
+
+  const users = [...signals.users].sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0))
+  const plans: UserPlan[] = []
+  let unmatched = 0
+  for (const user of users) {
+    const detections = user.detections
+      .filter((d) => {
+        const t = Date.parse(d.detectedDateTime)
+        return t >= lookbackStart && t <= nowMs
+      })
+      .sort((a, b) => a.detectedDateTime.localeCompare(b.detectedDateTime) || a.id.localeCompare(b.id))
+    const ctx: Context = { user, detections, now: nowMs }
+    const matched =
+      policy.match === 'all'
+        ? policy.rules.filter((r) => matches(r.when, ctx))
+        : policy.rules.filter((r) => matches(r.when, ctx)).slice(0, 1)
+    if (matched.length === 0) {
+      unmatched++
+      continue
+    }
+    let excluded: string | undefined
+    if (excludedUsers.has(lower(user.userId)) || excludedUsers.has(lower(user.userPrincipalName)))
+      excluded = 'listed in exclude.users'
+    else if (groupMembers.has(user.userId))
+      excluded = `member of exclusion group ${groupMembers.get(user.userId)}`
+    plans.push(planUser(user, matched, detections, excluded))
+  }
+
+  const steps: Step[] = plans.flatMap((p) => p.steps)
+  const skips: Skip[] = plans.flatMap((p) => p.skips)
+  const wanted: Partial<Record<Action, number>> = {}
+  for (const s of steps) wanted[s.action] = (wanted[s.action] ?? 0) + 1
+
+  let refused: Plan['refused']
+  if (missingGroups.length > 0) {
+    refused = {
+      limit: 'exclude.groups',
+      reason: `the members of exclusion group(s) ${missingGroups.join(', ')} are unknown, so nobody can be acted on safely`,
+    }
+  } else if (steps.length > policy.limits.maxActionsPerRun) {
+    refused = {
+      limit: 'limits.maxActionsPerRun',
+      reason: `the plan has ${steps.length} actions, more than limits.maxActionsPerRun (${policy.limits.maxActionsPerRun})`,
+    }
+  } else {
+    for (const action of ACTIONS) {
+      const limit = policy.limits.maxPerAction[action]
+      const n = wanted[action] ?? 0
+      if (limit !== undefined && n > limit) {
+        refused = {
+          limit: `limits.maxPerAction.${action}`,
+          reason: `the plan has ${n} ${action} actions, more than limits.maxPerAction.${action} (${limit})`,
+        }
+        break
+      }
+    }
+  }
+
+  return {
+    evaluatedAt: now.toISOString(),
+    lookbackStart: new Date(lookbackStart).toISOString(),
+    users: plans,
+    steps: refused ? [] : steps,
+    skips,
+    wanted,
+    refused,
+    unmatched,
+  }
+}

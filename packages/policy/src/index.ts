@@ -1,0 +1,31 @@
+/** @tourniquet/policy: the playbook language, its pure evaluator, guardrails and policy tests. */
+
+export type { Action } from './actions.js'
+/* Language */
+export { ACTION_ALIASES, ACTION_NAMES, ACTIONS, canonicalAction, DESTRUCTIVE } from './actions.js'
+export type { CaseFile, CaseFileResult, CaseResult, PolicyCase } from './cases.js'
+/* Policy tests */
+export { caseFileSchema, caseSignals, parseCaseFile, runCase, runCaseFile } from './cases.js'
+export { formatDuration, parseDuration } from './duration.js'
+export type { PolicyIssue } from './errors.js'
+/* Errors */
+export { formatIssue, isPolicyError, PolicyError } from './errors.js'
+/* Evaluation */
+export { evaluate, resolveRoute } from './evaluate.js'
+export { MAX_POLICY_BYTES, parsePolicy } from './load.js'
+export type { PermissionReport } from './permissions.js'
+/* Permissions */
+export { permissionReport, requiredPermissions } from './permissions.js'
+export type { Justification, Plan, Refusal, Route, Skip, SkipReason, Step, UserPlan } from './plan.js'
+export type { Condition, Policy, PolicyInput, Rule } from './schema.js'
+export { conditionSchema, policyJsonSchema, policySchema, ruleSchema } from './schema.js'
+export type {
+  DefenderAccount,
+  DefenderIdentitySignal,
+  DetectionSignal,
+  DirectoryFacts,
+  Signals,
+  UserSignals,
+} from './signals.js'
+export type { PolicyTestReport } from './testRunner.js'
+export { formatPolicyTestReport, loadPolicyFile, runPolicyTests } from './testRunner.js'

@@ -1,0 +1,92 @@
+/**
+ * The exact Microsoft Graph application permissions a policy needs: its reads, plus what each
+ * action can route to for the kinds of users its rules can match. infra grants exactly these.
+ */
+import type { Action } from './actions.js'
+import type { Policy, Rule } from './schema.js'
+
+export interface PermissionReport {
+  /** Graph application permissions (app roles), sorted. */
+  permissions: string[]
+  /** Why each permission is there. */
+  reasons: Record<string, string[]>
+  /** Entra directory roles the app's service principal needs on top (app-only password resets, admin targets). */
+  directoryRoles: string[]
+}
+
+type Kind = 'cloud' | 'synced' | 'guest'
+
+function kindsOf(rule: Rule): Kind[] {
+  const types = rule.when.userType ?? ['member', 'guest']
+  const kinds: Kind[] = []
+  if (types.includes('member')) {
+    if (rule.when.synced !== true) kinds.push('cloud')
+    if (rule.when.synced !== false) kinds.push('synced')
+  }
+  // A guest is a cloud object in this tenant; `synced: true` rules out guests.
+  if (types.includes('guest') && rule.when.synced !== true) kinds.push('guest')
+  return kinds
+}
+
+function actionPermissions(action: Action, kind: Kind): string[] {
+  switch (action) {
+    case 'confirmCompromised':
+    case 'dismissRisk':
+    case 'confirmSafe':
+      return ['IdentityRiskyUser.ReadWrite.All']
+    case 'revokeSessions':
+    case 'requireSignInAgain':
+      return kind === 'guest' ? [] : ['User.RevokeSessions.All']
+    case 'disable':
+    case 'enable':
+      return kind === 'synced'
+        ? ['SecurityIdentitiesAccount.Read.All', 'SecurityIdentitiesActions.ReadWrite.All']
+        : ['User.EnableDisableAccount.All']
+    case 'forcePasswordReset':
+      if (kind === 'guest') return []
+      return kind === 'synced'
+        ? ['SecurityIdentitiesAccount.Read.All', 'SecurityIdentitiesActions.ReadWrite.All']
+        : ['User-PasswordProfile.ReadWrite.All']
+  }
+}
+
+export function permissionReport(policy: Policy): PermissionReport {
+  const reasons = new Map<string, Set<string>>()
+  const add = (perm: string, why: string): void => {
+    const set = reasons.get(perm) ?? new Set<string>()
+    set.add(why)
+    reasons.set(perm, set)
+  }
+  add('IdentityRiskEvent.Read.All', 'read risk detections in the lookback window')
+  add('IdentityRiskyUser.Read.All', 'read risky users')
+  add('User.Read.All', 'read directory facts (accountEnabled, sync state, user type) of risky users')
+  if (policy.exclude.groups.length > 0)
+    add('GroupMember.Read.All', 'read the transitive members of exclusion groups')
+  const roles = new Set<string>()
+  for (const rule of policy.rules) {
+    for (const kind of kindsOf(rule)) {
+      for (const action of rule.then) {
+        for (const perm of actionPermissions(action, kind))
+          add(perm, `rule '${rule.name}': ${action} (${kind} users)`)
+        if (action === 'forcePasswordReset' && kind === 'cloud') roles.add('User Administrator')
+      }
+    }
+  }
+  // ReadWrite includes Read: grant only the larger one.
+  if (reasons.has('IdentityRiskyUser.ReadWrite.All')) {
+    for (const why of reasons.get('IdentityRiskyUser.Read.All') ?? [])
+      add('IdentityRiskyUser.ReadWrite.All', why)
+    reasons.delete('IdentityRiskyUser.Read.All')
+  }
+  const permissions = [...reasons.keys()].sort()
+  return {
+    permissions,
+    reasons: Object.fromEntries(permissions.map((p) => [p, [...(reasons.get(p) ?? [])]])),
+    directoryRoles: [...roles].sort(),
+  }
+}
+
+/** The exact Graph application permissions the policy's reads and actions need. */
+export function requiredPermissions(policy: Policy): string[] {
+  return permissionReport(policy).permissions
+}

@@ -117,7 +117,7 @@ export {
 export type { RiskyUserQuery } from './internal/resources/riskyUsers.js'
 export { RISKY_USERS_CHUNK, RISKY_USERS_MAX_TOP, RiskyUsers } from './internal/resources/riskyUsers.js'
 export type { WriteResult } from './internal/resources/users.js'
-export { USER_SELECT, Users, userItems } from './internal/resources/users.js'
+export { USER_SELECT, USER_VERIFY_SELECT, Users, userItems } from './internal/resources/users.js'
 export { REDACTED, redactText, registerSecret, sanitizeHeaders, sanitizeUrl } from './internal/sanitizer.js'
 export type {
   DirectoryObject,

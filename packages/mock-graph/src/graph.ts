@@ -141,6 +141,7 @@ const userView = (u: MockUser) => ({
   onPremisesSecurityIdentifier: u.onPremisesSecurityIdentifier,
   userType: u.userType,
   signInSessionsValidFromDateTime: u.signInSessionsValidFromDateTime,
+  lastPasswordChangeDateTime: u.lastPasswordChangeDateTime,
 })
 
 const identityView = (a: MockIdentityAccount) => ({

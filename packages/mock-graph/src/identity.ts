@@ -15,6 +15,7 @@ export interface TokenClaims {
   appid: string
   roles: string[]
   iat: number
+  nbf: number
   exp: number
 }
 
@@ -29,13 +30,15 @@ export class TokenIssuer {
 
   issue(tenantId: string, app: MockApp, audience: string): { token: string; expiresIn: number } {
     const iat = Math.floor(this.now() / 1000)
+    // The issuer of v1 app-only tokens; Azurite (the storage emulator) accepts tokens only from it.
     const claims: TokenClaims = {
       aud: audience,
-      iss: `https://sts.mock/${tenantId}/`,
+      iss: `https://sts.windows.net/${tenantId}/`,
       tid: tenantId,
       appid: app.clientId,
       roles: [...app.roles],
       iat,
+      nbf: iat - 300,
       exp: iat + this.lifetimeSec,
     }
     const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}`

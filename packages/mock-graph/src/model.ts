@@ -12,6 +12,7 @@ export interface MockUser {
   /** Holds a directory admin role: sensitive properties need a privileged app role to change. */
   isAdmin: boolean
   signInSessionsValidFromDateTime: string
+  lastPasswordChangeDateTime: string
   passwordResets: number
   forceChangePasswordNextSignIn: boolean
 }

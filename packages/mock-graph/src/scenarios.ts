@@ -113,6 +113,7 @@ export function addUserSpec(tenant: Tenant, random: Random, spec: UserSpec, now:
     userType: kind === 'guest' ? 'Guest' : 'Member',
     isAdmin: spec.admin ?? false,
     signInSessionsValidFromDateTime: new Date(now - 30 * 86_400_000).toISOString(),
+    lastPasswordChangeDateTime: new Date(now - 60 * 86_400_000).toISOString(),
     passwordResets: 0,
     forceChangePasswordNextSignIn: false,
   })

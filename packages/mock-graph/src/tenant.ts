@@ -22,6 +22,8 @@ export class Tenant {
   readonly identityAccounts = new Map<string, MockIdentityAccount>()
   readonly apps = new Map<string, MockApp>()
   readonly actions: MockAction[] = []
+  /** Passwords set through passwordProfile, in memory only (never in the log): lets tests prove no output carries one. */
+  readonly passwordsSeen: string[] = []
 
   constructor(
     readonly tenantId: string,
@@ -142,7 +144,9 @@ export class Tenant {
   resetPassword(user: MockUser, forceChange: boolean, appId: string): void {
     user.passwordResets++
     user.forceChangePasswordNextSignIn = forceChange
-    user.signInSessionsValidFromDateTime = new Date(this.now()).toISOString()
+    // A password change also ends every session, as in Entra.
+    user.lastPasswordChangeDateTime = new Date(this.now()).toISOString()
+    user.signInSessionsValidFromDateTime = user.lastPasswordChangeDateTime
     this.record({ kind: 'resetPassword', userId: user.id, appId })
   }
 

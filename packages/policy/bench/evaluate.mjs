@@ -17,7 +17,10 @@ const SOURCES = ['IdentityProtection', 'MicrosoftCloudAppSecurity']
 
 function signals(n) {
   let s = 1
-  const rnd = () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff
+  const rnd = () => {
+    s = (s * 1103515245 + 12345) & 0x7fffffff
+    return s / 0x7fffffff
+  }
   const users = []
   for (let i = 0; i < n; i++) {
     const id = `00000000-0000-4000-a000-${String(i).padStart(12, '0')}`

@@ -64,6 +64,8 @@ export const userSchema = z.object({
   onPremisesSyncEnabled: optBool,
   onPremisesSecurityIdentifier: optStr,
   userType: optStr,
+  signInSessionsValidFromDateTime: optStr,
+  lastPasswordChangeDateTime: optStr,
 })
 
 export const directoryObjectSchema = z.object({

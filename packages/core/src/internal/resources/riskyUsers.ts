@@ -1,6 +1,6 @@
 import type { GraphHttp } from '../graphHttp.js'
 import type { ThrottleCost } from '../http.js'
-import { and, anyOf } from '../odata.js'
+import { and, anyOf, ge } from '../odata.js'
 import { items, type PageOptions } from '../paging.js'
 import {
   type RiskyUser,
@@ -19,6 +19,8 @@ const IP: ThrottleCost[] = [{ scope: 'identityProtection', tokens: 1 }]
 export interface RiskyUserQuery {
   riskLevels?: readonly string[]
   riskStates?: readonly string[]
+  /** Only users whose risk changed at or after this time (read-after-write checks). */
+  updatedSince?: Date
   top?: number
 }
 
@@ -31,7 +33,11 @@ export class RiskyUsers {
 
   list(query: RiskyUserQuery = {}, options: PageOptions = {}): AsyncGenerator<RiskyUser> {
     const top = Math.min(query.top ?? RISKY_USERS_MAX_TOP, RISKY_USERS_MAX_TOP)
-    const filter = and(anyOf('riskLevel', query.riskLevels), anyOf('riskState', query.riskStates))?.text
+    const filter = and(
+      anyOf('riskLevel', query.riskLevels),
+      anyOf('riskState', query.riskStates),
+      query.updatedSince === undefined ? undefined : ge('riskLastUpdatedDateTime', query.updatedSince),
+    )?.text
     const url = this.http.url('/identityProtection/riskyUsers', { $top: String(top), $filter: filter })
     return items(this.http, 'riskyUsers.list', url, riskyUserSchema, { ...options, throttle: IP })
   }

@@ -16,6 +16,14 @@ export const USER_SELECT = [
   'userType',
 ] as const
 
+/** What read-after-write verification needs on top: when sessions were last revoked, the password last changed. */
+export const USER_VERIFY_SELECT = [
+  'id',
+  'accountEnabled',
+  'signInSessionsValidFromDateTime',
+  'lastPasswordChangeDateTime',
+] as const
+
 const WRITE: ThrottleCost[] = [{ scope: 'directoryWrite', tokens: 1 }]
 
 export interface WriteResult {

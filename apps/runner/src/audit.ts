@@ -1,0 +1,134 @@
+/**
+ * The audit trail: one JSON object per line on stdout (Container Apps ships stdout to Log Analytics),
+ * a last `summary` line, and a human table on stderr. Every line passes the sanitizer once more, so a
+ * secret can never reach the trail even if a message carried one.
+ */
+import type { Writable } from 'node:stream'
+import { redactText } from '@tourniquet/core'
+import type { Route, Step } from '@tourniquet/policy'
+
+export type StepStatus = 'planned' | 'succeeded' | 'failed' | 'skipped' | 'unverified'
+
+export interface StepRecord {
+  event: 'step'
+  runId: string
+  userId: string
+  userPrincipalName: string
+  rule: string | null
+  action: string | null
+  route: string | null
+  status: StepStatus
+  reason: string | null
+  graphRequestId: string | null
+  correlationId: string | null
+  evidenceKey: string | null
+  durationMs: number
+}
+
+export function routeName(route: Route): string {
+  return route.kind === 'defenderForIdentity'
+    ? `defenderForIdentity:${route.action}(${route.identityProvider})`
+    : `${route.kind}:${route.call}`
+}
+
+export function stepRecord(
+  runId: string,
+  step: Step,
+  status: StepStatus,
+  extra: Partial<StepRecord> = {},
+): StepRecord {
+  return {
+    event: 'step',
+    runId,
+    userId: step.userId,
+    userPrincipalName: step.userPrincipalName,
+    rule: step.rule,
+    action: step.action,
+    route: routeName(step.route),
+    status,
+    reason: null,
+    graphRequestId: null,
+    correlationId: null,
+    evidenceKey: step.evidenceKey,
+    durationMs: 0,
+    ...extra,
+  }
+}
+
+export type Summary = Record<StepStatus, number> & {
+  event: 'summary'
+  runId: string
+  mode: 'plan' | 'apply'
+  outcome: string
+  riskyUsers: number
+  unmatched: number
+  exitCode: number
+  durationMs: number
+  graphRequests?: number
+}
+
+export class Audit {
+  readonly records: StepRecord[] = []
+
+  constructor(
+    private readonly out: Writable,
+    private readonly err: Writable,
+    readonly runId: string,
+  ) {}
+
+  private line(value: unknown): void {
+    this.out.write(`${redactText(JSON.stringify(value))}\n`)
+  }
+
+  step(record: StepRecord): void {
+    this.records.push(record)
+    this.line(record)
+  }
+
+  event(name: string, fields: Record<string, unknown>): void {
+    this.line({ event: name, runId: this.runId, ...fields })
+  }
+
+  /** Human-readable notes go to stderr, never into the JSON trail. */
+  note(text: string): void {
+    this.err.write(`${redactText(text)}\n`)
+  }
+
+  counts(): Record<StepStatus, number> {
+    const c: Record<StepStatus, number> = { planned: 0, succeeded: 0, failed: 0, skipped: 0, unverified: 0 }
+    for (const r of this.records) c[r.status]++
+    return c
+  }
+
+  summary(fields: Omit<Summary, 'event' | 'runId' | StepStatus>): Summary {
+    const summary: Summary = { event: 'summary', runId: this.runId, ...this.counts(), ...fields }
+    this.line(summary)
+    return summary
+  }
+
+  /** The human summary table (stderr). */
+  table(title: string): void {
+    const rows = this.records.map((r) => [
+      r.userPrincipalName,
+      r.action ?? '-',
+      r.route ?? '-',
+      r.status,
+      r.reason ?? '',
+    ])
+    const head = ['user', 'action', 'route', 'status', 'reason']
+    const widths = head.map((h, i) =>
+      Math.min(48, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))),
+    )
+    const fmt = (cells: string[]): string =>
+      cells
+        .map((c, i) => (i === cells.length - 1 ? c : c.slice(0, widths[i]).padEnd(widths[i] ?? 0)))
+        .join('  ')
+    this.note(`\n${title}`)
+    if (rows.length === 0) {
+      this.note('  (nothing to do)')
+      return
+    }
+    this.note(`  ${fmt(head)}`)
+    for (const r of rows) this.note(`  ${fmt(r)}`)
+  }
+}

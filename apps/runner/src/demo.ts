@@ -1,0 +1,108 @@
+/**
+ * `tourniquet demo`: the real job against a fake tenant on loopback HTTPS, no Azure and no
+ * credentials. It plans, shows the plan, applies it, and shows what was verified and where the
+ * audit went. The mock (and its CA) is loaded only here.
+ */
+import { createWriteStream, existsSync } from 'node:fs'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createGraphClient } from '@tourniquet/core'
+import type { RunnerConfig } from './env.js'
+import { EXIT, runJob } from './run.js'
+
+export async function runDemo(options: { scenario?: string | undefined }): Promise<number> {
+  const started = performance.now()
+  let mockGraph: typeof import('@tourniquet/mock-graph')
+  try {
+    mockGraph = await import('@tourniquet/mock-graph')
+  } catch {
+    process.stderr.write(
+      'tourniquet: the demo needs @tourniquet/mock-graph, which this installation left out\n',
+    )
+    return EXIT.configuration
+  }
+  const scenario = options.scenario ?? 'demo'
+  if (!(mockGraph.SCENARIO_NAMES as readonly string[]).includes(scenario)) {
+    process.stderr.write(
+      `tourniquet: --scenario: unknown '${scenario}'; expected one of ${mockGraph.SCENARIO_NAMES.join(', ')}\n`,
+    )
+    return EXIT.configuration
+  }
+  const policyPath = fileURLToPath(new URL('../../../examples/policy.yaml', import.meta.url))
+  if (!existsSync(policyPath)) {
+    process.stderr.write(
+      `tourniquet: the demo policy ${policyPath} is missing (run the demo from a clone of the repository)\n`,
+    )
+    return EXIT.configuration
+  }
+
+  const mock = mockGraph.createMockGraph({ scenario: scenario as never })
+  const server = await mockGraph.serveMock(mock)
+  const dir = await mkdtemp(join(tmpdir(), 'tourniquet-demo-'))
+  const auditPath = join(dir, 'audit.jsonl')
+  const auditFile = createWriteStream(auditPath)
+  const client = createGraphClient({
+    tenantId: mockGraph.DEFAULT_TENANT_ID,
+    clientId: mockGraph.REMEDIATION_APP_ID,
+    credential: { kind: 'secret', clientSecret: mockGraph.REMEDIATION_APP_SECRET },
+    authorityHost: server.url,
+    graphRoot: server.url,
+    transport: { ca: server.caPem },
+  })
+  const config: RunnerConfig = {
+    tenantId: mockGraph.DEFAULT_TENANT_ID,
+    clientId: mockGraph.REMEDIATION_APP_ID,
+    credential: { kind: 'secret', secret: mockGraph.REMEDIATION_APP_SECRET },
+    cloud: 'global',
+    authorityHost: server.url,
+    graphRoot: server.url,
+    policyPath,
+    mode: 'plan',
+    ledger: join(dir, 'ledger.jsonl'),
+    reportPath: join(dir, 'report.md'),
+    maxRuntimeMs: 300_000,
+    concurrency: 4,
+  }
+  const say = (s: string): void => {
+    process.stdout.write(`${s}\n`)
+  }
+  try {
+    say(
+      `Tourniquet demo: fake tenant '${scenario}' at ${server.url} — Identity Protection limited to 1 request/s, as in Graph.`,
+    )
+    say(`Policy: examples/policy.yaml. Step 1: plan (a dry run; nothing changes).`)
+    const plan = await runJob({
+      config,
+      client,
+      out: auditFile,
+      err: process.stdout,
+      verify: { delayMs: 500 },
+    })
+    say('\nStep 2: apply the same plan, then read every effect back from the tenant.')
+    const applied = await runJob({
+      config: { ...config, mode: 'apply' },
+      client,
+      out: auditFile,
+      err: process.stdout,
+      verify: { delayMs: 500 },
+    })
+    const graphCalls = mock.log.filter((l) => l.path.startsWith('/v1.0/')).length
+    const throttled = mock.log.filter((l) => l.status === 429).length
+    const changed = mock.tenant.actions.map(
+      (a) => `${a.kind} ${mock.tenant.users.get(a.userId)?.userPrincipalName ?? a.userId}`,
+    )
+    say(`\nThe tenant now shows: ${changed.length === 0 ? 'no change' : changed.join('; ')}.`)
+    say(
+      `Requests: ${graphCalls} to Graph (${throttled} throttled). Time: ${((performance.now() - started) / 1000).toFixed(1)} s.`,
+    )
+    say(`Audit (JSON lines, as shipped to Log Analytics): ${auditPath}`)
+    say(`Ledger: ${config.ledger}   Report: ${config.reportPath}`)
+    await new Promise<void>((r) => auditFile.end(r))
+    return Math.max(plan.exitCode, applied.exitCode)
+  } finally {
+    await client.close()
+    await server.close()
+  }
+}

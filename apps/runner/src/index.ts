@@ -1,0 +1,17 @@
+/** @tourniquet/runner: the remediation job as a library (the CLI is dist/cli.js). */
+
+export type { StepRecord, StepStatus, Summary } from './audit.js'
+export { Audit, routeName, stepRecord } from './audit.js'
+export { collectSignals } from './collect.js'
+export type { ConfigOverrides, CredentialConfig, RunnerConfig } from './env.js'
+export { ConfigurationError, loadConfig } from './env.js'
+export type { StepOutcome } from './execute.js'
+export { executeSteps } from './execute.js'
+export { BlobLedger } from './ledger/blobLedger.js'
+export { FileLedger } from './ledger/fileLedger.js'
+export type { Ledger, LedgerEntry, LedgerOutcome } from './ledger/ledger.js'
+export { latestByKey, ledgerKey } from './ledger/ledger.js'
+export type { RunOptions, RunResult } from './run.js'
+export { EXIT, runJob } from './run.js'
+export { runUndo } from './undo.js'
+export { verifyEffects } from './verify.js'

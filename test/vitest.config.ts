@@ -2,8 +2,11 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    include: ['contract/**/*.test.ts'],
+    include: ['contract/**/*.test.ts', 'e2e/**/*.test.ts'],
     pool: 'forks',
-    testTimeout: 30_000,
+    // E2E files mostly wait on the Identity Protection pace (1 request/s), not on the CPU.
+    maxWorkers: 4,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 })

@@ -182,7 +182,7 @@ function tasksFor(wave: Step[], ctx: ExecuteContext): Task[] {
               step: s,
               status: 'succeeded',
               reason: null,
-              graphRequestId: r.headers['request-id'] ?? null,
+              graphRequestId: r.requestId ?? null,
               correlationId: null,
               startedAt: started,
               durationMs: ms,

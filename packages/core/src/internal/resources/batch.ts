@@ -30,6 +30,8 @@ export interface BatchItemResult {
   status: number
   headers: Record<string, string>
   body: unknown
+  /** The item's own request-id, or the $batch request's when the item carries none. */
+  requestId: string | undefined
   /** Set when the item did not succeed (status outside 2xx, or it was never answered). */
   error?: GraphError | Error | undefined
   attempts: number
@@ -83,6 +85,7 @@ export class Batch {
               status: 429,
               headers: {},
               body: undefined,
+              requestId: undefined,
               attempts: p.attempts,
               error: new DeadlineError(`${p.item.operation}: still throttled at the run's deadline`),
             })
@@ -140,6 +143,7 @@ export class Batch {
           status: 0,
           headers: {},
           body: undefined,
+          requestId: response.requestId,
           attempts: p.attempts,
           error: new Error(`${p.item.operation}: the $batch response has no entry for item '${p.item.id}'`),
         })
@@ -178,6 +182,7 @@ export class Batch {
         status: answer.status,
         headers,
         body: answer.body,
+        requestId: itemResponse.requestId,
         attempts: p.attempts,
         error: ok
           ? undefined

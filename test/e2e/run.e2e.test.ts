@@ -24,7 +24,21 @@ describe('tourniquet run: plan, apply, verify, and never twice', () => {
     expect(planned.length).toBe(10)
     for (const s of planned) {
       expect(Object.keys(s).sort()).toEqual(
-        ['action', 'correlationId', 'durationMs', 'event', 'evidenceKey', 'graphRequestId', 'reason', 'route', 'rule', 'runId', 'status', 'userId', 'userPrincipalName'].sort(),
+        [
+          'action',
+          'correlationId',
+          'durationMs',
+          'event',
+          'evidenceKey',
+          'graphRequestId',
+          'reason',
+          'route',
+          'rule',
+          'runId',
+          'status',
+          'userId',
+          'userPrincipalName',
+        ].sort(),
       )
     }
     expect(plan.stderr).toMatch(/plan only \(dry run\)/)
@@ -46,17 +60,36 @@ describe('tourniquet run: plan, apply, verify, and never twice', () => {
     expect(unverified?.correlationId).toMatch(/^[0-9a-f-]{36}$/)
     const kinds = t.mock.tenant.actions.map((a) => a.kind).sort()
     expect(kinds).toEqual(
-      ['confirmCompromised', 'confirmCompromised', 'confirmCompromised', 'disable', 'disable', 'mdi:forcePasswordReset', 'resetPassword', 'revokeSignInSessions', 'revokeSignInSessions', 'revokeSignInSessions'].sort(),
+      [
+        'confirmCompromised',
+        'confirmCompromised',
+        'confirmCompromised',
+        'disable',
+        'disable',
+        'mdi:forcePasswordReset',
+        'resetPassword',
+        'revokeSignInSessions',
+        'revokeSignInSessions',
+        'revokeSignInSessions',
+      ].sort(),
     )
     const users = [...t.mock.tenant.users.values()]
     expect(users.find((u) => u.userPrincipalName.startsWith('breakglass'))?.accountEnabled).toBe(true)
-    expect(apply.steps.filter((s) => s.status === 'succeeded').every((s) => typeof s.graphRequestId === 'string')).toBe(true)
+    expect(
+      apply.steps.filter((s) => s.status === 'succeeded').every((s) => typeof s.graphRequestId === 'string'),
+    ).toBe(true)
   })
 
   it('a second apply repeats nothing: the ledger and the tenant state say it is done', () => {
     expect(again.code).toBe(0)
     expect(again.steps.filter((s) => s.status === 'succeeded' || s.status === 'failed')).toEqual([])
-    for (const kind of ['confirmCompromised', 'revokeSignInSessions', 'disable', 'resetPassword', 'mdi:forcePasswordReset'] as const) {
+    for (const kind of [
+      'confirmCompromised',
+      'revokeSignInSessions',
+      'disable',
+      'resetPassword',
+      'mdi:forcePasswordReset',
+    ] as const) {
       expect(t.mock.duplicates(kind)).toEqual([])
     }
     expect(again.steps.some((s) => String(s.reason).includes('already done for this evidence'))).toBe(true)
@@ -65,8 +98,18 @@ describe('tourniquet run: plan, apply, verify, and never twice', () => {
   it('no output, ledger or report carries a password, a secret or a token', async () => {
     expect(t.mock.tenant.passwordsSeen).toHaveLength(1)
     const password = t.mock.tenant.passwordsSeen[0] as string
-    const files = await Promise.all(['ledger.jsonl', 'report.md'].map((f) => readFile(join(t.dir, f), 'utf8')))
-    for (const text of [plan.stdout, plan.stderr, apply.stdout, apply.stderr, again.stdout, again.stderr, ...files]) {
+    const files = await Promise.all(
+      ['ledger.jsonl', 'report.md'].map((f) => readFile(join(t.dir, f), 'utf8')),
+    )
+    for (const text of [
+      plan.stdout,
+      plan.stderr,
+      apply.stdout,
+      apply.stderr,
+      again.stdout,
+      again.stderr,
+      ...files,
+    ]) {
       expect(text).not.toContain(password)
       expect(text).not.toContain(t.env().AZURE_CLIENT_SECRET)
       expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./)
@@ -76,8 +119,12 @@ describe('tourniquet run: plan, apply, verify, and never twice', () => {
   it('writes a Markdown report with the reasons', async () => {
     const report = await readFile(join(t.dir, 'report.md'), 'utf8')
     expect(report).toMatch(/^# Tourniquet run run-/)
-    expect(report).toMatch(/\| megan\.bowen@contoso\.example \| corroborated-high-risk \| disable \| entra:disable \| succeeded \|/)
-    expect(report).toMatch(/- megan\.bowen@contoso\.example: rule corroborated-high-risk; risk high\/atRisk; signals .*impossibleTravel \(IdentityProtection/)
+    expect(report).toMatch(
+      /\| megan\.bowen@contoso\.example \| corroborated-high-risk \| disable \| entra:disable \| succeeded \|/,
+    )
+    expect(report).toMatch(
+      /- megan\.bowen@contoso\.example: rule corroborated-high-risk; risk high\/atRisk; signals .*impossibleTravel \(IdentityProtection/,
+    )
   })
 
   it('undo re-enables what that run disabled: plan first, then --apply', async () => {
@@ -91,6 +138,8 @@ describe('tourniquet run: plan, apply, verify, and never twice', () => {
     const undo = await runCli(['undo', '--run', runId, '--apply'], t.env())
     expect(undo.code).toBe(0)
     expect(undo.steps.every((s) => s.status === 'succeeded')).toBe(true)
-    expect([...t.mock.tenant.users.values()].find((u) => u.userPrincipalName.startsWith('megan'))?.accountEnabled).toBe(true)
+    expect(
+      [...t.mock.tenant.users.values()].find((u) => u.userPrincipalName.startsWith('megan'))?.accountEnabled,
+    ).toBe(true)
   })
 })

@@ -14,12 +14,18 @@ describe('container bundle', () => {
   let out: string
   beforeAll(async () => {
     out = join(await mkdtemp(join(tmpdir(), 'tq-deploy-')), 'app')
-    await run('pnpm', ['--filter=@tourniquet/runner', 'deploy', '--prod', '--no-optional', out], { cwd: RUNNER, env: { ...process.env, CI: 'true' } })
+    await run('pnpm', ['--filter=@tourniquet/runner', 'deploy', '--prod', '--no-optional', out], {
+      cwd: RUNNER,
+      env: { ...process.env, CI: 'true' },
+    })
   }, 120_000)
   afterAll(() => rm(join(out, '..'), { recursive: true, force: true }))
 
   it('starts: node dist/cli.js --help', async () => {
-    const { stdout } = await run(process.execPath, [join(out, 'dist', 'cli.js'), '--help'], { env: {}, cwd: out })
+    const { stdout } = await run(process.execPath, [join(out, 'dist', 'cli.js'), '--help'], {
+      env: {},
+      cwd: out,
+    })
     expect(stdout).toMatch(/^tourniquet: contain compromised identities/)
   })
 
@@ -31,7 +37,10 @@ describe('container bundle', () => {
   })
 
   it('without the mock, demo says what is missing instead of crashing', async () => {
-    const result = await run(process.execPath, [join(out, 'dist', 'cli.js'), 'demo'], { env: {}, cwd: out }).catch((e: { code: number; stderr: string }) => e)
+    const result = await run(process.execPath, [join(out, 'dist', 'cli.js'), 'demo'], {
+      env: {},
+      cwd: out,
+    }).catch((e: { code: number; stderr: string }) => e)
     expect(result).toMatchObject({ code: 2 })
     expect((result as { stderr: string }).stderr).toMatch(/needs @tourniquet\/mock-graph/)
   })

@@ -20,39 +20,88 @@ function problems(env: Record<string, string | undefined>): Array<{ variable: st
 describe('configuration from the environment', () => {
   it('defaults to a dry run, the global cloud and a local ledger', () => {
     const c = loadConfig({}, BASE)
-    expect(c).toMatchObject({ mode: 'plan', cloud: 'global', ledger: 'tourniquet-ledger.jsonl', policyPath: 'policy.yaml', concurrency: 4, maxRuntimeMs: 1_200_000 })
+    expect(c).toMatchObject({
+      mode: 'plan',
+      cloud: 'global',
+      ledger: 'tourniquet-ledger.jsonl',
+      policyPath: 'policy.yaml',
+      concurrency: 4,
+      maxRuntimeMs: 1_200_000,
+    })
     expect(c.credential).toEqual({ kind: 'secret', secret: BASE.AZURE_CLIENT_SECRET })
   })
   it('flags override the environment', () => {
-    const c = loadConfig({ mode: 'apply', policy: 'p.yaml', ledger: 'l.jsonl' }, { ...BASE, TOURNIQUET_MODE: 'plan', TOURNIQUET_POLICY: 'x.yaml' })
+    const c = loadConfig(
+      { mode: 'apply', policy: 'p.yaml', ledger: 'l.jsonl' },
+      { ...BASE, TOURNIQUET_MODE: 'plan', TOURNIQUET_POLICY: 'x.yaml' },
+    )
     expect(c).toMatchObject({ mode: 'apply', policyPath: 'p.yaml', ledger: 'l.jsonl' })
   })
   it('names every missing or bad variable at once', () => {
     const p = problems({ TOURNIQUET_MODE: 'aply', TOURNIQUET_CLOUD: 'mars' })
-    expect(p.map((x) => x.variable)).toEqual(['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'TOURNIQUET_CLOUD', 'TOURNIQUET_MODE'])
-    expect(p.find((x) => x.variable === 'TOURNIQUET_MODE')?.message).toMatch(/'aply' is not a mode; expected plan .* or apply/)
-    expect(p.find((x) => x.variable === 'AZURE_CLIENT_SECRET')?.message).toMatch(/TOURNIQUET_AUTH=managed-identity/)
+    expect(p.map((x) => x.variable)).toEqual([
+      'AZURE_TENANT_ID',
+      'AZURE_CLIENT_ID',
+      'AZURE_CLIENT_SECRET',
+      'TOURNIQUET_CLOUD',
+      'TOURNIQUET_MODE',
+    ])
+    expect(p.find((x) => x.variable === 'TOURNIQUET_MODE')?.message).toMatch(
+      /'aply' is not a mode; expected plan .* or apply/,
+    )
+    expect(p.find((x) => x.variable === 'AZURE_CLIENT_SECRET')?.message).toMatch(
+      /TOURNIQUET_AUTH=managed-identity/,
+    )
   })
   it('accepts exactly one credential', () => {
-    expect(problems({ ...BASE, AZURE_CLIENT_CERTIFICATE_PATH: '/c.pem' })[0]).toMatchObject({ variable: 'AZURE_CLIENT_SECRET', message: expect.stringMatching(/both set/) })
-    const cert = loadConfig({}, { ...BASE, AZURE_CLIENT_SECRET: undefined, AZURE_CLIENT_CERTIFICATE_PATH: '/c.pem' })
+    expect(problems({ ...BASE, AZURE_CLIENT_CERTIFICATE_PATH: '/c.pem' })[0]).toMatchObject({
+      variable: 'AZURE_CLIENT_SECRET',
+      message: expect.stringMatching(/both set/),
+    })
+    const cert = loadConfig(
+      {},
+      { ...BASE, AZURE_CLIENT_SECRET: undefined, AZURE_CLIENT_CERTIFICATE_PATH: '/c.pem' },
+    )
     expect(cert.credential).toEqual({ kind: 'certificate', path: '/c.pem' })
   })
   it('managed identity: AZURE_CLIENT_ID names the user-assigned identity, no secret allowed', () => {
-    const c = loadConfig({}, { AZURE_TENANT_ID: BASE.AZURE_TENANT_ID, AZURE_CLIENT_ID: 'uami', TOURNIQUET_AUTH: 'managed-identity' })
+    const c = loadConfig(
+      {},
+      { AZURE_TENANT_ID: BASE.AZURE_TENANT_ID, AZURE_CLIENT_ID: 'uami', TOURNIQUET_AUTH: 'managed-identity' },
+    )
     expect(c.credential).toEqual({ kind: 'managedIdentity', clientId: 'uami' })
     expect(problems({ ...BASE, TOURNIQUET_AUTH: 'managed-identity' })[0]?.variable).toBe('TOURNIQUET_AUTH')
   })
   it('validates host overrides: https, or http on loopback only', () => {
-    expect(loadConfig({}, { ...BASE, TOURNIQUET_GRAPH_URL: 'http://127.0.0.1:8080' }).graphRoot).toBe('http://127.0.0.1:8080')
-    const p = problems({ ...BASE, AZURE_AUTHORITY_HOST: 'http://login.example.com', TOURNIQUET_GRAPH_URL: 'https://graph.microsoft.com/v1.0' })
+    expect(loadConfig({}, { ...BASE, TOURNIQUET_GRAPH_URL: 'http://127.0.0.1:8080' }).graphRoot).toBe(
+      'http://127.0.0.1:8080',
+    )
+    const p = problems({
+      ...BASE,
+      AZURE_AUTHORITY_HOST: 'http://login.example.com',
+      TOURNIQUET_GRAPH_URL: 'https://graph.microsoft.com/v1.0',
+    })
     expect(p.map((x) => x.variable)).toEqual(['AZURE_AUTHORITY_HOST', 'TOURNIQUET_GRAPH_URL'])
     expect(p[0]?.message).toMatch(/must use https/)
   })
   it('validates the ledger URL, runtime and concurrency', () => {
-    const p = problems({ ...BASE, TOURNIQUET_LEDGER: 'https://acct.blob.core.windows.net', TOURNIQUET_MAX_RUNTIME: '20m', TOURNIQUET_CONCURRENCY: '0' })
-    expect(p.map((x) => x.variable)).toEqual(['TOURNIQUET_LEDGER', 'TOURNIQUET_MAX_RUNTIME', 'TOURNIQUET_CONCURRENCY'])
-    expect(loadConfig({}, { ...BASE, TOURNIQUET_LEDGER: 'https://acct.blob.core.windows.net/tourniquet/ledger.jsonl' }).ledger).toMatch(/^https:/)
+    const p = problems({
+      ...BASE,
+      TOURNIQUET_LEDGER: 'https://acct.blob.core.windows.net',
+      TOURNIQUET_MAX_RUNTIME: '20m',
+      TOURNIQUET_CONCURRENCY: '0',
+    })
+    expect(p.map((x) => x.variable)).toEqual([
+      'TOURNIQUET_LEDGER',
+      'TOURNIQUET_MAX_RUNTIME',
+      'TOURNIQUET_CONCURRENCY',
+    ])
+    expect(
+      loadConfig(
+        {},
+        { ...BASE, TOURNIQUET_LEDGER: 'https://acct.blob.core.windows.net/tourniquet/ledger.jsonl' },
+      ).ledger,
+    ).toMatch(/^https:/)
   })
   it('never puts the secret in a message', () => {
     const p = problems({ ...BASE, TOURNIQUET_MODE: 'x' })

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { FileLedger, latestByKey, type LedgerEntry } from '../src/index.js'
+import { FileLedger, type LedgerEntry, latestByKey } from '../src/index.js'
 
 const entry = (over: Partial<LedgerEntry> = {}): LedgerEntry => ({
   runId: 'r1',

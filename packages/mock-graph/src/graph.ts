@@ -323,7 +323,8 @@ export const ROUTES: Route[] = [
       if (user.onPremisesSyncEnabled === true) throw badRequest(SYNCED_ERROR)
       if (typeof patch.accountEnabled === 'boolean')
         ctx.tenant.setAccountEnabled(user, patch.accountEnabled, ctx.claims.appid)
-      if (typeof patch.passwordProfile?.password === 'string') ctx.tenant.passwordsSeen.push(patch.passwordProfile.password)
+      if (typeof patch.passwordProfile?.password === 'string')
+        ctx.tenant.passwordsSeen.push(patch.passwordProfile.password)
       if (patch.passwordProfile !== undefined)
         ctx.tenant.resetPassword(
           user,

@@ -1,0 +1,110 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { generateTenant } from '@tourniquet/mock-graph'
+import { afterEach, describe, expect, it } from 'vitest'
+import { collect, runCli, spawnCli, Tenant } from '../support/e2e.js'
+
+async function waitFor(predicate: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (Date.now() < end) {
+    if (await predicate()) return
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  throw new Error('condition not met in time')
+}
+
+// A policy without tight limits, so a large tenant's plan is not refused.
+async function widePolicy(t: Tenant): Promise<string> {
+  const path = join(t.dir, 'wide.yaml')
+  await writeFile(
+    path,
+    'version: 1\nlookback: PT48H\nlimits:\n  maxActionsPerRun: 10000\nrules:\n  - name: high\n    when: { riskLevel: [high], userType: [member] }\n    then: [confirmCompromised, revokeSessions, disable]\n',
+  )
+  return path
+}
+
+const ledgerText = (t: Tenant): Promise<string> =>
+  readFile(join(t.dir, 'ledger.jsonl'), 'utf8').catch(() => '')
+
+describe('overlap and shutdown', () => {
+  let t: Tenant | undefined
+  afterEach(async () => {
+    await t?.stop()
+    t = undefined
+  })
+
+  it('two runs started together: one acts, the other exits 0 with "another run holds the lease"', async () => {
+    t = await Tenant.start({ scenario: 'demo' })
+    const [a, b] = await Promise.all([
+      runCli(['run', '--apply'], t.env()),
+      runCli(['run', '--apply'], t.env()),
+    ])
+    const outcomes = [a.summary?.outcome, b.summary?.outcome].sort()
+    expect(outcomes).toEqual(['applied', 'skipped: another run holds the lease'])
+    expect([a.code, b.code]).toEqual([0, 0])
+    for (const kind of ['confirmCompromised', 'revokeSignInSessions', 'disable', 'resetPassword'] as const)
+      expect(t.mock.duplicates(kind)).toEqual([])
+  })
+
+  it('SIGTERM mid-run: in-flight steps finish and are recorded, nothing new starts, exit 1', async () => {
+    // Slow writes so the run is surely mid-way when the signal comes.
+    t = await Tenant.start({
+      tenant: generateTenant({ riskyUsers: 120, seed: 21, highShare: 0.9 }),
+      faults: { latencyMs: 150 },
+    })
+    const child = spawnCli(
+      ['run', '--apply'],
+      t.env({ TOURNIQUET_CONCURRENCY: '1', TOURNIQUET_POLICY: await widePolicy(t) }),
+    )
+    const done = collect(child)
+    const tenant = t
+    await waitFor(async () => (await ledgerText(tenant)).includes('"phase":"intent"'), 45_000)
+    child.kill('SIGTERM')
+    const r = await done
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/SIGTERM: finishing in-flight steps/)
+    expect(r.summary).toMatchObject({ outcome: 'stopped early', exitCode: 1 })
+    const notStarted = r.steps.filter((s) => String(s.reason).startsWith('not started'))
+    expect(notStarted.length).toBeGreaterThan(0)
+    // Every intent written has its outcome: nothing half-known.
+    const entries = (await ledgerText(tenant))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { phase: string; userId: string; action: string; evidenceKey: string })
+    const key = (e: { userId: string; action: string; evidenceKey: string }) =>
+      `${e.userId}|${e.action}|${e.evidenceKey}`
+    const intents = new Set(entries.filter((e) => e.phase === 'intent').map(key))
+    const dones = new Set(entries.filter((e) => e.phase === 'done').map(key))
+    expect([...intents].filter((k) => !dones.has(k))).toEqual([])
+    // What reached the tenant is exactly what the audit says succeeded or was left unverified.
+    const acted = r.steps.filter((s) => s.status === 'succeeded' || s.status === 'unverified').length
+    expect(tenant.mock.tenant.actions.length).toBe(acted)
+  })
+
+  it('after SIGKILL mid-run, the next run finishes the job without repeating anything', async () => {
+    t = await Tenant.start({
+      tenant: generateTenant({ riskyUsers: 60, seed: 5, highShare: 0.9 }),
+      faults: { latencyMs: 100 },
+    })
+    const tenant = t
+    const policy = await widePolicy(t)
+    const child = spawnCli(
+      ['run', '--apply'],
+      t.env({ TOURNIQUET_CONCURRENCY: '1', TOURNIQUET_POLICY: policy }),
+    )
+    const done = collect(child)
+    // Kill it once something has reached the tenant and more is on its way.
+    await waitFor(async () => tenant.mock.tenant.actions.length > 0, 45_000)
+    child.kill('SIGKILL')
+    await done
+    expect(tenant.mock.tenant.actions.length).toBeGreaterThan(0)
+    const second = await runCli(['run', '--apply'], t.env({ TOURNIQUET_POLICY: policy }))
+    expect(second.code === 0 || second.code === 1).toBe(true)
+    for (const kind of ['confirmCompromised', 'revokeSignInSessions', 'disable', 'resetPassword'] as const)
+      expect(tenant.mock.duplicates(kind)).toEqual([])
+    expect(second.steps.some((s) => s.status === 'succeeded')).toBe(true)
+    // Nothing lost: a dry run afterwards finds nothing left to do.
+    const third = await runCli(['run'], t.env({ TOURNIQUET_POLICY: policy }))
+    expect(third.steps.filter((s) => s.status === 'planned')).toEqual([])
+  })
+})

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path'
 import {
   createMockGraph,
   DEFAULT_TENANT_ID,
+  type LoopbackPki,
   type MockGraph,
   type MockGraphOptions,
   REMEDIATION_APP_ID,
@@ -37,10 +38,11 @@ export class Tenant {
   server!: RunningMock
   dir!: string
 
-  static async start(options: MockGraphOptions = { scenario: 'demo' }): Promise<Tenant> {
+  /** `pki`: serve with this CA and certificate (to share them with another loopback service). */
+  static async start(options: MockGraphOptions = { scenario: 'demo' }, pki?: LoopbackPki): Promise<Tenant> {
     const t = new Tenant()
     t.mock = createMockGraph(options)
-    t.server = await serveMock(t.mock)
+    t.server = await serveMock(t.mock, pki ? { pki } : {})
     t.dir = await mkdtemp(join(tmpdir(), 'tq-e2e-'))
     await writeFile(join(t.dir, 'ca.pem'), t.server.caPem ?? '')
     return t

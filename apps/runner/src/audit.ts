@@ -64,7 +64,10 @@ export type Summary = Record<StepStatus, number> & {
   unmatched: number
   exitCode: number
   durationMs: number
+  /** Every Graph request attempt of the run, retries included, and how many were answered 429. */
   graphRequests?: number
+  throttled429?: number
+  peakRssMb?: number
 }
 
 export class Audit {

@@ -27,6 +27,7 @@ import type { RunnerConfig } from './env.js'
 import { executeSteps, ledgerEntry } from './execute.js'
 import { type Ledger, type LedgerEntry, latestByKey, ledgerKey } from './ledger/ledger.js'
 import { openLedger } from './ledger/open.js'
+import { countRequests } from './metrics.js'
 import { writeReport } from './report.js'
 import { type Check, settle, type VerifyOptions, verifyEffects } from './verify.js'
 
@@ -137,6 +138,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   const audit = new Audit(options.out, options.err, runId)
   const { config } = options
   const stopping = (): boolean => options.stopSignal?.aborted === true
+  const requests = countRequests()
   let plan: Plan | undefined
   let ledger: Ledger | undefined
   let locked = false
@@ -149,7 +151,11 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
       unmatched: plan?.unmatched ?? 0,
       exitCode,
       durationMs: Date.now() - started,
+      graphRequests: requests.requests,
+      throttled429: requests.throttled,
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     })
+    requests.stop()
     return { exitCode, runId, plan, records: audit.records }
   }
 

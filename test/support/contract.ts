@@ -54,10 +54,10 @@ export class ContractHarness {
     await this.network.disable()
   }
 
-  /** A fresh tenant served on the login and Graph origins. */
-  use(options: MockGraphOptions = {}): MockGraph {
+  /** A fresh tenant served on the login and Graph origins (and any extra ones, e.g. an identity endpoint). */
+  use(options: MockGraphOptions = {}, extraOrigins: string[] = []): MockGraph {
     this.mock = createMockGraph({ timeScale: TIME_SCALE, ...options })
-    this.network.resetHandlers(...mswHandlers(this.mock, [LOGIN, GRAPH]))
+    this.network.resetHandlers(...mswHandlers(this.mock, [LOGIN, GRAPH, ...extraOrigins]))
     return this.mock
   }
 

@@ -64,6 +64,7 @@ export async function runDemo(options: { scenario?: string | undefined }): Promi
     reportPath: join(dir, 'report.md'),
     maxRuntimeMs: 300_000,
     concurrency: 4,
+    managedIdentityClientId: undefined,
   }
   const say = (s: string): void => {
     process.stdout.write(`${s}\n`)

@@ -23,6 +23,7 @@ export type CredentialConfig =
   | { kind: 'secret'; secret: string }
   | { kind: 'certificate'; path: string }
   | { kind: 'managedIdentity'; clientId: string | undefined }
+  | { kind: 'federated'; managedIdentityClientId: string | undefined }
 
 export interface RunnerConfig {
   tenantId: string
@@ -40,6 +41,11 @@ export interface RunnerConfig {
   maxRuntimeMs: number
   /** Write groups executed at once (default 4). */
   concurrency: number
+  /**
+   * The job's user-assigned managed identity (TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID): the blob
+   * ledger authenticates as it. Unset: the ledger uses the same credential as Graph.
+   */
+  managedIdentityClientId: string | undefined
 }
 
 /** Flags that override the environment. */
@@ -80,11 +86,26 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   const certPath = get('AZURE_CLIENT_CERTIFICATE_PATH')
   let credential: CredentialConfig = { kind: 'secret', secret: '' }
   let clientId = get('AZURE_CLIENT_ID') ?? ''
-  if (auth !== undefined && auth !== 'managed-identity' && auth !== 'secret' && auth !== 'certificate') {
+  const miClientId = get('TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID')
+  if (auth !== undefined && auth !== 'managed-identity' && auth !== 'federated') {
     problems.push({
       variable: 'TOURNIQUET_AUTH',
-      message: `'${auth}' is not supported; expected managed-identity (or leave it unset to use AZURE_CLIENT_SECRET / AZURE_CLIENT_CERTIFICATE_PATH)`,
+      message: `'${auth}' is not supported; expected managed-identity or federated (or leave it unset to use AZURE_CLIENT_SECRET / AZURE_CLIENT_CERTIFICATE_PATH)`,
     })
+  } else if (auth === 'federated') {
+    // The app (AZURE_CLIENT_ID) trusts the job's managed identity through a federated credential.
+    if (secret !== undefined || certPath !== undefined) {
+      problems.push({
+        variable: 'TOURNIQUET_AUTH',
+        message: 'federated takes no AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH; unset them',
+      })
+    }
+    if (clientId === '')
+      problems.push({
+        variable: 'AZURE_CLIENT_ID',
+        message: 'is not set; expected the application (client) id of the app registration',
+      })
+    credential = { kind: 'federated', managedIdentityClientId: miClientId }
   } else if (auth === 'managed-identity') {
     if (secret !== undefined || certPath !== undefined) {
       problems.push({
@@ -199,5 +220,6 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     reportPath: overrides.report ?? get('TOURNIQUET_REPORT'),
     maxRuntimeMs: maxRuntimeMs ?? 0,
     concurrency,
+    managedIdentityClientId: get('TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID'),
   }
 }

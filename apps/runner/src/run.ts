@@ -63,6 +63,8 @@ export async function credentialFor(config: RunnerConfig): Promise<Credential> {
   const c = config.credential
   if (c.kind === 'secret') return { kind: 'secret', clientSecret: c.secret }
   if (c.kind === 'managedIdentity') return { kind: 'managedIdentity', clientId: c.clientId }
+  if (c.kind === 'federated')
+    return { kind: 'federatedManagedIdentity', managedIdentityClientId: c.managedIdentityClientId }
   const pem = await readFile(c.path, 'utf8').catch((e: NodeJS.ErrnoException) => {
     throw new ConfigFileError(
       'AZURE_CLIENT_CERTIFICATE_PATH',

@@ -72,6 +72,23 @@ describe('configuration from the environment', () => {
     expect(c.credential).toEqual({ kind: 'managedIdentity', clientId: 'uami' })
     expect(problems({ ...BASE, TOURNIQUET_AUTH: 'managed-identity' })[0]?.variable).toBe('TOURNIQUET_AUTH')
   })
+  it('federated: the app trusts the job identity; no secret allowed', () => {
+    const c = loadConfig(
+      {},
+      {
+        AZURE_TENANT_ID: BASE.AZURE_TENANT_ID,
+        AZURE_CLIENT_ID: BASE.AZURE_CLIENT_ID,
+        TOURNIQUET_AUTH: 'federated',
+        TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID: 'uami',
+      },
+    )
+    expect(c.credential).toEqual({ kind: 'federated', managedIdentityClientId: 'uami' })
+    expect(c.managedIdentityClientId).toBe('uami')
+    expect(problems({ ...BASE, TOURNIQUET_AUTH: 'federated' })[0]?.variable).toBe('TOURNIQUET_AUTH')
+    expect(problems({ ...BASE, TOURNIQUET_AUTH: 'kerberos' })[0]?.message).toMatch(
+      /expected managed-identity or federated/,
+    )
+  })
   it('validates host overrides: https, or http on loopback only', () => {
     expect(loadConfig({}, { ...BASE, TOURNIQUET_GRAPH_URL: 'http://127.0.0.1:8080' }).graphRoot).toBe(
       'http://127.0.0.1:8080',

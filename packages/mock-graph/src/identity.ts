@@ -233,7 +233,21 @@ export async function handleIdentity(
       )
   } else if (assertion !== null) {
     const audience = `${url.origin}${url.pathname}`
-    if (!verifyAssertion(assertion, app, audience, now)) {
+    // A managed identity's token for api://AzureADTokenExchange, trusted by a federated credential.
+    const federated = ctx.issuer.verify(assertion)
+    if (federated) {
+      if (
+        federated.aud !== 'api://AzureADTokenExchange' ||
+        !(app.federatedManagedIdentities ?? []).includes(federated.appid)
+      ) {
+        return aadError(
+          400,
+          'invalid_client',
+          70021,
+          'No matching federated identity record found for presented assertion.',
+        )
+      }
+    } else if (!verifyAssertion(assertion, app, audience, now)) {
       return aadError(
         401,
         'invalid_client',

@@ -103,6 +103,8 @@ export interface MockApp {
   directoryRoles: string[]
   /** When set, the managed-identity endpoint issues this app's tokens for that client id. */
   managedIdentityClientId?: string
+  /** Managed identities (client ids) this app trusts through a federated identity credential. */
+  federatedManagedIdentities?: string[]
 }
 
 /** What the tenant did, one entry per effective action: the basis of "nothing twice" assertions. */

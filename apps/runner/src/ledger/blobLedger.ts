@@ -89,12 +89,19 @@ export class BlobLedger implements Ledger {
   }
 }
 
-/** The Storage credential: the job's own identity through msal, for the storage.azure.com audience. */
+/**
+ * The Storage credential, through the same msal setup as Graph, for the storage.azure.com audience:
+ * the job's managed identity when TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID names it (in Azure, the
+ * identity infra grants Storage Blob Data Contributor on the ledger container), else Graph's credential.
+ */
 export function storageCredential(config: RunnerConfig, credential: Credential): TokenCredential {
   const provider = createTokenProvider({
     tenantId: config.tenantId,
     clientId: config.clientId,
-    credential,
+    credential:
+      config.managedIdentityClientId === undefined
+        ? credential
+        : { kind: 'managedIdentity', clientId: config.managedIdentityClientId },
     cloud: config.cloud,
     authorityHost: config.authorityHost,
     resource: 'https://storage.azure.com',

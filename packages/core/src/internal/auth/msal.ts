@@ -21,6 +21,7 @@ import { publishToken } from '../diagnostics.js'
 import type { HttpTransport } from '../http.js'
 import type { AccessToken, TokenProvider } from '../pipeline/authPolicy.js'
 import { registerSecret } from '../sanitizer.js'
+import { createUndiciTransport } from '../transport/undiciTransport.js'
 import { aadstsCode, adviceFor } from './advice.js'
 
 export type Credential =
@@ -29,6 +30,11 @@ export type Credential =
   | { kind: 'certificate'; pem: string; sendCertificateChain?: boolean }
   /** Managed identity; user-assigned when `clientId` is given, system-assigned otherwise. */
   | { kind: 'managedIdentity'; clientId?: string | undefined }
+  /**
+   * Secretless: the app registration trusts this managed identity through a federated identity
+   * credential; the identity's token for api://AzureADTokenExchange is the app's client assertion.
+   */
+  | { kind: 'federatedManagedIdentity'; managedIdentityClientId?: string | undefined }
 
 export interface AuthOptions {
   tenantId: string
@@ -189,6 +195,23 @@ export interface TokenTarget {
   resource: string
 }
 
+let miNetworkClient: RestrictedNetworkClient | undefined
+
+/**
+ * msal-node keeps the managed identity source, and the network client of the first
+ * ManagedIdentityApplication, in static state for the whole process. So managed identity traffic
+ * goes through one process-wide transport that is never closed (a closed one would break every
+ * later identity), limited to the hosts where identity endpoints live: IMDS or a loopback sidecar.
+ */
+function managedIdentityNetworkClient(): RestrictedNetworkClient {
+  miNetworkClient ??= new RestrictedNetworkClient(
+    createUndiciTransport({ keepAliveTimeoutMs: 1_000 }),
+    (url) => isLoopbackHost(url.hostname) || url.hostname === '169.254.169.254',
+    'the managed identity endpoint',
+  )
+  return miNetworkClient
+}
+
 /** Builds the token provider for the configured credential. Nothing is sent until the first getToken. */
 export function createMsalTokenProvider(
   auth: AuthOptions,
@@ -200,18 +223,14 @@ export function createMsalTokenProvider(
     throw new ConfigError('tenantId', `'${auth.tenantId}' is not a tenant id or domain`)
   const credential = auth.credential
 
-  if (credential.kind === 'managedIdentity') {
-    // Managed identity endpoints are local to the host: IMDS (169.254.169.254) or a loopback sidecar.
-    const allowed = (url: URL): boolean => isLoopbackHost(url.hostname) || url.hostname === '169.254.169.254'
-    const app = new ManagedIdentityApplication({
-      ...(credential.clientId === undefined
-        ? {}
-        : { managedIdentityIdParams: { userAssignedClientId: credential.clientId } }),
-      system: {
-        networkClient: new RestrictedNetworkClient(transport, allowed, 'the managed identity endpoint'),
-        loggerOptions: silentLogger,
-      },
+  const mi = (clientId: string | undefined): ManagedIdentityApplication =>
+    new ManagedIdentityApplication({
+      ...(clientId === undefined ? {} : { managedIdentityIdParams: { userAssignedClientId: clientId } }),
+      system: { networkClient: managedIdentityNetworkClient(), loggerOptions: silentLogger },
     })
+
+  if (credential.kind === 'managedIdentity') {
+    const app = mi(credential.clientId)
     const description =
       credential.clientId === undefined
         ? 'system-assigned managed identity'
@@ -252,6 +271,11 @@ export function createMsalTokenProvider(
     registerSecret(credential.clientSecret)
     base.clientSecret = credential.clientSecret
     description = 'client secret'
+  } else if (credential.kind === 'federatedManagedIdentity') {
+    const identity = mi(credential.managedIdentityClientId)
+    base.clientAssertion = async () =>
+      (await identity.acquireToken({ resource: 'api://AzureADTokenExchange' })).accessToken
+    description = 'federated managed identity'
   } else {
     const cert = parseCertificate(credential.pem)
     base.clientCertificate = {

@@ -1,0 +1,17 @@
+/** The policy pack's rules, importable by tests (index.ts alone builds the PolicyPack). */
+import type { ResourceValidationPolicy } from '@pulumi/policy'
+import { graphRolesAllowList } from './rules/graphRolesAllowList.js'
+import { jobManagedIdentity } from './rules/jobManagedIdentity.js'
+import { jobNoPlainSecrets } from './rules/jobNoPlainSecrets.js'
+import { jobReplicaTimeout } from './rules/jobReplicaTimeout.js'
+import { keyVaultProtected } from './rules/keyVaultProtected.js'
+import { passwordEndDate } from './rules/passwordEndDate.js'
+
+export const policies: ResourceValidationPolicy[] = [
+  keyVaultProtected,
+  jobNoPlainSecrets,
+  jobManagedIdentity,
+  graphRolesAllowList,
+  passwordEndDate,
+  jobReplicaTimeout,
+]

@@ -1,0 +1,44 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { parseSettings } from '../src/settings.js'
+import { base, type Deployed, deploy, type Job, ofType, one } from './deploy.js'
+import { TENANT_ID } from './mocks.js'
+
+// Federated mode in a national cloud (US Gov L4).
+describe('the stack in federated mode, in the usgov cloud', () => {
+  let d: Deployed
+  beforeAll(async () => {
+    d = await deploy(parseSettings({ ...base, authMode: 'federated', cloud: 'usgov' }), undefined, 'gov')
+  })
+
+  it('has no password and no vault secret at all', () => {
+    expect(ofType(d.mocks, 'azuread:index/applicationPassword:ApplicationPassword')).toEqual([])
+    expect(ofType(d.mocks, 'azure-native:keyvault:Secret')).toEqual([])
+    const job = one(d.mocks, 'azure-native:app:Job').inputs as unknown as Job
+    expect(job.configuration.secrets.map((s) => s.name)).toEqual(['policy'])
+    const env = job.template.containers[0]?.env ?? []
+    expect(env.find((e) => e.name === 'AZURE_CLIENT_SECRET')).toBeUndefined()
+    expect(env.find((e) => e.name === 'TOURNIQUET_AUTH')?.value).toBe('federated')
+  })
+
+  it("trusts the job's user-assigned identity with a federated credential from the cloud's login host", () => {
+    expect(
+      one(
+        d.mocks,
+        'azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential',
+      ).inputs,
+    ).toMatchObject({
+      applicationId: '/applications/app-object-id',
+      audiences: ['api://AzureADTokenExchange'],
+      issuer: `https://login.microsoftonline.us/${TENANT_ID}/v2.0`,
+      subject: 'uami-principal-id',
+    })
+  })
+
+  it('points the job and the ledger at the national cloud', () => {
+    const job = one(d.mocks, 'azure-native:app:Job').inputs as unknown as Job
+    const env = Object.fromEntries((job.template.containers[0]?.env ?? []).map((e) => [e.name, e.value]))
+    expect(env.TOURNIQUET_CLOUD).toBe('usgov')
+    expect(env.TOURNIQUET_MODE).toBe('plan')
+    expect(d.outputs.ledgerUrl).toMatch(/\.blob\.core\.usgovcloudapi\.net\/tourniquet\/ledger\.jsonl$/)
+  })
+})

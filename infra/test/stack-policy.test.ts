@@ -1,0 +1,35 @@
+import { parsePolicy, requiredPermissions } from '@tourniquet/policy'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { parseSettings } from '../src/settings.js'
+import { base, type Deployed, deploy, ofType } from './deploy.js'
+
+// A different policy: cloud-only users, revoke and disable; no exclusion groups.
+const CLOUD_ONLY = `version: 1
+lookback: PT12H
+rules:
+  - name: cloud-high
+    when: { riskLevel: [high], synced: false, userType: [member] }
+    then: [revokeSessions, disable]
+`
+
+describe('the permissions granted follow the policy', () => {
+  let d: Deployed
+  beforeAll(async () => {
+    d = await deploy(parseSettings({ ...base, authMode: 'secret' }), CLOUD_ONLY)
+  })
+
+  it('grants what this policy needs and nothing it does not', () => {
+    expect(d.outputs.grantedPermissions).toEqual(requiredPermissions(parsePolicy(CLOUD_ONLY)))
+    expect(d.outputs.grantedPermissions).toEqual([
+      'IdentityRiskEvent.Read.All',
+      'IdentityRiskyUser.Read.All',
+      'User.EnableDisableAccount.All',
+      'User.Read.All',
+      'User.RevokeSessions.All',
+    ])
+    const names = ofType(d.mocks, 'azuread:index/appRoleAssignment:AppRoleAssignment').map((a) => a.name)
+    expect(names.some((n) => n.includes('SecurityIdentities'))).toBe(false)
+    expect(names.some((n) => n.includes('GroupMember'))).toBe(false)
+    expect(d.outputs.directoryRolesToAssign).toEqual([])
+  })
+})

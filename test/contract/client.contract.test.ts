@@ -310,14 +310,15 @@ describe('groups', () => {
 })
 
 describe('bad answers', () => {
-  it('a truncated JSON body is a ContractError', async () => {
+  it('a JSON body cut short every time ends as a transport error after the retries', async () => {
     const mock = h.use()
     const client = clientFor()
     const id = cloudMembers(mock.tenant)[0]?.id ?? ''
     await client.users.get(id)
     mock.setFaults({ rateMalformed: 1 })
     const error = await client.users.get(id).catch((e: unknown) => e)
-    expect(isContractError(error)).toBe(true)
+    expect(error).toMatchObject({ code: 'TQ_TRANSPORT', causeCode: 'TQ_TRUNCATED_BODY' })
+    expect(mock.log.filter((l) => l.fault === 'malformed').length).toBe(8)
     await client.close()
   })
 

@@ -65,6 +65,7 @@ export async function runDemo(options: { scenario?: string | undefined }): Promi
     maxRuntimeMs: 300_000,
     concurrency: 4,
     managedIdentityClientId: undefined,
+    identityProtectionRps: 0.95,
   }
   const say = (s: string): void => {
     process.stdout.write(`${s}\n`)

@@ -46,6 +46,12 @@ export interface RunnerConfig {
    * ledger authenticates as it. Unset: the ledger uses the same credential as Graph.
    */
   managedIdentityClientId: string | undefined
+  /**
+   * Identity Protection requests per second this job may use (TOURNIQUET_IDENTITY_PROTECTION_RPS,
+   * default 0.95). The service allows 1 per second per tenant for all apps together: lower it when
+   * other tools share the tenant's budget.
+   */
+  identityProtectionRps: number
 }
 
 /** Flags that override the environment. */
@@ -206,6 +212,15 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     })
   }
 
+  const rpsText = get('TOURNIQUET_IDENTITY_PROTECTION_RPS') ?? '0.95'
+  const identityProtectionRps = Number(rpsText)
+  if (!Number.isFinite(identityProtectionRps) || identityProtectionRps <= 0) {
+    problems.push({
+      variable: 'TOURNIQUET_IDENTITY_PROTECTION_RPS',
+      message: `'${rpsText}' is not a positive number of requests per second (Graph allows 1 per tenant)`,
+    })
+  }
+
   if (problems.length > 0) throw new ConfigurationError(problems)
   return {
     tenantId,
@@ -221,5 +236,6 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     maxRuntimeMs: maxRuntimeMs ?? 0,
     concurrency,
     managedIdentityClientId: get('TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID'),
+    identityProtectionRps,
   }
 }

@@ -92,6 +92,7 @@ export function clientFromConfig(config: RunnerConfig, credential: Credential): 
     authorityHost: config.authorityHost,
     graphRoot: config.graphRoot,
     deadlineAt: Date.now() + config.maxRuntimeMs,
+    throttle: { identityProtection: { capacity: 1, refillPerSecond: config.identityProtectionRps } },
   })
 }
 

@@ -4,6 +4,7 @@ import { type CloudName, type ResolvedEndpoints, resolveEndpoints } from './inte
 import { GraphHttp } from './internal/graphHttp.js'
 import type { HttpTransport } from './internal/http.js'
 import { authPolicy, type TokenProvider } from './internal/pipeline/authPolicy.js'
+import { bodyIntegrityPolicy } from './internal/pipeline/bodyIntegrityPolicy.js'
 import { clientRequestIdPolicy } from './internal/pipeline/clientRequestIdPolicy.js'
 import { diagnosticsPolicy } from './internal/pipeline/diagnosticsPolicy.js'
 import { composePipeline, type PipelinePolicy } from './internal/pipeline/pipeline.js'
@@ -58,7 +59,7 @@ export interface GraphClient {
 
 /**
  * Builds the Graph client. The pipeline order is written down here and only here:
- * clientRequestId -> retry -> auth -> throttle -> diagnostics -> transport. Auth sits inside retry
+ * clientRequestId -> retry -> auth -> throttle -> bodyIntegrity -> diagnostics -> transport. Auth sits inside retry
  * so each attempt is signed with a current token. Throttle sits inside auth, next to the wire, so a
  * budget token is taken only when the request really leaves: a token acquisition in between would
  * shift the request later and bunch it against the next one (docs/decisions/001).
@@ -89,6 +90,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     retryPolicy({ ...retry, deadlineAt: options.deadlineAt, random }),
     authPolicy(tokens, endpoints.graphRoot),
     throttle,
+    bodyIntegrityPolicy(),
     diagnosticsPolicy(),
   ]
   const http = new GraphHttp(

@@ -64,6 +64,7 @@ export type { GraphOperation } from './internal/permissions.js'
 export { OPERATION_PERMISSIONS, permissionFor } from './internal/permissions.js'
 export type { AccessToken, TokenProvider } from './internal/pipeline/authPolicy.js'
 export { authPolicy, authPolicyName } from './internal/pipeline/authPolicy.js'
+export { bodyIntegrityPolicy, bodyIntegrityPolicyName } from './internal/pipeline/bodyIntegrityPolicy.js'
 export {
   clientRequestIdPolicy,
   clientRequestIdPolicyName,

@@ -131,20 +131,31 @@ describe('riskDetections', () => {
     await client.close()
   })
 
-  it('turns a truncated body into a ContractError, not a crash', async () => {
+  it('sends a read again when its answer was cut short, and says so when it always is', async () => {
+    let calls = 0
+    network.use(
+      http.get(`${V1}/identityProtection/riskDetections`, () => {
+        calls++
+        return calls === 1
+          ? new HttpResponse('{"value":[{"id":', { headers: { 'content-type': 'application/json' } })
+          : HttpResponse.json({ value: [] })
+      }),
+    )
+    const client = testClient()
+    await expect(client.riskDetections.list().next()).resolves.toMatchObject({ done: true })
+    expect(calls).toBe(2)
     network.use(
       http.get(
         `${V1}/identityProtection/riskDetections`,
-        () => new HttpResponse('{"value":[{"id":', { headers: { 'content-type': 'application/json' } }),
+        () => new HttpResponse('{"value":[', { headers: { 'content-type': 'application/json' } }),
       ),
     )
-    const client = testClient()
     const error = await client.riskDetections
       .list()
       .next()
       .catch((e: unknown) => e)
-    expect(isContractError(error)).toBe(true)
-    expect((error as Error).message).toMatch(/not valid JSON/)
+    expect(error).toMatchObject({ code: 'TQ_TRANSPORT', causeCode: 'TQ_TRUNCATED_BODY' })
+    expect((error as Error).message).toMatch(/cut short/)
     await client.close()
   })
 })

@@ -44,8 +44,9 @@ export const userItems = {
     method: 'POST',
     url: `${userPath(id)}/revokeSignInSessions`,
     operation: 'users.revokeSignInSessions',
-    // Revoking twice only moves signInSessionsValidFromDateTime to now again: safe to repeat.
-    idempotent: true,
+    // Harmless to repeat, but an action all the same: resent only when provably not processed, so
+    // the audit and the service agree on how many times it happened.
+    idempotent: false,
     throttle: WRITE,
   }),
   setAccountEnabled: (id: string, enabled: boolean, itemId = id): BatchItem => ({
@@ -115,7 +116,7 @@ export class Users {
       operation: 'users.revokeSignInSessions',
       method: 'POST',
       url: this.http.url(`${userPath(id)}/revokeSignInSessions`),
-      idempotent: true,
+      idempotent: false,
       throttle: WRITE,
       schema: undefined,
       signal: options.signal,

@@ -2,8 +2,9 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { MockAction } from '@tourniquet/mock-graph'
+import { type FaultOptions, generateTenant } from '@tourniquet/mock-graph'
 import { expect } from 'vitest'
-import type { CliResult, Tenant } from '../support/e2e.js'
+import { type CliResult, runCli, Tenant } from '../support/e2e.js'
 
 /** The mock runs 20x faster than Graph; the runner's Identity Protection budget matches, with a margin. */
 export const SCALE = 20
@@ -13,7 +14,7 @@ export async function widePolicy(t: Tenant): Promise<string> {
   const path = join(t.dir, 'wide.yaml')
   await writeFile(
     path,
-    'version: 1\nlookback: PT48H\nlimits:\n  maxActionsPerRun: 100000\nrules:\n  - name: high\n    when: { riskLevel: [high], userType: [member] }\n    then: [confirmCompromised, revokeSessions, disable]\n',
+    'version: 1\nlookback: PT48H\nlimits:\n  maxActionsPerRun: 100000\nrules:\n  - name: high\n    when: { riskLevel: [high], userType: [member] }\n    then: [confirmCompromised, revokeSessions, disable]\n  - name: medium\n    when: { riskLevel: [medium], userType: [member], synced: false }\n    then: [forcePasswordReset]\n',
   )
   return path
 }
@@ -22,6 +23,7 @@ const KIND: Record<string, Array<MockAction['kind']>> = {
   confirmCompromised: ['confirmCompromised'],
   revokeSessions: ['revokeSignInSessions'],
   disable: ['disable', 'mdi:disable'],
+  forcePasswordReset: ['resetPassword', 'mdi:forcePasswordReset'],
 }
 
 /** Every action reached the tenant at most once, whatever happened on the wire. */
@@ -60,4 +62,61 @@ export function expectOneTerminalStatusEach(t: Tenant, r: CliResult): void {
   }
   const failed = steps.some((s) => s.status === 'failed')
   expect(r.code, `exit code with${failed ? '' : 'out'} failed steps`).toBe(failed ? 1 : 0)
+}
+
+/** No output stream or file of a run carries the client secret, a bearer token or a generated password. */
+export async function expectNoSecrets(t: Tenant, runs: CliResult[]): Promise<void> {
+  const { readdir, readFile } = await import('node:fs/promises')
+  const files = await Promise.all(
+    (await readdir(t.dir)).filter((f) => !f.endsWith('.pem')).map((f) => readFile(join(t.dir, f), 'utf8')),
+  )
+  const secrets = [t.env().AZURE_CLIENT_SECRET ?? '', ...t.mock.tenant.passwordsSeen].filter(
+    (x) => x.length > 0,
+  )
+  for (const text of [...runs.flatMap((r) => [r.stdout, r.stderr]), ...files]) {
+    for (const secret of secrets)
+      expect(text.includes(secret), 'a secret or password reached an output').toBe(false)
+    expect(text, 'a bearer token reached an output').not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/)
+  }
+}
+
+/**
+ * One fault scenario: an apply against the faulty tenant (checked), then a clean apply and a dry run
+ * that must find nothing left to do, and no secret in any output. Backoffs and Retry-After waits are
+ * real seconds, not scaled with the mock.
+ */
+export async function faultScenario(
+  users: number,
+  faults: FaultOptions & { seed: number },
+  expectFaults = true,
+): Promise<void> {
+  const t = await Tenant.start({
+    tenant: generateTenant({ riskyUsers: users, seed: faults.seed, highShare: 0.7 }),
+    timeScale: SCALE,
+    faults,
+  })
+  try {
+    const env = t.env({ ...FAST, TOURNIQUET_POLICY: await widePolicy(t) })
+    const faulty = await runCli(['run', '--apply'], env)
+    expect(faulty.summary?.event).toBe('summary')
+    // The faults did happen, and the run still acted.
+    if (expectFaults) expect(t.mock.log.filter((l) => l.fault !== undefined).length).toBeGreaterThan(1)
+    expect(t.mock.tenant.actions.length).toBeGreaterThan(0)
+    expect(faulty.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/)
+    expectOneTerminalStatusEach(t, faulty)
+    expectNothingTwice(t)
+
+    t.mock.setFaults(undefined)
+    const clean = await runCli(['run', '--apply'], env)
+    expect(clean.code).toBe(0)
+    expectNothingTwice(t)
+    const after = await runCli(['run'], env)
+    expect(
+      after.steps.filter((s) => s.status === 'planned'),
+      'work left after a clean rerun',
+    ).toEqual([])
+    await expectNoSecrets(t, [faulty, clean, after])
+  } finally {
+    await t.stop()
+  }
 }

@@ -149,6 +149,9 @@ export class Users {
     const { response } = await this.http.call({
       operation: 'users.resetPassword',
       method: 'PATCH',
+      // A PATCH, but not idempotent: each attempt sets a different password. Resent only when the
+      // service provably did not process it (the fault suite caught a double reset after a 504).
+      idempotent: false,
       url: this.http.url(userPath(id)),
       body: {
         passwordProfile: {

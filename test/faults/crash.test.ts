@@ -1,0 +1,76 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { generateTenant, seeded } from '@tourniquet/mock-graph'
+import { describe, expect, it } from 'vitest'
+import { collect, runCli, spawnCli, Tenant } from '../support/e2e.js'
+import { expectNothingTwice, FAST, SCALE, widePolicy } from './support.js'
+
+const POINTS = 20
+
+async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs
+  while (Date.now() < end) {
+    if (await predicate()) return true
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  return false
+}
+
+// SIGKILL at seeded points of an apply (by how many actions have reached the tenant, or how many
+// ledger lines exist), then a second run: the union of what reached the tenant is the plan, nothing
+// twice, nothing lost.
+describe(`crash and resume: SIGKILL at ${POINTS} seeded points`, () => {
+  it('the union of both runs equals the plan, nothing twice, nothing lost', async () => {
+    const random = seeded(2026)
+    const summary: string[] = []
+    for (let point = 0; point < POINTS; point++) {
+      const t = await Tenant.start({
+        tenant: generateTenant({ riskyUsers: 30, seed: 100 + point, highShare: 1 }),
+        timeScale: SCALE,
+        faults: { latencyMs: 15 },
+      })
+      try {
+        const env = t.env({ ...FAST, TOURNIQUET_POLICY: await widePolicy(t), TOURNIQUET_CONCURRENCY: '2' })
+        const planned = (await runCli(['run'], env)).steps.filter((s) => s.status === 'planned')
+        const child = spawnCli(['run', '--apply'], env)
+        const done = collect(child)
+        // Kill after a seeded number of actions reached the tenant, or ledger lines were written.
+        const byActions = random() < 0.5
+        const target = 1 + Math.floor(random() * (byActions ? planned.length - 1 : 12))
+        const ledger = join(t.dir, 'ledger.jsonl')
+        await waitFor(
+          async () =>
+            byActions
+              ? t.mock.tenant.actions.length >= target
+              : (await readFile(ledger, 'utf8').catch(() => '')).split('\n').length > target,
+          20_000,
+        )
+        child.kill('SIGKILL')
+        await done
+        const killedAt = t.mock.tenant.actions.length
+        const resumed = await runCli(['run', '--apply'], env)
+        expect(resumed.code, `resume after kill point ${point}: ${resumed.stderr}`).toBe(0)
+        expectNothingTwice(t)
+        // Nothing lost: every planned step's effect is in the tenant.
+        const kinds: Record<string, string[]> = {
+          confirmCompromised: ['confirmCompromised'],
+          revokeSessions: ['revokeSignInSessions'],
+          disable: ['disable', 'mdi:disable'],
+        }
+        for (const s of planned) {
+          const reached = t.mock.tenant.actions.some(
+            (a) => a.userId === s.userId && (kinds[String(s.action)] ?? []).includes(a.kind),
+          )
+          expect(reached, `point ${point}: ${s.userPrincipalName} ${s.action} was lost`).toBe(true)
+        }
+        expect(t.mock.tenant.actions.length).toBe(planned.length)
+        summary.push(
+          `${byActions ? 'actions' : 'ledger lines'}>=${target}: killed with ${killedAt}/${planned.length} applied`,
+        )
+      } finally {
+        await t.stop()
+      }
+    }
+    expect(summary).toHaveLength(POINTS)
+  }, 600_000)
+})

@@ -3,7 +3,14 @@
  * object; command-line flags override them. A bad or missing setting is a ConfigurationError that
  * names the variable and what was expected (exit 2, before any request is sent).
  */
-import { CLOUD_NAMES, type CloudName, isConfigError, validateOrigin } from '@tourniquet/core'
+import {
+  CLOUD_NAMES,
+  type CloudName,
+  isConfigError,
+  redactText,
+  registerSecret,
+  validateOrigin,
+} from '@tourniquet/core'
 import { parseDuration } from '@tourniquet/policy'
 
 export interface ConfigProblem {
@@ -221,7 +228,12 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     })
   }
 
-  if (problems.length > 0) throw new ConfigurationError(problems)
+  if (problems.length > 0) {
+    // Messages quote the values they refuse; a secret pasted into the wrong variable must not be quoted.
+    registerSecret(secret)
+    throw new ConfigurationError(problems.map((p) => ({ ...p, message: redactText(p.message) })))
+  }
+  registerSecret(secret)
   return {
     tenantId,
     clientId,

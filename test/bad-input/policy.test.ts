@@ -48,8 +48,9 @@ describe('bad policy files: a located PolicyError, never a crash', () => {
     const paths: Array<Array<string | number>> = []
     const walk = (v: unknown, path: Array<string | number>): void => {
       paths.push(path)
-      if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]))
-      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k])
+      if (Array.isArray(v)) {
+        for (const [i, x] of v.entries()) walk(x, [...path, i])
+      } else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k])
     }
     walk(raw, [])
     fc.assert(

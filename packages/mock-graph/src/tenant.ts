@@ -125,6 +125,31 @@ export class Tenant {
       activity: { riskEventTypes: [], detail: next.riskDetail },
     }
     r.history.push(item)
+    if (kind === 'confirmCompromised') {
+      // Identity Protection records the admin's confirmation as a detection of its own.
+      this.detections.push({
+        id: randomUUID(),
+        requestId: null,
+        correlationId: null,
+        riskEventType: 'adminConfirmedUserCompromised',
+        riskLevel: 'high',
+        riskState: 'confirmedCompromised',
+        riskDetail: 'adminConfirmedUserCompromised',
+        source: 'IdentityProtection',
+        detectionTimingType: 'offline',
+        activity: 'user',
+        tokenIssuerType: 'AzureAD',
+        ipAddress: '',
+        location: { city: '', state: '', countryOrRegion: '', geoCoordinates: null },
+        activityDateTime: nowIso,
+        detectedDateTime: nowIso,
+        lastUpdatedDateTime: nowIso,
+        userId,
+        userDisplayName: r.userDisplayName,
+        userPrincipalName: r.userPrincipalName,
+        additionalInfo: '[]',
+      })
+    }
     this.record({ kind, userId, appId })
   }
 

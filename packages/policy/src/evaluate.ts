@@ -11,6 +11,14 @@ import type { DetectionSignal, Signals, UserSignals } from './signals.js'
 
 const DEFAULT_STATES = ['atRisk', 'confirmedCompromised']
 
+/**
+ * Detections that record an administrator's (or this job's own) decision, not an attacker's signal:
+ * confirming a user compromised makes Identity Protection add one. They are neither evidence nor a
+ * signal; counting them would give every confirmed user "new evidence" on the next run, and repeat
+ * its remediation forever.
+ */
+export const ADMIN_EVENT_TYPES: ReadonlySet<string> = new Set(['adminConfirmedUserCompromised'])
+
 const lower = (s: string | undefined): string => (s ?? '').toLowerCase()
 
 interface Context {
@@ -47,10 +55,9 @@ function matches(when: Condition, c: Context): boolean {
 }
 
 function evidenceKey(user: UserSignals, detections: DetectionSignal[]): string {
-  const basis =
-    detections.length > 0
-      ? detections.map((d) => d.id).join(',')
-      : `risk:${user.risk.level}:${user.risk.state}:${user.risk.detail ?? ''}`
+  // Without detections, the risk level is the only evidence; not the state or detail, which this
+  // job's own actions change (confirming a user compromised must not make its next run start over).
+  const basis = detections.length > 0 ? detections.map((d) => d.id).join(',') : `risk:${user.risk.level}`
   return createHash('sha256').update(basis).digest('hex').slice(0, 16)
 }
 
@@ -222,7 +229,7 @@ export function evaluate(policy: Policy, signals: Signals, now: Date): Plan {
     const detections = user.detections
       .filter((d) => {
         const t = Date.parse(d.detectedDateTime)
-        return t >= lookbackStart && t <= nowMs
+        return t >= lookbackStart && t <= nowMs && !ADMIN_EVENT_TYPES.has(d.riskEventType)
       })
       .sort((a, b) => a.detectedDateTime.localeCompare(b.detectedDateTime) || a.id.localeCompare(b.id))
     const ctx: Context = { user, detections, now: nowMs }

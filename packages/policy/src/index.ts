@@ -11,7 +11,7 @@ export type { PolicyIssue } from './errors.js'
 /* Errors */
 export { formatIssue, isPolicyError, PolicyError } from './errors.js'
 /* Evaluation */
-export { evaluate, resolveRoute } from './evaluate.js'
+export { ADMIN_EVENT_TYPES, evaluate, resolveRoute } from './evaluate.js'
 export { MAX_POLICY_BYTES, parsePolicy } from './load.js'
 export type { PermissionReport } from './permissions.js'
 /* Permissions */

@@ -322,6 +322,20 @@ describe('plan contents', () => {
     ])
     expect(newEvidence.steps[0]?.evidenceKey).not.toBe(q.steps[0]?.evidenceKey)
   })
+  it('ignores the detection Identity Protection adds when an admin confirms compromise: it is not new evidence', () => {
+    const p = policy(rule('{}', '[revokeSessions]'))
+    const before = plan(p, [user()])
+    const confirmed = user({
+      risk: { level: 'high', state: 'confirmedCompromised' },
+      detections: [
+        ...user().detections,
+        { id: 'admin', riskEventType: 'adminConfirmedUserCompromised', detectedDateTime: ago(0) },
+      ],
+    })
+    const after = plan(p, [confirmed])
+    expect(after.steps[0]?.evidenceKey).toBe(before.steps[0]?.evidenceKey)
+    expect(after.users[0]?.justification.distinctSignals).toBe(1)
+  })
   it('counts risky users that matched no rule', () => {
     const q = plan(policy(rule('{ riskLevel: [low] }', '[disable]')), [user(), user({ id: 'x' })])
     expect(q.unmatched).toBe(2)

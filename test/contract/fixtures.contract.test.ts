@@ -18,9 +18,9 @@ import { shapeMismatches } from '../support/shape.js'
 const fixture = (name: string): any =>
   JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'graph', name), 'utf8'))
 
-/** Calls the mock directly (no client) and returns its JSON, to compare with the fixture. */
-async function mockJson(mock: MockGraph, method: string, path: string, body?: unknown): Promise<unknown> {
-  const tokenRes = (await mock.handle(
+/** The mock's token endpoint, asked directly as the remediation app. */
+async function tokenResponse(mock: MockGraph): Promise<Response> {
+  return (await mock.handle(
     new Request(`${LOGIN}/${DEFAULT_TENANT_ID}/oauth2/v2.0/token`, {
       method: 'POST',
       body: new URLSearchParams({
@@ -31,6 +31,11 @@ async function mockJson(mock: MockGraph, method: string, path: string, body?: un
       }),
     }),
   )) as Response
+}
+
+/** Calls the mock directly (no client) and returns its JSON, to compare with the fixture. */
+async function mockJson(mock: MockGraph, method: string, path: string, body?: unknown): Promise<unknown> {
+  const tokenRes = await tokenResponse(mock)
   const { access_token } = (await tokenRes.json()) as { access_token: string }
   const res = (await mock.handle(
     new Request(`${GRAPH}/v1.0${path}`, {
@@ -253,17 +258,7 @@ describe('recorded-shape fixtures: the mock answers in the same shape', () => {
 
   it('token.json', async () => {
     const mock = createMockGraph()
-    const res = (await mock.handle(
-      new Request(`${LOGIN}/${DEFAULT_TENANT_ID}/oauth2/v2.0/token`, {
-        method: 'POST',
-        body: new URLSearchParams({
-          grant_type: 'client_credentials',
-          client_id: REMEDIATION_APP_ID,
-          client_secret: REMEDIATION_APP_SECRET,
-          scope: 'https://graph.microsoft.com/.default',
-        }),
-      }),
-    )) as Response
+    const res = await tokenResponse(mock)
     expect(shapeMismatches(fixture('token.json'), await res.json())).toEqual([])
   })
 

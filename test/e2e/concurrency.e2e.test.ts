@@ -1,8 +1,8 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateTenant } from '@tourniquet/mock-graph'
 import { afterEach, describe, expect, it } from 'vitest'
-import { collect, runCli, spawnCli, Tenant } from '../support/e2e.js'
+import { collect, runCli, spawnCli, Tenant, widePolicy } from '../support/e2e.js'
 
 async function waitFor(predicate: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs
@@ -11,16 +11,6 @@ async function waitFor(predicate: () => Promise<boolean>, timeoutMs: number): Pr
     await new Promise((r) => setTimeout(r, 25))
   }
   throw new Error('condition not met in time')
-}
-
-// A policy without tight limits, so a large tenant's plan is not refused.
-async function widePolicy(t: Tenant): Promise<string> {
-  const path = join(t.dir, 'wide.yaml')
-  await writeFile(
-    path,
-    'version: 1\nlookback: PT48H\nlimits:\n  maxActionsPerRun: 10000\nrules:\n  - name: high\n    when: { riskLevel: [high], userType: [member] }\n    then: [confirmCompromised, revokeSessions, disable]\n',
-  )
-  return path
 }
 
 const ledgerText = (t: Tenant): Promise<string> =>

@@ -1,22 +1,17 @@
 /** Shared checks of the fault suite: what the audit says must match what reached the tenant. */
-import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { MockAction } from '@tourniquet/mock-graph'
 import { type FaultOptions, generateTenant } from '@tourniquet/mock-graph'
 import { expect } from 'vitest'
-import { type CliResult, runCli, Tenant } from '../support/e2e.js'
+import { type CliResult, runCli, Tenant, widePolicy } from '../support/e2e.js'
+
+export { widePolicy }
 
 /** The mock runs 20x faster than Graph; the runner's Identity Protection budget matches, with a margin. */
 export const SCALE = 20
-export const FAST = { TOURNIQUET_IDENTITY_PROTECTION_RPS: String(SCALE * 0.95) }
-
-export async function widePolicy(t: Tenant): Promise<string> {
-  const path = join(t.dir, 'wide.yaml')
-  await writeFile(
-    path,
-    'version: 1\nlookback: PT48H\nlimits:\n  maxActionsPerRun: 100000\nrules:\n  - name: high\n    when: { riskLevel: [high], userType: [member] }\n    then: [confirmCompromised, revokeSessions, disable]\n  - name: medium\n    when: { riskLevel: [medium], userType: [member], synced: false }\n    then: [forcePasswordReset]\n',
-  )
-  return path
+export const FAST = {
+  TOURNIQUET_IDENTITY_PROTECTION_RPS: String(SCALE * 0.95),
+  TOURNIQUET_DIRECTORY_WRITE_RPS: String(20 * SCALE),
 }
 
 const KIND: Record<string, Array<MockAction['kind']>> = {

@@ -111,3 +111,16 @@ export function collect(child: ChildProcess): Promise<CliResult> {
 export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
   return collect(spawnCli(args, env))
 }
+
+/**
+ * A policy without tight limits (a large tenant's plan is not refused): high-risk members are
+ * confirmed, revoked and disabled; medium-risk cloud members get a password reset.
+ */
+export async function widePolicy(t: Tenant): Promise<string> {
+  const path = join(t.dir, 'wide.yaml')
+  await writeFile(
+    path,
+    'version: 1\nlookback: PT48H\nlimits:\n  maxActionsPerRun: 100000\nrules:\n  - name: high\n    when: { riskLevel: [high], userType: [member] }\n    then: [confirmCompromised, revokeSessions, disable]\n  - name: medium\n    when: { riskLevel: [medium], userType: [member], synced: false }\n    then: [forcePasswordReset]\n',
+  )
+  return path
+}

@@ -47,24 +47,29 @@ export async function collectSignals(
   notes.riskyUsers = risky.size
 
   const since = new Date(now.getTime() - (parseDuration(policy.lookback) ?? 0))
-  for await (const d of client.riskDetections.list({ since }, { signal })) {
-    notes.detections++
-    const user = risky.get(d.userId)
-    if (!user) continue
-    const detection: DetectionSignal = {
-      id: d.id,
-      riskEventType: d.riskEventType,
-      riskLevel: d.riskLevel,
-      source: d.source,
-      detectedDateTime: d.detectedDateTime,
-      detectionTimingType: d.detectionTimingType,
+  // Detections (Identity Protection budget) and directory facts ($batch, directory budget) do not
+  // compete for a budget: read them side by side.
+  const readDetections = async (): Promise<void> => {
+    for await (const d of client.riskDetections.list({ since }, { signal })) {
+      notes.detections++
+      const user = risky.get(d.userId)
+      if (!user) continue
+      const detection: DetectionSignal = {
+        id: d.id,
+        riskEventType: d.riskEventType,
+        riskLevel: d.riskLevel,
+        source: d.source,
+        detectedDateTime: d.detectedDateTime,
+        detectionTimingType: d.detectionTimingType,
+      }
+      user.detections.push(detection)
     }
-    user.detections.push(detection)
   }
 
   const ids = [...risky.keys()]
   const sids = new Map<string, string>()
-  if (ids.length > 0) {
+  const readFacts = async (): Promise<void> => {
+    if (ids.length === 0) return
     const facts = await client.users.getMany(ids, { select: USER_SELECT, signal })
     for (const [id, fact] of facts) {
       const user = risky.get(id)
@@ -84,6 +89,7 @@ export async function collectSignals(
         sids.set(id, fact.onPremisesSecurityIdentifier)
     }
   }
+  await Promise.all([readDetections(), readFacts()])
 
   const groupMembers: Record<string, string[]> = {}
   for (const groupId of policy.exclude.groups) {
@@ -98,29 +104,35 @@ export async function collectSignals(
   }
 
   if (permissionReport(policy).permissions.includes('SecurityIdentitiesAccount.Read.All')) {
-    for (const [id, sid] of sids) {
-      const user = risky.get(id) as UserSignals
-      try {
-        for await (const identity of client.identityAccounts.list(
-          { onPremisesSecurityIdentifier: sid },
-          { signal },
-        )) {
-          user.defender = {
-            identityAccountId: identity.id,
-            accounts: identity.accounts.map((a) => ({
-              provider: a.provider ?? 'unknown',
-              identifier: a.identifier,
-              actions: a.actions,
-            })),
+    // One lookup per synced user, a few at a time (no Identity Protection budget involved).
+    const queue = [...sids]
+    const worker = async (): Promise<void> => {
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+        const [id, sid] = next
+        const user = risky.get(id) as UserSignals
+        try {
+          for await (const identity of client.identityAccounts.list(
+            { onPremisesSecurityIdentifier: sid },
+            { signal },
+          )) {
+            user.defender = {
+              identityAccountId: identity.id,
+              accounts: identity.accounts.map((a) => ({
+                provider: a.provider ?? 'unknown',
+                identifier: a.identifier,
+                actions: a.actions,
+              })),
+            }
+            break
           }
-          break
+        } catch (e) {
+          notes.warnings.push(
+            `Defender for Identity account of ${user.userPrincipalName} could not be read (${(e as Error).message})`,
+          )
         }
-      } catch (e) {
-        notes.warnings.push(
-          `Defender for Identity account of ${user.userPrincipalName} could not be read (${(e as Error).message})`,
-        )
       }
     }
+    await Promise.all(Array.from({ length: 8 }, worker))
   }
   return { signals: { users: [...risky.values()], groupMembers }, notes }
 }

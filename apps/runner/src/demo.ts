@@ -66,6 +66,7 @@ export async function runDemo(options: { scenario?: string | undefined }): Promi
     concurrency: 4,
     managedIdentityClientId: undefined,
     identityProtectionRps: 0.95,
+    directoryWriteRps: 20,
   }
   const say = (s: string): void => {
     process.stdout.write(`${s}\n`)

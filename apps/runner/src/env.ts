@@ -59,6 +59,11 @@ export interface RunnerConfig {
    * other tools share the tenant's budget.
    */
   identityProtectionRps: number
+  /**
+   * Directory writes per second (TOURNIQUET_DIRECTORY_WRITE_RPS, default 20: Graph's 3,000 per
+   * 150 s per app and tenant, after a burst of 3,000). Only a faster fake tenant needs another value.
+   */
+  directoryWriteRps: number
 }
 
 /** Flags that override the environment. */
@@ -228,6 +233,15 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     })
   }
 
+  const writeText = get('TOURNIQUET_DIRECTORY_WRITE_RPS') ?? '20'
+  const directoryWriteRps = Number(writeText)
+  if (!Number.isFinite(directoryWriteRps) || directoryWriteRps <= 0) {
+    problems.push({
+      variable: 'TOURNIQUET_DIRECTORY_WRITE_RPS',
+      message: `'${writeText}' is not a positive number of writes per second`,
+    })
+  }
+
   if (problems.length > 0) {
     // Messages quote the values they refuse; a secret pasted into the wrong variable must not be quoted.
     registerSecret(secret)
@@ -249,5 +263,6 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     concurrency,
     managedIdentityClientId: get('TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID'),
     identityProtectionRps,
+    directoryWriteRps,
   }
 }

@@ -1,11 +1,15 @@
 /**
- * Carries out a plan's steps. Each user's steps keep the plan's order (wave k holds every user's
- * k-th step); within a wave, calls are grouped the cheapest way Graph allows: Identity Protection
- * actions 60 users a call, directory writes 20 a $batch, the rest one call each, with at most
- * `concurrency` groups in flight and the client's throttle keeping every budget. Every group's
- * intents reach the ledger before its requests leave; outcomes follow.
+ * Carries out a plan's steps, grouped the cheapest way Graph allows: Identity Protection actions 60
+ * users a call, directory writes 20 a $batch, the rest one call each; the client's throttle keeps
+ * every budget. Every group's intents reach the ledger before its requests leave; outcomes follow.
  */
-import { type GraphClient, isOutcomeUnknownError, userItems } from '@tourniquet/core'
+import {
+  BATCH_MAX_ITEMS,
+  type GraphClient,
+  isOutcomeUnknownError,
+  RISKY_USERS_CHUNK,
+  userItems,
+} from '@tourniquet/core'
 import type { Route, Step } from '@tourniquet/policy'
 import { routeName } from './audit.js'
 import type { Ledger, LedgerEntry, LedgerOutcome } from './ledger/ledger.js'
@@ -51,6 +55,25 @@ export function ledgerEntry(
     ...(outcome ? { outcome } : {}),
     ...extra,
   }
+}
+
+/** The verified outcome of each step, as the ledger's final word on it. */
+export function settledEntries(
+  runId: string,
+  settled: ReadonlyArray<{ outcome: StepOutcome; status: string }>,
+): LedgerEntry[] {
+  return settled.map(({ outcome, status }) =>
+    ledgerEntry(
+      runId,
+      outcome.step,
+      'done',
+      status === 'succeeded' ? 'succeeded' : status === 'failed' ? 'failed' : 'unverified',
+      {
+        graphRequestId: outcome.graphRequestId,
+        correlationId: outcome.correlationId,
+      },
+    ),
+  )
 }
 
 type Task = { steps: Step[]; run: () => Promise<StepOutcome[]> }
@@ -197,51 +220,103 @@ function tasksFor(wave: Step[], ctx: ExecuteContext): Task[] {
   return tasks
 }
 
+type Lane = 'identityProtection' | 'directoryBatch' | 'single'
+
+function laneOf(step: Step): Lane {
+  const r = step.route
+  if (r.kind === 'identityProtection') return 'identityProtection'
+  if (r.kind === 'entra' && r.call !== 'resetPassword') return 'directoryBatch'
+  return 'single'
+}
+
+const GROUP: Record<Lane, number> = {
+  identityProtection: RISKY_USERS_CHUNK,
+  directoryBatch: BATCH_MAX_ITEMS,
+  single: 1,
+}
+
+/**
+ * A pipeline, not waves: each user's steps keep the plan's order (a step is ready when the user's
+ * previous one has finished), and each budget has its own lane. Identity Protection calls go one
+ * at a time (the budget is 1 request/s anyway), each taking every ready user up to 60; directory
+ * writes go 20 to a $batch, `concurrency` batches at once; the rest one call each. So revokes of
+ * users already confirmed proceed while the next confirmCompromised call waits for its budget: the
+ * run takes as long as its slowest budget, not the sum of them.
+ */
 export async function executeSteps(
   steps: Step[],
   ctx: ExecuteContext,
 ): Promise<{ outcomes: StepOutcome[]; notStarted: Step[] }> {
-  const perUser = new Map<string, Step[]>()
-  for (const s of steps) perUser.set(s.userId, [...(perUser.get(s.userId) ?? []), s])
-  const waves: Step[][] = []
-  for (const list of perUser.values()) {
-    list.forEach((s, i) => {
-      const wave = waves[i] ?? []
-      wave.push(s)
-      waves[i] = wave
-    })
+  const remaining = new Map<string, Step[]>()
+  for (const s of steps) remaining.set(s.userId, [...(remaining.get(s.userId) ?? []), s])
+  const ready: Record<Lane, Step[]> = { identityProtection: [], directoryBatch: [], single: [] }
+  const inFlight: Record<Lane, number> = { identityProtection: 0, directoryBatch: 0, single: 0 }
+  const capacity: Record<Lane, number> = {
+    identityProtection: 1,
+    directoryBatch: ctx.concurrency,
+    single: ctx.concurrency,
   }
+  const advance = (userId: string): void => {
+    const next = remaining.get(userId)?.shift()
+    if (next) ready[laneOf(next)].push(next)
+  }
+  for (const userId of remaining.keys()) advance(userId)
 
   const outcomes: StepOutcome[] = []
-  const notStarted: Step[] = []
-  for (const wave of waves) {
-    if (ctx.stopping()) {
-      notStarted.push(...wave)
-      continue
+  const running = new Set<Promise<void>>()
+  const take = (lane: Lane): Step[] => {
+    const queue = ready[lane]
+    if (lane !== 'identityProtection') return queue.splice(0, GROUP[lane])
+    // One call type per Identity Protection call (confirmCompromised, dismiss, confirmSafe).
+    const callOf = (step: Step | undefined): string | undefined =>
+      step?.route.kind === 'identityProtection' ? step.route.call : undefined
+    const call = callOf(queue[0])
+    const group: Step[] = []
+    for (let i = 0; i < queue.length && group.length < GROUP[lane]; ) {
+      if (callOf(queue[i]) === call) group.push(...queue.splice(i, 1))
+      else i++
     }
-    const queue = tasksFor(wave, ctx)
-    const workers = Array.from({ length: Math.min(ctx.concurrency, queue.length) }, async () => {
-      for (;;) {
-        const task = queue.shift()
-        if (!task) return
-        if (ctx.stopping()) {
-          notStarted.push(...task.steps)
-          continue
-        }
-        await ctx.ledger.append(task.steps.map((s) => ledgerEntry(ctx.runId, s, 'intent')))
-        const done = await task.run()
-        await ctx.ledger.append(
-          done.map((o) =>
-            ledgerEntry(ctx.runId, o.step, 'done', o.status, {
-              graphRequestId: o.graphRequestId,
-              correlationId: o.correlationId,
-            }),
-          ),
-        )
-        outcomes.push(...done)
-      }
-    })
-    await Promise.all(workers)
+    return group
   }
+  const launch = (): void => {
+    for (const lane of ['identityProtection', 'directoryBatch', 'single'] as const) {
+      while (!ctx.stopping() && inFlight[lane] < capacity[lane] && ready[lane].length > 0) {
+        const group = take(lane)
+        const [task] = tasksFor(group, ctx)
+        if (!task) continue
+        inFlight[lane]++
+        const run = (async () => {
+          await ctx.ledger.append(task.steps.map((s) => ledgerEntry(ctx.runId, s, 'intent')))
+          const done = await task.run()
+          await ctx.ledger.append(
+            done.map((o) =>
+              ledgerEntry(ctx.runId, o.step, 'done', o.status, {
+                graphRequestId: o.graphRequestId,
+                correlationId: o.correlationId,
+              }),
+            ),
+          )
+          outcomes.push(...done)
+          for (const o of done) advance(o.step.userId)
+        })().finally(() => {
+          inFlight[lane]--
+          running.delete(run)
+        })
+        running.add(run)
+      }
+    }
+  }
+  for (;;) {
+    launch()
+    if (running.size === 0) break
+    await Promise.race(running)
+  }
+  // Whatever did not start (a stop was asked for) is reported, never silently dropped.
+  const notStarted = [
+    ...ready.identityProtection,
+    ...ready.directoryBatch,
+    ...ready.single,
+    ...[...remaining.values()].flat(),
+  ]
   return { outcomes, notStarted }
 }

@@ -24,7 +24,7 @@ import {
 import { Audit, type StepRecord, stepRecord } from './audit.js'
 import { collectSignals } from './collect.js'
 import type { RunnerConfig } from './env.js'
-import { executeSteps, ledgerEntry } from './execute.js'
+import { executeSteps, ledgerEntry, settledEntries } from './execute.js'
 import { type Ledger, type LedgerEntry, latestByKey, ledgerKey } from './ledger/ledger.js'
 import { openLedger } from './ledger/open.js'
 import { countRequests } from './metrics.js'
@@ -92,7 +92,10 @@ export function clientFromConfig(config: RunnerConfig, credential: Credential): 
     authorityHost: config.authorityHost,
     graphRoot: config.graphRoot,
     deadlineAt: Date.now() + config.maxRuntimeMs,
-    throttle: { identityProtection: { capacity: 1, refillPerSecond: config.identityProtectionRps } },
+    throttle: {
+      identityProtection: { capacity: 1, refillPerSecond: config.identityProtectionRps },
+      directoryWrite: { capacity: 3_000, refillPerSecond: config.directoryWriteRps },
+    },
   })
 }
 
@@ -282,17 +285,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
       stopping,
     })
     const final = await settle(client, outcomes, verifyOptions)
-    await activeLedger.append(
-      final.map(({ outcome, status }) =>
-        ledgerEntry(
-          runId,
-          outcome.step,
-          'done',
-          status === 'succeeded' ? 'succeeded' : status === 'failed' ? 'failed' : 'unverified',
-          { graphRequestId: outcome.graphRequestId, correlationId: outcome.correlationId },
-        ),
-      ),
-    )
+    await activeLedger.append(settledEntries(runId, final))
     for (const { outcome, status, reason } of final) {
       audit.step(
         stepRecord(runId, outcome.step, status, {

@@ -8,7 +8,7 @@ import type { GraphClient } from '@tourniquet/core'
 import type { Route, Step } from '@tourniquet/policy'
 import { Audit, stepRecord } from './audit.js'
 import type { RunnerConfig } from './env.js'
-import { executeSteps, ledgerEntry } from './execute.js'
+import { executeSteps, settledEntries } from './execute.js'
 import { openLedger } from './ledger/open.js'
 import { clientFromConfig, credentialFor, EXIT, newRunId } from './run.js'
 import { settle } from './verify.js'
@@ -84,16 +84,7 @@ export async function runUndo(options: UndoOptions): Promise<number> {
       stopping,
     })
     const final = await settle(client, outcomes, { attempts: 3, delayMs: 2_000 })
-    await ledger.append(
-      final.map(({ outcome, status }) =>
-        ledgerEntry(
-          undoRunId,
-          outcome.step,
-          'done',
-          status === 'succeeded' ? 'succeeded' : status === 'failed' ? 'failed' : 'unverified',
-        ),
-      ),
-    )
+    await ledger.append(settledEntries(undoRunId, final))
     for (const f of final)
       audit.step(
         stepRecord(undoRunId, f.outcome.step, f.status, {

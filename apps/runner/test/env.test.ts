@@ -101,17 +101,21 @@ describe('configuration from the environment', () => {
     expect(p.map((x) => x.variable)).toEqual(['AZURE_AUTHORITY_HOST', 'TOURNIQUET_GRAPH_URL'])
     expect(p[0]?.message).toMatch(/must use https/)
   })
-  it('validates the ledger URL, runtime and concurrency', () => {
+  it('validates the ledger URL, runtime, concurrency and budgets', () => {
     const p = problems({
       ...BASE,
       TOURNIQUET_LEDGER: 'https://acct.blob.core.windows.net',
       TOURNIQUET_MAX_RUNTIME: '20m',
       TOURNIQUET_CONCURRENCY: '0',
+      TOURNIQUET_IDENTITY_PROTECTION_RPS: '-1',
+      TOURNIQUET_DIRECTORY_WRITE_RPS: 'fast',
     })
     expect(p.map((x) => x.variable)).toEqual([
       'TOURNIQUET_LEDGER',
       'TOURNIQUET_MAX_RUNTIME',
       'TOURNIQUET_CONCURRENCY',
+      'TOURNIQUET_IDENTITY_PROTECTION_RPS',
+      'TOURNIQUET_DIRECTORY_WRITE_RPS',
     ])
     expect(
       loadConfig(

@@ -64,7 +64,16 @@ export class FileLedger implements Ledger {
     return parseLedgerLines(text, this.path)
   }
 
-  async append(entries: LedgerEntry[]): Promise<void> {
+  private tail: Promise<void> = Promise.resolve()
+
+  /** Appends are serialized: concurrent groups must not interleave their lines. */
+  append(entries: LedgerEntry[]): Promise<void> {
+    const turn = this.tail.then(() => this.write(entries))
+    this.tail = turn.catch(() => undefined)
+    return turn
+  }
+
+  private async write(entries: LedgerEntry[]): Promise<void> {
     if (entries.length === 0) return
     const handle = await open(this.path, 'a')
     try {

@@ -12,6 +12,7 @@ import { batchResponseSchema } from '../schemas.js'
 import { sleep } from '../timing.js'
 
 export const BATCH_MAX_ITEMS = 20
+const PARALLEL_BATCHES = 4
 
 export interface BatchItem {
   /** Unique within one `execute` call. */
@@ -95,11 +96,15 @@ export class Batch {
         await sleep(next - now, options.signal)
         continue
       }
-      const group = due.slice(0, BATCH_MAX_ITEMS)
-      const inGroup = new Set(group)
-      pending = pending.filter((p) => !inGroup.has(p))
-      const retried = await this.sendGroup(group, results, options)
-      pending.push(...retried)
+      // Up to PARALLEL_BATCHES requests at once: directory reads and writes have generous budgets
+      // (the client's throttle still paces writes), and each round trip would otherwise add up.
+      const groups: Pending[][] = []
+      for (let i = 0; i < due.length && groups.length < PARALLEL_BATCHES; i += BATCH_MAX_ITEMS)
+        groups.push(due.slice(i, i + BATCH_MAX_ITEMS))
+      const sent = new Set(groups.flat())
+      pending = pending.filter((p) => !sent.has(p))
+      const retried = await Promise.all(groups.map((g) => this.sendGroup(g, results, options)))
+      pending.push(...retried.flat())
     }
     return results
   }

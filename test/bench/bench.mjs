@@ -1,0 +1,280 @@
+// pnpm bench (test/bench): Tourniquet against the mock tenant at N = 1,000 and 10,000 risky users,
+// next to a naive sequential script and the lower bound the mock's limits allow.
+//
+// Scenario: 1-3 detections per user, every user at high risk; policy: high risk -> confirmCompromised
+// + revokeSessions. Mock: 20 ms latency per request, Identity Protection 1 request/s per tenant (429
+// without Retry-After beyond it), directory writes 3,000 per 150 s; all scaled by SCALE so the
+// 10,000-user baseline fits in minutes. Ratios are what count; times are also given in real-Graph
+// seconds (x SCALE).
+import { spawn } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  createMockGraph,
+  DEFAULT_TENANT_ID,
+  generateTenant,
+  REMEDIATION_APP_ID,
+  REMEDIATION_APP_SECRET,
+  serveMock,
+} from '@tourniquet/mock-graph'
+import { Agent, request } from 'undici'
+
+const SIZES = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number)
+// Tourniquet runs close to Graph's pace (a high factor would measure process start-up, not the
+// pacing); the naive baseline runs much faster so its 10,000 sequential users fit in minutes.
+// Times are compared in real-Graph seconds (wall x factor).
+const SCALE_FOR = (n) => Number(process.env.BENCH_SCALE ?? (n >= 10_000 ? 10 : 2))
+const BASELINE_SCALE = Number(process.env.BENCH_BASELINE_SCALE ?? 100)
+const LATENCY_MS = 20
+const ROOT = join(import.meta.dirname, '..', '..')
+const RESULTS = join(import.meta.dirname, 'results')
+const POLICY =
+  'version: 1\nlookback: PT48H\nlimits:\n  maxActionsPerRun: 1000000\nrules:\n  - name: high\n    when: { riskLevel: [high] }\n    then: [confirmCompromised, revokeSessions]\n'
+
+function tenantFor(n) {
+  return generateTenant({ riskyUsers: n, seed: 1, highShare: 1, detectionsPerUser: [1, 3] })
+}
+
+async function startMock(n, scale) {
+  const mock = createMockGraph({ tenant: tenantFor(n), timeScale: scale, faults: { latencyMs: LATENCY_MS } })
+  const server = await serveMock(mock)
+  return { mock, server }
+}
+
+/** The least time the mock's limits allow for the job: its Identity Protection calls and its writes. */
+function lowerBound(n, detections, writes, SCALE) {
+  const ipCalls = Math.ceil(n / 500) + Math.ceil(detections / 500) + Math.ceil(n / 60)
+  const ipMs = ((ipCalls - 1) / SCALE) * 1000
+  const writeMs = (Math.max(0, writes - 3000) / ((3000 / 150) * SCALE)) * 1000
+  // Token, first list page and the last write each wait one latency at least.
+  return { ms: Math.max(ipMs, writeMs) + (3 * LATENCY_MS) / SCALE, ipCalls }
+}
+
+async function tourniquet(n, SCALE) {
+  const { mock, server } = await startMock(n, SCALE)
+  const dir = await mkdtemp(join(tmpdir(), 'tq-bench-'))
+  await writeFile(join(dir, 'ca.pem'), server.caPem)
+  await writeFile(join(dir, 'policy.yaml'), POLICY)
+  const env = {
+    PATH: process.env.PATH,
+    NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'),
+    AZURE_TENANT_ID: DEFAULT_TENANT_ID,
+    AZURE_CLIENT_ID: REMEDIATION_APP_ID,
+    AZURE_CLIENT_SECRET: REMEDIATION_APP_SECRET,
+    AZURE_AUTHORITY_HOST: server.url,
+    TOURNIQUET_GRAPH_URL: server.url,
+    TOURNIQUET_POLICY: join(dir, 'policy.yaml'),
+    TOURNIQUET_LEDGER: join(dir, 'ledger.jsonl'),
+    TOURNIQUET_MAX_RUNTIME: 'PT2H',
+    // The job's budgets at the fake tenant's speed.
+    TOURNIQUET_IDENTITY_PROTECTION_RPS: String(SCALE * 0.95),
+    TOURNIQUET_DIRECTORY_WRITE_RPS: String(20 * SCALE),
+  }
+  const started = performance.now()
+  const child = spawn(process.execPath, [join(ROOT, 'apps/runner/dist/cli.js'), 'run', '--apply'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  child.stdout.on('data', (d) => {
+    stdout += d
+  })
+  child.stderr.resume()
+  const code = await new Promise((r) => child.on('close', r))
+  const wallMs = performance.now() - started
+  const summary = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .findLast((l) => l.event === 'summary')
+  const http = mock.log.filter((l) => l.path.startsWith('/v1.0/') && l.batchId === undefined)
+  const remediated = new Set(mock.tenant.actions.map((a) => a.userId)).size
+  const writes = mock.tenant.actionsOf('revokeSignInSessions').length
+  const detections = mock.tenant.detections.filter(
+    (d) => d.riskEventType !== 'adminConfirmedUserCompromised',
+  ).length
+  await server.close()
+  await rm(dir, { recursive: true, force: true })
+  return {
+    code,
+    wallMs,
+    summary,
+    httpRequests: http.length,
+    remediated,
+    writes,
+    detections,
+    throttled: mock.log.filter((l) => l.status === 429).length,
+  }
+}
+
+/** The usual script: list, then one request per user per action, a fixed sleep on 429. */
+async function baseline(n, SCALE) {
+  const { mock, server } = await startMock(n, SCALE)
+  const agent = new Agent({ connect: { ca: server.caPem } })
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+  const FIXED_SLEEP_MS = 5_000 / SCALE
+  const call = async (method, url, body, token) => {
+    for (;;) {
+      const res = await request(url, {
+        method,
+        dispatcher: agent,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
+      const text = await res.body.text()
+      if (res.statusCode === 429) {
+        await sleep(FIXED_SLEEP_MS)
+        continue
+      }
+      return text === '' ? undefined : JSON.parse(text)
+    }
+  }
+  const started = performance.now()
+  const tokenRes = await request(`${server.url}/${DEFAULT_TENANT_ID}/oauth2/v2.0/token`, {
+    method: 'POST',
+    dispatcher: agent,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: REMEDIATION_APP_ID,
+      client_secret: REMEDIATION_APP_SECRET,
+      scope: 'https://graph.microsoft.com/.default',
+    }).toString(),
+  })
+  const { access_token } = await tokenRes.body.json()
+  const users = []
+  let next = `${server.url}/v1.0/identityProtection/riskyUsers?$filter=${encodeURIComponent("riskLevel eq 'high'")}`
+  while (next) {
+    const page = await call('GET', next, undefined, access_token)
+    users.push(...page.value)
+    next = page['@odata.nextLink']
+  }
+  for (const u of users) {
+    await call(
+      'POST',
+      `${server.url}/v1.0/identityProtection/riskyUsers/confirmCompromised`,
+      { userIds: [u.id] },
+      access_token,
+    )
+    await call('POST', `${server.url}/v1.0/users/${u.id}/revokeSignInSessions`, undefined, access_token)
+  }
+  const wallMs = performance.now() - started
+  const http = mock.log.filter((l) => l.path.startsWith('/v1.0/'))
+  await agent.close()
+  await server.close()
+  return {
+    wallMs,
+    httpRequests: http.length,
+    throttled: mock.log.filter((l) => l.status === 429).length,
+    remediated: users.length,
+  }
+}
+
+const rows = []
+for (const n of SIZES) {
+  const scale = SCALE_FOR(n)
+  process.stderr.write(`N=${n}: Tourniquet at ${scale}x...\n`)
+  const t = await tourniquet(n, scale)
+  process.stderr.write(`N=${n}: baseline at ${BASELINE_SCALE}x...\n`)
+  const b = await baseline(n, BASELINE_SCALE)
+  const lb = lowerBound(n, t.detections, t.writes, scale)
+  const real = {
+    tourniquet: (t.wallMs * scale) / 1000,
+    baseline: (b.wallMs * BASELINE_SCALE) / 1000,
+    lowerBound: (lb.ms * scale) / 1000,
+  }
+  rows.push({
+    n,
+    scale,
+    baselineScale: BASELINE_SCALE,
+    exitCode: t.code,
+    wallMs: Math.round(t.wallMs),
+    lowerBoundMs: Math.round(lb.ms),
+    ratioToLowerBound: Number((t.wallMs / lb.ms).toFixed(2)),
+    baselineWallMs: Math.round(b.wallMs),
+    speedupVsBaseline: Number((real.baseline / real.tourniquet).toFixed(1)),
+    realGraphSeconds: {
+      tourniquet: Math.round(real.tourniquet),
+      baseline: Math.round(real.baseline),
+      lowerBound: Math.round(real.lowerBound),
+    },
+    identityProtectionCalls: lb.ipCalls,
+    requestsPerUser: Number((t.httpRequests / t.remediated).toFixed(3)),
+    baselineRequestsPerUser: Number((b.httpRequests / b.remediated).toFixed(2)),
+    throttled429: t.throttled,
+    baselineThrottled429: b.throttled,
+    peakRssMb: t.summary?.peakRssMb,
+    succeeded: t.summary?.succeeded,
+    failed: t.summary?.failed,
+  })
+  process.stderr.write(`${JSON.stringify(rows.at(-1))}\n`)
+}
+
+const tableOf = (rows) =>
+  [
+    '| N | mock speed | wall (ms) | lower bound (ms) | ratio to lower bound | real-Graph s: Tourniquet / baseline / bound | speed-up vs baseline | requests/user | 429s | peak RSS (MB) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.n} | ${r.scale}x | ${r.wallMs} | ${r.lowerBoundMs} | ${r.ratioToLowerBound} | ${r.realGraphSeconds.tourniquet} / ${r.realGraphSeconds.baseline} / ${r.realGraphSeconds.lowerBound} | ${r.speedupVsBaseline}x | ${r.requestsPerUser} (baseline ${r.baselineRequestsPerUser}) | ${r.throttled429} (baseline ${r.baselineThrottled429}) | ${r.peakRssMb} |`,
+    ),
+  ].join('\n')
+
+function svg() {
+  const W = 640
+  const H = 360
+  const pad = 60
+  const maxN = Math.max(...rows.map((r) => r.n))
+  const maxY = Math.max(
+    ...rows.map((r) =>
+      Math.max(r.realGraphSeconds.baseline, r.realGraphSeconds.tourniquet, r.realGraphSeconds.lowerBound),
+    ),
+  )
+  const x = (n) => pad + ((W - 2 * pad) * n) / maxN
+  const y = (ms) => H - pad - ((H - 2 * pad) * ms) / maxY
+  const series = [
+    ['Tourniquet', '#c0392b', (r) => r.realGraphSeconds.tourniquet],
+    ['naive baseline', '#7f8c8d', (r) => r.realGraphSeconds.baseline],
+    ['lower bound', '#27ae60', (r) => r.realGraphSeconds.lowerBound],
+  ]
+  const lines = series.map(([name, color, f], i) => {
+    const pts = [[0, 0], ...rows.map((r) => [r.n, f(r)])]
+      .map(([n, v]) => `${x(n).toFixed(1)},${y(v).toFixed(1)}`)
+      .join(' ')
+    return `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts}"/><text x="${W - pad - 150}" y="${pad + 18 * i}" fill="${color}" font-size="13">${name}</text>`
+  })
+  const ticks = rows.map(
+    (r) => `<text x="${x(r.n)}" y="${H - pad + 18}" font-size="11" text-anchor="middle">${r.n}</text>`,
+  )
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="white"/>
+<text x="${W / 2}" y="24" font-size="15" text-anchor="middle">Wall time vs risky users, in real-Graph seconds</text>
+<line x1="${pad}" y1="${H - pad}" x2="${W - pad}" y2="${H - pad}" stroke="black"/><line x1="${pad}" y1="${pad}" x2="${pad}" y2="${H - pad}" stroke="black"/>
+<text x="${W / 2}" y="${H - 16}" font-size="12" text-anchor="middle">risky users (N)</text>
+<text x="18" y="${H / 2}" font-size="12" transform="rotate(-90 18 ${H / 2})" text-anchor="middle">seconds at Graph's limits</text>
+<text x="${pad - 6}" y="${pad}" font-size="11" text-anchor="end">${maxY}</text>
+${ticks.join('\n')}
+${lines.join('\n')}
+</svg>
+`
+}
+
+mkdirSync(RESULTS, { recursive: true })
+// Keep the rows of sizes not measured this time (BENCH_SIZES may name one), newest wins.
+try {
+  const previous = JSON.parse(readFileSync(join(RESULTS, 'bench.json'), 'utf8')).results ?? []
+  for (const row of previous) if (!rows.some((r) => r.n === row.n)) rows.push(row)
+  rows.sort((a, b) => a.n - b.n)
+} catch {
+  // No earlier results.
+}
+writeFileSync(
+  join(RESULTS, 'bench.json'),
+  `${JSON.stringify({ node: process.version, latencyMs: LATENCY_MS, baselineScale: BASELINE_SCALE, results: rows }, null, 2)}\n`,
+)
+const table = tableOf(rows)
+writeFileSync(join(RESULTS, 'bench.md'), `${table}\n`)
+writeFileSync(join(RESULTS, 'bench.svg'), svg())
+console.log(table)

@@ -17,6 +17,7 @@ import {
   generateTenant,
   REMEDIATION_APP_ID,
   REMEDIATION_APP_SECRET,
+  remediationTokenForm,
   serveMock,
 } from '@tourniquet/mock-graph'
 import { Agent, request } from 'undici'
@@ -145,12 +146,7 @@ async function baseline(n, SCALE) {
     method: 'POST',
     dispatcher: agent,
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: REMEDIATION_APP_ID,
-      client_secret: REMEDIATION_APP_SECRET,
-      scope: 'https://graph.microsoft.com/.default',
-    }).toString(),
+    body: remediationTokenForm(),
   })
   const { access_token } = await tokenRes.body.json()
   const users = []

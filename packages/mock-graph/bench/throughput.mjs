@@ -6,8 +6,7 @@ import {
   createMockGraph,
   DEFAULT_TENANT_ID,
   generateTenant,
-  REMEDIATION_APP_ID,
-  REMEDIATION_APP_SECRET,
+  remediationTokenForm,
   serveMock,
 } from '../dist/index.js'
 
@@ -29,12 +28,7 @@ async function run(https) {
     method: 'POST',
     dispatcher: agent,
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: REMEDIATION_APP_ID,
-      client_secret: REMEDIATION_APP_SECRET,
-      scope: 'https://graph.microsoft.com/.default',
-    }).toString(),
+    body: remediationTokenForm(),
   })
   const { access_token } = await tokenRes.body.json()
   const ids = [...mock.tenant.users.keys()]

@@ -33,6 +33,7 @@ export {
   REMEDIATION_APP_ID,
   REMEDIATION_APP_SECRET,
   registerApps,
+  remediationTokenForm,
   SCENARIO_NAMES,
 } from './scenarios.js'
 export type { RunningMock, ServeOptions } from './server.js'

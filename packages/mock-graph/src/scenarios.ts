@@ -345,3 +345,13 @@ export function namedScenario(
   })
   return tenant
 }
+
+/** The form of a client-credentials token request as the remediation app (for tests and benchmarks). */
+export function remediationTokenForm(scope = 'https://graph.microsoft.com/.default'): string {
+  return new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: REMEDIATION_APP_ID,
+    client_secret: REMEDIATION_APP_SECRET,
+    scope,
+  }).toString()
+}

@@ -4,9 +4,8 @@ import {
   createMockGraph,
   DEFAULT_TENANT_ID,
   type MockGraph,
-  REMEDIATION_APP_ID,
-  REMEDIATION_APP_SECRET,
   type RunningMock,
+  remediationTokenForm,
   serveMock,
 } from '../src/index.js'
 
@@ -31,12 +30,7 @@ describe('loopback server', () => {
       method: 'POST',
       dispatcher: agent,
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: REMEDIATION_APP_ID,
-        client_secret: REMEDIATION_APP_SECRET,
-        scope: 'https://graph.microsoft.com/.default',
-      }).toString(),
+      body: remediationTokenForm(),
     })
     const { access_token } = (await tokenRes.body.json()) as { access_token: string }
     const res = await request(`${running.url}/v1.0/identityProtection/riskyUsers?$top=5`, {

@@ -1,6 +1,7 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { HttpResponse, http } from 'msw'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { TokenProvider } from '../src/index.js'
+import { CHANNELS, type RequestMessage, type TokenProvider } from '../src/index.js'
 import { GRAPH, testClient } from './support/fixtures.js'
 import { interceptNetwork, type Network } from './support/network.js'
 
@@ -13,13 +14,19 @@ describe('Identity Protection pacing holds at the wire', () => {
   beforeAll(async () => {
     network = await interceptNetwork([
       http.get(`${GRAPH}/v1.0/users/:id`, ({ params }) => HttpResponse.json({ id: params.id })),
-      http.get(`${GRAPH}/v1.0/identityProtection/riskyUsers/:id`, ({ params }) => {
-        arrivals.push(performance.now())
-        return HttpResponse.json({ id: params.id, riskLevel: 'high', riskState: 'atRisk' })
-      }),
+      http.get(`${GRAPH}/v1.0/identityProtection/riskyUsers/:id`, ({ params }) =>
+        HttpResponse.json({ id: params.id, riskLevel: 'high', riskState: 'atRisk' }),
+      ),
     ])
   })
+  // When each request leaves the pipeline for the wire (the diagnostics policy sits next to the
+  // transport). Measured here, not in the handler, so CPU load on the test machine cannot skew it.
+  const onRequest = (m: unknown): void => {
+    if ((m as RequestMessage).operation === 'riskyUsers.get') arrivals.push(performance.now())
+  }
+  beforeAll(() => subscribe(CHANNELS.request, onRequest))
   afterAll(async () => {
+    unsubscribe(CHANNELS.request, onRequest)
     await network.disable()
   })
 

@@ -29,7 +29,7 @@ describe('a private CA through NODE_EXTRA_CA_CERTS', () => {
       join(dir, 'child.mjs'),
       `import { createTokenProvider } from ${JSON.stringify(dist)}
 const p = createTokenProvider({ tenantId: ${JSON.stringify(TENANT)}, clientId: 'app', credential: { kind: 'secret', clientSecret: 'child-secret-value' }, authorityHost: process.argv[2] })
-try { const t = await p.getToken({ forceRefresh: false }); console.log(t.token === 'child-token' ? 'GOT-EXPECTED' : 'UNEXPECTED') } catch (e) { console.log('ERR', e.code, e.message) } finally { await p.close() }
+try { const t = await p.getToken({ forceRefresh: false }); const expected = t.token === 'child-token'; console.log(expected ? 'GOT-EXPECTED' : 'UNEXPECTED') } catch (e) { console.log('ERR', e.code, e.message) } finally { await p.close() }
 `,
     )
   })

@@ -8,9 +8,8 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createGraphClient } from '@tourniquet/core'
-import type { RunnerConfig } from './env.js'
-import { EXIT, runJob } from './run.js'
+import { loadConfig } from './env.js'
+import { clientFromConfig, credentialFor, EXIT, runJob } from './run.js'
 
 export async function runDemo(options: { scenario?: string | undefined }): Promise<number> {
   const started = performance.now()
@@ -43,31 +42,21 @@ export async function runDemo(options: { scenario?: string | undefined }): Promi
   const dir = await mkdtemp(join(tmpdir(), 'tourniquet-demo-'))
   const auditPath = join(dir, 'audit.jsonl')
   const auditFile = createWriteStream(auditPath)
-  const client = createGraphClient({
-    tenantId: mockGraph.DEFAULT_TENANT_ID,
-    clientId: mockGraph.REMEDIATION_APP_ID,
-    credential: { kind: 'secret', clientSecret: mockGraph.REMEDIATION_APP_SECRET },
-    authorityHost: server.url,
-    graphRoot: server.url,
-    transport: { ca: server.caPem },
-  })
-  const config: RunnerConfig = {
-    tenantId: mockGraph.DEFAULT_TENANT_ID,
-    clientId: mockGraph.REMEDIATION_APP_ID,
-    credential: { kind: 'secret', secret: mockGraph.REMEDIATION_APP_SECRET },
-    cloud: 'global',
-    authorityHost: server.url,
-    graphRoot: server.url,
-    policyPath,
-    mode: 'plan',
-    ledger: join(dir, 'ledger.jsonl'),
-    reportPath: join(dir, 'report.md'),
-    maxRuntimeMs: 300_000,
-    concurrency: 4,
-    managedIdentityClientId: undefined,
-    identityProtectionRps: 0.95,
-    directoryWriteRps: 20,
-  }
+  // The settings the container would get, read by the same code; only the CA is added in code.
+  const config = loadConfig(
+    {},
+    {
+      AZURE_TENANT_ID: mockGraph.DEFAULT_TENANT_ID,
+      AZURE_CLIENT_ID: mockGraph.REMEDIATION_APP_ID,
+      AZURE_CLIENT_SECRET: mockGraph.REMEDIATION_APP_SECRET,
+      AZURE_AUTHORITY_HOST: server.url,
+      TOURNIQUET_GRAPH_URL: server.url,
+      TOURNIQUET_POLICY: policyPath,
+      TOURNIQUET_LEDGER: join(dir, 'ledger.jsonl'),
+      TOURNIQUET_REPORT: join(dir, 'report.md'),
+    },
+  )
+  const client = clientFromConfig(config, await credentialFor(config), { ca: server.caPem })
   const say = (s: string): void => {
     process.stdout.write(`${s}\n`)
   }

@@ -12,6 +12,7 @@ import {
   isAuthError,
   isConfigError,
   isTourniquetError,
+  type TransportOptions,
 } from '@tourniquet/core'
 import {
   evaluate,
@@ -83,8 +84,14 @@ export class ConfigFileError extends Error {
   }
 }
 
-export function clientFromConfig(config: RunnerConfig, credential: Credential): GraphClient {
+/** The Graph client for a configuration; `transport` adds trust in a private CA (the demo's fake tenant). */
+export function clientFromConfig(
+  config: RunnerConfig,
+  credential: Credential,
+  transport?: TransportOptions,
+): GraphClient {
   return createGraphClient({
+    ...(transport ? { transport } : {}),
     tenantId: config.tenantId,
     clientId: config.clientId,
     credential,

@@ -411,7 +411,7 @@ export class MockGraph {
   }
 
   /** Requests that changed state, per user and kind: the one-liner for "nothing twice". */
-  duplicates(kind: Parameters<Tenant['duplicates']>[0]): ReturnType<Tenant['duplicates']> {
+  duplicates(kind?: Parameters<Tenant['duplicates']>[0]): ReturnType<Tenant['duplicates']> {
     return this.tenant.duplicates(kind)
   }
 }

@@ -195,11 +195,17 @@ export class Tenant {
     return correlationId
   }
 
-  /** Actions of one kind, per user: `duplicates('disable')` is empty when no user was disabled twice. */
-  duplicates(kind: MockAction['kind']): Array<{ userId: string; count: number }> {
-    const counts = new Map<string, number>()
-    for (const a of this.actions) if (a.kind === kind) counts.set(a.userId, (counts.get(a.userId) ?? 0) + 1)
-    return [...counts].filter(([, n]) => n > 1).map(([userId, count]) => ({ userId, count }))
+  /** Actions applied more than once to a user: `duplicates()` is empty when nothing happened twice (or pass one kind). */
+  duplicates(kind?: MockAction['kind']): Array<{ userId: string; kind: MockAction['kind']; count: number }> {
+    const counts = new Map<string, { userId: string; kind: MockAction['kind']; count: number }>()
+    for (const a of this.actions) {
+      if (kind !== undefined && a.kind !== kind) continue
+      const key = `${a.kind}|${a.userId}`
+      const entry = counts.get(key) ?? { userId: a.userId, kind: a.kind, count: 0 }
+      entry.count++
+      counts.set(key, entry)
+    }
+    return [...counts.values()].filter((e) => e.count > 1)
   }
 
   actionsOf(kind: MockAction['kind']): MockAction[] {

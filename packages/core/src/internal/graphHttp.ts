@@ -169,7 +169,8 @@ export class GraphHttp {
     const response = await this.send(request)
     if (response.status < 200 || response.status > 299) throw errorForResponse(response, spec.operation)
     if (spec.schema === undefined) return { data: undefined, response }
-    const json = parseJson(response.body, spec.operation, response.requestId)
+    const json =
+      'json' in response ? response.json : parseJson(response.body, spec.operation, response.requestId)
     return { data: parseWith(spec.schema, json, spec.operation, response.requestId), response }
   }
 }

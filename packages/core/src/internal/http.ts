@@ -48,4 +48,6 @@ export interface GraphRequest extends HttpRequest {
 export interface GraphResponse extends HttpResponse {
   requestId: string | undefined
   clientRequestId: string | undefined
+  /** The body already parsed as JSON (by the bodyIntegrity policy), so it is parsed once. */
+  json?: unknown
 }

@@ -21,8 +21,9 @@ export function bodyIntegrityPolicy(): PipelinePolicy {
         type.includes('json') &&
         response.body.trim() !== ''
       ) {
+        let json: unknown
         try {
-          JSON.parse(response.body)
+          json = JSON.parse(response.body)
         } catch {
           throw new TransportError(
             `the answer from ${request.url.origin} was cut short (${response.body.length} bytes of invalid JSON)`,
@@ -32,6 +33,8 @@ export function bodyIntegrityPolicy(): PipelinePolicy {
             },
           )
         }
+        // Handed on, so the body is parsed once however large the page.
+        return { ...response, json }
       }
       return response
     },

@@ -4,7 +4,7 @@
  * $batch (20 users a request), exclusion groups, and Defender for Identity accounts for synced users
  * only when the policy can act through Defender for Identity.
  */
-import { type GraphClient, USER_SELECT } from '@tourniquet/core'
+import { type GraphClient, RISK_DETECTION_SELECT, RISKY_USER_SELECT, USER_SELECT } from '@tourniquet/core'
 import {
   type DetectionSignal,
   type Policy,
@@ -35,7 +35,10 @@ export async function collectSignals(
   const states = [...new Set(policy.rules.flatMap((r) => r.when.riskState ?? DEFAULT_STATES))]
 
   const risky = new Map<string, UserSignals>()
-  for await (const u of client.riskyUsers.list({ riskLevels: levels, riskStates: states }, { signal })) {
+  for await (const u of client.riskyUsers.list(
+    { riskLevels: levels, riskStates: states, select: RISKY_USER_SELECT },
+    { signal },
+  )) {
     if (u.isDeleted) continue
     risky.set(u.id, {
       userId: u.id,
@@ -50,7 +53,7 @@ export async function collectSignals(
   // Detections (Identity Protection budget) and directory facts ($batch, directory budget) do not
   // compete for a budget: read them side by side.
   const readDetections = async (): Promise<void> => {
-    for await (const d of client.riskDetections.list({ since }, { signal })) {
+    for await (const d of client.riskDetections.list({ since, select: RISK_DETECTION_SELECT }, { signal })) {
       notes.detections++
       const user = risky.get(d.userId)
       if (!user) continue
@@ -70,8 +73,8 @@ export async function collectSignals(
   const sids = new Map<string, string>()
   const readFacts = async (): Promise<void> => {
     if (ids.length === 0) return
-    const facts = await client.users.getMany(ids, { select: USER_SELECT, signal })
-    for (const [id, fact] of facts) {
+    // Handled as each $batch round answers: 10,000 users' facts are never all in memory at once.
+    for await (const [id, fact] of client.users.getEach(ids, { select: USER_SELECT, signal })) {
       const user = risky.get(id)
       if (!user) continue
       if (fact instanceof Error) {

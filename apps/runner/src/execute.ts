@@ -33,6 +33,8 @@ export interface ExecuteContext {
   /** True once a stop was asked for (SIGTERM): no new group starts, in-flight ones finish. */
   stopping: () => boolean
   signal?: AbortSignal | undefined
+  /** Hears each group's outcomes once the ledger has them (read-back starts while the run goes on). */
+  onOutcomes?: (outcomes: StepOutcome[]) => void
 }
 
 export function ledgerEntry(
@@ -297,6 +299,7 @@ export async function executeSteps(
             ),
           )
           outcomes.push(...done)
+          ctx.onOutcomes?.(done)
           for (const o of done) advance(o.step.userId)
         })().finally(() => {
           inFlight[lane]--

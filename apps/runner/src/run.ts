@@ -30,7 +30,7 @@ import { type Ledger, type LedgerEntry, latestByKey, ledgerKey } from './ledger/
 import { openLedger } from './ledger/open.js'
 import { countRequests } from './metrics.js'
 import { writeReport } from './report.js'
-import { type Check, settle, type VerifyOptions, verifyEffects } from './verify.js'
+import { type Check, Verifier, type VerifyOptions, verifyEffects } from './verify.js'
 
 export const EXIT = { ok: 0, stepsFailed: 1, configuration: 2, refused: 3 } as const
 
@@ -284,14 +284,17 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
       await activeLedger.append(closing)
     }
 
-    const { outcomes, notStarted } = await executeSteps([...resumed, ...todo], {
+    const steps = [...resumed, ...todo]
+    const verifier = new Verifier(client, steps, verifyOptions)
+    const { notStarted } = await executeSteps(steps, {
       client,
       ledger: activeLedger,
       runId,
       concurrency: config.concurrency,
       stopping,
+      onOutcomes: (done) => verifier.add(done),
     })
-    const final = await settle(client, outcomes, verifyOptions)
+    const final = await verifier.finish()
     await activeLedger.append(settledEntries(runId, final))
     for (const { outcome, status, reason } of final) {
       audit.step(

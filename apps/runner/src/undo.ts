@@ -11,7 +11,7 @@ import type { RunnerConfig } from './env.js'
 import { executeSteps, settledEntries } from './execute.js'
 import { openLedger } from './ledger/open.js'
 import { clientFromConfig, credentialFor, EXIT, newRunId } from './run.js'
-import { settle } from './verify.js'
+import { Verifier } from './verify.js'
 
 export interface UndoOptions {
   config: RunnerConfig
@@ -76,14 +76,16 @@ export async function runUndo(options: UndoOptions): Promise<number> {
       return finish(EXIT.ok, 'skipped: another run holds the lease')
     }
     const stopping = (): boolean => options.stopSignal?.aborted === true
-    const { outcomes, notStarted } = await executeSteps(steps, {
+    const verifier = new Verifier(client, steps, { attempts: 3, delayMs: 2_000 })
+    const { notStarted } = await executeSteps(steps, {
       client,
       ledger,
       runId: undoRunId,
       concurrency: config.concurrency,
       stopping,
+      onOutcomes: (done) => verifier.add(done),
     })
-    const final = await settle(client, outcomes, { attempts: 3, delayMs: 2_000 })
+    const final = await verifier.finish()
     await ledger.append(settledEntries(undoRunId, final))
     for (const f of final)
       audit.step(

@@ -53,7 +53,7 @@ async function readOnce(
       if (mine.length === 0) continue
       const seen = new Set<string>()
       for await (const u of client.riskyUsers.list(
-        { riskStates: [state], updatedSince: earliest },
+        { riskStates: [state], updatedSince: earliest, select: ['id'] },
         { signal },
       ))
         seen.add(u.id)
@@ -164,27 +164,110 @@ export interface Settled {
   reason: string | null
 }
 
-/** Verifies what went through and turns outcomes into audit statuses. */
-export async function settle(
-  client: GraphClient,
-  outcomes: StepOutcome[],
-  options: VerifyOptions,
-): Promise<Settled[]> {
-  const checks: Check[] = outcomes
-    .filter((o) => o.status !== 'failed')
-    .map((o) => ({ step: o.step, since: o.startedAt }))
-  const verdicts = checks.length > 0 ? await verifyEffects(client, checks, options) : new Map()
-  const byStep = new Map(checks.map((c) => [c.step, verdicts.get(c)]))
-  return outcomes.map((o) => {
-    if (o.status === 'failed') return { outcome: o, status: 'failed', reason: o.reason }
-    const v = byStep.get(o.step)
-    if (v?.visible)
-      return {
-        outcome: o,
-        status: 'succeeded',
-        reason: o.status === 'unknown' ? `outcome was unknown; ${v.detail}` : v.detail,
-      }
-    const why = v?.detail ?? 'not read back'
-    return { outcome: o, status: 'unverified', reason: o.status === 'unknown' ? `${o.reason}; ${why}` : why }
-  })
+/** An outcome's audit status once read back: failures stay failed, the rest need their effect seen. */
+function settled(o: StepOutcome, v: Verdict | undefined): Settled {
+  if (o.status === 'failed') return { outcome: o, status: 'failed', reason: o.reason }
+  if (v?.visible)
+    return {
+      outcome: o,
+      status: 'succeeded',
+      reason: o.status === 'unknown' ? `outcome was unknown; ${v.detail}` : v.detail,
+    }
+  const why = v?.detail ?? 'not read back'
+  return { outcome: o, status: 'unverified', reason: o.status === 'unknown' ? `${o.reason}; ${why}` : why }
+}
+
+type Family = 'identityProtection' | 'entra' | 'defenderForIdentity'
+
+// Directory read-backs go 80 users a round (4 $batch requests of 20), two rounds at most at once.
+const ENTRA_CHUNK = 80
+const ENTRA_PARALLEL = 2
+
+/**
+ * Read-back that runs alongside execution instead of after it. Directory writes are read back in
+ * $batch rounds as soon as enough of them have finished (reads do not spend the write budget);
+ * Identity Protection actions once none of the plan's is left to run, because their read-back
+ * shares the 1 request/s budget with them. A run then ends about one read-back after its last
+ * action, not one read-back of everything later.
+ */
+export class Verifier {
+  private readonly order: StepOutcome[] = []
+  private readonly verdicts = new Map<StepOutcome, Verdict>()
+  private readonly queued: Record<Family, StepOutcome[]> = {
+    identityProtection: [],
+    entra: [],
+    defenderForIdentity: [],
+  }
+  private readonly running = new Set<Promise<void>>()
+  private entraRunning = 0
+  private ipLeft: number
+
+  /** `planned`: every step the run may execute, so the verifier knows when a family is done. */
+  constructor(
+    private readonly client: GraphClient,
+    planned: readonly Step[],
+    private readonly options: VerifyOptions,
+  ) {
+    this.ipLeft = planned.filter((s) => s.route.kind === 'identityProtection').length
+  }
+
+  /** Takes finished outcomes; read-backs start when a round's worth is ready. */
+  add(outcomes: readonly StepOutcome[]): void {
+    for (const o of outcomes) {
+      this.order.push(o)
+      const family = o.step.route.kind
+      if (family === 'identityProtection') this.ipLeft--
+      if (o.status !== 'failed') this.queued[family].push(o)
+    }
+    this.pump(false)
+  }
+
+  /** Reads back whatever is still queued and returns every outcome's status, in the order added. */
+  async finish(): Promise<Settled[]> {
+    this.pump(true)
+    while (this.running.size > 0) {
+      await Promise.race(this.running)
+      this.pump(true)
+    }
+    return this.order.map((o) => settled(o, this.verdicts.get(o)))
+  }
+
+  private pump(final: boolean): void {
+    const entra = this.queued.entra
+    while (entra.length > 0 && this.entraRunning < ENTRA_PARALLEL && (final || entra.length >= ENTRA_CHUNK)) {
+      this.entraRunning++
+      this.start(entra.splice(0, ENTRA_CHUNK), () => this.entraRunning--)
+    }
+    const ip = this.queued.identityProtection
+    if (ip.length > 0 && (final || this.ipLeft <= 0)) this.start(ip.splice(0), () => {})
+    const mdi = this.queued.defenderForIdentity
+    if (mdi.length > 0 && final) this.start(mdi.splice(0), () => {})
+  }
+
+  private start(outcomes: StepOutcome[], done: () => void): void {
+    const checks = new Map<Check, StepOutcome>(outcomes.map((o) => [{ step: o.step, since: o.startedAt }, o]))
+    const job = verifyEffects(this.client, [...checks.keys()], this.options)
+      .then(
+        (verdicts) => {
+          for (const [check, o] of checks) {
+            const v = verdicts.get(check)
+            if (v) this.verdicts.set(o, v)
+          }
+        },
+        (e: unknown) => {
+          // The actions happened; only their read-back failed: they stay unverified, with the reason.
+          for (const o of checks.values())
+            this.verdicts.set(o, {
+              visible: false,
+              observable: true,
+              detail: `could not be read back (${(e as Error).message})`,
+            })
+        },
+      )
+      .finally(() => {
+        done()
+        this.running.delete(job)
+      })
+    this.running.add(job)
+  }
 }

@@ -111,12 +111,18 @@ export {
 export type { RiskDetectionQuery } from './internal/resources/riskDetections.js'
 /* Resources */
 export {
+  RISK_DETECTION_SELECT,
   RISK_DETECTIONS_MAX_TOP,
   RiskDetections,
   riskDetectionFilter,
 } from './internal/resources/riskDetections.js'
 export type { RiskyUserQuery } from './internal/resources/riskyUsers.js'
-export { RISKY_USERS_CHUNK, RISKY_USERS_MAX_TOP, RiskyUsers } from './internal/resources/riskyUsers.js'
+export {
+  RISKY_USER_SELECT,
+  RISKY_USERS_CHUNK,
+  RISKY_USERS_MAX_TOP,
+  RiskyUsers,
+} from './internal/resources/riskyUsers.js'
 export type { WriteResult } from './internal/resources/users.js'
 export { USER_SELECT, USER_VERIFY_SELECT, Users, userItems } from './internal/resources/users.js'
 export { REDACTED, redactText, registerSecret, sanitizeHeaders, sanitizeUrl } from './internal/sanitizer.js'

@@ -7,6 +7,7 @@ import {
   isOutcomeUnknownError,
   isPermissionError,
   isThrottledError,
+  RISK_DETECTION_SELECT,
   riskDetectionFilter,
   userItems,
 } from '../src/index.js'
@@ -76,6 +77,38 @@ describe('riskDetections', () => {
       "(detectedDateTime ge 2026-11-25T00:00:00.000Z) and (riskLevel eq 'high')",
     )
     expect(log[1]?.url).toBe(`${V1}/identityProtection/riskDetections?$skiptoken=1`)
+    await client.close()
+  })
+
+  it('asks only for the properties the caller names, plus the ones every detection must carry', async () => {
+    network.use(
+      http.get(`${V1}/identityProtection/riskDetections`, async ({ request }) => {
+        await record(request)
+        return HttpResponse.json({ value: [] })
+      }),
+      http.get(`${V1}/identityProtection/riskyUsers`, async ({ request }) => {
+        await record(request)
+        return HttpResponse.json({ value: [] })
+      }),
+    )
+    const client = testClient()
+    for await (const _ of client.riskDetections.list({ select: RISK_DETECTION_SELECT })) break
+    for await (const _ of client.riskyUsers.list({ select: ['userPrincipalName'] })) break
+    for await (const _ of client.riskyUsers.list()) break
+    const selects = log.map((l) => new URL(l.url).searchParams.get('$select'))
+    expect(selects[0]?.split(',').sort()).toEqual(
+      [
+        'detectedDateTime',
+        'detectionTimingType',
+        'id',
+        'riskEventType',
+        'riskLevel',
+        'source',
+        'userId',
+      ].sort(),
+    )
+    expect(selects[1]).toBe('id,riskLevel,riskState,userPrincipalName')
+    expect(selects[2]).toBeNull()
     await client.close()
   })
 
@@ -419,6 +452,36 @@ describe('$batch', () => {
     expect(users.size).toBe(2)
     expect(users.get('a')).toMatchObject({ id: 'a', userType: 'Guest' })
     expect(isGraphError(users.get('gone'))).toBe(true)
+    await client.close()
+  })
+})
+
+describe('users.getEach', () => {
+  it('yields each round of $batch answers before the next round is sent', async () => {
+    let batches = 0
+    network.use(
+      http.post(`${V1}/$batch`, async ({ request }) => {
+        batches++
+        const body = (await request.json()) as { requests: Array<{ id: string }> }
+        return HttpResponse.json({
+          responses: body.requests.map((r) => ({ id: r.id, status: 200, body: { id: r.id } })),
+        })
+      }),
+    )
+    const client = testClient()
+    const ids = Array.from({ length: 200 }, (_, i) => `u-${i}`)
+    const sentWhenYielded: number[] = []
+    const seen = new Set<string>()
+    for await (const [id, user] of client.users.getEach(ids)) {
+      expect(user).toMatchObject({ id })
+      seen.add(id)
+      sentWhenYielded.push(batches)
+    }
+    expect(seen.size).toBe(200)
+    // 10 batches of 20, 4 at a time: the first users arrive while 6 batches are still unsent.
+    expect(batches).toBe(10)
+    expect(sentWhenYielded[0]).toBe(4)
+    expect(sentWhenYielded.at(-1)).toBe(10)
     await client.close()
   })
 })

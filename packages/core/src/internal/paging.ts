@@ -10,6 +10,14 @@ export interface PageOptions {
   throttle?: ThrottleCost[] | undefined
 }
 
+/** The `$select` text for a query: undefined (every property) or the wanted ones plus the required ones. */
+export function selectText(
+  required: readonly string[],
+  wanted: readonly string[] | undefined,
+): string | undefined {
+  return wanted === undefined ? undefined : [...new Set([...required, ...wanted])].join(',')
+}
+
 /**
  * Streams a collection page by page, following `@odata.nextLink` verbatim; memory stays flat in the
  * number of items. A nextLink outside the configured Graph root is refused: a forged link must never

@@ -107,6 +107,24 @@ describe('decideRetry', () => {
       delayMs: 2_000,
     })
   })
+  it('leaves the first resend of a paced budget to its drained bucket: no blind backoff on top', () => {
+    const paced = (attempt: number) =>
+      req({ attempt, throttle: [{ scope: 'identityProtection', tokens: 1 }] })
+    expect(decideRetry({ request: paced(1), response: res(429) }, o, NOW, half)).toMatchObject({
+      kind: 'retry',
+      delayMs: 0,
+    })
+    // Another app may be spending the tenant's shared budget: later attempts back off.
+    expect(decideRetry({ request: paced(3), response: res(429) }, o, NOW, half)).toMatchObject({
+      kind: 'retry',
+      delayMs: 2_000,
+    })
+    // A 503 is not the budget speaking: the usual backoff.
+    expect(decideRetry({ request: paced(1), response: res(503) }, o, NOW, half)).toMatchObject({
+      kind: 'retry',
+      delayMs: 500,
+    })
+  })
   it('retries connection failures of idempotent requests', () => {
     expect(decideRetry({ request: req(), error: resetError() }, o, NOW, half).kind).toBe('retry')
   })

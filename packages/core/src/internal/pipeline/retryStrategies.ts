@@ -104,6 +104,17 @@ export function decideRetry(
       reason: `status ${response?.status} with Retry-After`,
     }
   }
+  if (response?.status === 429 && request.throttle.length > 0 && request.attempt === 1) {
+    // A budget the client paces (Identity Protection's 1 request/s answers 429 without
+    // Retry-After): the throttle policy drained its bucket on this 429, so the resend already waits
+    // one refill interval, the time the budget needs. A blind backoff on top would only add idle
+    // time; later attempts back off as usual in case another app spends the shared budget.
+    return {
+      kind: 'retry',
+      delayMs: 0,
+      reason: 'status 429 without Retry-After: the paced budget times the resend',
+    }
+  }
   const reason = response
     ? `status ${response.status} without Retry-After`
     : `transport error ${(error as TransportError).causeCode ?? ''}`

@@ -65,6 +65,20 @@ export class Batch {
     items: readonly BatchItem[],
     options: BatchOptions = {},
   ): Promise<Map<string, BatchItemResult>> {
+    const results = new Map<string, BatchItemResult>()
+    for await (const round of this.stream(items, options)) for (const r of round) results.set(r.id, r)
+    return results
+  }
+
+  /**
+   * Sends every item (in batches of 20) and yields the final results of each round as it ends: a
+   * caller that handles them as they come holds one round in memory, not the whole answer.
+   * Every item ends in exactly one result.
+   */
+  async *stream(
+    items: readonly BatchItem[],
+    options: BatchOptions = {},
+  ): AsyncGenerator<BatchItemResult[], void, undefined> {
     const seen = new Set<string>()
     for (const item of items) {
       if (seen.has(item.id)) throw new TypeError(`batch item id '${item.id}' is not unique`)
@@ -72,7 +86,6 @@ export class Batch {
         throw new TypeError(`batch item '${item.id}' url must be relative and start with '/'`)
       seen.add(item.id)
     }
-    const results = new Map<string, BatchItemResult>()
     let pending: Pending[] = items.map((item) => ({ item, attempts: 0, dueAt: 0 }))
     while (pending.length > 0) {
       const now = Date.now()
@@ -80,18 +93,16 @@ export class Batch {
       if (due.length === 0) {
         const next = Math.min(...pending.map((p) => p.dueAt))
         if (this.deadlineAt !== undefined && next > this.deadlineAt) {
-          for (const p of pending) {
-            results.set(p.item.id, {
-              id: p.item.id,
-              status: 429,
-              headers: {},
-              body: undefined,
-              requestId: undefined,
-              attempts: p.attempts,
-              error: new DeadlineError(`${p.item.operation}: still throttled at the run's deadline`),
-            })
-          }
-          break
+          yield pending.map((p) => ({
+            id: p.item.id,
+            status: 429,
+            headers: {},
+            body: undefined,
+            requestId: undefined,
+            attempts: p.attempts,
+            error: new DeadlineError(`${p.item.operation}: still throttled at the run's deadline`),
+          }))
+          return
         }
         await sleep(next - now, options.signal)
         continue
@@ -103,17 +114,17 @@ export class Batch {
         groups.push(due.slice(i, i + BATCH_MAX_ITEMS))
       const sent = new Set(groups.flat())
       pending = pending.filter((p) => !sent.has(p))
-      const retried = await Promise.all(groups.map((g) => this.sendGroup(g, results, options)))
-      pending.push(...retried.flat())
+      const answered = await Promise.all(groups.map((g) => this.sendGroup(g, options)))
+      for (const a of answered) pending.push(...a.retry)
+      const done = answered.flatMap((a) => a.done)
+      if (done.length > 0) yield done
     }
-    return results
   }
 
   private async sendGroup(
     group: Pending[],
-    results: Map<string, BatchItemResult>,
     options: BatchOptions,
-  ): Promise<Pending[]> {
+  ): Promise<{ done: BatchItemResult[]; retry: Pending[] }> {
     const cost = new Map<ThrottleScope, number>()
     for (const p of group)
       for (const c of p.item.throttle ?? []) cost.set(c.scope, (cost.get(c.scope) ?? 0) + c.tokens)
@@ -138,12 +149,13 @@ export class Batch {
       signal: options.signal,
     })
     const byId = new Map(data.responses.map((r) => [r.id, r]))
+    const done: BatchItemResult[] = []
     const retry: Pending[] = []
     const now = Date.now()
     for (const p of group) {
       const answer = byId.get(p.item.id)
       if (answer === undefined) {
-        results.set(p.item.id, {
+        done.push({
           id: p.item.id,
           status: 0,
           headers: {},
@@ -155,11 +167,25 @@ export class Batch {
         continue
       }
       const headers = lowerKeys(answer.headers)
+      const requestId = headers['request-id'] ?? response.requestId
+      const ok = answer.status >= 200 && answer.status <= 299
+      if (ok) {
+        done.push({
+          id: p.item.id,
+          status: answer.status,
+          headers,
+          body: answer.body,
+          requestId,
+          attempts: p.attempts,
+          error: undefined,
+        })
+        continue
+      }
       const itemResponse: GraphResponse = {
         status: answer.status,
         headers,
         body: answer.body === undefined ? '' : JSON.stringify(answer.body),
-        requestId: headers['request-id'] ?? response.requestId,
+        requestId,
         clientRequestId: response.clientRequestId,
       }
       const itemRequest: GraphRequest = {
@@ -181,22 +207,17 @@ export class Batch {
         retry.push({ ...p, dueAt: now + decision.delayMs })
         continue
       }
-      const ok = answer.status >= 200 && answer.status <= 299
-      results.set(p.item.id, {
+      done.push({
         id: p.item.id,
         status: answer.status,
         headers,
         body: answer.body,
-        requestId: itemResponse.requestId,
+        requestId,
         attempts: p.attempts,
-        error: ok
-          ? undefined
-          : decision.kind === 'fail'
-            ? decision.error
-            : errorForResponse(itemResponse, p.item.operation),
+        error: decision.kind === 'fail' ? decision.error : errorForResponse(itemResponse, p.item.operation),
       })
     }
-    return retry
+    return { done, retry }
   }
 }
 

@@ -1,7 +1,7 @@
 import type { GraphHttp } from '../graphHttp.js'
 import type { ThrottleCost } from '../http.js'
 import { and, anyOf, ge } from '../odata.js'
-import { items, type PageOptions } from '../paging.js'
+import { items, type PageOptions, selectText } from '../paging.js'
 import {
   type RiskyUser,
   type RiskyUserHistoryItem,
@@ -14,6 +14,18 @@ import { type BulkResult, runChunks } from './chunked.js'
 export const RISKY_USERS_CHUNK = 60
 export const RISKY_USERS_MAX_TOP = 500
 
+/** The properties a risky user must carry to be read at all. */
+const REQUIRED = ['id', 'riskLevel', 'riskState']
+
+/** What a policy decides on (and the deleted flag, to leave deleted users out). */
+export const RISKY_USER_SELECT = [
+  ...REQUIRED,
+  'userPrincipalName',
+  'riskDetail',
+  'riskLastUpdatedDateTime',
+  'isDeleted',
+] as const
+
 const IP: ThrottleCost[] = [{ scope: 'identityProtection', tokens: 1 }]
 
 export interface RiskyUserQuery {
@@ -22,6 +34,8 @@ export interface RiskyUserQuery {
   /** Only users whose risk changed at or after this time (read-after-write checks). */
   updatedSince?: Date
   top?: number
+  /** Properties to return ($select); the ones the schema requires are always added. */
+  select?: readonly string[]
 }
 
 export interface CallOptions {
@@ -38,7 +52,11 @@ export class RiskyUsers {
       anyOf('riskState', query.riskStates),
       query.updatedSince === undefined ? undefined : ge('riskLastUpdatedDateTime', query.updatedSince),
     )?.text
-    const url = this.http.url('/identityProtection/riskyUsers', { $top: String(top), $filter: filter })
+    const url = this.http.url('/identityProtection/riskyUsers', {
+      $top: String(top),
+      $filter: filter,
+      $select: selectText(REQUIRED, query.select),
+    })
     return items(this.http, 'riskyUsers.list', url, riskyUserSchema, { ...options, throttle: IP })
   }
 

@@ -2,7 +2,7 @@ import type { GraphHttp } from '../graphHttp.js'
 import type { ThrottleCost } from '../http.js'
 import { generateTemporaryPassword } from '../password.js'
 import { type User, userSchema } from '../schemas.js'
-import type { Batch, BatchItem } from './batch.js'
+import type { Batch, BatchItem, BatchItemResult } from './batch.js'
 import { parseItem } from './batch.js'
 
 /** The directory facts the policy needs about a user. */
@@ -36,6 +36,14 @@ export interface CallOptions {
 }
 
 const userPath = (id: string): string => `/users/${encodeURIComponent(id)}`
+
+function parsedUser(result: BatchItemResult): User | Error {
+  try {
+    return parseItem(result, userSchema)
+  } catch (error) {
+    return error as Error
+  }
+}
 
 /** Batch items for directory writes, so the runner can send many through `$batch`. */
 export const userItems = {
@@ -90,24 +98,24 @@ export class Users {
     options: CallOptions & { select?: readonly string[] } = {},
   ): Promise<Map<string, User | Error>> {
     const unique = [...new Set(ids)]
-    const results = await this.batch.execute(
-      unique.map((id) => userItems.get(id, options.select)),
-      options,
-    )
     const out = new Map<string, User | Error>()
-    for (const id of unique) {
-      const r = results.get(id)
-      if (r === undefined) out.set(id, new Error(`users.get: no result for ${id}`))
-      else if (r.error !== undefined) out.set(id, r.error)
-      else {
-        try {
-          out.set(id, parseItem(r, userSchema))
-        } catch (error) {
-          out.set(id, error as Error)
-        }
-      }
-    }
+    for await (const [id, user] of this.getEach(unique, options)) out.set(id, user)
+    for (const id of unique) if (!out.has(id)) out.set(id, new Error(`users.get: no result for ${id}`))
     return out
+  }
+
+  /**
+   * Reads many users through `$batch` and yields each (or the error for that id) as its batch
+   * answers: thousands of users cost one round of batches in memory, not all of them.
+   */
+  async *getEach(
+    ids: readonly string[],
+    options: CallOptions & { select?: readonly string[] } = {},
+  ): AsyncGenerator<[string, User | Error], void, undefined> {
+    const items = [...new Set(ids)].map((id) => userItems.get(id, options.select))
+    for await (const round of this.batch.stream(items, options)) {
+      for (const r of round) yield [r.id, r.error ?? parsedUser(r)]
+    }
   }
 
   /** Invalidates refresh tokens and session cookies. The service answers 200 {value:true}, not the documented 204: any 2xx is success. */

@@ -8,7 +8,7 @@
 // seconds (x SCALE).
 import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -23,10 +23,11 @@ import {
 import { Agent, request } from 'undici'
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number)
-// Tourniquet runs close to Graph's pace (a high factor would measure process start-up, not the
-// pacing); the naive baseline runs much faster so its 10,000 sequential users fit in minutes.
-// Times are compared in real-Graph seconds (wall x factor).
-const SCALE_FOR = (n) => Number(process.env.BENCH_SCALE ?? (n >= 10_000 ? 10 : 2))
+// N = 1,000 runs at Graph's real pace; N = 10,000 ten times faster so it fits in a minute (a run's
+// fixed costs, process start above all, weigh ten times more there). The naive baseline runs much
+// faster so its 10,000 sequential users fit in minutes. Times are compared in real-Graph seconds
+// (wall x factor).
+const SCALE_FOR = (n) => Number(process.env.BENCH_SCALE ?? (n >= 10_000 ? 10 : 1))
 const BASELINE_SCALE = Number(process.env.BENCH_BASELINE_SCALE ?? 100)
 const LATENCY_MS = 20
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -44,22 +45,39 @@ async function startMock(n, scale) {
   return { mock, server }
 }
 
-/** The least time the mock's limits allow for the job: its Identity Protection calls and its writes. */
+/**
+ * The least time the mock's limits allow, two ways.
+ *
+ * The job's bound: what any tool needs that does this job (read the signals, decide on all of
+ * them, act, read the effect back) at the mock's limits. Identity Protection calls at 1 request/s:
+ * risky-user pages, detection pages, confirmCompromised calls (60 users each) and the read-back
+ * pages of the confirmed users (500 a page). No action can start before the last detection page
+ * is read (a later detection can change the decision), so the directory writes (a 3,000 burst, then
+ * 20/s) start after collection. Plus three latencies (token, first page, last write).
+ *
+ * The any-order bound: the same calls with no ordering at all: writes from t = 0, no read-back.
+ * No tool can reach it (it would act before knowing whom to act on); it is kept for comparison.
+ */
 function lowerBound(n, detections, writes, SCALE) {
-  const ipCalls = Math.ceil(n / 500) + Math.ceil(detections / 500) + Math.ceil(n / 60)
-  const ipMs = ((ipCalls - 1) / SCALE) * 1000
+  const rate = SCALE // Identity Protection calls per second at this speed
+  const collectCalls = Math.ceil(n / 500) + Math.ceil(detections / 500)
+  const confirmCalls = Math.ceil(n / 60)
+  const readBackCalls = Math.ceil(n / 500)
   const writeMs = (Math.max(0, writes - 3000) / ((3000 / 150) * SCALE)) * 1000
-  // Token, first list page and the last write each wait one latency at least.
   const latency = (3 * LATENCY_MS) / SCALE
-  // A tighter bound for any tool that decides before it acts: collection (risky users and their
-  // detections) must finish before the first action; then confirms and writes can overlap.
-  const collectMs = ((Math.ceil(n / 500) + Math.ceil(detections / 500)) / SCALE) * 1000
-  const confirmMs = (Math.ceil(n / 60) / SCALE) * 1000
+  const ipMs = (calls) => ((calls - 1) / rate) * 1000
   return {
-    ms: Math.max(ipMs, writeMs) + latency,
-    collectionFirstMs: collectMs + Math.max(confirmMs, writeMs) + latency,
-    ipCalls,
+    ms: Math.max(ipMs(collectCalls + confirmCalls + readBackCalls), ipMs(collectCalls) + writeMs) + latency,
+    anyOrderMs: Math.max(ipMs(collectCalls + confirmCalls), writeMs) + latency,
+    ipCalls: collectCalls + confirmCalls + readBackCalls,
   }
+}
+
+/** The node flags of the container's CMD: the bench runs the job exactly as the image does. */
+async function containerNodeFlags() {
+  const dockerfile = await readFile(join(ROOT, 'apps/runner/Dockerfile'), 'utf8')
+  const argv = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]')
+  return argv.slice(1, argv.indexOf('dist/cli.js'))
 }
 
 async function tourniquet(n, SCALE) {
@@ -83,7 +101,8 @@ async function tourniquet(n, SCALE) {
     TOURNIQUET_DIRECTORY_WRITE_RPS: String(20 * SCALE),
   }
   const started = performance.now()
-  const child = spawn(process.execPath, [join(ROOT, 'apps/runner/dist/cli.js'), 'run', '--apply'], {
+  const flags = await containerNodeFlags()
+  const child = spawn(process.execPath, [...flags, join(ROOT, 'apps/runner/dist/cli.js'), 'run', '--apply'], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -198,8 +217,8 @@ for (const n of SIZES) {
     wallMs: Math.round(t.wallMs),
     lowerBoundMs: Math.round(lb.ms),
     ratioToLowerBound: Number((t.wallMs / lb.ms).toFixed(2)),
-    lowerBoundCollectionFirstMs: Math.round(lb.collectionFirstMs),
-    ratioToCollectionFirstBound: Number((t.wallMs / lb.collectionFirstMs).toFixed(2)),
+    lowerBoundAnyOrderMs: Math.round(lb.anyOrderMs),
+    ratioToAnyOrderBound: Number((t.wallMs / lb.anyOrderMs).toFixed(2)),
     baselineWallMs: Math.round(b.wallMs),
     speedupVsBaseline: Number((real.baseline / real.tourniquet).toFixed(1)),
     realGraphSeconds: {
@@ -221,11 +240,11 @@ for (const n of SIZES) {
 
 const tableOf = (rows) =>
   [
-    '| N | mock speed | wall (ms) | lower bound (ms) | ratio to lower bound | real-Graph s: Tourniquet / baseline / bound | speed-up vs baseline | requests/user | 429s | peak RSS (MB) |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| N | mock speed | wall (ms) | lower bound (ms) | ratio to lower bound | ratio to any-order bound | real-Graph s: Tourniquet / baseline / bound | speed-up vs baseline | requests/user | 429s | peak RSS (MB) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.n} | ${r.scale}x | ${r.wallMs} | ${r.lowerBoundMs} | ${r.ratioToLowerBound} | ${r.realGraphSeconds.tourniquet} / ${r.realGraphSeconds.baseline} / ${r.realGraphSeconds.lowerBound} | ${r.speedupVsBaseline}x | ${r.requestsPerUser} (baseline ${r.baselineRequestsPerUser}) | ${r.throttled429} (baseline ${r.baselineThrottled429}) | ${r.peakRssMb} |`,
+        `| ${r.n} | ${r.scale}x | ${r.wallMs} | ${r.lowerBoundMs} | ${r.ratioToLowerBound} | ${r.ratioToAnyOrderBound} | ${r.realGraphSeconds.tourniquet} / ${r.realGraphSeconds.baseline} / ${r.realGraphSeconds.lowerBound} | ${r.speedupVsBaseline}x | ${r.requestsPerUser} (baseline ${r.baselineRequestsPerUser}) | ${r.throttled429} (baseline ${r.baselineThrottled429}) | ${r.peakRssMb} |`,
     ),
   ].join('\n')
 

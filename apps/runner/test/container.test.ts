@@ -50,6 +50,17 @@ describe('container bundle', () => {
     expect(dockerfile).toMatch(/^FROM node:24-slim AS build$/m)
     expect(dockerfile).toMatch(/deploy --prod --no-optional \/out/)
     expect(dockerfile).toMatch(/^USER node$/m)
-    expect(dockerfile).toMatch(/^CMD \["node", "dist\/cli\.js", "run"\]$/m)
+    const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1]
+    const argv = JSON.parse(cmd ?? '[]') as string[]
+    expect(argv[0]).toBe('node')
+    expect(argv.slice(-2)).toEqual(['dist/cli.js', 'run'])
+    // The garbage-collector flags of the CMD are ones this Node accepts: the bundle starts with them.
+    const flags = argv.slice(1, -2)
+    expect(flags).toEqual(['--max-semi-space-size=4', '--heap-growing-percent=50'])
+    const { stdout } = await run(process.execPath, [...flags, join(out, 'dist', 'cli.js'), '--help'], {
+      env: {},
+      cwd: out,
+    })
+    expect(stdout).toMatch(/^tourniquet: contain compromised identities/)
   })
 })

@@ -109,9 +109,16 @@ export class Audit {
     return summary
   }
 
-  /** The human summary table (stderr). */
+  /**
+   * The human summary table (stderr). A large run shows only the rows that need a look (failed,
+   * unverified) and counts the rest: 20,000 rows help no one, and every step is on stdout anyway.
+   */
   table(title: string): void {
-    const rows = this.records.map((r) => [
+    const attention = this.records.length > TABLE_ROWS
+    const shown = attention
+      ? this.records.filter((r) => r.status === 'failed' || r.status === 'unverified').slice(0, TABLE_ROWS)
+      : this.records
+    const rows = shown.map((r) => [
       r.userPrincipalName,
       r.action ?? '-',
       r.route ?? '-',
@@ -127,11 +134,24 @@ export class Audit {
         .map((c, i) => (i === cells.length - 1 ? c : c.slice(0, widths[i]).padEnd(widths[i] ?? 0)))
         .join('  ')
     this.note(`\n${title}`)
-    if (rows.length === 0) {
+    if (this.records.length === 0) {
       this.note('  (nothing to do)')
       return
     }
-    this.note(`  ${fmt(head)}`)
+    if (rows.length > 0) this.note(`  ${fmt(head)}`)
     for (const r of rows) this.note(`  ${fmt(r)}`)
+    if (attention) {
+      const counts = Object.entries(this.counts())
+        .filter(([, n]) => n > 0)
+        .map(([status, n]) => `${n} ${status}`)
+        .join(', ')
+      this.note(
+        `  ${this.records.length - rows.length} of ${this.records.length} rows not shown (${counts}); ` +
+          'only failed and unverified steps are listed, every step is a JSON line on stdout',
+      )
+    }
   }
 }
+
+/** Rows the table lists in full; above this only the steps that need a look. */
+const TABLE_ROWS = 200

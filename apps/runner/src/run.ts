@@ -34,6 +34,8 @@ import { type Check, Verifier, type VerifyOptions, verifyEffects } from './verif
 
 export const EXIT = { ok: 0, stepsFailed: 1, configuration: 2, refused: 3 } as const
 
+const RECORD_SLICE = 1_000
+
 export interface RunOptions {
   config: RunnerConfig
   out: Writable
@@ -295,16 +297,20 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
       onOutcomes: (done) => verifier.add(done),
     })
     const final = await verifier.finish()
-    await activeLedger.append(settledEntries(runId, final))
-    for (const { outcome, status, reason } of final) {
-      audit.step(
-        stepRecord(runId, outcome.step, status, {
-          reason,
-          graphRequestId: outcome.graphRequestId,
-          correlationId: outcome.correlationId,
-          durationMs: outcome.durationMs,
-        }),
-      )
+    // Recorded a slice at a time: a large run's settled steps are never all serialized at once.
+    for (let i = 0; i < final.length; i += RECORD_SLICE) {
+      const slice = final.slice(i, i + RECORD_SLICE)
+      await activeLedger.append(settledEntries(runId, slice))
+      for (const { outcome, status, reason } of slice) {
+        audit.step(
+          stepRecord(runId, outcome.step, status, {
+            reason,
+            graphRequestId: outcome.graphRequestId,
+            correlationId: outcome.correlationId,
+            durationMs: outcome.durationMs,
+          }),
+        )
+      }
     }
     for (const step of notStarted)
       audit.step(

@@ -168,44 +168,36 @@ export class Batch {
       }
       const headers = lowerKeys(answer.headers)
       const requestId = headers['request-id'] ?? response.requestId
-      const ok = answer.status >= 200 && answer.status <= 299
-      if (ok) {
-        done.push({
-          id: p.item.id,
+      // Only a failed item needs a retry decision; a success goes straight to the results.
+      let error: GraphError | Error | undefined
+      if (answer.status < 200 || answer.status > 299) {
+        const itemResponse: GraphResponse = {
           status: answer.status,
           headers,
-          body: answer.body,
+          body: answer.body === undefined ? '' : JSON.stringify(answer.body),
           requestId,
-          attempts: p.attempts,
-          error: undefined,
-        })
-        continue
-      }
-      const itemResponse: GraphResponse = {
-        status: answer.status,
-        headers,
-        body: answer.body === undefined ? '' : JSON.stringify(answer.body),
-        requestId,
-        clientRequestId: response.clientRequestId,
-      }
-      const itemRequest: GraphRequest = {
-        method: p.item.method,
-        url: this.http.url(p.item.url),
-        headers: {},
-        operation: p.item.operation,
-        idempotent: p.item.idempotent ?? p.item.method !== 'POST',
-        throttle: p.item.throttle ?? [],
-        attempt: p.attempts,
-      }
-      const decision = decideRetry(
-        { request: itemRequest, response: itemResponse },
-        this.retry,
-        now,
-        this.random,
-      )
-      if (decision.kind === 'retry' && p.attempts < this.retry.maxAttempts) {
-        retry.push({ ...p, dueAt: now + decision.delayMs })
-        continue
+          clientRequestId: response.clientRequestId,
+        }
+        const itemRequest: GraphRequest = {
+          method: p.item.method,
+          url: this.http.url(p.item.url),
+          headers: {},
+          operation: p.item.operation,
+          idempotent: p.item.idempotent ?? p.item.method !== 'POST',
+          throttle: p.item.throttle ?? [],
+          attempt: p.attempts,
+        }
+        const decision = decideRetry(
+          { request: itemRequest, response: itemResponse },
+          this.retry,
+          now,
+          this.random,
+        )
+        if (decision.kind === 'retry' && p.attempts < this.retry.maxAttempts) {
+          retry.push({ ...p, dueAt: now + decision.delayMs })
+          continue
+        }
+        error = decision.kind === 'fail' ? decision.error : errorForResponse(itemResponse, p.item.operation)
       }
       done.push({
         id: p.item.id,
@@ -214,7 +206,7 @@ export class Batch {
         body: answer.body,
         requestId,
         attempts: p.attempts,
-        error: decision.kind === 'fail' ? decision.error : errorForResponse(itemResponse, p.item.operation),
+        error,
       })
     }
     return { done, retry }

@@ -18,13 +18,7 @@ export const RISKY_USERS_MAX_TOP = 500
 const REQUIRED = ['id', 'riskLevel', 'riskState']
 
 /** What a policy decides on (and the deleted flag, to leave deleted users out). */
-export const RISKY_USER_SELECT = [
-  ...REQUIRED,
-  'userPrincipalName',
-  'riskDetail',
-  'riskLastUpdatedDateTime',
-  'isDeleted',
-] as const
+export const RISKY_USER_SELECT = [...REQUIRED, 'userPrincipalName', 'riskDetail', 'isDeleted'] as const
 
 const IP: ThrottleCost[] = [{ scope: 'identityProtection', tokens: 1 }]
 

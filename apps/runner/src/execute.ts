@@ -259,7 +259,9 @@ export async function executeSteps(
     single: ctx.concurrency,
   }
   const advance = (userId: string): void => {
-    const next = remaining.get(userId)?.shift()
+    const rest = remaining.get(userId)
+    const next = rest?.shift()
+    if (rest?.length === 0) remaining.delete(userId)
     if (next) ready[laneOf(next)].push(next)
   }
   for (const userId of remaining.keys()) advance(userId)

@@ -23,7 +23,7 @@ import {
   type Step,
 } from '@tourniquet/policy'
 import { Audit, type StepRecord, stepRecord } from './audit.js'
-import { collectSignals } from './collect.js'
+import { type CollectNotes, collectSignals } from './collect.js'
 import type { RunnerConfig } from './env.js'
 import { executeSteps, ledgerEntry, settledEntries } from './execute.js'
 import { type Ledger, type LedgerEntry, latestByKey, ledgerKey } from './ledger/ledger.js'
@@ -146,6 +146,19 @@ function consultLedger(
   return { todo, done, crashed }
 }
 
+/**
+ * Collects and evaluates. The signals end here: only the plan (which keeps what the report needs)
+ * stays alive through execution, not every user's detections as read.
+ */
+async function planFor(
+  client: GraphClient,
+  policy: Policy,
+  now: Date,
+): Promise<{ plan: Plan; notes: CollectNotes }> {
+  const { signals, notes } = await collectSignals(client, policy, now, undefined)
+  return { plan: evaluate(policy, signals, now), notes }
+}
+
 export async function runJob(options: RunOptions): Promise<RunResult> {
   const started = Date.now()
   const now = (options.now ?? (() => new Date()))()
@@ -204,9 +217,10 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
       graph: client.endpoints.graphRoot,
     })
 
-    const { signals, notes } = await collectSignals(client, policy, now, undefined)
+    const planned = await planFor(client, policy, now)
+    const { notes } = planned
+    plan = planned.plan
     for (const w of notes.warnings) audit.event('warning', { message: w })
-    plan = evaluate(policy, signals, now)
     audit.event('plan', {
       riskyUsers: notes.riskyUsers,
       detections: notes.detections,

@@ -97,10 +97,8 @@ export class Users {
     ids: readonly string[],
     options: CallOptions & { select?: readonly string[] } = {},
   ): Promise<Map<string, User | Error>> {
-    const unique = [...new Set(ids)]
     const out = new Map<string, User | Error>()
-    for await (const [id, user] of this.getEach(unique, options)) out.set(id, user)
-    for (const id of unique) if (!out.has(id)) out.set(id, new Error(`users.get: no result for ${id}`))
+    for await (const [id, user] of this.getEach(ids, options)) out.set(id, user)
     return out
   }
 

@@ -7,7 +7,7 @@ import { ACTIONS, type Action, canonicalAction } from './actions.js'
 import { evaluate } from './evaluate.js'
 import { parseText, validate } from './load.js'
 import type { Plan, Route, SkipReason } from './plan.js'
-import type { Policy } from './schema.js'
+import { type Policy, shown } from './schema.js'
 import type { DetectionSignal, Signals, UserSignals } from './signals.js'
 
 const SKIP_REASONS = [
@@ -27,7 +27,7 @@ const SKIP_REASONS = [
 const actionName = z
   .string()
   .refine((v) => canonicalAction(v) !== undefined, {
-    error: (i) => `unknown action '${String(i.input)}'; expected one of ${ACTIONS.join(', ')}`,
+    error: (i) => `unknown action ${shown(i.input)}; expected one of ${ACTIONS.join(', ')}`,
   })
   .transform((v) => canonicalAction(v) as Action)
 

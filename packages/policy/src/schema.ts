@@ -26,11 +26,22 @@ const RISK_STATES = [
 ] as const
 const USER_TYPES = ['member', 'guest'] as const
 
+/**
+ * A value from a policy file, for an error message. Never `String(value)`: a YAML mapping such as
+ * `{toString: false}` cannot be converted and would turn a bad file into a crash.
+ */
+export function shown(value: unknown): string {
+  if (typeof value === 'string') return `'${value.length > 80 ? `${value.slice(0, 80)}...` : value}'`
+  if (typeof value === 'number' || typeof value === 'boolean') return `${value}`
+  if (value === null || value === undefined) return 'an empty value'
+  return Array.isArray(value) ? 'a list' : 'a mapping'
+}
+
 const enumList = <T extends readonly [string, ...string[]]>(values: T, what: string) =>
   z
     .array(
       z.enum(values, {
-        error: (issue) => `unknown ${what} '${String(issue.input)}'; expected one of ${values.join(', ')}`,
+        error: (issue) => `unknown ${what} ${shown(issue.input)}; expected one of ${values.join(', ')}`,
       }),
     )
     .min(1, { message: `expected at least one ${what}` })
@@ -38,7 +49,7 @@ const enumList = <T extends readonly [string, ...string[]]>(values: T, what: str
 const action = z
   .string({ error: 'expected an action name' })
   .refine((v) => canonicalAction(v) !== undefined, {
-    error: (issue) => `unknown action '${String(issue.input)}'; expected one of ${ACTION_NAMES.join(', ')}`,
+    error: (issue) => `unknown action ${shown(issue.input)}; expected one of ${ACTION_NAMES.join(', ')}`,
   })
   .transform((v) => canonicalAction(v) as Action)
 
@@ -94,7 +105,7 @@ export const policySchema = z
           .array(
             z.string().refine((v) => GUID.test(v) || UPN.test(v), {
               error: (issue) =>
-                `'${String(issue.input)}' is neither a UPN (name@domain) nor an object id (GUID)`,
+                `${shown(issue.input)} is neither a UPN (name@domain) nor an object id (GUID)`,
             }),
           )
           .default([]),
@@ -108,7 +119,7 @@ export const policySchema = z
           .partialRecord(
             z.string().refine((v) => canonicalAction(v) !== undefined, {
               error: (issue) =>
-                `unknown action '${String(issue.input)}' in maxPerAction; expected one of ${ACTION_NAMES.join(', ')}`,
+                `unknown action ${shown(issue.input)} in maxPerAction; expected one of ${ACTION_NAMES.join(', ')}`,
             }),
             z.number().int().min(0),
           )

@@ -77,6 +77,16 @@ describe('policy files: bad ones name the file, line, path and what was expected
     const [i] = issues(VALID.replace('version: 1', 'version: "one"'))
     expect(i).toMatchObject({ path: 'version', line: 1 })
   })
+  it('a mapping or a list where a risk level belongs (even one that cannot be turned into text)', () => {
+    const found = issues(VALID.replace('riskLevel: [high]', 'riskLevel: [{toString: false}, [high], 7]'))
+    expect(found.map((i) => i.message)).toEqual([
+      'unknown risk level a mapping; expected one of low, medium, high',
+      'unknown risk level a list; expected one of low, medium, high',
+      'unknown risk level 7; expected one of low, medium, high',
+    ])
+    expect(found[0]?.path).toBe('rules[0].when.riskLevel[0]')
+  })
+
   it('duplicate keys', () => {
     const [i] = issues(`${VALID}lookback: P2D\n`)
     expect(i).toMatchObject({ path: '(syntax)', line: 8 })

@@ -402,6 +402,45 @@ describe('$batch', () => {
     await client.close()
   })
 
+  it('gives every write item a JSON body ({} for a revoke) and exactly `Content-Type`, and reads neither (Graph refuses the whole batch otherwise)', async () => {
+    let sent: Array<Record<string, unknown>> = []
+    network.use(
+      http.post(`${V1}/$batch`, async ({ request }) => {
+        sent = ((await request.json()) as { requests: Array<Record<string, unknown>> }).requests
+        return HttpResponse.json({
+          responses: sent.map((r) => ({
+            id: r.id,
+            status: r.method === 'GET' ? 200 : 204,
+            body: { id: r.id },
+          })),
+        })
+      }),
+    )
+    const client = testClient()
+    await client.batch.execute([
+      userItems.revokeSignInSessions('a', 'revoke'),
+      userItems.setAccountEnabled('b', false, 'disable'),
+      userItems.get('c', ['id'], 'read'),
+    ])
+    const byId = new Map(sent.map((r) => [r.id, r]))
+    expect(byId.get('revoke')).toEqual({
+      id: 'revoke',
+      method: 'POST',
+      url: '/users/a/revokeSignInSessions',
+      headers: { 'Content-Type': 'application/json' },
+      body: {},
+    })
+    expect(byId.get('disable')).toMatchObject({
+      headers: { 'Content-Type': 'application/json' },
+      body: { accountEnabled: false },
+    })
+    expect(byId.get('read')).toEqual({ id: 'read', method: 'GET', url: '/users/c?$select=id' })
+    await expect(
+      client.batch.execute([{ id: 'x', method: 'GET', url: '/users/x', body: {}, operation: 'users.get' }]),
+    ).rejects.toThrow(/carries no body/)
+    await client.close()
+  })
+
   it('reports a partial failure per item with its own error', async () => {
     network.use(
       http.post(`${V1}/$batch`, async ({ request }) => {

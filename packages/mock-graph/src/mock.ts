@@ -339,14 +339,17 @@ export class MockGraph {
         return graphError(400, 'BadRequest', `Invalid batch payload: duplicate id '${item.id}'.`)
       if (/^https?:/i.test(item.url))
         return graphError(400, 'BadRequest', 'Invalid batch payload: url must be relative.')
+      // The service validates every item before running any: a write without a body or without
+      // the header fails the outer request (CONTRACT.md "batch-write-body"). The header is matched
+      // as spelled, `Content-Type`: a lower-case spelling was refused (MDC issue #8032).
       if (
-        item.body !== undefined &&
-        !Object.keys(item.headers ?? {}).some((h) => h.toLowerCase() === 'content-type')
+        ['POST', 'PATCH', 'PUT'].includes(item.method.toUpperCase()) &&
+        (item.body === undefined || item.headers?.['Content-Type'] === undefined)
       ) {
         return graphError(
           400,
           'BadRequest',
-          "Invalid batch payload: a request with a body needs a 'Content-Type' header.",
+          `Write request id : ${item.id} does not contain Content-Type header or body.`,
         )
       }
       ids.add(item.id)

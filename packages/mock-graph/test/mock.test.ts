@@ -333,7 +333,36 @@ describe('graph: Defender for Identity', () => {
   })
 })
 
+const JSON_BODY = { headers: { 'Content-Type': 'application/json' }, body: {} }
+
 describe('graph: $batch', () => {
+  it.each([
+    ['no body', { headers: { 'Content-Type': 'application/json' } }],
+    ['no Content-Type', { body: {} }],
+    ['a lower-case content-type', { headers: { 'content-type': 'application/json' }, body: {} }],
+  ])('refuses the whole batch, running nothing, when a write item has %s', async (_n, extra) => {
+    const mock = createMockGraph({ limits: unlimited })
+    const call = await client(mock)
+    const user = [...mock.tenant.users.values()].find((u) => u.onPremisesSyncEnabled === null)
+    const res = await call('POST', '/$batch', {
+      requests: [
+        {
+          id: '1',
+          method: 'PATCH',
+          url: `/users/${user?.id}`,
+          ...JSON_BODY,
+          body: { accountEnabled: false },
+        },
+        { id: '2', method: 'POST', url: `/users/${user?.id}/revokeSignInSessions`, ...extra },
+      ],
+    })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
+      'Write request id : 2 does not contain Content-Type header or body.',
+    )
+    expect(user?.accountEnabled).toBe(true)
+    expect(mock.log.filter((l) => l.batchId !== undefined)).toHaveLength(0)
+  })
   it('refuses more than 20 requests', async () => {
     const call = await client(createMockGraph({ limits: unlimited }))
     const requests = Array.from({ length: 21 }, (_, i) => ({ id: String(i), method: 'GET', url: '/users/x' }))
@@ -351,8 +380,8 @@ describe('graph: $batch', () => {
     )
     const res = await call('POST', '/$batch', {
       requests: [
-        { id: '1', method: 'POST', url: `/users/${users[0]?.id}/revokeSignInSessions` },
-        { id: '2', method: 'POST', url: `/users/${users[1]?.id}/revokeSignInSessions` },
+        { id: '1', method: 'POST', url: `/users/${users[0]?.id}/revokeSignInSessions`, ...JSON_BODY },
+        { id: '2', method: 'POST', url: `/users/${users[1]?.id}/revokeSignInSessions`, ...JSON_BODY },
         { id: '3', method: 'GET', url: '/users/missing' },
         { id: '4', method: 'GET', url: `/users/${users[0]?.id}?$select=id,accountEnabled`, dependsOn: ['3'] },
       ],

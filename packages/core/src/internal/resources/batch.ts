@@ -48,6 +48,27 @@ interface Pending {
   dueAt: number
 }
 
+const WRITE_METHODS: ReadonlySet<HttpMethod> = new Set(['POST', 'PATCH', 'PUT'])
+
+/**
+ * One item of a `$batch` request body. Graph validates the whole batch before running any item, and
+ * refuses it all (400 "Write request id : N does not contain Content-Type header or body.") when a
+ * POST, PATCH or PUT item lacks either: so every write carries a JSON body, `{}` for operations that
+ * take none (revokeSignInSessions), and the header spelled exactly `Content-Type` (MDC
+ * concepts/json-batching.md; graph-contract.md, Corrections 1). Reads carry neither.
+ */
+export function batchRequest(item: BatchItem): {
+  id: string
+  method: HttpMethod
+  url: string
+  headers?: Record<string, string>
+  body?: unknown
+} {
+  const base = { id: item.id, method: item.method, url: item.url }
+  if (!WRITE_METHODS.has(item.method)) return base
+  return { ...base, headers: { 'Content-Type': 'application/json' }, body: item.body ?? {} }
+}
+
 function lowerKeys(h: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]))
 }
@@ -84,6 +105,8 @@ export class Batch {
       if (seen.has(item.id)) throw new TypeError(`batch item id '${item.id}' is not unique`)
       if (!item.url.startsWith('/'))
         throw new TypeError(`batch item '${item.id}' url must be relative and start with '/'`)
+      if (item.body !== undefined && !WRITE_METHODS.has(item.method))
+        throw new TypeError(`batch item '${item.id}' is a ${item.method}: it carries no body`)
       seen.add(item.id)
     }
     let pending: Pending[] = items.map((item) => ({ item, attempts: 0, dueAt: 0 }))
@@ -134,14 +157,7 @@ export class Batch {
       method: 'POST',
       url: this.http.url('/$batch'),
       body: {
-        requests: group.map((p) => ({
-          id: p.item.id,
-          method: p.item.method,
-          url: p.item.url,
-          ...(p.item.body === undefined
-            ? {}
-            : { headers: { 'Content-Type': 'application/json' }, body: p.item.body }),
-        })),
+        requests: group.map((p) => batchRequest(p.item)),
       },
       idempotent: group.every((p) => p.item.idempotent ?? p.item.method !== 'POST'),
       throttle: [...cost].map(([scope, tokens]) => ({ scope, tokens })),

@@ -219,7 +219,7 @@ describe('recorded-shape fixtures: the client parses them', () => {
       return HttpResponse.json(body)
     })
     h.network.use(handler)
-    const client = clientFor({ retry: { baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 10 } })
+    const client = clientFor({ retry: { baseDelayMs: 1, maxDelayMs: 2 } })
     c.expectCore(await c.core(client))
     await client.close()
   })

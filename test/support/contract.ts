@@ -37,7 +37,7 @@ export function clientFor(overrides: Partial<GraphClientOptions> = {}): GraphCli
     authorityHost: LOGIN,
     graphRoot: GRAPH,
     throttle: matchedThrottle(),
-    retry: { baseDelayMs: 20, maxDelayMs: 200, maxRetryAfterMs: 2_000, maxAttempts: 8 },
+    retry: { baseDelayMs: 20, maxDelayMs: 200, maxAttempts: 8 },
     ...overrides,
   })
 }

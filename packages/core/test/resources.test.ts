@@ -441,6 +441,26 @@ describe('$batch', () => {
     await client.close()
   })
 
+  it('fails an item at once, naming the wait, when its Retry-After passes the run deadline', async () => {
+    network.use(
+      http.post(`${V1}/$batch`, async ({ request }) => {
+        const body = (await request.json()) as { requests: Array<{ id: string }> }
+        return HttpResponse.json({
+          responses: body.requests.map((r) => ({
+            id: r.id,
+            status: 429,
+            headers: { 'Retry-After': '600' },
+            body: { error: { code: 'TooManyRequests', message: 'x' } },
+          })),
+        })
+      }),
+    )
+    const client = testClient({ deadlineAt: Date.now() + 60_000 })
+    const results = await client.batch.execute([userItems.setAccountEnabled('a', false)])
+    expect(results.get('a')?.error?.message).toMatch(/wait of 600 s .*deadline/)
+    await client.close()
+  })
+
   it('reports a partial failure per item with its own error', async () => {
     network.use(
       http.post(`${V1}/$batch`, async ({ request }) => {

@@ -38,7 +38,7 @@ export function testClient(overrides: Partial<GraphClientOptions> = {}): GraphCl
       identityProtection: { capacity: 1_000, refillPerSecond: 1_000 },
       directoryWrite: { capacity: 1_000, refillPerSecond: 1_000 },
     },
-    retry: { baseDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 50 },
+    retry: { baseDelayMs: 1, maxDelayMs: 5 },
     ...overrides,
   })
 }

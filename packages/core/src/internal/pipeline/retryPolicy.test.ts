@@ -89,6 +89,27 @@ describe('retry policy', () => {
     expect(next).toHaveBeenCalledTimes(1)
   })
 
+  it('waits a Retry-After of 5 minutes in full when the deadline allows it', async () => {
+    const next = vi
+      .fn()
+      .mockResolvedValueOnce(res(429, { 'retry-after': '300' }))
+      .mockResolvedValue(res(200))
+    const p = retryPolicy({ deadlineAt: Date.now() + 3_600_000 }).send(req(), next)
+    await vi.advanceTimersByTimeAsync(299_000)
+    expect(next).toHaveBeenCalledTimes(1)
+    await vi.advanceTimersByTimeAsync(1_000)
+    expect((await p).status).toBe(200)
+    expect(next).toHaveBeenCalledTimes(2)
+  })
+
+  it('names the wait Graph asked for when it would pass the deadline', async () => {
+    const next = vi.fn().mockResolvedValue(res(429, { 'retry-after': '600' }))
+    const error = await retryPolicy({ deadlineAt: Date.now() + 60_000 })
+      .send(req(), next)
+      .catch((e: unknown) => e)
+    expect((error as Error).message).toMatch(/Retry-After asks for 600 s .*deadline/)
+  })
+
   it('fails fast with DeadlineError when a backoff would pass the deadline', async () => {
     const next = vi
       .fn()

@@ -73,7 +73,7 @@ export function retryPolicy(options: RetryPolicyOptions = {}): PipelinePolicy {
           if (outcome.response?.status === 429) {
             throw throttled(
               outcome,
-              `waiting ${decision.delayMs} ms would pass the run's deadline`,
+              `${retryAfter === undefined ? 'backing off' : 'Retry-After asks for'} ${seconds(decision.delayMs)} before the next attempt, which would pass the run's deadline (TOURNIQUET_MAX_RUNTIME)`,
               retryAfter,
             )
           }
@@ -94,6 +94,10 @@ export function retryPolicy(options: RetryPolicyOptions = {}): PipelinePolicy {
       }
     },
   }
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

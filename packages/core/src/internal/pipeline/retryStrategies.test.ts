@@ -76,7 +76,7 @@ describe('safeToResend', () => {
 })
 
 describe('decideRetry', () => {
-  const o = { ...DEFAULT_RETRY_OPTIONS, baseDelayMs: 1_000, maxRetryAfterMs: 60_000 }
+  const o = { ...DEFAULT_RETRY_OPTIONS, baseDelayMs: 1_000 }
   const half = () => 0.5
 
   it('returns done for success and for non-transient errors', () => {
@@ -92,10 +92,10 @@ describe('decideRetry', () => {
       ).toMatchObject({ kind: 'retry', delayMs: 3_000 })
     }
   })
-  it('caps a long Retry-After', () => {
+  it('waits the full Retry-After, however long (an earlier resend earns another 429)', () => {
     expect(
       decideRetry({ request: req(), response: res(429, { 'retry-after': '3600' }) }, o, NOW, half),
-    ).toMatchObject({ kind: 'retry', delayMs: 60_000 })
+    ).toMatchObject({ kind: 'retry', delayMs: 3_600_000 })
   })
   it('backs off exponentially on a 429 without Retry-After (Identity Protection sends none)', () => {
     expect(decideRetry({ request: req({ attempt: 1 }), response: res(429) }, o, NOW, half)).toMatchObject({

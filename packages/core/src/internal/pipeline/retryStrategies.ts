@@ -10,17 +10,14 @@ export interface RetryOptions {
   maxAttempts: number
   /** First backoff step when the service gives no Retry-After. */
   baseDelayMs: number
-  /** Largest backoff step. */
+  /** Largest backoff step (a Retry-After is honoured in full: only the run's deadline bounds it). */
   maxDelayMs: number
-  /** Largest Retry-After honoured; a longer one is waited for only this long. */
-  maxRetryAfterMs: number
 }
 
 export const DEFAULT_RETRY_OPTIONS: RetryOptions = {
   maxAttempts: 6,
   baseDelayMs: 1_000,
   maxDelayMs: 32_000,
-  maxRetryAfterMs: 120_000,
 }
 
 export type RetryDecision =
@@ -98,11 +95,10 @@ export function decideRetry(
   }
   const retryAfter = parseRetryAfter(response?.headers['retry-after'], nowMs)
   if (retryAfter !== undefined) {
-    return {
-      kind: 'retry',
-      delayMs: Math.min(retryAfter, options.maxRetryAfterMs),
-      reason: `status ${response?.status} with Retry-After`,
-    }
+    // The full value: Graph counts a request sent before Retry-After has passed against the app and
+    // answers another 429 (MDC concepts/throttling.md). The retry loop compares the wait with the
+    // run's deadline and fails fast, naming the wait, when it would pass it.
+    return { kind: 'retry', delayMs: retryAfter, reason: `status ${response?.status} with Retry-After` }
   }
   if (response?.status === 429 && request.throttle.length > 0 && request.attempt === 1) {
     // A budget the client paces (Identity Protection's 1 request/s answers 429 without

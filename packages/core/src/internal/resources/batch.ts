@@ -123,7 +123,9 @@ export class Batch {
             body: undefined,
             requestId: undefined,
             attempts: p.attempts,
-            error: new DeadlineError(`${p.item.operation}: still throttled at the run's deadline`),
+            error: new DeadlineError(
+              `${p.item.operation}: throttled; the service asked for a wait of ${Math.ceil((p.dueAt - now) / 1000)} s before the next attempt, which would pass the run's deadline (TOURNIQUET_MAX_RUNTIME)`,
+            ),
           }))
           return
         }

@@ -1,5 +1,5 @@
-import { type Credential, createGraphClient } from '@tourniquet/core'
-import { DEFAULT_TENANT_ID, type MockGraph, REMEDIATION_APP_ID } from '@tourniquet/mock-graph'
+import { type CloudName, type Credential, createGraphClient } from '@tourniquet/core'
+import { DEFAULT_TENANT_ID, type MockCloud, type MockGraph, REMEDIATION_APP_ID } from '@tourniquet/mock-graph'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ContractHarness, GRAPH, LOGIN } from '../support/contract.js'
 
@@ -27,8 +27,8 @@ afterAll(async () => {
   }
 })
 
-function tenantWithIdentity(uami: string, trusted: boolean): MockGraph {
-  const mock = h.use({ scenario: 'demo', limits: { enabled: false } }, [IDENTITY])
+function tenantWithIdentity(uami: string, trusted: boolean, cloud: MockCloud = 'global'): MockGraph {
+  const mock = h.use({ scenario: 'demo', limits: { enabled: false }, cloud }, [IDENTITY])
   mock.tenant.apps.set(uami, {
     clientId: uami,
     displayName: 'job identity',
@@ -46,11 +46,12 @@ function tenantWithIdentity(uami: string, trusted: boolean): MockGraph {
   return mock
 }
 
-const client = (credential: Credential) =>
+const client = (credential: Credential, cloud: CloudName = 'global') =>
   createGraphClient({
     tenantId: DEFAULT_TENANT_ID,
     clientId: REMEDIATION_APP_ID,
     credential,
+    cloud,
     authorityHost: LOGIN,
     graphRoot: GRAPH,
   })
@@ -65,6 +66,32 @@ describe('secretless: a federated identity credential that trusts the job identi
     const msi = mock.log.find((l) => l.path === '/msi/token')
     expect(decodeURIComponent(msi?.query ?? '')).toMatch(/resource=api:\/\/AzureADTokenExchange/)
     expect(mock.log.filter((l) => l.path.endsWith('/oauth2/v2.0/token')).map((l) => l.status)).toEqual([200])
+    await c.close()
+  })
+
+  it.each([
+    ['usgov', 'c0ffee00-0000-4000-a000-0000000000a1', 'api://AzureADTokenExchangeUSGov'],
+    ['usgovdod', 'c0ffee00-0000-4000-a000-0000000000a2', 'api://AzureADTokenExchangeUSGov'],
+    ['china', 'c0ffee00-0000-4000-a000-0000000000a3', 'api://AzureADTokenExchangeChina'],
+  ] as const)(
+    'in %s the assertion is for the audience of that cloud, and is accepted',
+    async (cloud, uami, aud) => {
+      const mock = tenantWithIdentity(uami, true, cloud)
+      const c = client({ kind: 'federatedManagedIdentity', managedIdentityClientId: uami }, cloud)
+      const user = [...mock.tenant.users.keys()][0] ?? ''
+      await expect(c.users.get(user)).resolves.toMatchObject({ id: user })
+      const msi = mock.log.find((l) => l.path === '/msi/token')
+      expect(new URLSearchParams(msi?.query ?? '').get('resource')).toBe(aud)
+      await c.close()
+    },
+  )
+
+  it('the global audience is refused in the US Government cloud (AADSTS70021)', async () => {
+    const uami = 'c0ffee00-0000-4000-a000-0000000000a4'
+    tenantWithIdentity(uami, true, 'usgov')
+    const c = client({ kind: 'federatedManagedIdentity', managedIdentityClientId: uami }, 'global')
+    const e = await c.users.get('x').catch((x: unknown) => x)
+    expect(e).toMatchObject({ code: 'TQ_AUTH', aadsts: '70021' })
     await c.close()
   })
 

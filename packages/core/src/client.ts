@@ -79,7 +79,11 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     options.tokenProvider ??
     createMsalTokenProvider(
       auth,
-      { authorityHost: endpoints.authorityHost, resource: endpoints.graphResource },
+      {
+        authorityHost: endpoints.authorityHost,
+        resource: endpoints.graphResource,
+        tokenExchangeAudience: endpoints.tokenExchangeAudience,
+      },
       transport,
     )
   const retry = { ...DEFAULT_RETRY_OPTIONS, ...options.retry }
@@ -135,7 +139,11 @@ export function createTokenProvider(
   const transport = createUndiciTransport(options.transport)
   const provider = createMsalTokenProvider(
     { tenantId: options.tenantId, clientId: options.clientId, credential: options.credential },
-    { authorityHost: endpoints.authorityHost, resource: options.resource ?? endpoints.graphResource },
+    {
+      authorityHost: endpoints.authorityHost,
+      resource: options.resource ?? endpoints.graphResource,
+      tokenExchangeAudience: endpoints.tokenExchangeAudience,
+    },
     transport,
   )
   return {

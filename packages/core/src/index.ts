@@ -33,8 +33,19 @@ export {
 export { aadstsCode, adviceFor } from './internal/auth/advice.js'
 /* Auth and clouds */
 export type { AuthOptions, Credential } from './internal/auth/msal.js'
-export type { CloudEndpoints, CloudName, ResolvedEndpoints } from './internal/clouds.js'
-export { CLOUD_NAMES, CLOUDS, isLoopbackHost, resolveEndpoints, validateOrigin } from './internal/clouds.js'
+export type { CloudEndpoints, CloudName, GraphApi, ResolvedEndpoints } from './internal/clouds.js'
+export {
+  API_AVAILABILITY,
+  apiAvailable,
+  CLOUD_NAMES,
+  CLOUDS,
+  GRAPH_API_NAMES,
+  GRAPH_APIS,
+  isLoopbackHost,
+  resolveEndpoints,
+  TOKEN_EXCHANGE_AUDIENCE,
+  validateOrigin,
+} from './internal/clouds.js'
 export type {
   RequestMessage,
   ResponseMessage,

@@ -4,6 +4,7 @@
  * carry the app's roles; Graph handlers check those roles per endpoint.
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual, verify, X509Certificate } from 'node:crypto'
+import { type MockCloud, TOKEN_EXCHANGE_AUDIENCE } from './clouds.js'
 import { json, type MockResult } from './http.js'
 import type { MockApp } from './model.js'
 import type { Tenant } from './tenant.js'
@@ -115,6 +116,8 @@ export interface IdentityContext {
   now: () => number
   /** Graph resources tokens may be requested for (any cloud root works against the mock). */
   origin: string
+  /** The national cloud this identity platform belongs to: the token-exchange audience and Graph resource. */
+  cloud: MockCloud
 }
 
 /** Handles the identity platform paths; undefined when the path is not one of them. */
@@ -233,11 +236,12 @@ export async function handleIdentity(
       )
   } else if (assertion !== null) {
     const audience = `${url.origin}${url.pathname}`
-    // A managed identity's token for api://AzureADTokenExchange, trusted by a federated credential.
+    // A managed identity's token for the cloud's token-exchange audience, trusted by a federated
+    // credential; a token for another cloud's audience is refused like an untrusted identity.
     const federated = ctx.issuer.verify(assertion)
     if (federated) {
       if (
-        federated.aud !== 'api://AzureADTokenExchange' ||
+        federated.aud !== TOKEN_EXCHANGE_AUDIENCE[ctx.cloud] ||
         !(app.federatedManagedIdentities ?? []).includes(federated.appid)
       ) {
         return aadError(

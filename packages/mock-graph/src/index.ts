@@ -1,5 +1,7 @@
 /** @tourniquet/mock-graph: a faithful fake Microsoft identity platform + Graph tenant. */
 
+export type { MockCloud } from './clouds.js'
+export { MOCK_CLOUDS } from './clouds.js'
 export type { InterceptedNetwork } from './intercept.js'
 export { interceptNetwork } from './intercept.js'
 export type { FaultOptions, LimitOptions, MockGraphOptions, RequestLogEntry } from './mock.js'

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { type MockCloud, servedIn } from './clouds.js'
 import { runRoute, scopeOf } from './graph.js'
 import { graphError, json, type MockResult, RESET } from './http.js'
 import { handleIdentity, type TokenClaims, TokenIssuer } from './identity.js'
@@ -50,6 +51,8 @@ export interface FaultOptions {
 }
 
 export interface MockGraphOptions {
+  /** The national cloud to behave as: which APIs exist, the federated audience (default global). */
+  cloud?: MockCloud
   tenant?: Tenant
   scenario?: ScenarioName
   /** Speeds the service up: every rate limit x timeScale, every latency / timeScale (benchmarks). */
@@ -195,6 +198,7 @@ export class MockGraph {
         issuer: this.issuer,
         now: this.now,
         origin,
+        cloud: this.options.cloud ?? 'global',
       })
       return { result: identity ?? graphError(404, 'NotFound', `No route for ${url.pathname}`) }
     }
@@ -286,6 +290,14 @@ export class MockGraph {
     url: URL,
     body: unknown,
   ): Response {
+    // An API the cloud does not offer has no segment there (CONTRACT.md "cloud-availability"; the
+    // answer's shape is Graph's for an unknown segment, our choice: the docs do not show one).
+    if (!servedIn(this.options.cloud ?? 'global', path))
+      return graphError(
+        400,
+        'BadRequest',
+        `Resource not found for the segment '${path.split('/')[1] ?? ''}'.`,
+      )
     const limited = this.limit(claims, method, path)
     if (limited) return limited
     return runRoute(

@@ -25,12 +25,51 @@ export const CLOUDS: Readonly<Record<CloudName, CloudEndpoints>> = {
 
 export const CLOUD_NAMES = Object.keys(CLOUDS) as CloudName[]
 
+/**
+ * The audience of the managed identity's token that a federated identity credential trusts, per
+ * cloud (entra-docs workload-identity-federation-config-app-trust-managed-identity.md; graph-contract.md
+ * Corrections 2). A token for the global value is refused in the US Government and China clouds.
+ */
+export const TOKEN_EXCHANGE_AUDIENCE: Readonly<Record<CloudName, string>> = {
+  global: 'api://AzureADTokenExchange',
+  usgov: 'api://AzureADTokenExchangeUSGov',
+  usgovdod: 'api://AzureADTokenExchangeUSGov',
+  china: 'api://AzureADTokenExchangeChina',
+}
+
+/** The Graph API families this client calls, as the docs' national-cloud tables group them. */
+export const GRAPH_APIS = ['identityProtection', 'defenderForIdentity', 'directory'] as const
+export type GraphApi = (typeof GRAPH_APIS)[number]
+
+export const GRAPH_API_NAMES: Readonly<Record<GraphApi, string>> = {
+  identityProtection: 'Entra ID Protection (riskDetections, riskyUsers)',
+  defenderForIdentity: 'Defender for Identity (security/identities/identityAccounts, invokeAction)',
+  directory: 'the directory (users, groups)',
+}
+
+/**
+ * Where each API is offered (graph-contract.md Corrections 3). riskDetections, riskyUsers and their
+ * actions carry MDC's `global-us.md` include: global and US Government, not China (21Vianet). The
+ * v1.0 identityAccounts pages carry `global-only.md`. Users and groups are in every cloud.
+ */
+export const API_AVAILABILITY: Readonly<Record<GraphApi, readonly CloudName[]>> = {
+  identityProtection: ['global', 'usgov', 'usgovdod'],
+  defenderForIdentity: ['global'],
+  directory: ['global', 'usgov', 'usgovdod', 'china'],
+}
+
+export function apiAvailable(api: GraphApi, cloud: CloudName): boolean {
+  return API_AVAILABILITY[api].includes(cloud)
+}
+
 export interface ResolvedEndpoints extends CloudEndpoints {
   cloud: CloudName
   /** The token audience: always the cloud's real Graph resource, even when the Graph host is overridden (proxy, mock). */
   graphResource: string
   /** `${graphResource}/.default`, the client-credentials scope. */
   scope: string
+  /** The audience a federated credential trusts in this cloud (TOKEN_EXCHANGE_AUDIENCE). */
+  tokenExchangeAudience: string
 }
 
 export function isLoopbackHost(hostname: string): boolean {
@@ -84,5 +123,6 @@ export function resolveEndpoints(options: {
       options.graphRoot === undefined ? defaults.graphRoot : validateOrigin('graphRoot', options.graphRoot),
     graphResource,
     scope: `${graphResource}/.default`,
+    tokenExchangeAudience: TOKEN_EXCHANGE_AUDIENCE[cloud],
   }
 }

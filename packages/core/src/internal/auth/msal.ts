@@ -32,7 +32,8 @@ export type Credential =
   | { kind: 'managedIdentity'; clientId?: string | undefined }
   /**
    * Secretless: the app registration trusts this managed identity through a federated identity
-   * credential; the identity's token for api://AzureADTokenExchange is the app's client assertion.
+   * credential; the identity's token for the cloud's token-exchange audience (api://AzureADTokenExchange
+   * in the global cloud) is the app's client assertion.
    */
   | { kind: 'federatedManagedIdentity'; managedIdentityClientId?: string | undefined }
 
@@ -193,6 +194,8 @@ export interface TokenTarget {
   authorityHost: string
   /** The resource the token is for, e.g. https://graph.microsoft.com (scope = resource + /.default). */
   resource: string
+  /** Federated mode: the audience of the managed identity's assertion, the cloud's token-exchange value. */
+  tokenExchangeAudience: string
 }
 
 let miNetworkClient: RestrictedNetworkClient | undefined
@@ -274,7 +277,7 @@ export function createMsalTokenProvider(
   } else if (credential.kind === 'federatedManagedIdentity') {
     const identity = mi(credential.managedIdentityClientId)
     base.clientAssertion = async () =>
-      (await identity.acquireToken({ resource: 'api://AzureADTokenExchange' })).accessToken
+      (await identity.acquireToken({ resource: target.tokenExchangeAudience })).accessToken
     description = 'federated managed identity'
   } else {
     const cert = parseCertificate(credential.pem)

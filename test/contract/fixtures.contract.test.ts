@@ -269,7 +269,13 @@ describe('recorded-shape fixtures: the mock answers in the same shape', () => {
     )
     const actual = (await mockJson(mock, 'POST', '/$batch', {
       requests: [
-        { id: '1', method: 'POST', url: `/users/${a?.id}/revokeSignInSessions` },
+        {
+          id: '1',
+          method: 'POST',
+          url: `/users/${a?.id}/revokeSignInSessions`,
+          headers: { 'Content-Type': 'application/json' },
+          body: {},
+        },
         {
           id: '2',
           method: 'PATCH',

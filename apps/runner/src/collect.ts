@@ -1,18 +1,19 @@
 /**
  * Collects the signals the policy decides on, with the fewest requests Graph's budgets allow:
  * risky users (paged at 500), detections in the lookback (paged at 500), directory facts through
- * $batch (20 users a request), exclusion groups, and Defender for Identity accounts for synced users
- * only when the policy can act through Defender for Identity.
+ * $batch (20 users a request), exclusion groups, and Defender for Identity accounts of the synced
+ * users the plan would act on through Defender for Identity ($batch, under their own budget).
  */
 import { type GraphClient, RISK_DETECTION_SELECT, RISKY_USER_SELECT, USER_SELECT } from '@tourniquet/core'
 import {
   type DetectionSignal,
+  evaluate,
   type Policy,
   parseDuration,
-  permissionReport,
   type Signals,
   type UserSignals,
 } from '@tourniquet/policy'
+import { unavailableApis } from './cloud.js'
 
 export interface CollectNotes {
   riskyUsers: number
@@ -106,36 +107,67 @@ export async function collectSignals(
     }
   }
 
-  if (permissionReport(policy).permissions.includes('SecurityIdentitiesAccount.Read.All')) {
-    // One lookup per synced user, a few at a time (no Identity Protection budget involved).
-    const queue = [...sids]
-    const worker = async (): Promise<void> => {
-      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-        const [id, sid] = next
-        const user = risky.get(id) as UserSignals
-        try {
-          for await (const identity of client.identityAccounts.list(
-            { onPremisesSecurityIdentifier: sid },
-            { signal },
-          )) {
-            user.defender = {
-              identityAccountId: identity.id,
-              accounts: identity.accounts.map((a) => ({
-                provider: a.provider ?? 'unknown',
-                identifier: a.identifier,
-                actions: a.actions,
-              })),
-            }
-            break
-          }
-        } catch (e) {
-          notes.warnings.push(
-            `Defender for Identity account of ${user.userPrincipalName} could not be read (${(e as Error).message})`,
-          )
-        }
-      }
-    }
-    await Promise.all(Array.from({ length: 8 }, worker))
+  const signals: Signals = { users: [...risky.values()], groupMembers }
+  const unavailable = unavailableApis(policy, client.endpoints.cloud)
+  if (unavailable) signals.unavailable = unavailable
+  else await readDefenderIdentities(client, policy, signals, sids, now, notes, signal)
+  return { signals, notes }
+}
+
+/**
+ * Finds the Defender for Identity identity of each synced user the plan would act on through it:
+ * the plan is evaluated once without them, and only the users it sends to Defender for Identity
+ * are looked up, by SID, 20 a `$batch` under that API's own budget. An identity counts only when
+ * exactly one carries exactly the user's SID (the filter is the service's; the check is ours).
+ */
+async function readDefenderIdentities(
+  client: GraphClient,
+  policy: Policy,
+  signals: Signals,
+  sids: Map<string, string>,
+  now: Date,
+  notes: CollectNotes,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (sids.size === 0) return
+  const wanted = new Set(
+    evaluate(policy, signals, now)
+      .skips.filter((s) => s.reason === 'noDefenderAccount')
+      .map((s) => s.userId),
+  )
+  const byUser = new Map(signals.users.map((u) => [u.userId, u]))
+  const usersOfSid = new Map<string, UserSignals>()
+  for (const id of wanted) {
+    const sid = sids.get(id)
+    const user = byUser.get(id)
+    if (sid !== undefined && user !== undefined) usersOfSid.set(sid.toUpperCase(), user)
   }
-  return { signals: { users: [...risky.values()], groupMembers }, notes }
+  for await (const [sid, found] of client.identityAccounts.findBySids([...usersOfSid.keys()], { signal })) {
+    const user = usersOfSid.get(sid) as UserSignals
+    if (found instanceof Error) {
+      notes.warnings.push(
+        `Defender for Identity account of ${user.userPrincipalName} could not be read (${found.message})`,
+      )
+      continue
+    }
+    const exact = found.filter((i) => i.onPremisesSecurityIdentifier?.toUpperCase() === sid)
+    if (exact.length !== 1) {
+      user.defenderNote =
+        exact.length === 0
+          ? found.length === 0
+            ? 'no Defender for Identity account was found'
+            : `no Defender for Identity identity carries exactly its SID (${found.length} returned by the filter)`
+          : `${exact.length} Defender for Identity identities carry its SID, so none is trusted`
+      continue
+    }
+    const identity = exact[0] as (typeof exact)[number]
+    user.defender = {
+      identityAccountId: identity.id,
+      accounts: identity.accounts.map((a) => ({
+        provider: a.provider ?? 'unknown',
+        identifier: a.identifier,
+        actions: a.actions,
+      })),
+    }
+  }
 }

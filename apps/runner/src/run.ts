@@ -23,6 +23,7 @@ import {
   type Step,
 } from '@tourniquet/policy'
 import { Audit, type StepRecord, stepRecord } from './audit.js'
+import { assertCloudOffers } from './cloud.js'
 import { type CollectNotes, collectSignals } from './collect.js'
 import type { RunnerConfig } from './env.js'
 import { executeSteps, ledgerEntry, settledEntries } from './execute.js'
@@ -197,6 +198,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
       audit.note(`tourniquet: the policy cannot be used:\n${e.message}`)
       return finish(EXIT.configuration, 'policy error: nothing done')
     }
+    assertCloudOffers(policy, config.cloud)
 
     ledger = options.ledger ?? (await openLedger(config, () => credentialFor(config)))
     if (config.mode === 'apply') {

@@ -109,7 +109,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     riskyUsers: new RiskyUsers(http),
     users: new Users(http, batch),
     groups: new Groups(http),
-    identityAccounts: new IdentityAccounts(http),
+    identityAccounts: new IdentityAccounts(http, batch),
     batch,
     credentialDescription: tokens.description,
     throttle: throttle.buckets,

@@ -118,6 +118,7 @@ export {
   IDENTITY_ACTIONS,
   IDENTITY_PROVIDERS,
   IdentityAccounts,
+  identityAccountItems,
 } from './internal/resources/identityAccounts.js'
 export type { RiskDetectionQuery } from './internal/resources/riskDetections.js'
 /* Resources */

@@ -423,8 +423,6 @@ export const ROUTES: Route[] = [
       )
       if (!account)
         throw badRequest(`Account '${b.accountId}' was not found for provider '${provider}'.`, 'BadRequest')
-      if (!account.actions.some((x) => x.toLowerCase() === action.toLowerCase()))
-        throw badRequest(`Action '${action}' is not allowed on this account.`, 'BadRequest')
       const correlationId = ctx.tenant.applyIdentityAction(identity, action, ctx.claims.appid)
       return json(200, { value: { accountId: account.identifier, action, provider, correlationId } })
     },

@@ -171,7 +171,8 @@ export function addUserSpec(tenant: Tenant, random: Random, spec: UserSpec, now:
         {
           provider: 'ActiveDirectory',
           identifier: guid(random),
-          actions: spec.mdiActions ?? ['disable', 'enable', 'forcePasswordReset'],
+          // Empty, as in every docs example (CONTRACT.md "mdi-actions-list"); a spec can fill it.
+          actions: spec.mdiActions ?? [],
         },
         { provider: 'EntraID', identifier: id, actions: [] },
       ],

@@ -63,20 +63,33 @@ function evidenceKey(user: UserSignals, detections: DetectionSignal[]): string {
 
 type Resolution = { route: Route } | { skip: SkipReason; detail: string }
 
-function defenderRoute(user: UserSignals, action: 'disable' | 'enable' | 'forcePasswordReset'): Resolution {
+function defenderRoute(
+  user: UserSignals,
+  action: 'disable' | 'enable' | 'forcePasswordReset',
+  unavailable: string | undefined,
+): Resolution {
+  if (unavailable !== undefined) {
+    return {
+      skip: 'noRoute',
+      detail: `synced user: ${action} must happen in Active Directory through Defender for Identity, which ${unavailable}`,
+    }
+  }
   if (!user.defender) {
     return {
       skip: 'noDefenderAccount',
-      detail: `synced user: ${action} must happen in Active Directory, and no Defender for Identity account was found`,
+      detail: `synced user: ${action} must happen in Active Directory, and ${user.defenderNote ?? 'no Defender for Identity account was found'}`,
     }
   }
   const ad = user.defender.accounts.find((a) => lower(a.provider) === 'activedirectory')
   if (!ad)
     return { skip: 'noRoute', detail: 'the Defender for Identity identity has no Active Directory account' }
-  if (!ad.actions.some((x) => lower(x) === lower(action))) {
+  // `actions` is documented as a list of action types, not as "the actions allowed", and every docs
+  // example shows it empty (graph-contract.md Corrections 4): only a list that names other actions
+  // and not this one says no; an empty list leaves the answer to invokeAction.
+  if (ad.actions.length > 0 && !ad.actions.some((x) => lower(x) === lower(action))) {
     return {
       skip: 'noRoute',
-      detail: `Defender for Identity does not allow '${action}' on this Active Directory account`,
+      detail: `Defender for Identity lists the actions ${ad.actions.join(', ')} for this Active Directory account, not '${action}'`,
     }
   }
   return {
@@ -91,7 +104,12 @@ function defenderRoute(user: UserSignals, action: 'disable' | 'enable' | 'forceP
 }
 
 /** Which Graph call carries out `action` for this user, or why none does. */
-export function resolveRoute(action: Action, user: UserSignals): Resolution {
+export function resolveRoute(
+  action: Action,
+  user: UserSignals,
+  unavailable: Signals['unavailable'] = undefined,
+): Resolution {
+  const mdi = unavailable?.defenderForIdentity
   const state = user.risk.state
   switch (action) {
     case 'confirmCompromised':
@@ -125,17 +143,17 @@ export function resolveRoute(action: Action, user: UserSignals): Resolution {
     case 'forcePasswordReset':
       if (guest) return { skip: 'guest', detail: "an external user's password belongs to their home tenant" }
       return dir.onPremisesSyncEnabled
-        ? defenderRoute(user, 'forcePasswordReset')
+        ? defenderRoute(user, 'forcePasswordReset', mdi)
         : { route: { kind: 'entra', call: 'resetPassword' } }
     case 'disable':
       if (!dir.accountEnabled) return { skip: 'alreadyDisabled', detail: 'the account is already disabled' }
       return dir.onPremisesSyncEnabled
-        ? defenderRoute(user, 'disable')
+        ? defenderRoute(user, 'disable', mdi)
         : { route: { kind: 'entra', call: 'disable' } }
     default:
       if (dir.accountEnabled) return { skip: 'alreadyEnabled', detail: 'the account is already enabled' }
       return dir.onPremisesSyncEnabled
-        ? defenderRoute(user, 'enable')
+        ? defenderRoute(user, 'enable', mdi)
         : { route: { kind: 'entra', call: 'enable' } }
   }
 }
@@ -148,6 +166,7 @@ function planUser(
   rules: Rule[],
   detections: DetectionSignal[],
   excluded: string | undefined,
+  unavailable: Signals['unavailable'],
 ): UserPlan {
   const key = evidenceKey(user, detections)
   const justification: Justification = {
@@ -187,7 +206,7 @@ function planUser(
     for (const action of rule.then) {
       if (seenActions.has(action)) continue
       seenActions.add(action)
-      const r = resolveRoute(action, user)
+      const r = resolveRoute(action, user, unavailable)
       if ('skip' in r) {
         plan.skips.push({ ...base, rule: rule.name, action, reason: r.skip, detail: r.detail })
         continue
@@ -246,7 +265,7 @@ export function evaluate(policy: Policy, signals: Signals, now: Date): Plan {
       excluded = 'listed in exclude.users'
     else if (groupMembers.has(user.userId))
       excluded = `member of exclusion group ${groupMembers.get(user.userId)}`
-    plans.push(planUser(user, matched, detections, excluded))
+    plans.push(planUser(user, matched, detections, excluded, signals.unavailable))
   }
 
   const steps: Step[] = plans.flatMap((p) => p.steps)

@@ -13,9 +13,9 @@ export { formatIssue, isPolicyError, PolicyError } from './errors.js'
 /* Evaluation */
 export { ADMIN_EVENT_TYPES, evaluate, resolveRoute } from './evaluate.js'
 export { MAX_POLICY_BYTES, parsePolicy } from './load.js'
-export type { PermissionReport } from './permissions.js'
+export type { ApiNeed, PermissionReport, PolicyApi } from './permissions.js'
 /* Permissions */
-export { permissionReport, requiredPermissions } from './permissions.js'
+export { apiNeeds, permissionReport, requiredPermissions } from './permissions.js'
 export type { Justification, Plan, Refusal, Route, Skip, SkipReason, Step, UserPlan } from './plan.js'
 export type { Condition, Policy, PolicyInput, Rule } from './schema.js'
 export { conditionSchema, policyJsonSchema, policySchema, ruleSchema } from './schema.js'

@@ -90,3 +90,42 @@ export function permissionReport(policy: Policy): PermissionReport {
 export function requiredPermissions(policy: Policy): string[] {
   return permissionReport(policy).permissions
 }
+
+/** The Graph API families a policy can call, as national clouds offer them. */
+export type PolicyApi = 'identityProtection' | 'directory' | 'defenderForIdentity'
+
+export interface ApiNeed {
+  api: PolicyApi
+  /** What in the policy needs it. */
+  why: string
+  /**
+   * Whether the same rule and action also reach users by another route (cloud users through Entra):
+   * without the API those users are still acted on and the others are skipped with the reason.
+   */
+  otherRoute: boolean
+}
+
+/**
+ * Which APIs the policy needs, so a cloud that lacks one is caught before any request: Identity
+ * Protection and the directory for every run's reads; Defender for Identity for each rule whose
+ * actions route synced users through it.
+ */
+export function apiNeeds(policy: Policy): ApiNeed[] {
+  const needs: ApiNeed[] = [
+    { api: 'identityProtection', why: 'reading risky users and risk detections', otherRoute: false },
+    { api: 'directory', why: 'reading directory facts of risky users', otherRoute: false },
+  ]
+  for (const rule of policy.rules) {
+    const kinds = kindsOf(rule)
+    for (const action of rule.then) {
+      if (!kinds.includes('synced')) continue
+      if (!actionPermissions(action, 'synced').includes('SecurityIdentitiesActions.ReadWrite.All')) continue
+      needs.push({
+        api: 'defenderForIdentity',
+        why: `rule '${rule.name}': ${action} of users synced from on-premises AD`,
+        otherRoute: kinds.some((k) => k !== 'synced' && actionPermissions(action, k).length > 0),
+      })
+    }
+  }
+  return needs
+}

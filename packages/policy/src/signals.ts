@@ -36,10 +36,17 @@ export interface UserSignals {
   directory?: DirectoryFacts | undefined
   /** The Defender for Identity identity of a synced user, when one was found. */
   defender?: DefenderIdentitySignal | undefined
+  /** Why no Defender for Identity identity is known, when the lookup said more than "none found". */
+  defenderNote?: string | undefined
 }
 
 export interface Signals {
   users: UserSignals[]
+  /**
+   * APIs this tenant's cloud does not offer, with the reason to show: their routes become skips.
+   * Only Defender for Identity can be missing here; a cloud without Identity Protection cannot run.
+   */
+  unavailable?: { defenderForIdentity?: string | undefined }
   /** Transitive user members of each exclusion group (object ids). */
   groupMembers?: Record<string, readonly string[]>
 }

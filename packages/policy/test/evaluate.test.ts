@@ -249,6 +249,44 @@ describe('routing by source of authority', () => {
       ['n', 'enable', 'alreadyEnabled'],
     ])
   })
+  it('an empty Defender for Identity actions list (as every docs example shows) does not block the route', () => {
+    const empty = user({
+      id: 'x',
+      directory: { accountEnabled: true, onPremisesSyncEnabled: true, userType: 'Member' },
+      defender: {
+        identityAccountId: 'mdi-x',
+        accounts: [{ provider: 'activeDirectory', identifier: 'ad-x', actions: [] }],
+      },
+    })
+    const q = plan(policy(rule('{}', '[disable, forcePasswordReset]')), [empty])
+    expect(q.steps.map((s) => [s.action, s.route.kind])).toEqual([
+      ['disable', 'defenderForIdentity'],
+      ['forcePasswordReset', 'defenderForIdentity'],
+    ])
+    expect(q.skips).toEqual([])
+  })
+  it('a cloud without Defender for Identity turns its routes into skips with the reason; Entra routes stay', () => {
+    const signals = {
+      users: [user({ id: 'cloud' }), synced],
+      unavailable: { defenderForIdentity: 'the usgov cloud does not offer' },
+    }
+    const q = evaluate(all, signals, NOW)
+    expect(q.steps.filter((s) => s.route.kind === 'defenderForIdentity')).toEqual([])
+    expect(q.steps.filter((s) => s.userId === 'cloud').map((s) => s.action)).toContain('disable')
+    const skip = q.skips.find((s) => s.userId === 'synced' && s.action === 'disable')
+    expect(skip).toMatchObject({ reason: 'noRoute' })
+    expect(skip?.detail).toMatch(/Defender for Identity, which the usgov cloud does not offer/)
+  })
+  it('says why no Defender for Identity identity is known when the lookup was ambiguous', () => {
+    const ambiguous = user({
+      id: 'amb',
+      directory: { accountEnabled: true, onPremisesSyncEnabled: true, userType: 'Member' },
+      defenderNote: '2 Defender for Identity identities carry its SID',
+    })
+    const q = plan(policy(rule('{}', '[disable]')), [ambiguous])
+    expect(q.skips[0]).toMatchObject({ reason: 'noDefenderAccount' })
+    expect(q.skips[0]?.detail).toMatch(/2 Defender for Identity identities carry its SID/)
+  })
   it('already-applied states are skips, not steps', () => {
     const done = user({
       risk: { level: 'high', state: 'confirmedCompromised' },

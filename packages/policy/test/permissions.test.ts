@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { parsePolicy, permissionReport, policyJsonSchema, requiredPermissions } from '../src/index.js'
+import {
+  apiNeeds,
+  parsePolicy,
+  permissionReport,
+  policyJsonSchema,
+  requiredPermissions,
+} from '../src/index.js'
 
 const ROOT = join(import.meta.dirname, '..', '..', '..')
 const p = (rules: string, extra = '') => parsePolicy(`version: 1\nlookback: PT24H\n${extra}rules:\n${rules}`)
@@ -59,6 +65,32 @@ describe('requiredPermissions', () => {
         ),
       ),
     ).toContain('GroupMember.Read.All')
+  })
+})
+
+describe('apiNeeds', () => {
+  it('every policy reads Identity Protection and the directory', () => {
+    const needs = apiNeeds(p('  - name: a\n    when: {}\n    then: [revokeSessions]\n'))
+    expect(needs.map((n) => [n.api, n.otherRoute])).toEqual([
+      ['identityProtection', false],
+      ['directory', false],
+    ])
+  })
+  it('a synced-only disable has no other route; a rule over all members has the Entra one', () => {
+    const synced = apiNeeds(
+      p('  - name: a\n    when: { synced: true }\n    then: [disable, revokeSessions]\n'),
+    )
+    expect(synced.filter((n) => n.api === 'defenderForIdentity')).toEqual([
+      {
+        api: 'defenderForIdentity',
+        why: "rule 'a': disable of users synced from on-premises AD",
+        otherRoute: false,
+      },
+    ])
+    const both = apiNeeds(p('  - name: b\n    when: {}\n    then: [forcePasswordReset]\n'))
+    expect(both.find((n) => n.api === 'defenderForIdentity')?.otherRoute).toBe(true)
+    const cloudOnly = apiNeeds(p('  - name: c\n    when: { synced: false }\n    then: [disable]\n'))
+    expect(cloudOnly.some((n) => n.api === 'defenderForIdentity')).toBe(false)
   })
 })
 

@@ -24,7 +24,7 @@ export interface HttpTransport {
 }
 
 /** Throttling scopes the client paces itself against (see throttle policy). */
-export type ThrottleScope = 'identityProtection' | 'directoryWrite'
+export type ThrottleScope = 'identityProtection' | 'directoryWrite' | 'defenderForIdentity'
 
 export interface ThrottleCost {
   scope: ThrottleScope

@@ -1,4 +1,5 @@
 import type { GraphHttp } from '../graphHttp.js'
+import type { ThrottleCost } from '../http.js'
 import { eq } from '../odata.js'
 import { items, type PageOptions } from '../paging.js'
 import {
@@ -7,7 +8,24 @@ import {
   identityAccountMaybeWrappedSchema,
   identityAccountSchema,
   invokeActionResultSchema,
+  pageSchema,
 } from '../schemas.js'
+import { type Batch, type BatchItem, parseItem } from './batch.js'
+
+const LOOKUP: ThrottleCost[] = [{ scope: 'defenderForIdentity', tokens: 1 }]
+const identityPageSchema = pageSchema(identityAccountSchema)
+
+/** Batch items for Defender for Identity reads. */
+export const identityAccountItems = {
+  /** The identities whose on-premises SID is `sid` (the list filtered as the docs' example does). */
+  bySid: (sid: string, itemId = sid): BatchItem => ({
+    id: itemId,
+    method: 'GET',
+    url: `/security/identities/identityAccounts?$filter=${encodeURIComponent(eq('onPremisesSecurityIdentifier', sid).text)}`,
+    operation: 'identityAccounts.list',
+    throttle: LOOKUP,
+  }),
+}
 
 export const IDENTITY_PROVIDERS = ['activeDirectory', 'entraID', 'okta'] as const
 export type IdentityProvider = (typeof IDENTITY_PROVIDERS)[number]
@@ -67,7 +85,37 @@ export interface InvokeActionInput {
 }
 
 export class IdentityAccounts {
-  constructor(private readonly http: GraphHttp) {}
+  constructor(
+    private readonly http: GraphHttp,
+    private readonly batch: Batch,
+  ) {}
+
+  /**
+   * Looks up the identities of many on-premises SIDs through `$batch` (20 a request) under the
+   * Defender for Identity budget, yielding each SID's matches (or the error for it) as its batch
+   * answers. Only the first page of each answer is read: more than one match is already ambiguous.
+   */
+  async *findBySids(
+    sids: readonly string[],
+    options: { signal?: AbortSignal | undefined } = {},
+  ): AsyncGenerator<[string, DefenderIdentity[] | Error], void, undefined> {
+    const unique = [...new Set(sids)]
+    const items = unique.map((sid, i) => identityAccountItems.bySid(sid, String(i)))
+    for await (const round of this.batch.stream(items, options)) {
+      for (const r of round) {
+        const sid = unique[Number(r.id)] as string
+        if (r.error) {
+          yield [sid, r.error]
+          continue
+        }
+        try {
+          yield [sid, parseItem(r, identityPageSchema).value.map(normalize)]
+        } catch (error) {
+          yield [sid, error as Error]
+        }
+      }
+    }
+  }
 
   async *list(
     query: ListIdentityAccountsQuery = {},

@@ -25,20 +25,46 @@ type Route = {
 }
 
 // Each entry: any one of the alternatives, where an alternative is a set of roles all required.
+// Exactly the application permissions each operation's include file in microsoft-graph-docs-contrib
+// lists (api-reference/v1.0/includes/permissions/<operation>-permissions.md): least privileged
+// plus "higher privileged", nothing more, so a test fails when the client asks for more than it
+// needs or the docs allow (CONTRACT.md "permissions").
 const PERMS = {
-  readDetections: [['IdentityRiskEvent.Read.All'], ['IdentityRiskEvent.ReadWrite.All']],
-  readRiskyUsers: [['IdentityRiskyUser.Read.All'], ['IdentityRiskyUser.ReadWrite.All']],
+  // riskdetection-list: IdentityRiskEvent.Read.All; higher: not available.
+  readDetections: [['IdentityRiskEvent.Read.All']],
+  // riskyuser-list, riskyuser-get, riskyuser-list-history: IdentityRiskyUser.Read.All; higher: not
+  // available. ReadWrite.All is not listed, so an app that acts also holds Read.All to read.
+  readRiskyUsers: [['IdentityRiskyUser.Read.All']],
+  // riskyuser-confirmcompromised, -dismiss, -confirmsafe: IdentityRiskyUser.ReadWrite.All only.
   writeRiskyUsers: [['IdentityRiskyUser.ReadWrite.All']],
+  // user-get: User.Read.All; higher: User.ReadWrite.All, Directory.Read.All, Directory.ReadWrite.All.
   readUsers: [['User.Read.All'], ['User.ReadWrite.All'], ['Directory.Read.All'], ['Directory.ReadWrite.All']],
-  revoke: [['User.RevokeSessions.All'], ['User.ReadWrite.All'], ['Directory.ReadWrite.All']],
+  // user-revokesigninsessions (719af549): User.RevokeSessions.All; higher: not available.
+  revoke: [['User.RevokeSessions.All']],
+  // user-get.md "Permissions for specific scenarios": accountEnabled needs
+  // User.EnableDisableAccount.All + User.Read.All; user-update's higher: User.ReadWrite.All,
+  // Directory.ReadWrite.All.
   enableDisable: [
     ['User.EnableDisableAccount.All', 'User.Read.All'],
     ['User.ReadWrite.All'],
     ['Directory.ReadWrite.All'],
   ],
+  // user-get.md "Permissions for specific scenarios": passwordProfile needs
+  // User-PasswordProfile.ReadWrite.All; higher as for user-update.
   password: [['User-PasswordProfile.ReadWrite.All'], ['User.ReadWrite.All'], ['Directory.ReadWrite.All']],
-  groupMembers: [['GroupMember.Read.All'], ['Group.Read.All'], ['Directory.Read.All']],
+  // group-list-transitivemembers (dc80b68f): GroupMember.ReadBasic.All; higher: the six below.
+  groupMembers: [
+    ['GroupMember.ReadBasic.All'],
+    ['Directory.Read.All'],
+    ['Group.Read.All'],
+    ['Group.ReadBasic.All'],
+    ['Group.ReadWrite.All'],
+    ['GroupMember.Read.All'],
+    ['GroupMember.ReadWrite.All'],
+  ],
+  // security-identitycontainer-list-identityaccounts, security-identityaccounts-get.
   readIdentities: [['SecurityIdentitiesAccount.Read.All']],
+  // security-identityaccounts-invokeaction.
   identityActions: [['SecurityIdentitiesActions.ReadWrite.All']],
 } as const
 

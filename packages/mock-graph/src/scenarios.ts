@@ -14,12 +14,13 @@ export const REMEDIATION_APP_ID = 'a11c0000-0000-4000-a000-00000000c11e'
 export const REMEDIATION_APP_SECRET = 'mock-secret-value-not-a-real-credential'
 export const FULL_ROLES = [
   'IdentityRiskEvent.Read.All',
+  'IdentityRiskyUser.Read.All',
   'IdentityRiskyUser.ReadWrite.All',
   'User.Read.All',
   'User.RevokeSessions.All',
   'User.EnableDisableAccount.All',
   'User-PasswordProfile.ReadWrite.All',
-  'GroupMember.Read.All',
+  'GroupMember.ReadBasic.All',
   'SecurityIdentitiesAccount.Read.All',
   'SecurityIdentitiesActions.ReadWrite.All',
 ]
@@ -74,7 +75,7 @@ export function registerApps(tenant: Tenant, now: number): void {
       'IdentityRiskEvent.Read.All',
       'IdentityRiskyUser.Read.All',
       'User.Read.All',
-      'GroupMember.Read.All',
+      'GroupMember.ReadBasic.All',
       'SecurityIdentitiesAccount.Read.All',
     ],
   })

@@ -121,6 +121,34 @@ describe('graph: authentication, permissions, errors', () => {
     })
     expect(mock.tenant.actions).toHaveLength(0)
   })
+  // Each row: roles the app holds, the request, whether the docs' include file lists those roles.
+  it.each([
+    ['User.ReadWrite.All', 'POST', 'revoke', false],
+    ['Directory.ReadWrite.All', 'POST', 'revoke', false],
+    ['User.RevokeSessions.All', 'POST', 'revoke', true],
+    ['IdentityRiskyUser.ReadWrite.All', 'GET', '/identityProtection/riskyUsers', false],
+    ['IdentityRiskyUser.Read.All', 'GET', '/identityProtection/riskyUsers', true],
+    ['GroupMember.ReadBasic.All', 'GET', 'members', true],
+    ['Group.ReadBasic.All', 'GET', 'members', true],
+    ['User.Read.All', 'GET', 'members', false],
+  ] as const)(
+    'with only %s, %s %s is allowed: %s (the include file set, nothing more)',
+    async (role, method, target, ok) => {
+      const mock = createMockGraph({ limits: unlimited })
+      const app = mock.tenant.apps.get(READER_APP_ID)
+      if (app) app.roles = [role]
+      const call = await client(mock, READER_APP_ID, READER_APP_SECRET)
+      const user = [...mock.tenant.users.values()].find((u) => u.onPremisesSyncEnabled === null && !u.isAdmin)
+      const path =
+        target === 'revoke'
+          ? `/users/${user?.id}/revokeSignInSessions`
+          : target === 'members'
+            ? `/groups/${BREAK_GLASS_GROUP_ID}/transitiveMembers`
+            : target
+      const res = await call(method, path, method === 'POST' ? {} : undefined)
+      expect(res.status === 403).toBe(!ok)
+    },
+  )
   it('echoes client-request-id and always sends request-id', async () => {
     const call = await client(createMockGraph({ limits: unlimited }))
     const res = await call('GET', '/identityProtection/riskyUsers')

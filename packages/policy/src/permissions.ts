@@ -61,7 +61,7 @@ export function permissionReport(policy: Policy): PermissionReport {
   add('IdentityRiskyUser.Read.All', 'read risky users')
   add('User.Read.All', 'read directory facts (accountEnabled, sync state, user type) of risky users')
   if (policy.exclude.groups.length > 0)
-    add('GroupMember.Read.All', 'read the transitive members of exclusion groups')
+    add('GroupMember.ReadBasic.All', 'read the transitive members (ids) of exclusion groups')
   const roles = new Set<string>()
   for (const rule of policy.rules) {
     for (const kind of kindsOf(rule)) {
@@ -72,12 +72,9 @@ export function permissionReport(policy: Policy): PermissionReport {
       }
     }
   }
-  // ReadWrite includes Read: grant only the larger one.
-  if (reasons.has('IdentityRiskyUser.ReadWrite.All')) {
-    for (const why of reasons.get('IdentityRiskyUser.Read.All') ?? [])
-      add('IdentityRiskyUser.ReadWrite.All', why)
-    reasons.delete('IdentityRiskyUser.Read.All')
-  }
+  // No "ReadWrite includes Read" shortcut: the riskyUser list, get and history pages list
+  // IdentityRiskyUser.Read.All with no higher-privileged alternative, so a policy that acts on
+  // risky users holds both.
   const permissions = [...reasons.keys()].sort()
   return {
     permissions,

@@ -14,8 +14,10 @@ const p = (rules: string, extra = '') => parsePolicy(`version: 1\nlookback: PT24
 
 describe('requiredPermissions', () => {
   it('a read-only policy needs only reads (dismissRisk aside)', () => {
+    // Read.All as well: the riskyUser read pages list no higher-privileged alternative.
     expect(requiredPermissions(p('  - name: a\n    when: {}\n    then: [dismissRisk]\n'))).toEqual([
       'IdentityRiskEvent.Read.All',
+      'IdentityRiskyUser.Read.All',
       'IdentityRiskyUser.ReadWrite.All',
       'User.Read.All',
     ])
@@ -24,8 +26,9 @@ describe('requiredPermissions', () => {
     const policy = parsePolicy(readFileSync(join(ROOT, 'examples', 'policy.yaml'), 'utf8'))
     const report = permissionReport(policy)
     expect(report.permissions).toEqual([
-      'GroupMember.Read.All',
+      'GroupMember.ReadBasic.All',
       'IdentityRiskEvent.Read.All',
+      'IdentityRiskyUser.Read.All',
       'IdentityRiskyUser.ReadWrite.All',
       'SecurityIdentitiesAccount.Read.All',
       'SecurityIdentitiesActions.ReadWrite.All',
@@ -56,7 +59,7 @@ describe('requiredPermissions', () => {
       requiredPermissions(p('  - name: a\n    when: { userType: [guest] }\n    then: [revokeSessions]\n')),
     ).not.toContain('User.RevokeSessions.All')
   })
-  it('exclusion groups need GroupMember.Read.All', () => {
+  it('exclusion groups need GroupMember.ReadBasic.All (least privileged for transitiveMembers)', () => {
     expect(
       requiredPermissions(
         p(
@@ -64,7 +67,7 @@ describe('requiredPermissions', () => {
           'exclude:\n  groups: [2b7e0000-0000-4000-a000-000000000001]\n',
         ),
       ),
-    ).toContain('GroupMember.Read.All')
+    ).toContain('GroupMember.ReadBasic.All')
   })
 })
 

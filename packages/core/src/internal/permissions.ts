@@ -1,6 +1,9 @@
 /**
- * The least-privileged Microsoft Graph application permission each operation needs
- * (graph-contract.md 1.2, 2.x, 3.x). PermissionError names it, so a 403 says what to grant.
+ * The least-privileged Microsoft Graph application permission each operation needs, as each
+ * operation's include file in microsoft-graph-docs-contrib lists it
+ * (api-reference/v1.0/includes/permissions/<operation>-permissions.md; graph-contract.md 1.2, 2.x,
+ * 3.x). PermissionError names it, so a 403 says what to grant. `$batch` needs none of its own: each
+ * item is authorized as if sent alone.
  */
 export const OPERATION_PERMISSIONS = {
   'riskDetections.list': ['IdentityRiskEvent.Read.All'],
@@ -14,10 +17,11 @@ export const OPERATION_PERMISSIONS = {
   'users.revokeSignInSessions': ['User.RevokeSessions.All'],
   'users.setAccountEnabled': ['User.EnableDisableAccount.All', 'User.Read.All'],
   'users.resetPassword': ['User-PasswordProfile.ReadWrite.All'],
-  'groups.transitiveMembers': ['GroupMember.Read.All'],
+  'groups.transitiveMembers': ['GroupMember.ReadBasic.All'],
   'identityAccounts.list': ['SecurityIdentitiesAccount.Read.All'],
   'identityAccounts.get': ['SecurityIdentitiesAccount.Read.All'],
   'identityAccounts.invokeAction': ['SecurityIdentitiesActions.ReadWrite.All'],
+  batch: [],
 } as const satisfies Record<string, readonly string[]>
 
 export type GraphOperation = keyof typeof OPERATION_PERMISSIONS
@@ -36,7 +40,11 @@ export function permissionFor(operation: string): { permission: string; note: st
   const perms = (OPERATION_PERMISSIONS as Record<string, readonly string[]>)[operation]
   return {
     permission:
-      perms === undefined ? 'unknown (no permission is recorded for this operation)' : perms.join(' + '),
+      perms === undefined
+        ? 'unknown (no permission is recorded for this operation)'
+        : perms.length === 0
+          ? 'none of its own (each $batch item needs the permission of its operation)'
+          : perms.join(' + '),
     note: ROLE_NOTES[operation as GraphOperation],
   }
 }

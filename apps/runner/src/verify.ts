@@ -4,7 +4,7 @@
  * wait is `unverified`, never `succeeded`.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { type GraphClient, USER_VERIFY_SELECT } from '@tourniquet/core'
+import { type GraphClient, isGraphError, USER_VERIFY_SELECT } from '@tourniquet/core'
 import type { Route, Step } from '@tourniquet/policy'
 import type { StepStatus } from './audit.js'
 import type { StepOutcome } from './execute.js'
@@ -36,6 +36,41 @@ const EXPECTED_STATE = {
   confirmSafe: 'confirmedSafe',
 } as const
 
+// Clients whose service refused the riskLastUpdatedDateTime filter: later read-backs go straight
+// to the documented query.
+const refusesUpdatedSince = new WeakSet<GraphClient>()
+const FALLBACK_NOTE = ' (read back by riskState alone: the service refused a filter on riskLastUpdatedDateTime)'
+
+/**
+ * The ids of risky users in `state`, narrowed to those updated since `earliest`. No docs page lists
+ * riskLastUpdatedDateTime as filterable (graph-contract.md Corrections 7), so when the service
+ * answers 400 the read falls back to the documented riskState filter alone: more pages, same answer.
+ */
+async function usersInState(
+  client: GraphClient,
+  state: string,
+  earliest: Date,
+  signal: AbortSignal | undefined,
+): Promise<{ seen: Set<string>; note: string }> {
+  const read = async (updatedSince: Date | undefined): Promise<Set<string>> => {
+    const seen = new Set<string>()
+    for await (const u of client.riskyUsers.list(
+      { riskStates: [state], updatedSince, select: ['id'] },
+      { signal },
+    ))
+      seen.add(u.id)
+    return seen
+  }
+  if (refusesUpdatedSince.has(client)) return { seen: await read(undefined), note: FALLBACK_NOTE }
+  try {
+    return { seen: await read(earliest), note: '' }
+  } catch (error) {
+    if (!isGraphError(error) || error.status !== 400) throw error
+    refusesUpdatedSince.add(client)
+    return { seen: await read(undefined), note: FALLBACK_NOTE }
+  }
+}
+
 async function readOnce(
   client: GraphClient,
   checks: Check[],
@@ -51,18 +86,13 @@ async function readOnce(
         (c) => (c.step.route as Extract<Route, { kind: 'identityProtection' }>).call === call,
       )
       if (mine.length === 0) continue
-      const seen = new Set<string>()
-      for await (const u of client.riskyUsers.list(
-        { riskStates: [state], updatedSince: earliest, select: ['id'] },
-        { signal },
-      ))
-        seen.add(u.id)
+      const { seen, note } = await usersInState(client, state, earliest, signal)
       for (const c of mine)
         out.set(
           c,
           seen.has(c.step.userId)
-            ? { visible: true, detail: `riskState is ${state}` }
-            : { visible: false, observable: true, detail: `riskState is not yet ${state}` },
+            ? { visible: true, detail: `riskState is ${state}${note}` }
+            : { visible: false, observable: true, detail: `riskState is not yet ${state}${note}` },
         )
     }
   }

@@ -16,6 +16,8 @@ export interface GraphContext {
   base: string
   /** Replaces the origin of nextLinks (the forged-nextLink fault). */
   nextLinkOrigin: string | undefined
+  /** Refuse filters on properties no docs page lists as filterable (MockGraphOptions.strictFilters). */
+  strictFilters: boolean
 }
 
 type Route = {
@@ -250,6 +252,13 @@ export const ROUTES: Route[] = [
     pattern: /^\/identityProtection\/riskyUsers$/,
     run: (ctx, _m, url) => {
       requirePerm(ctx, PERMS.readRiskyUsers)
+      // Used in the wild but listed on no docs page (CONTRACT.md "riskyusers-filter"): a service
+      // that refuses it is one the client must survive.
+      if (ctx.strictFilters && /riskLastUpdatedDateTime/i.test(url.searchParams.get('$filter') ?? ''))
+        throw badRequest(
+          "Invalid filter clause: filtering on property 'riskLastUpdatedDateTime' is not supported.",
+          'BadRequest',
+        )
       const view = riskyUserView(ctx.tenant)
       return paged(
         ctx,

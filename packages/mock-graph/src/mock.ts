@@ -53,6 +53,12 @@ export interface FaultOptions {
 export interface MockGraphOptions {
   /** The national cloud to behave as: which APIs exist, the federated audience (default global). */
   cloud?: MockCloud
+  /**
+   * Answer 400 to filters on properties no docs page lists as filterable (riskyUsers by
+   * riskLastUpdatedDateTime), as a service that keeps only to its docs would. Off by default: the
+   * real service is reported to accept them.
+   */
+  strictFilters?: boolean
   tenant?: Tenant
   scenario?: ScenarioName
   /** Speeds the service up: every rate limit x timeScale, every latency / timeScale (benchmarks). */
@@ -301,7 +307,13 @@ export class MockGraph {
     const limited = this.limit(claims, method, path)
     if (limited) return limited
     return runRoute(
-      { tenant: this.tenant, claims, base, nextLinkOrigin: this.options.faults?.forgedNextLink },
+      {
+        tenant: this.tenant,
+        claims,
+        base,
+        nextLinkOrigin: this.options.faults?.forgedNextLink,
+        strictFilters: this.options.strictFilters === true,
+      },
       method,
       path,
       url,

@@ -196,6 +196,59 @@ async function baseline(n, SCALE) {
   }
 }
 
+/**
+ * Defender for Identity lookups: a plan (no writes) of a policy that disables synced users at high
+ * risk, so every such user needs its identity looked up by SID. Counts the HTTP requests those
+ * lookups took ($batch, 20 a request, under their own budget) against one request per user.
+ */
+async function defenderLookups(n, SCALE) {
+  const { mock, server } = await startMock(n, SCALE)
+  const dir = await mkdtemp(join(tmpdir(), 'tq-bench-mdi-'))
+  await writeFile(join(dir, 'ca.pem'), server.caPem)
+  await writeFile(
+    join(dir, 'policy.yaml'),
+    'version: 1\nlookback: PT48H\nlimits:\n  maxActionsPerRun: 1000000\nrules:\n  - name: synced\n    when: { riskLevel: [high], synced: true }\n    then: [disable]\n',
+  )
+  const env = {
+    PATH: process.env.PATH,
+    NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'),
+    AZURE_TENANT_ID: DEFAULT_TENANT_ID,
+    AZURE_CLIENT_ID: REMEDIATION_APP_ID,
+    AZURE_CLIENT_SECRET: REMEDIATION_APP_SECRET,
+    AZURE_AUTHORITY_HOST: server.url,
+    TOURNIQUET_GRAPH_URL: server.url,
+    TOURNIQUET_POLICY: join(dir, 'policy.yaml'),
+    TOURNIQUET_LEDGER: join(dir, 'ledger.jsonl'),
+    TOURNIQUET_MAX_RUNTIME: 'PT2H',
+    TOURNIQUET_IDENTITY_PROTECTION_RPS: String(SCALE * 0.95),
+    TOURNIQUET_DEFENDER_RPS: String(10 * SCALE),
+  }
+  const started = performance.now()
+  const child = spawn(process.execPath, [join(ROOT, 'apps/runner/dist/cli.js'), 'run'], {
+    env,
+    stdio: ['ignore', 'ignore', 'ignore'],
+  })
+  const code = await new Promise((r) => child.on('close', r))
+  const wallMs = performance.now() - started
+  const lookups = mock.log.filter((l) => l.path === '/v1.0/security/identities/identityAccounts')
+  const batches = new Set(lookups.map((l) => l.batchId ?? `direct-${l.id}`))
+  const synced = [...mock.tenant.users.values()].filter((u) => u.onPremisesSyncEnabled === true).length
+  await server.close()
+  await rm(dir, { recursive: true, force: true })
+  return {
+    n,
+    scale: SCALE,
+    exitCode: code,
+    syncedUsers: synced,
+    lookups: lookups.length,
+    httpRequests: batches.size,
+    requestsPerSyncedUser: Number((batches.size / Math.max(1, lookups.length)).toFixed(3)),
+    oneByOneRequestsPerSyncedUser: 1,
+    throttled429: lookups.filter((l) => l.status === 429).length,
+    wallMs: Math.round(wallMs),
+  }
+}
+
 const rows = []
 for (const n of SIZES) {
   const scale = SCALE_FOR(n)
@@ -237,6 +290,11 @@ for (const n of SIZES) {
   })
   process.stderr.write(`${JSON.stringify(rows.at(-1))}\n`)
 }
+
+const MDI_N = Number(process.env.BENCH_MDI_SIZE ?? 10_000)
+process.stderr.write(`Defender for Identity lookups at N=${MDI_N}...\n`)
+const mdi = MDI_N > 0 ? await defenderLookups(MDI_N, SCALE_FOR(MDI_N)) : undefined
+if (mdi) process.stderr.write(`${JSON.stringify(mdi)}\n`)
 
 const tableOf = (rows) =>
   [
@@ -298,9 +356,12 @@ try {
 }
 writeFileSync(
   join(RESULTS, 'bench.json'),
-  `${JSON.stringify({ node: process.version, latencyMs: LATENCY_MS, baselineScale: BASELINE_SCALE, results: rows }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, latencyMs: LATENCY_MS, baselineScale: BASELINE_SCALE, results: rows, defenderLookups: mdi }, null, 2)}\n`,
 )
-const table = tableOf(rows)
+const mdiLine = mdi
+  ? `\nDefender for Identity lookups (N = ${mdi.n}, plan of a synced-user disable): ${mdi.lookups} users looked up in ${mdi.httpRequests} HTTP requests, ${mdi.requestsPerSyncedUser} requests per synced user (one by one: 1), ${mdi.throttled429} 429s, ${mdi.wallMs} ms at ${mdi.scale}x.\n`
+  : ''
+const table = `${tableOf(rows)}\n${mdiLine}`
 writeFileSync(join(RESULTS, 'bench.md'), `${table}\n`)
 writeFileSync(join(RESULTS, 'bench.svg'), svg())
 console.log(table)

@@ -64,6 +64,11 @@ export interface RunnerConfig {
    * 150 s per app and tenant, after a burst of 3,000). Only a faster fake tenant needs another value.
    */
   directoryWriteRps: number
+  /**
+   * Defender for Identity requests per second (TOURNIQUET_DEFENDER_RPS, default 10 after a burst of
+   * 20). Graph documents no limit for /security/identities; each `$batch` item counts as one.
+   */
+  defenderRps: number
 }
 
 /** Flags that override the environment. */
@@ -242,6 +247,15 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     })
   }
 
+  const defenderText = get('TOURNIQUET_DEFENDER_RPS') ?? '10'
+  const defenderRps = Number(defenderText)
+  if (!Number.isFinite(defenderRps) || defenderRps <= 0) {
+    problems.push({
+      variable: 'TOURNIQUET_DEFENDER_RPS',
+      message: `'${defenderText}' is not a positive number of requests per second`,
+    })
+  }
+
   if (problems.length > 0) {
     // Messages quote the values they refuse; a secret pasted into the wrong variable must not be quoted.
     registerSecret(secret)
@@ -264,5 +278,6 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     managedIdentityClientId: get('TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID'),
     identityProtectionRps,
     directoryWriteRps,
+    defenderRps,
   }
 }

@@ -105,6 +105,7 @@ export function clientFromConfig(
     throttle: {
       identityProtection: { capacity: 1, refillPerSecond: config.identityProtectionRps },
       directoryWrite: { capacity: 3_000, refillPerSecond: config.directoryWriteRps },
+      defenderForIdentity: { capacity: 20, refillPerSecond: config.defenderRps },
     },
   })
 }

@@ -39,7 +39,8 @@ const EXPECTED_STATE = {
 // Clients whose service refused the riskLastUpdatedDateTime filter: later read-backs go straight
 // to the documented query.
 const refusesUpdatedSince = new WeakSet<GraphClient>()
-const FALLBACK_NOTE = ' (read back by riskState alone: the service refused a filter on riskLastUpdatedDateTime)'
+const FALLBACK_NOTE =
+  ' (read back by riskState alone: the service refused a filter on riskLastUpdatedDateTime)'
 
 /**
  * The ids of risky users in `state`, narrowed to those updated since `earliest`. No docs page lists

@@ -109,6 +109,7 @@ describe('configuration from the environment', () => {
       TOURNIQUET_CONCURRENCY: '0',
       TOURNIQUET_IDENTITY_PROTECTION_RPS: '-1',
       TOURNIQUET_DIRECTORY_WRITE_RPS: 'fast',
+      TOURNIQUET_DEFENDER_RPS: '0',
     })
     expect(p.map((x) => x.variable)).toEqual([
       'TOURNIQUET_LEDGER',
@@ -116,6 +117,7 @@ describe('configuration from the environment', () => {
       'TOURNIQUET_CONCURRENCY',
       'TOURNIQUET_IDENTITY_PROTECTION_RPS',
       'TOURNIQUET_DIRECTORY_WRITE_RPS',
+      'TOURNIQUET_DEFENDER_RPS',
     ])
     expect(
       loadConfig(

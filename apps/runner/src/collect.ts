@@ -84,6 +84,8 @@ export async function collectSignals(
         )
         continue
       }
+      // The directory's UPN, not Identity Protection's copy (nullable, and it lags a rename).
+      if (fact.userPrincipalName) user.userPrincipalName = fact.userPrincipalName
       user.directory = {
         accountEnabled: fact.accountEnabled ?? true,
         onPremisesSyncEnabled: fact.onPremisesSyncEnabled === true,

@@ -107,15 +107,19 @@ function paged<T>(
     if (!decoded) throw badRequest('Invalid $skiptoken', 'Directory_PageTokenNotFound')
     offset = Number(decoded[1])
   }
-  const value = all.slice(offset, offset + top).map(project)
+  // Server-driven paging: a page after the first may hold fewer items than $top while more follow
+  // (MDC concepts/paging.md: keep following @odata.nextLink until there is none; the page size is
+  // the server's to choose). Deterministic: 0 to 2 fewer, by offset.
+  const size = offset === 0 || top < 3 ? top : top - (offset % 3)
+  const value = all.slice(offset, offset + size).map(project)
   const body: Record<string, unknown> = { '@odata.context': `${ctx.base}/$metadata`, value }
-  if (offset + top < all.length) {
+  if (offset + size < all.length) {
     // Keep the caller's query as sent (Graph writes `$skiptoken`, not `%24skiptoken`).
     const kept = url.search
       .slice(1)
       .split('&')
       .filter((p) => p !== '' && !/^(\$|%24)skiptoken=/i.test(p))
-    kept.push(`$skiptoken=${Buffer.from(`o${offset + top}`).toString('base64url')}`)
+    kept.push(`$skiptoken=${Buffer.from(`o${offset + size}`).toString('base64url')}`)
     const origin = ctx.nextLinkOrigin ? new URL(ctx.nextLinkOrigin).origin : url.origin
     body['@odata.nextLink'] = `${origin}${url.pathname}?${kept.join('&')}`
   }

@@ -19,7 +19,8 @@ export interface MockUser {
 
 export interface MockRiskyUser {
   id: string
-  userPrincipalName: string
+  /** Identity Protection's own copy: nullable, and it can lag a rename (MDC resources/riskyuser.md). */
+  userPrincipalName: string | null
   userDisplayName: string
   riskLevel: string
   riskState: string
@@ -61,7 +62,8 @@ export interface MockDetection {
   lastUpdatedDateTime: string
   userId: string
   userDisplayName: string
-  userPrincipalName: string
+  /** Nullable, as on the riskyUser (MDC resources/riskdetection.md). */
+  userPrincipalName: string | null
   additionalInfo: string
 }
 

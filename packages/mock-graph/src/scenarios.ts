@@ -95,6 +95,11 @@ export interface UserSpec {
   risk?: { level: string; state?: string; detail?: string }
   detections?: Array<{ type: string; level?: string; source?: string; hoursAgo?: number; timing?: string }>
   mdiActions?: string[]
+  /**
+   * The UPN Identity Protection holds for the user when it differs from the directory's: null (the
+   * property is nullable), or an old UPN that lags a rename.
+   */
+  riskUpn?: string | null
 }
 
 /** Adds one user with its risky-user record, detections and (for synced users) Defender for Identity account. */
@@ -122,7 +127,7 @@ export function addUserSpec(tenant: Tenant, random: Random, spec: UserSpec, now:
   if (spec.risk) {
     const r: MockRiskyUser = {
       id,
-      userPrincipalName: upn,
+      userPrincipalName: spec.riskUpn === undefined ? upn : spec.riskUpn,
       userDisplayName: spec.name,
       riskLevel: spec.risk.level,
       riskState: spec.risk.state ?? 'atRisk',
@@ -155,7 +160,7 @@ export function addUserSpec(tenant: Tenant, random: Random, spec: UserSpec, now:
       lastUpdatedDateTime: iso(d.hoursAgo ?? 2),
       userId: id,
       userDisplayName: spec.name,
-      userPrincipalName: upn,
+      userPrincipalName: spec.riskUpn === undefined ? upn : spec.riskUpn,
       additionalInfo: JSON.stringify([{ Key: 'userAgent', Value: 'Mozilla/5.0' }]),
     }
     tenant.detections.push(detection)
@@ -228,6 +233,9 @@ export function generateTenant(options: GenerateOptions): Tenant {
         kind,
         admin,
         enabled: random() > 0.02,
+        // Every 50th user's risk records carry no UPN: the property is nullable, and a client
+        // must not need it (derived from the index, so the seeded stream is unchanged).
+        ...(i % 50 === 49 ? { riskUpn: null } : {}),
         risk: { level },
         detections,
       },

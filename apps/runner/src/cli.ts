@@ -14,6 +14,9 @@ const HELP = `tourniquet: contain compromised identities by policy (Microsoft En
 usage:
   tourniquet run [--apply] [--policy FILE] [--ledger PATH|URL] [--report FILE]
                                  plan (the default: a dry run) or apply the policy to the tenant
+  tourniquet doctor [--policy FILE] [--ledger PATH|URL]
+                                 read-only preflight: sign-in, permissions, licences, APIs, ledger
+                                 (exit 0 ready, 1 something missing, 2 configuration or sign-in)
   tourniquet undo --run RUN_ID [--apply]
                                  re-enable the accounts that run disabled (plan first, --apply to act)
   tourniquet policy test PATH    run the policy case files (*.cases.yaml) under PATH
@@ -88,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
     return runDemo({ scenario: values.scenario as string | undefined })
   }
 
-  if (command === 'run' || command === 'undo') {
+  if (command === 'run' || command === 'undo' || command === 'doctor') {
     let config: ReturnType<typeof loadConfig>
     try {
       config = loadConfig({
@@ -105,6 +108,10 @@ async function main(argv: string[]): Promise<number> {
         return EXIT.configuration
       }
       throw e
+    }
+    if (command === 'doctor') {
+      const { runDoctor } = await import('./doctor.js')
+      return runDoctor({ config, out: process.stdout, err: process.stderr })
     }
     // SIGTERM (Container Apps stopping the job): finish in-flight steps, record them, then exit.
     const stop = new AbortController()

@@ -52,6 +52,8 @@ export class TourniquetError extends Error {
 export interface GraphErrorDetails {
   status: number
   graphCode: string | undefined
+  /** Graph's own words (error.message), sanitized like every message; absent when the body had none. */
+  graphMessage?: string | undefined
   requestId: string | undefined
   clientRequestId: string | undefined
   date: string | undefined
@@ -62,6 +64,7 @@ export interface GraphErrorDetails {
 export class GraphError extends TourniquetError {
   readonly status: number
   readonly graphCode: string | undefined
+  readonly graphMessage: string | undefined
   readonly requestId: string | undefined
   readonly clientRequestId: string | undefined
   readonly date: string | undefined
@@ -77,6 +80,7 @@ export class GraphError extends TourniquetError {
     this.name = 'GraphError'
     this.status = details.status
     this.graphCode = details.graphCode
+    this.graphMessage = details.graphMessage === undefined ? undefined : redactText(details.graphMessage)
     this.requestId = details.requestId
     this.clientRequestId = details.clientRequestId
     this.date = details.date

@@ -304,6 +304,8 @@ export class MockGraph {
         'BadRequest',
         `Resource not found for the segment '${path.split('/')[1] ?? ''}'.`,
       )
+    const unlicensed = this.featureOff(path)
+    if (unlicensed) return unlicensed
     const limited = this.limit(claims, method, path)
     if (limited) return limited
     return runRoute(
@@ -319,6 +321,23 @@ export class MockGraph {
       url,
       body,
     )
+  }
+
+  /**
+   * A tenant without the licence or the product an API needs. The docs show no error body for
+   * this; the shape is Graph's usual 403 and the codes are our choice (CONTRACT.md "licence"): a
+   * client must tell it from a missing permission by the token's roles, not by the code.
+   */
+  private featureOff(path: string): Response | undefined {
+    if (path.startsWith('/identityProtection/') && !this.tenant.features.entraIdP2)
+      return graphError(
+        403,
+        'Forbidden',
+        'Your tenant is not licensed for this feature (Microsoft Entra ID P2).',
+      )
+    if (path.startsWith('/security/identities/') && !this.tenant.features.defenderForIdentity)
+      return graphError(403, 'Forbidden', 'Microsoft Defender for Identity is not set up for this tenant.')
+    return undefined
   }
 
   private limit(claims: TokenClaims, method: string, path: string): Response | undefined {

@@ -22,6 +22,12 @@ export class Tenant {
   readonly identityAccounts = new Map<string, MockIdentityAccount>()
   readonly apps = new Map<string, MockApp>()
   readonly actions: MockAction[] = []
+  /**
+   * What the tenant has switched on: Identity Protection's APIs need an Entra ID P2 licence (MDC
+   * riskyuser-list.md), Defender for Identity's need its sensor deployed. Off, they answer 403 with
+   * the error CONTRACT.md "licence" describes.
+   */
+  readonly features = { entraIdP2: true, defenderForIdentity: true }
   /** Passwords set through passwordProfile, in memory only (never in the log): lets tests prove no output carries one. */
   readonly passwordsSeen: string[] = []
 

@@ -102,7 +102,15 @@ export function errorDetails(
     // Not JSON (a proxy's HTML page, say): the status alone describes it.
   }
   return {
-    details: { status: response.status, graphCode, requestId, clientRequestId, date, operation },
+    details: {
+      status: response.status,
+      graphCode,
+      graphMessage: message,
+      requestId,
+      clientRequestId,
+      date,
+      operation,
+    },
     message: message ?? '',
   }
 }

@@ -1,0 +1,343 @@
+/**
+ * `tourniquet doctor`: a read-only preflight against the configured tenant, with the same
+ * configuration as `run`. It sends no write: a sign-in, a few one-page reads, and the ledger's lock
+ * taken and given back. One line per check, ok / missing / cannot tell / note, each with what to do.
+ * Exit 0 when the policy can run as written, 1 when something it needs is missing, 2 on a
+ * configuration, policy or sign-in error.
+ */
+import type { Writable } from 'node:stream'
+import {
+  apiAvailable,
+  type Credential,
+  createTokenProvider,
+  GRAPH_API_NAMES,
+  type GraphClient,
+  isAuthError,
+  isConfigError,
+  isGraphError,
+  isTourniquetError,
+} from '@tourniquet/core'
+import {
+  apiNeeds,
+  isPolicyError,
+  loadPolicyFile,
+  type PermissionReport,
+  type Policy,
+  permissionReport,
+} from '@tourniquet/policy'
+import type { RunnerConfig } from './env.js'
+import type { Ledger } from './ledger/ledger.js'
+import { openLedger } from './ledger/open.js'
+import { ConfigFileError, clientFromConfig, credentialFor, EXIT } from './run.js'
+
+export type CheckStatus = 'ok' | 'missing' | 'cannot tell' | 'note'
+
+export interface CheckLine {
+  status: CheckStatus
+  check: string
+  detail: string
+  /** What to do about it. */
+  fix?: string | undefined
+}
+
+export interface DoctorOptions {
+  config: RunnerConfig
+  out: Writable
+  err: Writable
+  /** Inject a client (tests); otherwise one is built from the configuration. */
+  client?: GraphClient
+  /** Inject the granted roles (tests); otherwise read from a fresh token's `roles` claim. */
+  grantedRoles?: () => Promise<string[]>
+  ledger?: Ledger
+}
+
+/** The `roles` claim of an access token: the app roles granted. The token itself is never kept or shown. */
+export function rolesOf(token: string): string[] {
+  const payload = token.split('.')[1]
+  if (payload === undefined) return []
+  try {
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { roles?: unknown }
+    return Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : []
+  } catch {
+    return []
+  }
+}
+
+async function tokenRoles(config: RunnerConfig, credential: Credential): Promise<string[]> {
+  const tokens = createTokenProvider({
+    tenantId: config.tenantId,
+    clientId: config.clientId,
+    credential,
+    cloud: config.cloud,
+    ...(config.authorityHost === undefined ? {} : { authorityHost: config.authorityHost }),
+  })
+  try {
+    return rolesOf((await tokens.getToken({ forceRefresh: true })).token)
+  } finally {
+    await tokens.close()
+  }
+}
+
+/** What the token grants against what the policy needs (PermissionReport), one line per difference. */
+export function permissionLines(report: PermissionReport, roles: readonly string[]): CheckLine[] {
+  const granted = new Set(roles)
+  const lines: CheckLine[] = []
+  for (const p of report.permissions.filter((x) => !granted.has(x)))
+    lines.push({
+      status: 'missing',
+      check: 'permission',
+      detail: `${p}, needed to ${(report.reasons[p] ?? []).join('; ')}`,
+      fix: 'grant it as an application permission with admin consent (pulumi up grants exactly what the policy needs)',
+    })
+  if (lines.length === 0)
+    lines.push({
+      status: 'ok',
+      check: 'permissions',
+      detail: `the app holds the ${report.permissions.length} Graph permissions the policy needs`,
+    })
+  const extra = roles.filter((r) => !report.permissions.includes(r))
+  if (extra.length > 0)
+    lines.push({
+      status: 'note',
+      check: 'permissions',
+      detail: `granted but not needed by this policy: ${extra.join(', ')}`,
+      fix: 'remove them: least privilege',
+    })
+  return lines
+}
+
+function cloudLines(policy: Policy, config: RunnerConfig): CheckLine[] {
+  const lines: CheckLine[] = []
+  for (const need of apiNeeds(policy)) {
+    if (apiAvailable(need.api, config.cloud)) continue
+    lines.push({
+      status: need.otherRoute ? 'note' : 'missing',
+      check: 'cloud',
+      detail: `${GRAPH_API_NAMES[need.api]} is not offered in the '${config.cloud}' cloud; needed for ${need.why}`,
+      fix: need.otherRoute
+        ? 'those steps are skipped with this reason; the other users are still acted on'
+        : 'the policy cannot run in this cloud as written',
+    })
+  }
+  return lines
+}
+
+/** A check that cannot be made now, with the reason (not a failure). */
+class CannotTell extends Error {}
+
+interface Probe {
+  check: string
+  /** The permission the read needs (least privileged, as the docs list it). */
+  permission: string
+  /** Why a 403 with the permission granted would happen. */
+  otherwise: string
+  read: () => Promise<string>
+}
+
+async function runProbe(probe: Probe, roles: ReadonlySet<string>): Promise<CheckLine> {
+  try {
+    return { status: 'ok', check: probe.check, detail: await probe.read() }
+  } catch (e) {
+    if (e instanceof CannotTell) return { status: 'cannot tell', check: probe.check, detail: e.message }
+    // Graph's own code and words, not our wrapper's advice (which assumes a missing permission).
+    const graph = isGraphError(e)
+      ? `Graph answered ${e.status}${e.graphCode ? ` ${e.graphCode}` : ''}${e.graphMessage ? `: ${e.graphMessage}` : ''}`
+      : (e as Error).message
+    if (isGraphError(e) && e.status === 403) {
+      return roles.has(probe.permission)
+        ? {
+            status: 'missing',
+            check: probe.check,
+            detail: `Graph refused the read although the app holds ${probe.permission} (${graph})`,
+            fix: probe.otherwise,
+          }
+        : {
+            status: 'missing',
+            check: probe.check,
+            detail: `the app lacks ${probe.permission} (${graph})`,
+            fix: `grant ${probe.permission}`,
+          }
+    }
+    return { status: 'cannot tell', check: probe.check, detail: `the read failed: ${graph}` }
+  }
+}
+
+/** The reads a run makes, one page each (Identity Protection's two cost one budget token each). */
+function probesFor(policy: Policy, config: RunnerConfig, client: GraphClient): Probe[] {
+  let someone: string | undefined
+  const probes: Probe[] = []
+  if (apiAvailable('identityProtection', config.cloud)) {
+    const p2 = 'Identity Protection needs a Microsoft Entra ID P2 licence in the tenant'
+    probes.push({
+      check: 'identity protection',
+      permission: 'IdentityRiskyUser.Read.All',
+      otherwise: p2,
+      read: async () => {
+        for await (const u of client.riskyUsers.list({ select: ['id'] })) {
+          someone = u.id
+          break
+        }
+        return 'riskyUsers answered'
+      },
+    })
+    probes.push({
+      check: 'risk detections',
+      permission: 'IdentityRiskEvent.Read.All',
+      otherwise: p2,
+      read: async () => {
+        for await (const _ of client.riskDetections.list({
+          since: new Date(Date.now() - 3_600_000),
+          select: ['id'],
+        }))
+          break
+        return 'riskDetections answered'
+      },
+    })
+  }
+  probes.push({
+    check: 'directory',
+    permission: 'User.Read.All',
+    otherwise: 'a directory read was refused: check for a Conditional Access or app restriction',
+    read: async () => {
+      if (someone === undefined) throw new CannotTell('no risky user to read back right now')
+      await client.users.get(someone, { select: ['id'] })
+      return 'users answered'
+    },
+  })
+  for (const group of policy.exclude.groups)
+    probes.push({
+      check: 'exclusion group',
+      permission: 'GroupMember.ReadBasic.All',
+      otherwise: 'the group may be a role-assignable or restricted group the app cannot read',
+      read: async () => {
+        for await (const _ of client.groups.transitiveMembers(group)) break
+        return `members of ${group} answered`
+      },
+    })
+  if (
+    apiNeeds(policy).some((n) => n.api === 'defenderForIdentity') &&
+    apiAvailable('defenderForIdentity', config.cloud)
+  )
+    probes.push({
+      check: 'defender for identity',
+      permission: 'SecurityIdentitiesAccount.Read.All',
+      otherwise:
+        'Defender for Identity may not be set up in this tenant (its sensors report the on-premises accounts)',
+      read: async () => {
+        // The null SID (S-1-0-0) belongs to no account: an empty answer proves the API works.
+        for await (const _ of client.identityAccounts.list({ onPremisesSecurityIdentifier: 'S-1-0-0' })) break
+        return 'identityAccounts answered'
+      },
+    })
+  return probes
+}
+
+function roleLines(report: PermissionReport, policy: Policy): CheckLine[] {
+  const lines: CheckLine[] = report.directoryRoles.map((role) => ({
+    status: 'cannot tell' as const,
+    check: 'directory role',
+    detail: `app-only password resets need the ${role} role (higher for admin targets); reading role assignments needs RoleManagement.Read.Directory, which this policy does not grant`,
+    fix: `check in the Entra admin center: Roles and administrators > ${role} > the app's service principal`,
+  }))
+  if (apiNeeds(policy).some((n) => n.api === 'defenderForIdentity'))
+    lines.push({
+      status: 'cannot tell',
+      check: 'defender actions',
+      detail:
+        'invokeAction may also need a Defender XDR role with Response (manage) on identities (not confirmed in the Graph docs); only an action would show it',
+      fix: 'check Defender XDR > Permissions > Roles for the app',
+    })
+  return lines
+}
+
+async function ledgerLine(
+  config: RunnerConfig,
+  credential: Credential,
+  injected: Ledger | undefined,
+): Promise<CheckLine> {
+  try {
+    const ledger = injected ?? (await openLedger(config, async () => credential))
+    await ledger.load()
+    if (!(await ledger.acquire()))
+      return {
+        status: 'cannot tell',
+        check: 'ledger',
+        detail: `${ledger.location} is readable; another run holds its lock now`,
+      }
+    await ledger.release()
+    return { status: 'ok', check: 'ledger', detail: `${ledger.location}: read, lock taken and released` }
+  } catch (e) {
+    return {
+      status: 'missing',
+      check: 'ledger',
+      detail: `the ledger cannot be used: ${(e as Error).message}`,
+      fix: 'check TOURNIQUET_LEDGER and, for a blob, the identity’s Storage Blob Data Contributor role on the container',
+    }
+  }
+}
+
+function print(out: Writable, line: CheckLine): void {
+  out.write(`${line.status.padEnd(12)}${line.check.padEnd(23)}${line.detail}\n`)
+  if (line.fix) out.write(`${''.padEnd(35)}-> ${line.fix}\n`)
+}
+
+/** Runs every check and prints it; returns the exit code. */
+export async function runDoctor(options: DoctorOptions): Promise<number> {
+  const { config, out, err } = options
+  let policy: Policy
+  let credential: Credential
+  try {
+    policy = await loadPolicyFile(config.policyPath)
+    credential = await credentialFor(config)
+  } catch (e) {
+    if (!isPolicyError(e) && !(e instanceof ConfigFileError)) throw e
+    err.write(
+      `tourniquet doctor: ${isPolicyError(e) ? 'the policy cannot be used' : 'configuration error'}:\n${e.message}\n`,
+    )
+    return EXIT.configuration
+  }
+  out.write(
+    `tourniquet doctor: tenant ${config.tenantId}, cloud ${config.cloud}, policy ${config.policyPath}\n`,
+  )
+  let roles: string[]
+  try {
+    roles = await (options.grantedRoles ?? (() => tokenRoles(config, credential)))()
+  } catch (e) {
+    if (!isAuthError(e) && !isConfigError(e) && !isTourniquetError(e)) throw e
+    print(out, { status: 'missing', check: 'sign-in', detail: e.message })
+    return EXIT.configuration
+  }
+  const client = options.client ?? clientFromConfig(config, credential)
+  try {
+    const report = permissionReport(policy)
+    const lines: CheckLine[] = [
+      {
+        status: 'ok',
+        check: 'sign-in',
+        detail: `signed in with ${client.credentialDescription}; the token carries ${roles.length} app roles`,
+      },
+      ...permissionLines(report, roles),
+      ...cloudLines(policy, config),
+    ]
+    for (const line of lines) print(out, line)
+    const granted = new Set(roles)
+    for (const probe of probesFor(policy, config, client)) {
+      const line = await runProbe(probe, granted)
+      lines.push(line)
+      print(out, line)
+    }
+    for (const line of [...roleLines(report, policy), await ledgerLine(config, credential, options.ledger)]) {
+      lines.push(line)
+      print(out, line)
+    }
+    const missing = lines.filter((l) => l.status === 'missing').length
+    out.write(
+      missing === 0
+        ? 'the policy can run as written\n'
+        : `${missing} thing(s) missing: see the lines marked missing\n`,
+    )
+    return missing === 0 ? EXIT.ok : EXIT.stepsFailed
+  } finally {
+    if (!options.client) await client.close()
+  }
+}

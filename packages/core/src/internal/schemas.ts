@@ -127,6 +127,15 @@ export const identityAccountMaybeWrappedSchema = z.union([
   identityAccountSchema,
 ])
 
+/**
+ * A single riskyUser: the entity itself, as Graph answers single-entity GETs, or wrapped in a
+ * one-element `value` array, as the v1.0 riskyuser-get page's example shows it.
+ */
+export const riskyUserMaybeWrappedSchema = z.union([
+  riskyUserSchema,
+  z.object({ value: z.tuple([riskyUserSchema]) }).transform((w) => w.value[0]),
+])
+
 export const pageSchema = <T extends z.ZodType>(item: T) =>
   z.object({
     value: z.array(item),

@@ -6,6 +6,7 @@ import {
   type RiskyUser,
   type RiskyUserHistoryItem,
   riskyUserHistoryItemSchema,
+  riskyUserMaybeWrappedSchema,
   riskyUserSchema,
 } from '../schemas.js'
 import { type BulkResult, runChunks } from './chunked.js'
@@ -60,7 +61,7 @@ export class RiskyUsers {
       operation: 'riskyUsers.get',
       method: 'GET',
       url,
-      schema: riskyUserSchema,
+      schema: riskyUserMaybeWrappedSchema,
       throttle: IP,
       signal: options.signal,
     })

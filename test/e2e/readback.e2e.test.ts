@@ -50,3 +50,21 @@ describe('read-back of Identity Protection actions', () => {
     ).toBe(true)
   })
 })
+
+describe('the riskyUsers last-page quirk', () => {
+  it('a next page refused with 400 after users were read ends the list with a warning; the run goes on', async () => {
+    const t = await Tenant.start({ scenario: 'demo', faults: { riskyUsersLastPage400: true } })
+    try {
+      const r = await runCli(['run'], t.env())
+      expect(r.code).toBe(0)
+      const warning = r.lines.find((l) => l.event === 'warning')
+      expect(String(warning?.message)).toMatch(
+        /riskyUsers: the service refused the next page after \d+ risky users \(400/,
+      )
+      expect(r.steps.filter((s) => s.status === 'planned').length).toBeGreaterThan(0)
+      expect(r.stderr).not.toMatch(/\n\s+at /)
+    } finally {
+      await t.stop()
+    }
+  })
+})

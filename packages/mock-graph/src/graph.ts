@@ -18,6 +18,8 @@ export interface GraphContext {
   nextLinkOrigin: string | undefined
   /** Refuse filters on properties no docs page lists as filterable (MockGraphOptions.strictFilters). */
   strictFilters: boolean
+  /** The reported quirk: riskyUsers' last page carries a nextLink that answers 400 (FaultOptions). */
+  riskyUsersLastPage400: boolean
 }
 
 type Route = {
@@ -95,6 +97,7 @@ function paged<T>(
   project: (t: T) => unknown,
   defaultTop: number,
   maxTop: number,
+  lastPageQuirk = false,
 ): Response {
   const topRaw = url.searchParams.get('$top')
   const top = topRaw === null ? defaultTop : Number(topRaw)
@@ -102,6 +105,7 @@ function paged<T>(
     throw badRequest(`Invalid page size specified: '${topRaw}'. Must be between 1 and ${maxTop}.`)
   const token = url.searchParams.get('$skiptoken')
   let offset = 0
+  if (token === 'end') throw badRequest('The $skiptoken is not valid for this request.', 'BadRequest')
   if (token !== null) {
     const decoded = /^o(\d+)$/.exec(Buffer.from(token, 'base64url').toString('utf8'))
     if (!decoded) throw badRequest('Invalid $skiptoken', 'Directory_PageTokenNotFound')
@@ -113,13 +117,14 @@ function paged<T>(
   const size = offset === 0 || top < 3 ? top : top - (offset % 3)
   const value = all.slice(offset, offset + size).map(project)
   const body: Record<string, unknown> = { '@odata.context': `${ctx.base}/$metadata`, value }
-  if (offset + size < all.length) {
+  if (offset + size < all.length || lastPageQuirk) {
     // Keep the caller's query as sent (Graph writes `$skiptoken`, not `%24skiptoken`).
     const kept = url.search
       .slice(1)
       .split('&')
       .filter((p) => p !== '' && !/^(\$|%24)skiptoken=/i.test(p))
-    kept.push(`$skiptoken=${Buffer.from(`o${offset + size}`).toString('base64url')}`)
+    const more = offset + size < all.length
+    kept.push(`$skiptoken=${more ? Buffer.from(`o${offset + size}`).toString('base64url') : 'end'}`)
     const origin = ctx.nextLinkOrigin ? new URL(ctx.nextLinkOrigin).origin : url.origin
     body['@odata.nextLink'] = `${origin}${url.pathname}?${kept.join('&')}`
   }
@@ -271,6 +276,7 @@ export const ROUTES: Route[] = [
         (r) => select(url, view(r)),
         20,
         500,
+        ctx.riskyUsersLastPage400,
       )
     },
   },

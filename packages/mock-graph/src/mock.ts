@@ -42,6 +42,11 @@ export interface FaultOptions {
   tokenFailureRate?: number
   /** Every nextLink points to another origin. */
   forgedNextLink?: string
+  /**
+   * The reported service quirk: the last page of riskyUsers carries an @odata.nextLink that
+   * answers 400 (MDC issue #2329; microsoft-graph-docs issue #16332).
+   */
+  riskyUsersLastPage400?: boolean
   /** Extra latency in ms, fixed part and uniform jitter. */
   latencyMs?: number
   latencyJitterMs?: number
@@ -315,6 +320,7 @@ export class MockGraph {
         base,
         nextLinkOrigin: this.options.faults?.forgedNextLink,
         strictFilters: this.options.strictFilters === true,
+        riskyUsersLastPage400: this.options.faults?.riskyUsersLastPage400 === true,
       },
       method,
       path,

@@ -1,10 +1,10 @@
 /** Pulumi entrypoint: read the stack config once, read the policy, build the stack, export outputs. */
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { readSettings } from './config.js'
+import { readConfig } from './config.js'
 import { createStack } from './stack.js'
 
-const settings = readSettings()
+const { settings, registryPassword } = readConfig()
 const policyFile = resolve(process.cwd(), settings.policyPath)
 let policyText: string
 try {
@@ -14,7 +14,13 @@ try {
     `tourniquet:policyPath: ${policyFile} cannot be read; expected the policy file the job will run (e.g. ../examples/policy.yaml)`,
   )
 }
-const outputs = createStack(settings, policyText, settings.policyPath)
+const outputs = createStack({
+  settings,
+  policyText,
+  policyFile: settings.policyPath,
+  now: new Date(),
+  registryPassword,
+})
 
 export const applicationClientId = outputs.applicationClientId
 export const servicePrincipalObjectId = outputs.servicePrincipalObjectId

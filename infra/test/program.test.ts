@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ALLOWED_GRAPH_PERMISSIONS } from '../policy-pack/rules/graphRolesAllowList.js'
+import { REGISTRY_ID } from './deploy.js'
 
 const run = promisify(execFile)
 const INFRA = join(import.meta.dirname, '..')
@@ -58,6 +59,7 @@ describe('the compiled program (dist/src/index.js) under plain Node', () => {
     const result = await runProgram({
       'tourniquet:location': 'westeurope',
       'tourniquet:image': 'myregistry.azurecr.io/tourniquet-runner:1.0.0',
+      'tourniquet:registryId': REGISTRY_ID,
       'tourniquet:policyPath': '../examples/policy.yaml',
     })
     expect(result).toMatchObject({ ok: true, job: true })
@@ -69,6 +71,7 @@ describe('the compiled program (dist/src/index.js) under plain Node', () => {
     const config = {
       'tourniquet:location': 'westeurope',
       'tourniquet:image': 'myregistry.azurecr.io/tourniquet-runner:1.0.0',
+      'tourniquet:registryId': REGISTRY_ID,
     }
     const withoutOne = ALLOWED_GRAPH_PERMISSIONS.filter((p) => p !== 'User.RevokeSessions.All')
     const error = await runProgram(config, withoutOne).catch((e: { stderr?: string }) => ({
@@ -85,6 +88,7 @@ describe('the compiled program (dist/src/index.js) under plain Node', () => {
     const result = await runProgram({
       'tourniquet:location': 'westeurope',
       'tourniquet:image': 'myregistry.azurecr.io/tourniquet-runner:1.0.0',
+      'tourniquet:registryId': REGISTRY_ID,
       'tourniquet:schedule': 'hourly',
     })
     expect(result.ok).toBe(false)
@@ -99,6 +103,7 @@ describe('the compiled program (dist/src/index.js) under plain Node', () => {
     const result = await runProgram({
       'tourniquet:location': 'westeurope',
       'tourniquet:image': 'myregistry.azurecr.io/tourniquet-runner:1.0.0',
+      'tourniquet:registryId': REGISTRY_ID,
       'tourniquet:policyPath': join(dir, 'bad.yaml'),
     })
     expect(result.ok).toBe(false)

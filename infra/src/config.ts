@@ -2,7 +2,7 @@
 import * as pulumi from '@pulumi/pulumi'
 import { parseSettings, type Settings } from './settings.js'
 
-const KEYS = [
+export const CONFIG_KEYS = [
   'location',
   'cloud',
   'image',
@@ -34,7 +34,7 @@ export interface StackConfig {
 export function readConfig(): StackConfig {
   const config = new pulumi.Config('tourniquet')
   const raw: Record<string, unknown> = {}
-  for (const key of KEYS) {
+  for (const key of CONFIG_KEYS) {
     const value = config.get(key)
     if (value !== undefined) raw[key] = value
   }

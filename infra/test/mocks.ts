@@ -20,8 +20,8 @@ export interface MockOptions {
   appTenantId?: string
   /** The random suffix Pulumi's auto-naming would give the resource group. */
   groupSuffix?: string
-  /** createdOn of every role assignment (default: unset, as for an assignment that already existed). */
-  roleAssignmentCreatedOn?: string
+  /** createdOn of every role assignment: 'now' (created by this deployment), or unset (it already existed). */
+  roleAssignmentCreatedOn?: 'now'
 }
 
 export const TENANT_ID = '72f988bf-0000-4000-a000-000000000001'
@@ -41,6 +41,9 @@ export const GRAPH_ROLE_IDS: Record<string, string> = {
   'Directory.ReadWrite.All': '19dbc75e-c2e2-444c-a770-ec69d8559fc7',
   'User.ReadWrite.All': '741f803b-c850-494e-b5df-cde7c675a1ca',
 }
+/** Pulumi's wire form of a secret: {[SECRET_SIG]: SECRET_SIG_VALUE, value} (@pulumi/pulumi runtime/rpc). */
+export const SECRET_SIG = '4dabf18193072939515e22adb298388d'
+export const SECRET_SIG_VALUE = '1b47061264138c4ac30d75fd1eb44270'
 export const PASSWORD_VALUE = 'generated-client-secret-value-from-entra'
 
 export class RecordingMocks implements pulumi.runtime.Mocks {
@@ -90,10 +93,13 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
       case 'azure-native:keyvault:Secret': {
         // Auto-named: the logical name plus a suffix (the real provider's is random).
         const secretName = `${args.name}-a1b2c3`
+        // A secret input object arrives in Pulumi's wire envelope ({<sig>: <secret sig>, value}).
+        const given = inputs.properties as Record<string, unknown>
+        const properties = (SECRET_SIG in given ? given.value : given) as object
         Object.assign(state, {
           name: secretName,
           properties: {
-            ...(inputs.properties as object),
+            ...properties,
             secretUri: `https://${inputs.vaultName}.vault.azure.net/secrets/${secretName}`,
           },
         })
@@ -112,8 +118,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
           state,
         }
       case 'azure-native:authorization:RoleAssignment':
-        if (this.options.roleAssignmentCreatedOn)
-          Object.assign(state, { createdOn: this.options.roleAssignmentCreatedOn })
+        if (this.options.roleAssignmentCreatedOn === 'now')
+          Object.assign(state, { createdOn: new Date().toISOString() })
         break
       case 'azure-native:operationalinsights:Workspace':
         Object.assign(state, { name: args.name, customerId: 'workspace-customer-id' })

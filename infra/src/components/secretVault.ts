@@ -79,7 +79,9 @@ export class SecretVault extends pulumi.ComponentResource {
         { resourceGroupName: args.resourceGroupName, vaultName: this.vault.name, properties },
         parent,
       )
-    const uriOf = (s: keyvault.Secret) => s.properties.apply((p) => p.secretUri)
+    // The URI names the secret, it is not the secret: unsecret it, or the whole job configuration
+    // that references it would be hidden as a secret in previews and state.
+    const uriOf = (s: keyvault.Secret) => pulumi.unsecret(s.properties.apply((p) => p.secretUri))
 
     if (args.clientSecret) {
       this.clientSecret = secret('graph-client-secret', {

@@ -8,7 +8,7 @@
  * includes on the riskDetection/riskyUser pages (global and US Government, not China) and on the
  * identityAccounts/invokeAction pages (global only). Graph contract, corrections 2 and 3.
  */
-import type { Settings } from './settings.js'
+import { type Settings, SettingsError } from './settings.js'
 
 export type GraphApi = 'identityProtection' | 'defenderForIdentity'
 
@@ -71,4 +71,16 @@ export function missingApis(cloud: Settings['cloud'], permissions: readonly stri
     }
   }
   return [...missing]
+}
+
+/** Fails the preview, naming tourniquet:cloud, when the policy needs a Graph API the cloud lacks. */
+export function assertCloudOffers(cloud: Settings['cloud'], permissions: readonly string[]): void {
+  const missing = missingApis(cloud, permissions)
+  if (missing.length === 0) return
+  throw new SettingsError([
+    {
+      key: 'cloud',
+      message: `Microsoft Graph in the ${cloud} cloud does not offer ${missing.join('; ')}; deploy to a cloud that does, or drop those actions from the policy`,
+    },
+  ])
 }

@@ -9,13 +9,13 @@ import * as resources from '@pulumi/azure-native/resources/index.js'
 import * as azuread from '@pulumi/azuread'
 import * as pulumi from '@pulumi/pulumi'
 import { parsePolicy, permissionReport } from '@tourniquet/policy'
-import { CLOUDS, missingApis } from './clouds.js'
+import { assertCloudOffers, CLOUDS } from './clouds.js'
 import { LedgerStore } from './components/ledgerStore.js'
 import { RemediationApp } from './components/remediationApp.js'
 import { type RegistryAccess, ScheduledRunner } from './components/scheduledRunner.js'
 import { SecretVault } from './components/secretVault.js'
 import { globalName, scopedName, stackSlug } from './names.js'
-import { type Settings, SettingsError } from './settings.js'
+import type { Settings } from './settings.js'
 import { checkTenants } from './tenants.js'
 
 export interface StackInputs {
@@ -50,15 +50,7 @@ export function createStack({
   // validate fails the preview with file, line and path.
   const policy = parsePolicy(policyText, policyFile)
   const report = permissionReport(policy)
-  const missing = missingApis(settings.cloud, report.permissions)
-  if (missing.length > 0) {
-    throw new SettingsError([
-      {
-        key: 'cloud',
-        message: `Microsoft Graph in the ${settings.cloud} cloud does not offer ${missing.join('; ')}; deploy to a cloud that does, or drop those actions from the policy`,
-      },
-    ])
-  }
+  assertCloudOffers(settings.cloud, report.permissions)
   const stack = pulumi.getStack()
   const prefix = settings.namePrefix
   const cloud = CLOUDS[settings.cloud]
@@ -118,17 +110,6 @@ export function createStack({
     immutabilityDays: settings.ledgerImmutabilityDays,
   })
 
-  const server = settings.image.split('/')[0] ?? ''
-  let registry: RegistryAccess | undefined
-  if (settings.registryId !== undefined) registry = { kind: 'acr', server, registryId: settings.registryId }
-  else if (settings.registryUsername !== undefined && vault.registryPasswordUri !== undefined)
-    registry = {
-      kind: 'password',
-      server,
-      username: settings.registryUsername,
-      passwordUri: vault.registryPasswordUri,
-    }
-
   const runner = new ScheduledRunner(`${base}-job`, {
     resourceGroupName: group.name,
     subscriptionId: arm.subscriptionId,
@@ -141,7 +122,7 @@ export function createStack({
       vault.clientSecret && vault.clientSecretUri
         ? { resource: vault.clientSecret, uri: vault.clientSecretUri }
         : undefined,
-    registry,
+    registry: registryAccess(settings, vault),
     dependsOn: vault.registryPassword ? [vault.registryPassword] : [],
     ledgerContainerId: ledger.container.id,
     ledgerUrl: ledger.ledgerUrl,
@@ -162,4 +143,18 @@ export function createStack({
     grantedPermissions: remediation.grantedPermissions,
     directoryRolesToAssign: report.directoryRoles,
   }
+}
+
+/** How the job pulls its image: with its identity from Azure Container Registry, or with a password. */
+function registryAccess(settings: Settings, vault: SecretVault): RegistryAccess | undefined {
+  const server = settings.image.split('/')[0] ?? ''
+  if (settings.registryId !== undefined) return { kind: 'acr', server, registryId: settings.registryId }
+  if (settings.registryUsername !== undefined && vault.registryPasswordUri !== undefined)
+    return {
+      kind: 'password',
+      server,
+      username: settings.registryUsername,
+      passwordUri: vault.registryPasswordUri,
+    }
+  return undefined
 }

@@ -104,95 +104,8 @@ export class ScheduledRunner extends pulumi.ComponentResource {
       parent,
     )
 
-    const roleDefinition = (id: string) =>
-      pulumi.interpolate`/subscriptions/${args.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${id}`
-    const secretsReader = new authorization.RoleAssignment(
-      `${name}-vault-secrets-user`,
-      {
-        principalId: args.identity.principalId,
-        principalType: 'ServicePrincipal',
-        roleDefinitionId: roleDefinition(ROLE.keyVaultSecretsUser),
-        scope: args.vaultId,
-      },
-      parent,
-    )
-    const ledgerWriter = new authorization.RoleAssignment(
-      `${name}-ledger-contributor`,
-      {
-        principalId: args.identity.principalId,
-        principalType: 'ServicePrincipal',
-        roleDefinitionId: roleDefinition(ROLE.storageBlobDataContributor),
-        scope: args.ledgerContainerId,
-      },
-      parent,
-    )
-    const roleAssignments = [secretsReader, ledgerWriter]
-    if (args.registry?.kind === 'acr') {
-      roleAssignments.push(
-        new authorization.RoleAssignment(
-          `${name}-acr-pull`,
-          {
-            principalId: args.identity.principalId,
-            principalType: 'ServicePrincipal',
-            roleDefinitionId: roleDefinition(ROLE.acrPull),
-            scope: args.registry.registryId,
-          },
-          parent,
-        ),
-      )
-    }
-
-    const secrets: Array<{
-      name: string
-      keyVaultUrl?: pulumi.Input<string>
-      identity?: pulumi.Input<string>
-      value?: string
-    }> = [
-      // Not secret, but Container Apps mounts files only from secrets: this is the policy file.
-      { name: 'policy', value: args.policyText },
-    ]
-    const env: Array<{ name: string; value?: pulumi.Input<string>; secretRef?: string }> = [
-      { name: 'AZURE_TENANT_ID', value: args.tenantId },
-      { name: 'AZURE_CLIENT_ID', value: args.appClientId },
-      { name: 'TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID', value: args.identity.clientId },
-      { name: 'TOURNIQUET_CLOUD', value: s.cloud },
-      { name: 'TOURNIQUET_POLICY', value: '/config/policy.yaml' },
-      { name: 'TOURNIQUET_MODE', value: s.mode },
-      { name: 'TOURNIQUET_LEDGER', value: args.ledgerUrl },
-      // Leave a margin inside the replica timeout so the job records its own stop.
-      { name: 'TOURNIQUET_MAX_RUNTIME', value: `PT${Math.max(60, s.replicaTimeoutSeconds - 120)}S` },
-    ]
-    const waitFor: pulumi.Resource[] = [...args.dependsOn]
-    if (s.authMode === 'secret') {
-      if (args.clientSecret === undefined)
-        throw new Error('secret mode needs the Key Vault secret of the client secret')
-      // The URI comes from the secret resource itself, so the job is created after the secret exists.
-      secrets.push({
-        name: 'graph-client-secret',
-        keyVaultUrl: args.clientSecret.uri,
-        identity: args.identity.id,
-      })
-      waitFor.push(args.clientSecret.resource)
-      env.push({ name: 'AZURE_CLIENT_SECRET', secretRef: 'graph-client-secret' })
-    } else {
-      env.push({ name: 'TOURNIQUET_AUTH', value: 'federated' })
-    }
-    // Container Apps pulls with the registries entry whose server matches the image's host.
-    const registries: Array<Record<string, pulumi.Input<string>>> = []
-    if (args.registry?.kind === 'acr') {
-      registries.push({ server: args.registry.server, identity: args.identity.id })
-    } else if (args.registry?.kind === 'password') {
-      secrets.push({
-        name: 'registry-password',
-        keyVaultUrl: args.registry.passwordUri,
-        identity: args.identity.id,
-      })
-      registries.push({
-        server: args.registry.server,
-        username: args.registry.username,
-        passwordSecretRef: 'registry-password',
-      })
-    }
+    const roleAssignments = this.grantRoles(name, args)
+    const { secrets, env, registries, waitFor } = jobInputs(args)
 
     this.job = new app.Job(
       name,
@@ -238,4 +151,90 @@ export class ScheduledRunner extends pulumi.ComponentResource {
     )
     this.registerOutputs({ jobName: this.job.name })
   }
+
+  /** The identity's roles, each scoped to one resource: the vault, the ledger container, the registry. */
+  private grantRoles(name: string, args: ScheduledRunnerArgs): authorization.RoleAssignment[] {
+    const grant = (suffix: string, role: string, scope: pulumi.Input<string>) =>
+      new authorization.RoleAssignment(
+        `${name}-${suffix}`,
+        {
+          principalId: args.identity.principalId,
+          principalType: 'ServicePrincipal',
+          roleDefinitionId: pulumi.interpolate`/subscriptions/${args.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${role}`,
+          scope,
+        },
+        { parent: this },
+      )
+    const roles = [
+      grant('vault-secrets-user', ROLE.keyVaultSecretsUser, args.vaultId),
+      grant('ledger-contributor', ROLE.storageBlobDataContributor, args.ledgerContainerId),
+    ]
+    if (args.registry?.kind === 'acr') roles.push(grant('acr-pull', ROLE.acrPull, args.registry.registryId))
+    return roles
+  }
+}
+
+interface JobInputs {
+  secrets: Array<{
+    name: string
+    keyVaultUrl?: pulumi.Input<string>
+    identity?: pulumi.Input<string>
+    value?: string
+  }>
+  env: Array<{ name: string; value?: pulumi.Input<string>; secretRef?: string }>
+  registries: Array<Record<string, pulumi.Input<string>>>
+  /** Resources the job must be created after: the Key Vault secrets it references. */
+  waitFor: pulumi.Resource[]
+}
+
+/** The job's secrets (Key Vault references and the policy file), environment and registry credentials. */
+function jobInputs(args: ScheduledRunnerArgs): JobInputs {
+  const s = args.settings
+  const inputs: JobInputs = {
+    // Not secret, but Container Apps mounts files only from secrets: this is the policy file.
+    secrets: [{ name: 'policy', value: args.policyText }],
+    env: [
+      { name: 'AZURE_TENANT_ID', value: args.tenantId },
+      { name: 'AZURE_CLIENT_ID', value: args.appClientId },
+      { name: 'TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID', value: args.identity.clientId },
+      { name: 'TOURNIQUET_CLOUD', value: s.cloud },
+      { name: 'TOURNIQUET_POLICY', value: '/config/policy.yaml' },
+      { name: 'TOURNIQUET_MODE', value: s.mode },
+      { name: 'TOURNIQUET_LEDGER', value: args.ledgerUrl },
+      // Leave a margin inside the replica timeout so the job records its own stop.
+      { name: 'TOURNIQUET_MAX_RUNTIME', value: `PT${Math.max(60, s.replicaTimeoutSeconds - 120)}S` },
+    ],
+    registries: [],
+    waitFor: [...args.dependsOn],
+  }
+  if (s.authMode === 'secret') {
+    if (args.clientSecret === undefined)
+      throw new Error('secret mode needs the Key Vault secret of the client secret')
+    // The URI comes from the secret resource itself, so the job is created after the secret exists.
+    inputs.secrets.push({
+      name: 'graph-client-secret',
+      keyVaultUrl: args.clientSecret.uri,
+      identity: args.identity.id,
+    })
+    inputs.waitFor.push(args.clientSecret.resource)
+    inputs.env.push({ name: 'AZURE_CLIENT_SECRET', secretRef: 'graph-client-secret' })
+  } else {
+    inputs.env.push({ name: 'TOURNIQUET_AUTH', value: 'federated' })
+  }
+  // Container Apps pulls with the registries entry whose server matches the image's host.
+  if (args.registry?.kind === 'acr') {
+    inputs.registries.push({ server: args.registry.server, identity: args.identity.id })
+  } else if (args.registry?.kind === 'password') {
+    inputs.secrets.push({
+      name: 'registry-password',
+      keyVaultUrl: args.registry.passwordUri,
+      identity: args.identity.id,
+    })
+    inputs.registries.push({
+      server: args.registry.server,
+      username: args.registry.username,
+      passwordSecretRef: 'registry-password',
+    })
+  }
+  return inputs
 }

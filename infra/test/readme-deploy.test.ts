@@ -92,6 +92,7 @@ describe("the README's deploy section", () => {
     expect([...sentence.matchAll(/`(\w+)`/g)].map((m) => m[1]).sort()).toEqual(exported.sort())
   })
 
+  // azure-docs articles/container-apps/containers.md: Container Apps runs Linux x86-64 (linux/amd64) images.
   it('builds for linux/amd64 and keeps the host out of the build context', () => {
     expect(deploySection).toMatch(/docker buildx build --platform linux\/amd64 -f apps\/runner\/Dockerfile/)
     const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n')

@@ -1,7 +1,9 @@
 /**
  * The runner's ledger and lease: a storage account that accepts Entra tokens only (no shared key),
  * TLS 1.2, no public blob access, and one private container. The job may write the ledger but not
- * silently rewrite or lose it: blob versioning keeps every overwritten state, blob and container
+ * silently rewrite or lose it: blob versioning keeps every overwritten state (deleting a version needs
+ * deleteBlobVersion/action, which Storage Blob Data Contributor, the job's role, does not have:
+ * versioning-overview.md), blob and container
  * soft delete keep deleted ones for `retentionDays` (azure-docs articles/storage/blobs/versioning-overview.md,
  * soft-delete-blob-overview.md, soft-delete-container-overview.md), an optional time-based
  * immutability policy makes blobs unchangeable while still allowing appends to the append-blob

@@ -1,14 +1,16 @@
 /**
  * The runner's ledger and lease: a storage account that accepts Entra tokens only (no shared key),
  * TLS 1.2, no public blob access, and one private container. The job may write the ledger but not
- * silently rewrite or lose it: blob versioning keeps every overwritten state (deleting a version needs
- * deleteBlobVersion/action, which Storage Blob Data Contributor, the job's role, does not have:
- * versioning-overview.md), blob and container
- * soft delete keep deleted ones for `retentionDays` (azure-docs articles/storage/blobs/versioning-overview.md,
- * soft-delete-blob-overview.md, soft-delete-container-overview.md), an optional time-based
- * immutability policy makes blobs unchangeable while still allowing appends to the append-blob
- * ledger (immutable-time-based-retention-policy-overview.md, allowProtectedAppendWrites), and a
- * CanNotDelete lock keeps the account itself from being deleted.
+ * silently rewrite or lose it (azure-docs articles/storage/blobs/):
+ * - blob versioning keeps every overwritten state, and deleting a version needs
+ *   deleteBlobVersion/action, which the job's Storage Blob Data Contributor role lacks
+ *   (versioning-overview.md);
+ * - blob and container soft delete keep deleted ones for `retentionDays`
+ *   (soft-delete-blob-overview.md, soft-delete-container-overview.md);
+ * - an optional time-based immutability policy makes blobs unchangeable while appends to the
+ *   append-blob ledger stay allowed (immutable-time-based-retention-policy-overview.md,
+ *   allowProtectedAppendWrites);
+ * - a CanNotDelete lock keeps the account itself from being deleted.
  */
 import * as authorization from '@pulumi/azure-native/authorization/index.js'
 import * as storage from '@pulumi/azure-native/storage/index.js'

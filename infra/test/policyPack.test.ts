@@ -1,3 +1,4 @@
+import { parsePolicy, requiredPermissions } from '@tourniquet/policy'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { policies } from '../policy-pack/policies.js'
 import { graphRolesAllowList, MICROSOFT_GRAPH_APP_ID } from '../policy-pack/rules/graphRolesAllowList.js'
@@ -7,7 +8,7 @@ import { jobReplicaTimeout } from '../policy-pack/rules/jobReplicaTimeout.js'
 import { keyVaultProtected } from '../policy-pack/rules/keyVaultProtected.js'
 import { passwordEndDate } from '../policy-pack/rules/passwordEndDate.js'
 import { parseSettings } from '../src/settings.js'
-import { base, type Deployed, deploy } from './deploy.js'
+import { base, type Deployed, deploy, POLICY } from './deploy.js'
 import { GRAPH_ROLE_IDS } from './mocks.js'
 import { stackViolations, violations } from './policyHarness.js'
 
@@ -208,6 +209,8 @@ describe('policy pack: the real stack is compliant', () => {
     }
     expect(found).toEqual([])
     expect(d.mocks.resources.length).toBeGreaterThan(15)
-    expect(resources.filter((r) => r.type === ROLE)).toHaveLength(9)
+    expect(resources.filter((r) => r.type === ROLE)).toHaveLength(
+      requiredPermissions(parsePolicy(POLICY)).length,
+    )
   })
 })

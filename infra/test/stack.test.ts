@@ -34,7 +34,7 @@ describe('the stack in secret mode (prod-like)', () => {
       'azure-native:managedidentity:UserAssignedIdentity': 1,
       'azuread:index/servicePrincipal:ServicePrincipal': 2,
       'azuread:index/application:Application': 1,
-      'azuread:index/appRoleAssignment:AppRoleAssignment': 9,
+      'azuread:index/appRoleAssignment:AppRoleAssignment': requiredPermissions(parsePolicy(POLICY)).length,
       'azuread:index/applicationPassword:ApplicationPassword': 2,
       'azure-native:keyvault:Vault': 1,
       'azure-native:keyvault:Secret': 1,

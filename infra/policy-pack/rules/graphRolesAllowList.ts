@@ -7,12 +7,16 @@ export const MICROSOFT_GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000'
  * Every Microsoft Graph application permission any Tourniquet policy can need, with its app role id
  * where we could confirm it. App role ids are fixed GUIDs that Microsoft publishes (Graph permissions
  * reference, microsoft-graph-docs-contrib concepts/permissions-reference.md; the same ids appear in
- * every tenant's Graph service principal). The two Defender for Identity ids could not be confirmed
- * from a stored source: for them the tenant's own Graph service principal is the only authority.
+ * every tenant's Graph service principal). The ids of GroupMember.ReadBasic.All and the two Defender
+ * for Identity permissions could not be confirmed from a stored source: for them the tenant's own
+ * Graph service principal is the only authority.
  * Anything else (Directory.ReadWrite.All, User.ReadWrite.All, RoleManagement.*) is refused.
  */
 export const GRAPH_APP_ROLE_IDS: Readonly<Record<string, string | undefined>> = {
   'GroupMember.Read.All': '98830695-27a2-44f7-8c18-0c3ebc9698f6',
+  // The least-privileged permission the transitiveMembers page lists; @tourniquet/policy may ask
+  // for it instead of GroupMember.Read.All.
+  'GroupMember.ReadBasic.All': undefined,
   'IdentityRiskEvent.Read.All': '6e472fd1-ad78-48da-a0f0-97ab2c6b769e',
   'IdentityRiskyUser.Read.All': 'dc5007c0-2d7d-4c42-879c-2dab87571379',
   'IdentityRiskyUser.ReadWrite.All': '656f6061-f9fe-4807-9708-6a2e0934df76',

@@ -1,5 +1,5 @@
 /**
- * `pulumi preview --policy-pack infra/dist/policy-pack` (after `pnpm build`). Constructing the pack
+ * `pulumi preview --policy-pack dist/policy-pack` from infra/ (after `pnpm build`, which packages the folder). Constructing the pack
  * starts Pulumi's policy server, so tests import ./policies.js, never this file.
  */
 import { PolicyPack } from '@pulumi/policy'

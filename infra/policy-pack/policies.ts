@@ -1,5 +1,5 @@
 /** The policy pack's rules, importable by tests (index.ts alone builds the PolicyPack). */
-import type { ResourceValidationPolicy } from '@pulumi/policy'
+import type { Policies } from '@pulumi/policy'
 import { graphRolesAllowList } from './rules/graphRolesAllowList.js'
 import { jobManagedIdentity } from './rules/jobManagedIdentity.js'
 import { jobNoPlainSecrets } from './rules/jobNoPlainSecrets.js'
@@ -7,7 +7,7 @@ import { jobReplicaTimeout } from './rules/jobReplicaTimeout.js'
 import { keyVaultProtected } from './rules/keyVaultProtected.js'
 import { passwordEndDate } from './rules/passwordEndDate.js'
 
-export const policies: ResourceValidationPolicy[] = [
+export const policies: Policies = [
   keyVaultProtected,
   jobNoPlainSecrets,
   jobManagedIdentity,

@@ -2,7 +2,7 @@
 import * as pulumi from '@pulumi/pulumi'
 import { parseSettings, type Settings } from './settings.js'
 
-const KEYS = [
+export const CONFIG_KEYS = [
   'location',
   'cloud',
   'image',
@@ -18,14 +18,27 @@ const KEYS = [
   'memory',
   'namePrefix',
   'logRetentionDays',
+  'registryId',
+  'registryUsername',
+  'ledgerRetentionDays',
+  'ledgerImmutabilityDays',
+  'rbacPropagationSeconds',
 ] as const
 
-export function readSettings(): Settings {
+export interface StackConfig {
+  settings: Settings
+  /** tourniquet:registryPassword, a Pulumi secret: it only ever flows into Key Vault. */
+  registryPassword: pulumi.Output<string> | undefined
+}
+
+export function readConfig(): StackConfig {
   const config = new pulumi.Config('tourniquet')
   const raw: Record<string, unknown> = {}
-  for (const key of KEYS) {
+  for (const key of CONFIG_KEYS) {
     const value = config.get(key)
     if (value !== undefined) raw[key] = value
   }
-  return parseSettings(raw)
+  const registryPassword = config.getSecret('registryPassword')
+  raw.registryPasswordSet = registryPassword !== undefined
+  return { settings: parseSettings(raw), registryPassword }
 }

@@ -9,6 +9,9 @@ const CRON_FIELD = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$/
 const IMAGE =
   /^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$/
 
+const ACR_ID =
+  /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[^/]+\/providers\/Microsoft\.ContainerRegistry\/registries\/[A-Za-z0-9]{5,50}$/i
+
 const number = (what: string, min: number, max: number) =>
   z.coerce
     .number({ error: `expected a number (${what})` })
@@ -16,7 +19,7 @@ const number = (what: string, min: number, max: number) =>
     .min(min, { message: `expected at least ${min} (${what})` })
     .max(max, { message: `expected at most ${max} (${what})` })
 
-export const settingsSchema = z.object({
+const baseSchema = z.object({
   location: z.string().regex(/^[a-z0-9]+$/, { message: 'expected an Azure region name such as westeurope' }),
   cloud: z
     .enum(['global', 'usgov', 'usgovdod', 'china'], {
@@ -48,20 +51,19 @@ export const settingsSchema = z.object({
     })
     .default('federated'),
   secretLifetimeDays: number('days a client secret is valid', 1, 365).default(180),
-  /** A date (YYYY-MM-DD); change it to issue a new secret. The secret expires secretLifetimeDays later. */
-  secretRotation: z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'expected the rotation date as YYYY-MM-DD' })
-    .default('2026-01-01'),
+  /**
+   * The client secret's generation: add one to rotate. The stack keeps two passwords, this one and
+   * the one before, so a job that still holds the previous secret keeps working (decision 007).
+   */
+  secretRotation: z.coerce
+    .number({ error: 'expected the rotation number (1, 2, 3, ...): add one to issue a new client secret' })
+    .int({ message: 'expected the rotation number (1, 2, 3, ...): add one to issue a new client secret' })
+    .min(1, { message: 'expected the rotation number (1, 2, 3, ...): add one to issue a new client secret' })
+    .default(1),
   policyPath: z.string().min(1).default('../examples/policy.yaml'),
   replicaTimeoutSeconds: number('seconds a run may take', 60, 86_400).default(1_800),
   retryLimit: number('retries of a failed run', 0, 10).default(1),
-  cpu: z.coerce
-    .number()
-    .refine((v) => [0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2].includes(v), {
-      message: 'expected a Container Apps CPU size: 0.25 to 2 in steps of 0.25',
-    })
-    .default(0.5),
+  cpu: z.coerce.number({ error: 'expected a number of vCPUs such as 0.5' }).default(0.5),
   memory: z
     .string()
     .regex(/^\d+(\.\d+)?Gi$/, { message: "expected memory such as '1Gi'" })
@@ -73,9 +75,89 @@ export const settingsSchema = z.object({
     })
     .default('tq'),
   logRetentionDays: number('days Log Analytics keeps the audit', 30, 730).default(90),
+  /** Azure Container Registry holding the image: the job's identity gets AcrPull on it. */
+  registryId: z
+    .string()
+    .regex(ACR_ID, {
+      message:
+        "expected the registry's resource id: /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ContainerRegistry/registries/<name>",
+    })
+    .optional(),
+  /** Any other private registry: a username here, the password as a Pulumi secret (kept in Key Vault). */
+  registryUsername: z.string().min(1).optional(),
+  /** Set by config.ts when tourniquet:registryPassword holds a secret (its value never enters Settings). */
+  registryPasswordSet: z.boolean().default(false),
+  /** Days a deleted or overwritten ledger blob (and a deleted container) can be recovered. */
+  ledgerRetentionDays: number('days a deleted ledger blob stays recoverable', 1, 365).default(30),
+  /** Optional time-based immutability on the ledger container (0 = off); appends stay allowed. */
+  ledgerImmutabilityDays: number('days ledger blobs cannot be changed or deleted', 0, 146_000).default(0),
+  /** The longest the job waits after a new role assignment before Container Apps resolves it. */
+  rbacPropagationSeconds: number('seconds to wait for a new role assignment to take effect', 0, 900).default(
+    120,
+  ),
 })
 
-export type Settings = z.output<typeof settingsSchema>
+/** Consumption sizes: vCPU with exactly twice as many GiB (azure-docs articles/container-apps/containers.md#allocations). */
+export const CONSUMPTION_SIZES: ReadonlyArray<readonly [number, number]> = Array.from(
+  { length: 16 },
+  (_, i) => [(i + 1) * 0.25, (i + 1) * 0.5],
+)
+
+const settingsSchema = baseSchema.superRefine((s, ctx) => {
+  const memory = Number.parseFloat(s.memory)
+  if (!CONSUMPTION_SIZES.some(([cpu, gi]) => cpu === s.cpu && gi === memory)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['cpu'],
+      message: `cpu ${s.cpu} with memory ${s.memory} is not a Container Apps Consumption size; expected one of ${CONSUMPTION_SIZES.map(([c, m]) => `${c}/${m}Gi`).join(', ')} (tourniquet:cpu / tourniquet:memory)`,
+    })
+  }
+  const host = s.image.split('/')[0] ?? ''
+  if (s.registryId !== undefined && s.registryUsername !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['registryUsername'],
+      message:
+        'set either registryId (Azure Container Registry, pulled with the job identity) or registryUsername, not both',
+    })
+  }
+  if (s.registryUsername !== undefined && !s.registryPasswordSet) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['registryPassword'],
+      message: `expected the password for ${host} as a secret: pulumi config set --secret tourniquet:registryPassword <password>`,
+    })
+  }
+  if (s.registryPasswordSet && s.registryUsername === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['registryUsername'],
+      message: 'registryPassword is set: expected the registry username with it',
+    })
+  }
+  const registryName = s.registryId?.split('/').at(-1)?.toLowerCase()
+  if (registryName !== undefined && !host.toLowerCase().startsWith(`${registryName}.azurecr.`)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['registryId'],
+      message: `the image is pulled from ${host}, not from registry '${registryName}' (expected ${registryName}.azurecr.io/...)`,
+    })
+  }
+  if (
+    /\.azurecr\.(io|us|cn)$/i.test(host) &&
+    s.registryId === undefined &&
+    s.registryUsername === undefined
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['registryId'],
+      message: `the image is in Azure Container Registry ${host}: expected the registry's resource id, so the job's identity can pull it (AcrPull)`,
+    })
+  }
+})
+
+export type Settings = z.output<typeof baseSchema>
+export { settingsSchema }
 
 export class SettingsError extends Error {
   constructor(readonly problems: Array<{ key: string; message: string }>) {
@@ -93,17 +175,3 @@ export function parseSettings(raw: Record<string, unknown>): Settings {
     result.error.issues.map((i) => ({ key: String(i.path[0] ?? '(config)'), message: i.message })),
   )
 }
-
-/** The secret's end date: the rotation date plus its lifetime (deterministic, so previews are stable). */
-export function secretEndDate(settings: Settings): string {
-  const start = Date.parse(`${settings.secretRotation}T00:00:00Z`)
-  return new Date(start + settings.secretLifetimeDays * 86_400_000).toISOString()
-}
-
-/** Per-cloud endpoints the job and the identity setup need. */
-export const CLOUD_ENDPOINTS = {
-  global: { login: 'https://login.microsoftonline.com', blobSuffix: 'blob.core.windows.net' },
-  usgov: { login: 'https://login.microsoftonline.us', blobSuffix: 'blob.core.usgovcloudapi.net' },
-  usgovdod: { login: 'https://login.microsoftonline.us', blobSuffix: 'blob.core.usgovcloudapi.net' },
-  china: { login: 'https://login.chinacloudapi.cn', blobSuffix: 'blob.core.chinacloudapi.cn' },
-} as const

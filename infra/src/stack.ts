@@ -9,11 +9,25 @@ import * as resources from '@pulumi/azure-native/resources/index.js'
 import * as azuread from '@pulumi/azuread'
 import * as pulumi from '@pulumi/pulumi'
 import { parsePolicy, permissionReport } from '@tourniquet/policy'
+import { assertCloudOffers, CLOUDS } from './clouds.js'
 import { LedgerStore } from './components/ledgerStore.js'
 import { RemediationApp } from './components/remediationApp.js'
-import { ScheduledRunner } from './components/scheduledRunner.js'
+import { type RegistryAccess, ScheduledRunner } from './components/scheduledRunner.js'
 import { SecretVault } from './components/secretVault.js'
-import { CLOUD_ENDPOINTS, type Settings, secretEndDate } from './settings.js'
+import { globalName, scopedName, stackSlug } from './names.js'
+import type { Settings } from './settings.js'
+import { checkTenants } from './tenants.js'
+
+export interface StackInputs {
+  settings: Settings
+  policyText: string
+  /** Where the policy came from, for error messages. */
+  policyFile: string
+  /** When this deployment runs: a newly issued client secret ends secretLifetimeDays later. */
+  now: Date
+  /** tourniquet:registryPassword (a Pulumi secret), required with registryUsername. */
+  registryPassword?: pulumi.Input<string> | undefined
+}
 
 export interface StackOutputs {
   applicationClientId: pulumi.Output<string>
@@ -25,74 +39,99 @@ export interface StackOutputs {
   directoryRolesToAssign: string[]
 }
 
-/** Storage and Key Vault names are global: derive short, stable ones from the stack. */
-function globalName(prefix: string, kind: string, stack: string, max: number): string {
-  let hash = 0
-  for (const c of `${prefix}-${kind}-${stack}`) hash = (hash * 31 + c.charCodeAt(0)) >>> 0
-  return `${prefix}${kind}${hash.toString(36)}`.replace(/[^a-z0-9]/g, '').slice(0, max)
-}
-
-export function createStack(settings: Settings, policyText: string, policyFile: string): StackOutputs {
+export function createStack({
+  settings,
+  policyText,
+  policyFile,
+  now,
+  registryPassword,
+}: StackInputs): StackOutputs {
   // The same parser and the same permission derivation as the runner and CI: a policy that does not
   // validate fails the preview with file, line and path.
   const policy = parsePolicy(policyText, policyFile)
   const report = permissionReport(policy)
+  assertCloudOffers(settings.cloud, report.permissions)
   const stack = pulumi.getStack()
   const prefix = settings.namePrefix
-  const endpoints = CLOUD_ENDPOINTS[settings.cloud]
+  const cloud = CLOUDS[settings.cloud]
+  // Logical names (Pulumi URNs) use the sanitized stack too, so auto-named Azure names stay valid.
+  const base = `${prefix}-${stackSlug(stack)}`
 
-  const client = azuread.getClientConfigOutput()
-  const subscription = authorization.getClientConfigOutput()
-  const group = new resources.ResourceGroup(`${prefix}-${stack}`, { location: settings.location })
-  const identity = new managedidentity.UserAssignedIdentity(`${prefix}-${stack}-job`, {
+  const entra = azuread.getClientConfigOutput()
+  const arm = authorization.getClientConfigOutput()
+  const tenants = pulumi
+    .all([entra.tenantId, arm.tenantId])
+    .apply(([app, subscription]) => checkTenants(settings.authMode, { app, subscription }))
+
+  // Auto-named: Pulumi adds a random suffix kept in state, which makes the global names below unique.
+  const group = new resources.ResourceGroup(base, { location: settings.location })
+  const identity = new managedidentity.UserAssignedIdentity(`${base}-job`, {
     resourceGroupName: group.name,
+    resourceName: scopedName('identity', prefix, stack, 'job'),
     location: settings.location,
   })
 
-  const remediation = new RemediationApp(`${prefix}-${stack}-app`, {
+  const remediation = new RemediationApp(`${base}-app`, {
     displayName: `tourniquet-${stack}`,
     permissions: report.permissions,
     authMode: settings.authMode,
     ...(settings.authMode === 'secret'
-      ? { secret: { endDate: secretEndDate(settings), rotation: settings.secretRotation } }
+      ? { secret: { rotation: settings.secretRotation, lifetimeDays: settings.secretLifetimeDays, now } }
       : {
           federated: {
-            issuer: pulumi.interpolate`${endpoints.login}/${client.tenantId}/v2.0`,
+            // The managed identity's tenant issues its tokens (checkTenants: the same as the app's).
+            issuer: pulumi.interpolate`${cloud.login}/${tenants.subscription}/v2.0`,
             subject: identity.principalId,
+            audience: cloud.federatedAudience,
           },
         }),
   })
 
-  const vault = new SecretVault(`${prefix}-${stack}-vault`, {
+  const deployment = pulumi.all([arm.subscriptionId, group.name])
+  const vault = new SecretVault(`${base}-vault`, {
     resourceGroupName: group.name,
     location: settings.location,
-    tenantId: client.tenantId,
-    vaultName: globalName(prefix, 'kv', stack, 24),
+    tenantId: tenants.subscription,
+    vaultName: deployment.apply(([sub, rg]) => globalName('vault', prefix, sub, rg)),
     ...(remediation.password
-      ? { secret: { value: remediation.password.value, expiresOn: secretEndDate(settings) } }
+      ? { clientSecret: { value: remediation.password.value, endDate: remediation.password.endDate } }
+      : {}),
+    ...(settings.registryUsername !== undefined && registryPassword !== undefined
+      ? { registryPassword }
       : {}),
   })
 
-  const ledger = new LedgerStore(`${prefix}-${stack}-ledger`, {
+  const ledger = new LedgerStore(`${base}-ledger`, {
     resourceGroupName: group.name,
     location: settings.location,
-    accountName: globalName(prefix, 'st', stack, 24),
-    blobSuffix: endpoints.blobSuffix,
+    accountName: deployment.apply(([sub, rg]) => globalName('storage', prefix, sub, rg)),
+    blobSuffix: cloud.blobSuffix,
+    retentionDays: settings.ledgerRetentionDays,
+    immutabilityDays: settings.ledgerImmutabilityDays,
   })
 
-  const runner = new ScheduledRunner(`${prefix}-${stack}-job`, {
+  const runner = new ScheduledRunner(`${base}-job`, {
     resourceGroupName: group.name,
-    subscriptionId: subscription.subscriptionId,
+    subscriptionId: arm.subscriptionId,
     settings,
     identity,
-    tenantId: client.tenantId,
+    tenantId: tenants.app,
     appClientId: remediation.clientId,
     vaultId: vault.vault.id,
-    clientSecretUri: vault.secretUri,
+    clientSecret:
+      vault.clientSecret && vault.clientSecretUri
+        ? { resource: vault.clientSecret, uri: vault.clientSecretUri }
+        : undefined,
+    registry: registryAccess(settings, vault),
+    dependsOn: vault.registryPassword ? [vault.registryPassword] : [],
     ledgerContainerId: ledger.container.id,
     ledgerUrl: ledger.ledgerUrl,
     policyText,
-    jobName: `${prefix}-${stack}-runner`.slice(0, 32),
+    names: {
+      job: scopedName('job', prefix, stack, 'runner'),
+      environment: scopedName('environment', prefix, stack, 'env'),
+      workspace: scopedName('workspace', prefix, stack, 'logs'),
+    },
   })
 
   return {
@@ -104,4 +143,18 @@ export function createStack(settings: Settings, policyText: string, policyFile: 
     grantedPermissions: remediation.grantedPermissions,
     directoryRolesToAssign: report.directoryRoles,
   }
+}
+
+/** How the job pulls its image: with its identity from Azure Container Registry, or with a password. */
+function registryAccess(settings: Settings, vault: SecretVault): RegistryAccess | undefined {
+  const server = settings.image.split('/')[0] ?? ''
+  if (settings.registryId !== undefined) return { kind: 'acr', server, registryId: settings.registryId }
+  if (settings.registryUsername !== undefined && vault.registryPasswordUri !== undefined)
+    return {
+      kind: 'password',
+      server,
+      username: settings.registryUsername,
+      passwordUri: vault.registryPasswordUri,
+    }
+  return undefined
 }

@@ -1,5 +1,10 @@
 /** Calls a policy's validateResource directly with the arguments the policy server would pass. */
-import type { ResourceValidationArgs, ResourceValidationPolicy } from '@pulumi/policy'
+import type {
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationArgs,
+  StackValidationPolicy,
+} from '@pulumi/policy'
 
 class NotApplicable extends Error {}
 
@@ -33,5 +38,28 @@ export async function violations(
     if (e instanceof NotApplicable) return 'not applicable'
     throw e
   }
+  return found
+}
+
+/** Calls a stack policy's validateStack with the resources as the policy server would pass them. */
+export async function stackViolations(
+  policy: StackValidationPolicy,
+  resources: Array<{ type: string; name: string; props: Record<string, unknown> }>,
+): Promise<string[]> {
+  const found: string[] = []
+  const args = {
+    resources: resources.map((r) => ({
+      ...r,
+      urn: `urn:pulumi:test::tourniquet::${r.type}::${r.name}`,
+      opts: {},
+      dependencies: [],
+      propertyDependencies: {},
+      isType: () => false,
+      asType: () => undefined,
+    })),
+    stackTags: new Map<string, string>(),
+    getConfig: () => ({}),
+  } as unknown as StackValidationArgs
+  await policy.validateStack(args, (message: string) => found.push(message))
   return found
 }

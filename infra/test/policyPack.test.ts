@@ -1,14 +1,16 @@
+import { parsePolicy, requiredPermissions } from '@tourniquet/policy'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { policies } from '../policy-pack/policies.js'
-import { graphRolesAllowList } from '../policy-pack/rules/graphRolesAllowList.js'
+import { graphRolesAllowList, MICROSOFT_GRAPH_APP_ID } from '../policy-pack/rules/graphRolesAllowList.js'
 import { jobManagedIdentity } from '../policy-pack/rules/jobManagedIdentity.js'
 import { jobNoPlainSecrets } from '../policy-pack/rules/jobNoPlainSecrets.js'
 import { jobReplicaTimeout } from '../policy-pack/rules/jobReplicaTimeout.js'
 import { keyVaultProtected } from '../policy-pack/rules/keyVaultProtected.js'
 import { passwordEndDate } from '../policy-pack/rules/passwordEndDate.js'
 import { parseSettings } from '../src/settings.js'
-import { base, type Deployed, deploy } from './deploy.js'
-import { violations } from './policyHarness.js'
+import { base, type Deployed, deploy, POLICY } from './deploy.js'
+import { GRAPH_ROLE_IDS } from './mocks.js'
+import { stackViolations, violations } from './policyHarness.js'
 
 const VAULT = 'azure-native:keyvault:Vault'
 const JOB = 'azure-native:app:Job'
@@ -114,15 +116,50 @@ describe('policy pack: each rule passes a compliant fixture and catches one brok
     ).toEqual([expect.stringMatching(/at most 86400/)])
   })
 
-  it('Graph app roles: within the allow-list', async () => {
-    expect(await violations(graphRolesAllowList, ROLE, {}, 'graph-role-User.RevokeSessions.All')).toEqual([])
-    expect(await violations(graphRolesAllowList, ROLE, {}, 'graph-role-Directory.ReadWrite.All')).toEqual([
-      expect.stringMatching(/'Directory\.ReadWrite\.All' is not a permission Tourniquet needs/),
+  // The ids are Microsoft Graph's published app role ids (permissions reference); the grant's
+  // resource must be the Graph service principal (application id 00000003-0000-0000-c000-000000000000).
+  it("Graph app roles: judged by app role id and the grant's resource, not by resource name", async () => {
+    const SP = 'azuread:index/servicePrincipal:ServicePrincipal'
+    const graphSp = {
+      type: SP,
+      name: 'msgraph',
+      props: { clientId: MICROSOFT_GRAPH_APP_ID, objectId: 'graph-sp', appRoleIds: GRAPH_ROLE_IDS },
+    }
+    const otherSp = { type: SP, name: 'other', props: { clientId: 'some-other-app', objectId: 'other-sp' } }
+    const grant = (name: string, appRoleId: string, resourceObjectId = 'graph-sp') => ({
+      type: ROLE,
+      name,
+      props: { appRoleId, resourceObjectId, principalObjectId: 'job-sp' },
+    })
+    const revoke = '77f3a031-c388-4f99-b373-dc68676a979e' // User.RevokeSessions.All
+    const golden = [graphSp, otherSp, grant('graph-role-User.RevokeSessions.All', revoke)]
+    expect(await stackViolations(graphRolesAllowList, golden)).toEqual([])
+    // A harmless name on a broad role: refused (before, only the name was read).
+    expect(
+      await stackViolations(graphRolesAllowList, [
+        graphSp,
+        grant('graph-role-User.RevokeSessions.All', '19dbc75e-c2e2-444c-a770-ec69d8559fc7'),
+      ]),
+    ).toEqual([
+      expect.stringMatching(/grants 'Directory\.ReadWrite\.All', which is not a permission Tourniquet needs/),
     ])
-    expect(await violations(graphRolesAllowList, ROLE, {}, 'some-role')).toEqual([
-      expect.stringMatching(/does not name its permission/),
-    ])
-    expect(await violations(graphRolesAllowList, VAULT, {}, 'graph-role-Directory.ReadWrite.All')).toEqual([])
+    // The right role id on another resource than Microsoft Graph: refused.
+    expect(
+      await stackViolations(graphRolesAllowList, [
+        graphSp,
+        otherSp,
+        grant('graph-role-User.RevokeSessions.All', revoke, 'other-sp'),
+      ]),
+    ).toEqual([expect.stringMatching(/not the Microsoft Graph service principal/)])
+    // A role id that Graph does not have: refused.
+    expect(
+      await stackViolations(graphRolesAllowList, [
+        graphSp,
+        grant('x', '00000000-0000-0000-0000-000000000000'),
+      ]),
+    ).toEqual([expect.stringMatching(/no Microsoft Graph permission Tourniquet uses/)])
+    // Any resource name is fine when the grant itself is allowed.
+    expect(await stackViolations(graphRolesAllowList, [graphSp, grant('some-role', revoke)])).toEqual([])
   })
 
   it('application passwords: an end date within a year', async () => {
@@ -138,27 +175,42 @@ describe('policy pack: each rule passes a compliant fixture and catches one brok
     expect(await violations(passwordEndDate, PASSWORD, { endDateRelative: '8760h' })).toEqual([
       expect.stringMatching(/use endDate/),
     ])
+    // Graph refuses a credential whose end date is past (the old default rotation date did this).
+    expect(await violations(passwordEndDate, PASSWORD, { endDate: '2026-06-30T00:00:00.000Z' })).toEqual([
+      expect.stringMatching(/is in the past: rotate/),
+    ])
   })
 })
 
 describe('policy pack: the real stack is compliant', () => {
   let d: Deployed
   beforeAll(async () => {
-    const rotation = new Date().toISOString().slice(0, 10)
     d = await deploy(
-      parseSettings({ ...base, authMode: 'secret', secretRotation: rotation, secretLifetimeDays: '180' }),
+      parseSettings({ ...base, authMode: 'secret', secretRotation: '2', secretLifetimeDays: '180' }),
+      {
+        now: new Date(),
+      },
     )
   })
 
   it('every resource the program creates passes every rule', async () => {
     const found: string[] = []
-    for (const r of d.mocks.resources) {
-      for (const policy of policies) {
-        const v = await violations(policy, r.type, r.inputs, r.name)
+    // Outputs the policy server would see: what the mocks answered for each resource.
+    const resources = d.mocks.resources.map((r) => ({ type: r.type, name: r.name, props: r.state }))
+    for (const policy of policies) {
+      if ('validateStack' in policy) {
+        found.push(...(await stackViolations(policy, resources)).map((m) => `${policy.name}: ${m}`))
+        continue
+      }
+      for (const r of resources) {
+        const v = await violations(policy, r.type, r.props, r.name)
         if (v !== 'not applicable') found.push(...v.map((m) => `${policy.name} on ${r.name}: ${m}`))
       }
     }
     expect(found).toEqual([])
     expect(d.mocks.resources.length).toBeGreaterThan(15)
+    expect(resources.filter((r) => r.type === ROLE)).toHaveLength(
+      requiredPermissions(parsePolicy(POLICY)).length,
+    )
   })
 })

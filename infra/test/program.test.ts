@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ALLOWED_GRAPH_PERMISSIONS } from '../policy-pack/rules/graphRolesAllowList.js'
+import { REGISTRY_ID } from './deploy.js'
 
 const run = promisify(execFile)
 const INFRA = join(import.meta.dirname, '..')
@@ -33,14 +34,21 @@ describe('the compiled program (dist/src/index.js) under plain Node', () => {
       await new Promise((r) => setTimeout(r, 500))
       console.log(JSON.stringify({ ok: true, permissions: perms, resources: resources.length, job: resources.includes('azure-native:app:Job') }))
     } catch (e) {
-      console.log(JSON.stringify({ ok: false, message: e.message }))
+      console.log(JSON.stringify({ ok: false, message: e.message, runError: pulumi.RunError.isInstance(e) }))
     }
   `
 
   async function runProgram(
     config: Record<string, string>,
     roles: readonly string[] = ALLOWED_GRAPH_PERMISSIONS,
-  ): Promise<{ ok: boolean; message?: string; permissions?: string[]; resources?: number; job?: boolean }> {
+  ): Promise<{
+    ok: boolean
+    message?: string
+    runError?: boolean
+    permissions?: string[]
+    resources?: number
+    job?: boolean
+  }> {
     const file = join(INFRA, `.program-smoke-${Math.random().toString(36).slice(2)}.mjs`)
     await writeFile(file, script(config, roles))
     try {
@@ -58,6 +66,7 @@ describe('the compiled program (dist/src/index.js) under plain Node', () => {
     const result = await runProgram({
       'tourniquet:location': 'westeurope',
       'tourniquet:image': 'myregistry.azurecr.io/tourniquet-runner:1.0.0',
+      'tourniquet:registryId': REGISTRY_ID,
       'tourniquet:policyPath': '../examples/policy.yaml',
     })
     expect(result).toMatchObject({ ok: true, job: true })
@@ -69,6 +78,7 @@ describe('the compiled program (dist/src/index.js) under plain Node', () => {
     const config = {
       'tourniquet:location': 'westeurope',
       'tourniquet:image': 'myregistry.azurecr.io/tourniquet-runner:1.0.0',
+      'tourniquet:registryId': REGISTRY_ID,
     }
     const withoutOne = ALLOWED_GRAPH_PERMISSIONS.filter((p) => p !== 'User.RevokeSessions.All')
     const error = await runProgram(config, withoutOne).catch((e: { stderr?: string }) => ({
@@ -85,10 +95,37 @@ describe('the compiled program (dist/src/index.js) under plain Node', () => {
     const result = await runProgram({
       'tourniquet:location': 'westeurope',
       'tourniquet:image': 'myregistry.azurecr.io/tourniquet-runner:1.0.0',
+      'tourniquet:registryId': REGISTRY_ID,
       'tourniquet:schedule': 'hourly',
     })
     expect(result.ok).toBe(false)
     expect(result.message).toMatch(/tourniquet:schedule: expected a five-field cron expression/)
+    // A RunError: Pulumi prints the message alone, no stack trace.
+    expect(result.runError).toBe(true)
+  })
+
+  it('a registry username without its secret password fails, naming tourniquet:registryPassword', async () => {
+    const result = await runProgram({
+      'tourniquet:location': 'westeurope',
+      'tourniquet:image': 'ghcr.io/contoso/tourniquet-runner:1.0.0',
+      'tourniquet:registryUsername': 'contoso-bot',
+    })
+    expect(result).toMatchObject({ ok: false, runError: true })
+    expect(result.message).toMatch(
+      /tourniquet:registryPassword: expected the password for ghcr\.io as a secret/,
+    )
+  })
+
+  it('a cloud that lacks an API the policy needs fails the preview, naming tourniquet:cloud', async () => {
+    const result = await runProgram({
+      'tourniquet:location': 'chinanorth3',
+      'tourniquet:cloud': 'china',
+      'tourniquet:image': 'mcr.microsoft.com/contoso/tourniquet-runner:1.0.0',
+    })
+    expect(result).toMatchObject({ ok: false, runError: true })
+    expect(result.message).toMatch(
+      /tourniquet:cloud: Microsoft Graph in the china cloud does not offer Entra ID Protection/,
+    )
   })
 
   it('a policy file that does not validate fails with file, line and path', async () => {
@@ -99,9 +136,11 @@ describe('the compiled program (dist/src/index.js) under plain Node', () => {
     const result = await runProgram({
       'tourniquet:location': 'westeurope',
       'tourniquet:image': 'myregistry.azurecr.io/tourniquet-runner:1.0.0',
+      'tourniquet:registryId': REGISTRY_ID,
       'tourniquet:policyPath': join(dir, 'bad.yaml'),
     })
     expect(result.ok).toBe(false)
     expect(result.message).toMatch(/bad\.yaml:6:\d+ rules\[0\]\.then\[0\]: unknown action 'nuke'/)
+    expect(result.runError).toBe(true)
   })
 })

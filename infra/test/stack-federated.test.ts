@@ -1,13 +1,21 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { parseSettings } from '../src/settings.js'
-import { base, type Deployed, deploy, type Job, ofType, one } from './deploy.js'
+import { base, CLOUD_ONLY, type Deployed, deploy, type Job, ofType, one } from './deploy.js'
 import { TENANT_ID } from './mocks.js'
 
 // Federated mode in a national cloud (US Gov L4).
 describe('the stack in federated mode, in the usgov cloud', () => {
   let d: Deployed
   beforeAll(async () => {
-    d = await deploy(parseSettings({ ...base, authMode: 'federated', cloud: 'usgov' }), undefined, 'gov')
+    d = await deploy(
+      parseSettings({
+        ...base,
+        image: 'myregistry.azurecr.us/tourniquet-runner:1.0.0',
+        authMode: 'federated',
+        cloud: 'usgov',
+      }),
+      { policyText: CLOUD_ONLY, stack: 'gov' },
+    )
   })
 
   it('has no password and no vault secret at all', () => {
@@ -20,7 +28,10 @@ describe('the stack in federated mode, in the usgov cloud', () => {
     expect(env.find((e) => e.name === 'TOURNIQUET_AUTH')?.value).toBe('federated')
   })
 
-  it("trusts the job's user-assigned identity with a federated credential from the cloud's login host", () => {
+  // MicrosoftDocs/entra-docs docs/workload-id/workload-identity-federation-config-app-trust-managed-identity.md:
+  // the audience is per cloud (US Government: api://AzureADTokenExchangeUSGov), the issuer the
+  // identity tenant's v2.0 endpoint on the cloud's login host.
+  it("trusts the job's identity with the US Government audience and the cloud's login host as issuer", () => {
     expect(
       one(
         d.mocks,
@@ -28,7 +39,7 @@ describe('the stack in federated mode, in the usgov cloud', () => {
       ).inputs,
     ).toMatchObject({
       applicationId: '/applications/app-object-id',
-      audiences: ['api://AzureADTokenExchange'],
+      audiences: ['api://AzureADTokenExchangeUSGov'],
       issuer: `https://login.microsoftonline.us/${TENANT_ID}/v2.0`,
       subject: 'uami-principal-id',
     })

@@ -1,21 +1,12 @@
 import { parsePolicy, requiredPermissions } from '@tourniquet/policy'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { parseSettings } from '../src/settings.js'
-import { base, type Deployed, deploy, ofType } from './deploy.js'
-
-// A different policy: cloud-only users, revoke and disable; no exclusion groups.
-const CLOUD_ONLY = `version: 1
-lookback: PT12H
-rules:
-  - name: cloud-high
-    when: { riskLevel: [high], synced: false, userType: [member] }
-    then: [revokeSessions, disable]
-`
+import { base, CLOUD_ONLY, type Deployed, deploy, ofType } from './deploy.js'
 
 describe('the permissions granted follow the policy', () => {
   let d: Deployed
   beforeAll(async () => {
-    d = await deploy(parseSettings({ ...base, authMode: 'secret' }), CLOUD_ONLY)
+    d = await deploy(parseSettings({ ...base, authMode: 'secret' }), { policyText: CLOUD_ONLY })
   })
 
   it('grants what this policy needs and nothing it does not', () => {

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { parsePolicy, requiredPermissions } from '@tourniquet/policy'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { parseSettings } from '../src/settings.js'
-import { base, type Deployed, deploy, type Job, ofType, one, POLICY } from './deploy.js'
+import { base, type Deployed, deploy, type Job, NOW, ofType, one, POLICY, REGISTRY_ID } from './deploy.js'
 import { GRAPH_ROLE_IDS, PASSWORD_VALUE, SUBSCRIPTION_ID, TENANT_ID } from './mocks.js'
 
 describe('the stack in secret mode (prod-like)', () => {
@@ -13,11 +15,12 @@ describe('the stack in secret mode (prod-like)', () => {
         authMode: 'secret',
         mode: 'apply',
         schedule: '*/10 * * * *',
-        secretRotation: '2026-11-26',
+        secretRotation: '2',
         secretLifetimeDays: '90',
       }),
     )
   })
+  const inNinetyDays = new Date(NOW.getTime() + 90 * 86_400_000).toISOString()
 
   it('creates exactly the resources of the design', () => {
     const counts: Record<string, number> = {}
@@ -31,15 +34,18 @@ describe('the stack in secret mode (prod-like)', () => {
       'azure-native:managedidentity:UserAssignedIdentity': 1,
       'azuread:index/servicePrincipal:ServicePrincipal': 2,
       'azuread:index/application:Application': 1,
-      'azuread:index/appRoleAssignment:AppRoleAssignment': 9,
-      'azuread:index/applicationPassword:ApplicationPassword': 1,
+      'azuread:index/appRoleAssignment:AppRoleAssignment': requiredPermissions(parsePolicy(POLICY)).length,
+      'azuread:index/applicationPassword:ApplicationPassword': 2,
       'azure-native:keyvault:Vault': 1,
       'azure-native:keyvault:Secret': 1,
+      'azure-native:authorization:ManagementLockByScope': 2,
       'azure-native:storage:StorageAccount': 1,
       'azure-native:storage:BlobContainer': 1,
+      'azure-native:storage:BlobServiceProperties': 1,
       'azure-native:operationalinsights:Workspace': 1,
+      'azure-native:monitor:DiagnosticSetting': 1,
       'azure-native:app:ManagedEnvironment': 1,
-      'azure-native:authorization:RoleAssignment': 2,
+      'azure-native:authorization:RoleAssignment': 3,
       'azure-native:app:Job': 1,
     })
   })
@@ -59,21 +65,41 @@ describe('the stack in secret mode (prod-like)', () => {
     expect(d.outputs.directoryRolesToAssign).toEqual(['User Administrator'])
   })
 
-  it('issues a client secret with an end date and a rotation key, and stores it only in Key Vault', () => {
-    const password = one(d.mocks, 'azuread:index/applicationPassword:ApplicationPassword')
-    expect(password.inputs).toMatchObject({
-      endDate: '2027-02-24T00:00:00.000Z',
-      rotateWhenChanged: { rotation: '2026-11-26' },
-    })
+  it('rotation 2 keeps two passwords (this rotation and the previous), each ending lifetime days after this deployment', () => {
+    const passwords = ofType(d.mocks, 'azuread:index/applicationPassword:ApplicationPassword')
+    expect(passwords.map((p) => p.name)).toEqual(['tq-dev-app-rotation-1', 'tq-dev-app-rotation-2'])
+    for (const p of passwords) {
+      // Before: the end date was a fixed default rotation date plus the lifetime: already past.
+      expect(p.inputs).toMatchObject({ endDate: inNinetyDays, applicationId: '/applications/app-object-id' })
+      expect(Date.parse(p.inputs.endDate as string)).toBeGreaterThan(NOW.getTime())
+    }
+  })
+
+  it('Key Vault holds the current password, with its end date as expiry, under an auto-named secret', () => {
     const secret = one(d.mocks, 'azure-native:keyvault:Secret')
+    // No secretName: Pulumi auto-names it with a random suffix kept in state (soft-delete safe).
+    expect(secret.inputs.secretName).toBeUndefined()
     expect(secret.inputs).toMatchObject({
-      secretName: 'graph-client-secret',
       properties: {
         value: PASSWORD_VALUE,
         contentType: expect.stringMatching(/client secret/),
-        attributes: { expires: Date.parse('2027-02-24T00:00:00Z') / 1000 },
+        attributes: { enabled: true, expires: Date.parse(inNinetyDays) / 1000 },
       },
     })
+  })
+
+  it('the job references the Key Vault secret through the secret resource, so it is created after the secret', () => {
+    const secret = one(d.mocks, 'azure-native:keyvault:Secret')
+    const job = one(d.mocks, 'azure-native:app:Job')
+    const kvRef = (job.inputs as unknown as Job).configuration.secrets.find(
+      (s) => s.name === 'graph-client-secret',
+    )
+    // The URI is the secret resource's own output (the mock answers it only once the secret exists);
+    // before, it was built from the vault URI and a fixed name, with no dependency on the secret.
+    expect(kvRef?.keyVaultUrl).toBe(
+      `https://${secret.inputs.vaultName}.vault.azure.net/secrets/tq-dev-vault-graph-client-secret-a1b2c3`,
+    )
+    expect(job.at).toBeGreaterThanOrEqual(secret.at)
   })
 
   it('no plain secret anywhere in the job, and none in the outputs', () => {
@@ -89,7 +115,7 @@ describe('the stack in secret mode (prod-like)', () => {
     const kvRef = inputs.configuration.secrets.find((s) => s.name === 'graph-client-secret')
     expect(kvRef).toEqual({
       name: 'graph-client-secret',
-      keyVaultUrl: `${d.outputs.vaultUri}secrets/graph-client-secret`,
+      keyVaultUrl: expect.stringMatching(new RegExp(`^${d.outputs.vaultUri}secrets/`)),
       identity: expect.stringMatching(/userAssignedIdentities/),
     })
   })
@@ -104,6 +130,35 @@ describe('the stack in secret mode (prod-like)', () => {
         tenantId: TENANT_ID,
       },
     })
+  })
+
+  it('Key Vault and the ledger account carry a CanNotDelete lock; the vault audit log goes to the workspace', () => {
+    const locks = ofType(d.mocks, 'azure-native:authorization:ManagementLockByScope').map((l) => l.inputs)
+    expect(locks).toEqual([
+      expect.objectContaining({
+        level: 'CanNotDelete',
+        scope: expect.stringMatching(/Microsoft\.KeyVault\/vaults\/tqkv/),
+      }),
+      expect.objectContaining({
+        level: 'CanNotDelete',
+        scope: expect.stringMatching(/Microsoft\.Storage\/storageAccounts\/tqst[a-z0-9]+$/),
+      }),
+    ])
+    expect(one(d.mocks, 'azure-native:monitor:DiagnosticSetting').inputs).toMatchObject({
+      resourceUri: expect.stringMatching(/Microsoft\.KeyVault\/vaults\/tqkv/),
+      workspaceId: expect.stringMatching(/-id$/),
+      logs: [{ category: 'AuditEvent', enabled: true }],
+    })
+  })
+
+  it('the ledger survives the job: versioning, blob and container soft delete (30 days by default)', () => {
+    expect(one(d.mocks, 'azure-native:storage:BlobServiceProperties').inputs).toMatchObject({
+      blobServicesName: 'default',
+      isVersioningEnabled: true,
+      deleteRetentionPolicy: { enabled: true, days: 30 },
+      containerDeleteRetentionPolicy: { enabled: true, days: 30 },
+    })
+    expect(ofType(d.mocks, 'azure-native:storage:BlobContainerImmutabilityPolicy')).toEqual([])
   })
 
   it('ledger storage: no shared key, TLS 1.2, no public blobs, a private container', () => {
@@ -126,7 +181,9 @@ describe('the stack in secret mode (prod-like)', () => {
     const roles = ofType(d.mocks, 'azure-native:authorization:RoleAssignment').map(
       (r) => r.inputs as { roleDefinitionId: string; scope: string; principalId: string },
     )
-    expect(roles).toHaveLength(2)
+    expect(roles).toHaveLength(3)
+    const acr = roles.find((r) => r.roleDefinitionId.endsWith('7f951dda-4ed3-4680-a7ca-43fe172d538d'))
+    expect(acr?.scope).toBe(REGISTRY_ID)
     const vault = roles.find((r) => r.roleDefinitionId.endsWith('4633458b-17de-408a-b874-0445c86b69e6'))
     const blob = roles.find((r) => r.roleDefinitionId.endsWith('ba92f5b4-2d11-453d-a403-e96b0029c9fe'))
     expect(vault?.scope).toMatch(/Microsoft\.KeyVault\/vaults\/tqkv/)
@@ -135,6 +192,38 @@ describe('the stack in secret mode (prod-like)', () => {
       `/subscriptions/${SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6`,
     )
     for (const r of roles) expect(r.principalId).toBe('uami-principal-id')
+  })
+
+  it('the image runs as built: no command or args (they would drop the Dockerfile CMD and its GC flags)', () => {
+    const container = (one(d.mocks, 'azure-native:app:Job').inputs as unknown as Job).template.containers[0]
+    expect(container?.command).toBeUndefined()
+    expect(container?.args).toBeUndefined()
+    // What would be lost: the runner image's CMD sets the garbage-collector flags (decision 006).
+    const dockerfile = readFileSync(
+      join(import.meta.dirname, '..', '..', 'apps', 'runner', 'Dockerfile'),
+      'utf8',
+    )
+    expect(dockerfile).toMatch(/^CMD \[.*"--max-semi-space-size=\d+".*\]$/m)
+  })
+
+  it('pulls from Azure Container Registry with the job identity (configuration.registries + AcrPull)', () => {
+    const job = one(d.mocks, 'azure-native:app:Job').inputs as unknown as Job
+    expect(job.configuration.registries).toEqual([
+      {
+        server: 'myregistry.azurecr.io',
+        identity: expect.stringMatching(/userAssignedIdentities\/tq-dev-job$/),
+      },
+    ])
+  })
+
+  it('runs in the Consumption workload profile, where sizes up to 4 vCPU / 8 GiB exist', () => {
+    expect(one(d.mocks, 'azure-native:app:ManagedEnvironment').inputs).toMatchObject({
+      environmentName: 'tq-dev-env',
+      workloadProfiles: [{ name: 'Consumption', workloadProfileType: 'Consumption' }],
+    })
+    expect((one(d.mocks, 'azure-native:app:Job').inputs as unknown as Job).workloadProfileName).toBe(
+      'Consumption',
+    )
   })
 
   it('the job: cron, parallelism 1, timeout, retry limit, resources, identity, policy mounted as a file, runner settings', () => {

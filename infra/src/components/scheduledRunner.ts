@@ -1,22 +1,35 @@
 /**
- * The scheduled job: Log Analytics (where the audit lands), a Container Apps environment, role
- * assignments for the job's user-assigned identity scoped to the vault and the ledger container
- * only, and a Container Apps Job on a cron schedule with parallelism 1, a replica timeout, a retry
- * limit and sized resources. The client secret is a Key Vault reference resolved by the identity
- * (never a plain value); the policy file is mounted at /config/policy.yaml.
+ * The scheduled job: Log Analytics (where the audit and the vault's audit logs land), a Container
+ * Apps environment with the Consumption workload profile, role assignments for the job's
+ * user-assigned identity scoped to the vault, the ledger container and the registry only, and a
+ * Container Apps Job on a cron schedule with parallelism 1, a replica timeout, a retry limit and a
+ * Consumption size. Secrets are Key Vault references resolved by the identity (never a plain value);
+ * the policy file is mounted at /config/policy.yaml. The image runs as built: no command override.
  */
 import * as app from '@pulumi/azure-native/app/index.js'
 import * as authorization from '@pulumi/azure-native/authorization/index.js'
 import type * as managedidentity from '@pulumi/azure-native/managedidentity/index.js'
+import * as monitor from '@pulumi/azure-native/monitor/index.js'
 import * as operationalinsights from '@pulumi/azure-native/operationalinsights/index.js'
 import * as pulumi from '@pulumi/pulumi'
+import { afterRolePropagation } from '../propagation.js'
 import type { Settings } from '../settings.js'
 
-// Built-in Azure role definitions (fixed ids, the same in every subscription).
+// Built-in Azure role definitions: fixed ids, the same in every subscription
+// (azure-docs articles/role-based-access-control/built-in-roles.md and its per-area pages).
 export const ROLE = {
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6',
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
+  acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d',
 } as const
+
+/** Where the image comes from when the registry is private. */
+export type RegistryAccess =
+  | { kind: 'acr'; server: string; registryId: string }
+  | { kind: 'password'; server: string; username: string; passwordUri: pulumi.Input<string> }
+
+/** The Consumption workload profile: the sizes up to 4 vCPU / 8 GiB (a Consumption-only environment stops at 2 / 4). */
+export const WORKLOAD_PROFILE = 'Consumption'
 
 export interface ScheduledRunnerArgs {
   resourceGroupName: pulumi.Input<string>
@@ -26,12 +39,15 @@ export interface ScheduledRunnerArgs {
   tenantId: pulumi.Input<string>
   appClientId: pulumi.Input<string>
   vaultId: pulumi.Input<string>
-  /** Secret mode: the versionless Key Vault URI of the client secret. */
-  clientSecretUri: pulumi.Input<string> | undefined
+  /** Secret mode: the Key Vault secret (the job waits for it) and its versionless URI. */
+  clientSecret: { resource: pulumi.Resource; uri: pulumi.Input<string> } | undefined
+  registry: RegistryAccess | undefined
+  /** Resources the job must wait for besides its role assignments (e.g. the registry password secret). */
+  dependsOn: pulumi.Resource[]
   ledgerContainerId: pulumi.Input<string>
   ledgerUrl: pulumi.Input<string>
   policyText: string
-  jobName: string
+  names: { job: string; environment: string; workspace: string }
 }
 
 export class ScheduledRunner extends pulumi.ComponentResource {
@@ -47,6 +63,7 @@ export class ScheduledRunner extends pulumi.ComponentResource {
       name,
       {
         resourceGroupName: args.resourceGroupName,
+        workspaceName: args.names.workspace,
         location: s.location,
         sku: { name: 'PerGB2018' },
         retentionInDays: s.logRetentionDays,
@@ -61,7 +78,9 @@ export class ScheduledRunner extends pulumi.ComponentResource {
       name,
       {
         resourceGroupName: args.resourceGroupName,
+        environmentName: args.names.environment,
         location: s.location,
+        workloadProfiles: [{ name: WORKLOAD_PROFILE, workloadProfileType: WORKLOAD_PROFILE }],
         appLogsConfiguration: {
           destination: 'log-analytics',
           logAnalyticsConfiguration: {
@@ -72,70 +91,30 @@ export class ScheduledRunner extends pulumi.ComponentResource {
       },
       parent,
     )
-
-    const roleDefinition = (id: string) =>
-      pulumi.interpolate`/subscriptions/${args.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${id}`
-    const secretsReader = new authorization.RoleAssignment(
-      `${name}-vault-secrets-user`,
+    // Who read which secret, and when: Key Vault's audit log in the same workspace as the job's
+    // (azure-docs articles/key-vault/general/logging.md, category AuditEvent).
+    new monitor.DiagnosticSetting(
+      `${name}-vault-audit`,
       {
-        principalId: args.identity.principalId,
-        principalType: 'ServicePrincipal',
-        roleDefinitionId: roleDefinition(ROLE.keyVaultSecretsUser),
-        scope: args.vaultId,
-      },
-      parent,
-    )
-    const ledgerWriter = new authorization.RoleAssignment(
-      `${name}-ledger-contributor`,
-      {
-        principalId: args.identity.principalId,
-        principalType: 'ServicePrincipal',
-        roleDefinitionId: roleDefinition(ROLE.storageBlobDataContributor),
-        scope: args.ledgerContainerId,
+        name: 'tourniquet-audit',
+        resourceUri: args.vaultId,
+        workspaceId: this.workspace.id,
+        logs: [{ category: 'AuditEvent', enabled: true }],
       },
       parent,
     )
 
-    const secrets: Array<{
-      name: string
-      keyVaultUrl?: pulumi.Input<string>
-      identity?: pulumi.Input<string>
-      value?: string
-    }> = [
-      // Not secret, but Container Apps mounts files only from secrets: this is the policy file.
-      { name: 'policy', value: args.policyText },
-    ]
-    const env: Array<{ name: string; value?: pulumi.Input<string>; secretRef?: string }> = [
-      { name: 'AZURE_TENANT_ID', value: args.tenantId },
-      { name: 'AZURE_CLIENT_ID', value: args.appClientId },
-      { name: 'TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID', value: args.identity.clientId },
-      { name: 'TOURNIQUET_CLOUD', value: s.cloud },
-      { name: 'TOURNIQUET_POLICY', value: '/config/policy.yaml' },
-      { name: 'TOURNIQUET_MODE', value: s.mode },
-      { name: 'TOURNIQUET_LEDGER', value: args.ledgerUrl },
-      // Leave a margin inside the replica timeout so the job records its own stop.
-      { name: 'TOURNIQUET_MAX_RUNTIME', value: `PT${Math.max(60, s.replicaTimeoutSeconds - 120)}S` },
-    ]
-    if (s.authMode === 'secret') {
-      if (args.clientSecretUri === undefined)
-        throw new Error('secret mode needs the Key Vault URI of the client secret')
-      secrets.push({
-        name: 'graph-client-secret',
-        keyVaultUrl: args.clientSecretUri,
-        identity: args.identity.id,
-      })
-      env.push({ name: 'AZURE_CLIENT_SECRET', secretRef: 'graph-client-secret' })
-    } else {
-      env.push({ name: 'TOURNIQUET_AUTH', value: 'federated' })
-    }
+    const roleAssignments = this.grantRoles(name, args)
+    const { secrets, env, registries, waitFor } = jobInputs(args)
 
     this.job = new app.Job(
       name,
       {
         resourceGroupName: args.resourceGroupName,
         location: s.location,
-        jobName: args.jobName,
-        environmentId: this.environment.id,
+        jobName: args.names.job,
+        workloadProfileName: WORKLOAD_PROFILE,
+        environmentId: afterRolePropagation(this.environment.id, roleAssignments, s.rbacPropagationSeconds),
         identity: { type: 'UserAssigned', userAssignedIdentities: [args.identity.id] },
         configuration: {
           triggerType: 'Schedule',
@@ -143,13 +122,15 @@ export class ScheduledRunner extends pulumi.ComponentResource {
           replicaTimeout: s.replicaTimeoutSeconds,
           replicaRetryLimit: s.retryLimit,
           secrets,
+          ...(registries.length > 0 ? { registries } : {}),
         },
         template: {
           containers: [
             {
               name: 'runner',
               image: s.image,
-              command: ['node', 'dist/cli.js', 'run'],
+              // No command or args: they would replace the image's ENTRYPOINT and CMD, and with them
+              // the garbage-collector flags the Dockerfile's CMD sets (decision 006).
               resources: { cpu: s.cpu, memory: s.memory },
               env,
               volumeMounts: [{ volumeName: 'policy', mountPath: '/config' }],
@@ -164,9 +145,96 @@ export class ScheduledRunner extends pulumi.ComponentResource {
           ],
         },
       },
-      // The identity must be able to read the vault before the job resolves its secret reference.
-      { ...parent, dependsOn: [secretsReader, ledgerWriter] },
+      // Container Apps resolves the Key Vault references and the registry credentials when the job is
+      // created or updated: the secrets and the identity's roles must exist by then.
+      { ...parent, dependsOn: [...roleAssignments, ...waitFor] },
     )
     this.registerOutputs({ jobName: this.job.name })
   }
+
+  /** The identity's roles, each scoped to one resource: the vault, the ledger container, the registry. */
+  private grantRoles(name: string, args: ScheduledRunnerArgs): authorization.RoleAssignment[] {
+    const grant = (suffix: string, role: string, scope: pulumi.Input<string>) =>
+      new authorization.RoleAssignment(
+        `${name}-${suffix}`,
+        {
+          principalId: args.identity.principalId,
+          principalType: 'ServicePrincipal',
+          roleDefinitionId: pulumi.interpolate`/subscriptions/${args.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${role}`,
+          scope,
+        },
+        { parent: this },
+      )
+    const roles = [
+      grant('vault-secrets-user', ROLE.keyVaultSecretsUser, args.vaultId),
+      grant('ledger-contributor', ROLE.storageBlobDataContributor, args.ledgerContainerId),
+    ]
+    if (args.registry?.kind === 'acr') roles.push(grant('acr-pull', ROLE.acrPull, args.registry.registryId))
+    return roles
+  }
+}
+
+interface JobInputs {
+  secrets: Array<{
+    name: string
+    keyVaultUrl?: pulumi.Input<string>
+    identity?: pulumi.Input<string>
+    value?: string
+  }>
+  env: Array<{ name: string; value?: pulumi.Input<string>; secretRef?: string }>
+  registries: Array<Record<string, pulumi.Input<string>>>
+  /** Resources the job must be created after: the Key Vault secrets it references. */
+  waitFor: pulumi.Resource[]
+}
+
+/** The job's secrets (Key Vault references and the policy file), environment and registry credentials. */
+function jobInputs(args: ScheduledRunnerArgs): JobInputs {
+  const s = args.settings
+  const inputs: JobInputs = {
+    // Not secret, but Container Apps mounts files only from secrets: this is the policy file.
+    secrets: [{ name: 'policy', value: args.policyText }],
+    env: [
+      { name: 'AZURE_TENANT_ID', value: args.tenantId },
+      { name: 'AZURE_CLIENT_ID', value: args.appClientId },
+      { name: 'TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID', value: args.identity.clientId },
+      { name: 'TOURNIQUET_CLOUD', value: s.cloud },
+      { name: 'TOURNIQUET_POLICY', value: '/config/policy.yaml' },
+      { name: 'TOURNIQUET_MODE', value: s.mode },
+      { name: 'TOURNIQUET_LEDGER', value: args.ledgerUrl },
+      // Leave a margin inside the replica timeout so the job records its own stop.
+      { name: 'TOURNIQUET_MAX_RUNTIME', value: `PT${Math.max(60, s.replicaTimeoutSeconds - 120)}S` },
+    ],
+    registries: [],
+    waitFor: [...args.dependsOn],
+  }
+  if (s.authMode === 'secret') {
+    if (args.clientSecret === undefined)
+      throw new Error('secret mode needs the Key Vault secret of the client secret')
+    // The URI comes from the secret resource itself, so the job is created after the secret exists.
+    inputs.secrets.push({
+      name: 'graph-client-secret',
+      keyVaultUrl: args.clientSecret.uri,
+      identity: args.identity.id,
+    })
+    inputs.waitFor.push(args.clientSecret.resource)
+    inputs.env.push({ name: 'AZURE_CLIENT_SECRET', secretRef: 'graph-client-secret' })
+  } else {
+    inputs.env.push({ name: 'TOURNIQUET_AUTH', value: 'federated' })
+  }
+  // Container Apps pulls with the registries entry whose server matches the image's host.
+  if (args.registry?.kind === 'acr') {
+    inputs.registries.push({ server: args.registry.server, identity: args.identity.id })
+  } else if (args.registry?.kind === 'password') {
+    inputs.secrets.push({
+      name: 'registry-password',
+      keyVaultUrl: args.registry.passwordUri,
+      identity: args.identity.id,
+    })
+    inputs.registries.push({
+      server: args.registry.server,
+      username: args.registry.username,
+      passwordSecretRef: 'registry-password',
+    })
+  }
+  return inputs
 }

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest'
+import { CLOUDS, missingApis } from '../src/clouds.js'
+import { parseSettings } from '../src/settings.js'
+import { checkTenants } from '../src/tenants.js'
+import { base, CLOUD_ONLY, deploy, POLICY } from './deploy.js'
+
+// Graph contract, corrections 2 and 3: MicrosoftDocs/entra-docs
+// docs/workload-id/workload-identity-federation-config-app-trust-managed-identity.md (audience per
+// cloud); microsoft-graph-docs-contrib national-cloud includes (Identity Protection: global and US
+// Government, not China; identityAccounts and invokeAction: global only).
+describe('national clouds', () => {
+  it('federated audience per cloud', () => {
+    expect(CLOUDS.global.federatedAudience).toBe('api://AzureADTokenExchange')
+    expect(CLOUDS.usgov.federatedAudience).toBe('api://AzureADTokenExchangeUSGov')
+    expect(CLOUDS.usgovdod.federatedAudience).toBe('api://AzureADTokenExchangeUSGov')
+    expect(CLOUDS.china.federatedAudience).toBe('api://AzureADTokenExchangeChina')
+    expect(CLOUDS.china.login).toBe('https://login.chinacloudapi.cn')
+  })
+
+  it('Identity Protection is not offered in China; Defender for Identity only in the global cloud', () => {
+    expect(
+      missingApis('global', ['IdentityRiskyUser.ReadWrite.All', 'SecurityIdentitiesActions.ReadWrite.All']),
+    ).toEqual([])
+    expect(missingApis('usgov', ['IdentityRiskyUser.ReadWrite.All'])).toEqual([])
+    expect(missingApis('usgov', ['SecurityIdentitiesActions.ReadWrite.All'])).toEqual([
+      'Defender for Identity (identityAccounts, invokeAction), needed for SecurityIdentitiesActions.ReadWrite.All',
+    ])
+    expect(missingApis('china', ['IdentityRiskEvent.Read.All'])).toEqual([
+      'Entra ID Protection (riskDetections, riskyUsers), needed for IdentityRiskEvent.Read.All',
+    ])
+  })
+
+  it('the preview fails, naming tourniquet:cloud, when the policy needs an API the cloud lacks', async () => {
+    // The example policy routes synced users through Defender for Identity: global only.
+    await expect(
+      deploy(parseSettings({ ...base, image: 'myregistry.azurecr.us/runner:1.0.0', cloud: 'usgovdod' }), {
+        policyText: POLICY,
+      }),
+    ).rejects.toThrow(
+      /tourniquet:cloud: Microsoft Graph in the usgovdod cloud does not offer Defender for Identity/,
+    )
+    await expect(
+      deploy(parseSettings({ ...base, image: 'myregistry.azurecr.cn/runner:1.0.0', cloud: 'china' }), {
+        policyText: CLOUD_ONLY,
+      }),
+    ).rejects.toThrow(
+      /tourniquet:cloud: Microsoft Graph in the china cloud does not offer Entra ID Protection/,
+    )
+  })
+})
+
+// entra-docs workload-identity-federation-config-app-trust-managed-identity.md: the managed identity
+// and the app must be in the same tenant; a Key Vault's tenantId is its subscription's tenant.
+describe('tenants', () => {
+  const app = '72f988bf-0000-4000-a000-00000000000a'
+  const subscription = '72f988bf-0000-4000-a000-00000000000b'
+
+  it('federation across two tenants fails the preview, saying which key to change', () => {
+    expect(() => checkTenants('federated', { app, subscription })).toThrow(
+      /azuread:tenantId is 72f988bf-0000-4000-a000-00000000000a, but the subscription's tenant is 72f988bf-0000-4000-a000-00000000000b/,
+    )
+    expect(checkTenants('federated', { app, subscription: app.toUpperCase() })).toEqual({
+      app,
+      subscription: app.toUpperCase(),
+    })
+    expect(checkTenants('secret', { app, subscription })).toEqual({ app, subscription })
+  })
+})

@@ -8,6 +8,7 @@
  * includes on the riskDetection/riskyUser pages (global and US Government, not China) and on the
  * identityAccounts/invokeAction pages (global only). Graph contract, corrections 2 and 3.
  */
+import { apiNeeds, type Policy } from '@tourniquet/policy'
 import { type Settings, SettingsError } from './settings.js'
 
 export type GraphApi = 'identityProtection' | 'defenderForIdentity'
@@ -53,29 +54,42 @@ export const CLOUDS: Record<Settings['cloud'], CloudEndpoints> = {
   },
 }
 
-const API_OF_PERMISSION: Array<[RegExp, GraphApi, string]> = [
-  [/^IdentityRisk/, 'identityProtection', 'Entra ID Protection (riskDetections, riskyUsers)'],
-  [/^SecurityIdentities/, 'defenderForIdentity', 'Defender for Identity (identityAccounts, invokeAction)'],
+const API_LABEL: Record<GraphApi, string> = {
+  identityProtection: 'Entra ID Protection (riskDetections, riskyUsers)',
+  defenderForIdentity: 'Defender for Identity (identityAccounts, invokeAction)',
+}
+
+/** Graph permissions that only serve an API: dropped where the cloud does not offer it. */
+const API_OF_PERMISSION: Array<[RegExp, GraphApi]> = [
+  [/^IdentityRisk/, 'identityProtection'],
+  [/^SecurityIdentities/, 'defenderForIdentity'],
 ]
 
 /**
- * The Graph APIs the policy's permissions need that `cloud` does not offer, described for a person;
- * empty when the cloud offers all of them.
+ * The Graph APIs the policy cannot do without that `cloud` does not offer, described for a person;
+ * empty when the policy can run there. The rule is the runner's (`apiNeeds`): an API a rule needs
+ * only for some users, when the same action reaches others through Entra, is not required (the job
+ * skips those users with the reason).
  */
-export function missingApis(cloud: Settings['cloud'], permissions: readonly string[]): string[] {
+export function missingApis(cloud: Settings['cloud'], policy: Policy): string[] {
   const missing = new Set<string>()
-  for (const permission of permissions) {
-    for (const [pattern, api, label] of API_OF_PERMISSION) {
-      if (pattern.test(permission) && !CLOUDS[cloud].apis[api])
-        missing.add(`${label}, needed for ${permission}`)
-    }
+  for (const need of apiNeeds(policy)) {
+    if (need.api === 'directory' || need.otherRoute || CLOUDS[cloud].apis[need.api]) continue
+    missing.add(`${API_LABEL[need.api]}, needed for ${need.why}`)
   }
   return [...missing]
 }
 
+/** The permissions to grant in `cloud`: those of APIs the cloud does not offer are left out. */
+export function permissionsIn(cloud: Settings['cloud'], permissions: readonly string[]): string[] {
+  return permissions.filter((p) =>
+    API_OF_PERMISSION.every(([pattern, api]) => !pattern.test(p) || CLOUDS[cloud].apis[api]),
+  )
+}
+
 /** Fails the preview, naming tourniquet:cloud, when the policy needs a Graph API the cloud lacks. */
-export function assertCloudOffers(cloud: Settings['cloud'], permissions: readonly string[]): void {
-  const missing = missingApis(cloud, permissions)
+export function assertCloudOffers(cloud: Settings['cloud'], policy: Policy): void {
+  const missing = missingApis(cloud, policy)
   if (missing.length === 0) return
   throw new SettingsError([
     {

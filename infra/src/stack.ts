@@ -9,7 +9,7 @@ import * as resources from '@pulumi/azure-native/resources/index.js'
 import * as azuread from '@pulumi/azuread'
 import * as pulumi from '@pulumi/pulumi'
 import { parsePolicy, permissionReport } from '@tourniquet/policy'
-import { assertCloudOffers, CLOUDS } from './clouds.js'
+import { assertCloudOffers, CLOUDS, permissionsIn } from './clouds.js'
 import { LedgerStore } from './components/ledgerStore.js'
 import { RemediationApp } from './components/remediationApp.js'
 import { type RegistryAccess, ScheduledRunner } from './components/scheduledRunner.js'
@@ -49,8 +49,10 @@ export function createStack({
   // The same parser and the same permission derivation as the runner and CI: a policy that does not
   // validate fails the preview with file, line and path.
   const policy = parsePolicy(policyText, policyFile)
-  const report = permissionReport(policy)
-  assertCloudOffers(settings.cloud, report.permissions)
+  assertCloudOffers(settings.cloud, policy)
+  // Permissions of an API the cloud lacks are not granted: the job skips those routes with the reason.
+  const full = permissionReport(policy)
+  const report = { ...full, permissions: permissionsIn(settings.cloud, full.permissions) }
   const stack = pulumi.getStack()
   const prefix = settings.namePrefix
   const cloud = CLOUDS[settings.cloud]

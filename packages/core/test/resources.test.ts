@@ -112,6 +112,64 @@ describe('riskDetections', () => {
     await client.close()
   })
 
+  it('refuses a nextLink that leads back to a page already read (a cycle), after one request per page', async () => {
+    let hits = 0
+    network.use(
+      http.get(`${V1}/identityProtection/riskDetections`, ({ request }) => {
+        hits++
+        const url = new URL(request.url)
+        // Page 1 links to page 2, which links back to page 2 itself.
+        url.searchParams.set('$skiptoken', '2')
+        return HttpResponse.json({ value: [], '@odata.nextLink': url.href })
+      }),
+    )
+    const client = testClient()
+    const error = await (async () => {
+      for await (const _ of client.riskDetections.list()) {
+        /* drain */
+      }
+    })().catch((e: unknown) => e)
+    expect(isContractError(error)).toBe(true)
+    expect((error as Error).message).toMatch(/leads back to a page already read/)
+    expect(hits).toBe(2)
+    await client.close()
+  })
+
+  it('refuses a response body larger than the limit while reading it, with no content-length to go by', async () => {
+    network.use(
+      http.get(`${V1}/users/:id`, () => {
+        const chunk = new TextEncoder().encode(`{"id":"x","pad":"${'a'.repeat(1024)}`)
+        const stream = new ReadableStream({
+          start(controller) {
+            for (let i = 0; i < 8; i++) controller.enqueue(chunk)
+            controller.close()
+          },
+        })
+        return new HttpResponse(stream, { headers: { 'content-type': 'application/json' } })
+      }),
+    )
+    const client = testClient({ transport: { maxResponseBytes: 4096 } })
+    const error = await client.users.get('x').catch((e: unknown) => e)
+    expect(error).toMatchObject({ causeCode: 'TQ_RESPONSE_TOO_LARGE' })
+    await client.close()
+  })
+
+  it('sends nothing once the run deadline has passed (collection is bounded too)', async () => {
+    let hits = 0
+    network.use(
+      http.get(`${V1}/users/:id`, () => {
+        hits++
+        return HttpResponse.json({ id: 'x' })
+      }),
+    )
+    const client = testClient({ deadlineAt: Date.now() - 1 })
+    const error = await client.users.get('x').catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'TQ_DEADLINE' })
+    expect((error as Error).message).toMatch(/deadline .* has passed; not sent/)
+    expect(hits).toBe(0)
+    await client.close()
+  })
+
   it('refuses a nextLink to another origin without sending the token there', async () => {
     let evilHits = 0
     network.use(

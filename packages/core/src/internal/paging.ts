@@ -4,8 +4,13 @@ import type { GraphHttp } from './graphHttp.js'
 import type { ThrottleCost } from './http.js'
 import { pageSchema } from './schemas.js'
 
+/** 10,000 pages: five million items at 500 a page, far past any tenant's risky users. */
+const MAX_PAGES = 10_000
+
 export interface PageOptions {
   signal?: AbortSignal | undefined
+  /** Pages at most before the list is refused as runaway (default 10,000). */
+  maxPages?: number | undefined
   /** Throttle cost of each page request (set by the resource, not by callers). */
   throttle?: ThrottleCost[] | undefined
 }
@@ -34,6 +39,10 @@ export async function* pages<S extends z.ZodType>(
   const root = `${http.graphRoot}/`
   let url: URL | undefined = first
   let page = 0
+  // A nextLink that leads back to a page already read would be followed until the platform kills
+  // the job: every link is remembered, and the number of pages is capped.
+  const seen = new Set<string>([first.href])
+  const maxPages = options.maxPages ?? MAX_PAGES
   while (url !== undefined) {
     const { data, response } = await http.call({
       operation,
@@ -63,6 +72,22 @@ export async function* pages<S extends z.ZodType>(
         { operation, path: '@odata.nextLink', requestId: response.requestId },
       )
     }
+    if (seen.has(parsed.href))
+      throw new ContractError(
+        `${operation}: @odata.nextLink on page ${page} leads back to a page already read; refused`,
+        {
+          operation,
+          path: '@odata.nextLink',
+          requestId: response.requestId,
+        },
+      )
+    if (page >= maxPages)
+      throw new ContractError(`${operation}: more than ${maxPages} pages; refused (a runaway list)`, {
+        operation,
+        path: '@odata.nextLink',
+        requestId: response.requestId,
+      })
+    seen.add(parsed.href)
     url = parsed
   }
 }

@@ -48,6 +48,12 @@ export function retryPolicy(options: RetryPolicyOptions = {}): PipelinePolicy {
     async send(request, next) {
       for (let attempt = 1; ; attempt++) {
         if (request.signal?.aborted) throw new AbortedError(`${request.operation}: aborted`)
+        // The run's deadline bounds every request, not only the waits between attempts: a run that
+        // is still collecting when it passes stops instead of reading on (collection included).
+        if (options.deadlineAt !== undefined && Date.now() > options.deadlineAt)
+          throw new DeadlineError(
+            `${request.operation}: the run's deadline (TOURNIQUET_MAX_RUNTIME) has passed; not sent`,
+          )
         const attemptRequest = { ...request, attempt }
         const outcome: AttemptOutcome = { request: attemptRequest }
         try {

@@ -108,7 +108,21 @@ export function createUndiciTransport(options: TransportOptions = {}): HttpTrans
             },
           )
         }
-        const body = await res.body.text()
+        // Counted while reading, not trusted from content-length: a chunked body declares nothing.
+        const chunks: Buffer[] = []
+        let received = 0
+        for await (const chunk of res.body) {
+          received += (chunk as Buffer).length
+          if (received > o.maxResponseBytes) {
+            res.body.destroy()
+            throw new TransportError(
+              `response from ${req.url.origin} is larger than ${o.maxResponseBytes} bytes`,
+              { phase: 'exchange', causeCode: 'TQ_RESPONSE_TOO_LARGE' },
+            )
+          }
+          chunks.push(chunk as Buffer)
+        }
+        const body = Buffer.concat(chunks).toString('utf8')
         return { status: res.statusCode, headers: flattenHeaders(res.headers), body }
       } catch (error) {
         if (error instanceof TransportError) throw error

@@ -6,9 +6,9 @@
  */
 import { type GraphClient, RISK_DETECTION_SELECT, RISKY_USER_SELECT, USER_SELECT } from '@tourniquet/core'
 import {
+  DEFAULT_RISK_STATES,
   type DetectionSignal,
   type Policy,
-  parseDuration,
   permissionReport,
   type Signals,
   type UserSignals,
@@ -20,8 +20,6 @@ export interface CollectNotes {
   warnings: string[]
 }
 
-const DEFAULT_STATES = ['atRisk', 'confirmedCompromised']
-
 export async function collectSignals(
   client: GraphClient,
   policy: Policy,
@@ -32,7 +30,7 @@ export async function collectSignals(
   const levels = policy.rules.every((r) => r.when.riskLevel)
     ? [...new Set(policy.rules.flatMap((r) => r.when.riskLevel ?? []))]
     : undefined
-  const states = [...new Set(policy.rules.flatMap((r) => r.when.riskState ?? DEFAULT_STATES))]
+  const states = [...new Set(policy.rules.flatMap((r) => r.when.riskState ?? DEFAULT_RISK_STATES))]
 
   const risky = new Map<string, UserSignals>()
   for await (const u of client.riskyUsers.list(
@@ -49,7 +47,7 @@ export async function collectSignals(
   }
   notes.riskyUsers = risky.size
 
-  const since = new Date(now.getTime() - (parseDuration(policy.lookback) ?? 0))
+  const since = new Date(now.getTime() - policy.lookback)
   // Detections (Identity Protection budget) and directory facts ($batch, directory budget) do not
   // compete for a budget: read them side by side.
   const readDetections = async (): Promise<void> => {

@@ -8,8 +8,10 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { clientFromConfig, credentialFor } from './client.js'
 import { loadConfig } from './env.js'
-import { clientFromConfig, credentialFor, EXIT, runJob } from './run.js'
+import { EXIT } from './exit.js'
+import { runJob } from './run.js'
 
 export async function runDemo(options: { scenario?: string | undefined }): Promise<number> {
   const started = performance.now()

@@ -12,19 +12,7 @@ import {
   validateOrigin,
 } from '@tourniquet/core'
 import { parseDuration } from '@tourniquet/policy'
-
-export interface ConfigProblem {
-  variable: string
-  message: string
-}
-
-export class ConfigurationError extends Error {
-  readonly code = 'TQ_CONFIG'
-  constructor(readonly problems: ConfigProblem[]) {
-    super(problems.map((p) => `${p.variable}: ${p.message}`).join('\n'))
-    this.name = 'ConfigurationError'
-  }
-}
+import { type ConfigProblem, ConfigurationError } from './errors.js'
 
 export type CredentialConfig =
   | { kind: 'secret'; secret: string }

@@ -1,13 +1,14 @@
-#!/usr/bin/env node
 /**
- * tourniquet <command>: what the container runs. Exit codes: 0 success or plan only; 1 some steps
+ * tourniquet <command>: what the container runs (started by cli.ts once the Node version is known to fit). Exit codes: 0 success or plan only; 1 some steps
  * failed; 2 configuration, policy or authentication error (nothing done); 3 a guardrail refused the
  * run (nothing done). Errors are one clear message, never a stack trace.
  */
 import { parseArgs } from 'node:util'
 import { formatPolicyTestReport, isPolicyError, policyJsonSchema, runPolicyTests } from '@tourniquet/policy'
-import { ConfigurationError, loadConfig } from './env.js'
-import { EXIT, runJob } from './run.js'
+import { loadConfig } from './env.js'
+import { ConfigurationError } from './errors.js'
+import { EXIT } from './exit.js'
+import { runJob } from './run.js'
 
 const HELP = `tourniquet: contain compromised identities by policy (Microsoft Entra ID, Defender for Identity)
 

@@ -5,9 +5,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type GraphClient, USER_VERIFY_SELECT } from '@tourniquet/core'
-import type { Route, Step } from '@tourniquet/policy'
-import type { StepStatus } from './audit.js'
+import type { Route, RouteKind, Step } from '@tourniquet/policy'
 import type { StepOutcome } from './execute.js'
+import type { SettledStatus } from './status.js'
 
 export interface VerifyOptions {
   /** Read-backs per step at most (default 3). */
@@ -160,7 +160,7 @@ export async function verifyEffects(
 
 export interface Settled {
   outcome: StepOutcome
-  status: StepStatus
+  status: SettledStatus
   reason: string | null
 }
 
@@ -177,8 +177,6 @@ function settled(o: StepOutcome, v: Verdict | undefined): Settled {
   return { outcome: o, status: 'unverified', reason: o.status === 'unknown' ? `${o.reason}; ${why}` : why }
 }
 
-type Family = 'identityProtection' | 'entra' | 'defenderForIdentity'
-
 // Directory read-backs go 80 users a round (4 $batch requests of 20), two rounds at most at once.
 const ENTRA_CHUNK = 80
 const ENTRA_PARALLEL = 2
@@ -193,7 +191,7 @@ const ENTRA_PARALLEL = 2
 export class Verifier {
   private readonly order: StepOutcome[] = []
   private readonly verdicts = new Map<StepOutcome, Verdict>()
-  private readonly queued: Record<Family, StepOutcome[]> = {
+  private readonly queued: Record<RouteKind, StepOutcome[]> = {
     identityProtection: [],
     entra: [],
     defenderForIdentity: [],
@@ -219,29 +217,44 @@ export class Verifier {
       if (family === 'identityProtection') this.ipLeft--
       if (o.status !== 'failed') this.queued[family].push(o)
     }
-    this.pump(false)
+    this.startReady()
   }
 
   /** Reads back whatever is still queued and returns every outcome's status, in the order added. */
   async finish(): Promise<Settled[]> {
-    this.pump(true)
+    this.startEverything()
     while (this.running.size > 0) {
       await Promise.race(this.running)
-      this.pump(true)
+      this.startEverything()
     }
     return this.order.map((o) => settled(o, this.verdicts.get(o)))
   }
 
-  private pump(final: boolean): void {
+  /** While steps still run: full directory rounds, and Identity Protection once none of it is left. */
+  private startReady(): void {
+    this.startEntraRounds(ENTRA_CHUNK)
+    if (this.ipLeft <= 0) this.startQueued('identityProtection')
+  }
+
+  /** Once nothing runs any more: every queued read-back, partial rounds included. */
+  private startEverything(): void {
+    this.startEntraRounds(1)
+    this.startQueued('identityProtection')
+    this.startQueued('defenderForIdentity')
+  }
+
+  /** Directory rounds of up to ENTRA_CHUNK users, at least `minimum` each, ENTRA_PARALLEL at once. */
+  private startEntraRounds(minimum: number): void {
     const entra = this.queued.entra
-    while (entra.length > 0 && this.entraRunning < ENTRA_PARALLEL && (final || entra.length >= ENTRA_CHUNK)) {
+    while (entra.length >= Math.max(1, minimum) && this.entraRunning < ENTRA_PARALLEL) {
       this.entraRunning++
       this.start(entra.splice(0, ENTRA_CHUNK), () => this.entraRunning--)
     }
-    const ip = this.queued.identityProtection
-    if (ip.length > 0 && (final || this.ipLeft <= 0)) this.start(ip.splice(0), () => {})
-    const mdi = this.queued.defenderForIdentity
-    if (mdi.length > 0 && final) this.start(mdi.splice(0), () => {})
+  }
+
+  private startQueued(family: 'identityProtection' | 'defenderForIdentity'): void {
+    const queue = this.queued[family]
+    if (queue.length > 0) this.start(queue.splice(0), () => {})
   }
 
   private start(outcomes: StepOutcome[], done: () => void): void {

@@ -48,6 +48,9 @@ export class ConfigurationError extends RunnerError {
   }
 }
 
+export const isConfigurationError = (e: unknown): e is ConfigurationError =>
+  isRunnerError(e) && e.code === 'TQ_RUNNER_CONFIG' && Array.isArray((e as { problems?: unknown }).problems)
+
 /** A ledger line in the middle of the file that is not JSON: the run refuses to guess what was done. */
 export class LedgerCorruptError extends RunnerError {
   constructor(location: string, line: number) {

@@ -5,8 +5,8 @@
  */
 import { parseArgs } from 'node:util'
 import { formatPolicyTestReport, isPolicyError, policyJsonSchema, runPolicyTests } from '@tourniquet/policy'
-import { loadConfig } from './env.js'
-import { ConfigurationError } from './errors.js'
+import { loadConfig, type RunnerConfig } from './env.js'
+import { isConfigurationError } from './errors.js'
 import { EXIT } from './exit.js'
 import { runJob } from './run.js'
 
@@ -36,101 +36,108 @@ function usage(message: string): number {
   return EXIT.configuration
 }
 
+const OPTIONS = {
+  apply: { type: 'boolean' },
+  policy: { type: 'string' },
+  ledger: { type: 'string' },
+  report: { type: 'string' },
+  run: { type: 'string' },
+  scenario: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
+interface Args {
+  values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values']
+  /** The words after the command: `policy test PATH` gives ['test', 'PATH']. */
+  words: string[]
+}
+
+type Command = (args: Args) => Promise<number>
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  run: (args) => runOrUndo('run', args),
+  undo: (args) => runOrUndo('undo', args),
+  policy: policyCommand,
+  demo: async ({ values }) => {
+    const { runDemo } = await import('./demo.js')
+    return runDemo({ scenario: values.scenario })
+  },
+}
+
 async function main(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs>
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        apply: { type: 'boolean' },
-        policy: { type: 'string' },
-        ledger: { type: 'string' },
-        report: { type: 'string' },
-        run: { type: 'string' },
-        scenario: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS })
   } catch (e) {
     return usage((e as Error).message)
   }
-  const { values, positionals } = parsed
-  const [command = 'run', sub, arg] = positionals
-  if (values.help || command === 'help') {
+  const [command = 'run', ...words] = parsed.positionals
+  if (parsed.values.help || command === 'help') {
     process.stdout.write(HELP)
     return EXIT.ok
   }
+  const run = COMMANDS[command]
+  return run ? run({ values: parsed.values, words }) : usage(`unknown command '${command}'`)
+}
 
-  if (command === 'policy') {
-    if (sub === 'schema') {
-      process.stdout.write(`${JSON.stringify(policyJsonSchema(), null, 2)}\n`)
-      return EXIT.ok
-    }
-    if (sub === 'test') {
-      if (!arg) return usage('policy test needs a PATH (a directory or a *.cases.yaml file)')
-      try {
-        const report = await runPolicyTests(arg)
-        process.stdout.write(`${formatPolicyTestReport(report)}\n`)
-        return report.failed > 0 ? EXIT.stepsFailed : EXIT.ok
-      } catch (e) {
-        if (isPolicyError(e)) {
-          process.stderr.write(`tourniquet: ${e.message}\n`)
-          return EXIT.configuration
-        }
-        throw e
-      }
-    }
-    return usage(`unknown policy command '${sub ?? ''}'; expected test or schema`)
+async function policyCommand({ words: [sub, path] }: Args): Promise<number> {
+  if (sub === 'schema') {
+    process.stdout.write(`${JSON.stringify(policyJsonSchema(), null, 2)}\n`)
+    return EXIT.ok
   }
+  if (sub !== 'test') return usage(`unknown policy command '${sub ?? ''}'; expected test or schema`)
+  if (!path) return usage('policy test needs a PATH (a directory or a *.cases.yaml file)')
+  try {
+    const report = await runPolicyTests(path)
+    process.stdout.write(`${formatPolicyTestReport(report)}\n`)
+    return report.failed > 0 ? EXIT.stepsFailed : EXIT.ok
+  } catch (e) {
+    if (!isPolicyError(e)) throw e
+    process.stderr.write(`tourniquet: ${e.message}\n`)
+    return EXIT.configuration
+  }
+}
 
-  if (command === 'demo') {
-    const { runDemo } = await import('./demo.js')
-    return runDemo({ scenario: values.scenario as string | undefined })
+/** The settings from the environment and the flags; undefined (reported) when they cannot be used. */
+function configFrom({ values }: Args): RunnerConfig | undefined {
+  try {
+    return loadConfig({
+      policy: values.policy,
+      ledger: values.ledger,
+      report: values.report,
+      mode: values.apply ? 'apply' : undefined,
+    })
+  } catch (e) {
+    if (!isConfigurationError(e)) throw e
+    const problems = e.problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')
+    process.stderr.write(`tourniquet: configuration error, nothing done:\n${problems}\n`)
+    return undefined
   }
+}
 
-  if (command === 'run' || command === 'undo') {
-    let config: ReturnType<typeof loadConfig>
-    try {
-      config = loadConfig({
-        policy: values.policy as string | undefined,
-        ledger: values.ledger as string | undefined,
-        report: values.report as string | undefined,
-        mode: values.apply ? 'apply' : undefined,
-      })
-    } catch (e) {
-      if (e instanceof ConfigurationError) {
-        process.stderr.write(
-          `tourniquet: configuration error, nothing done:\n${e.problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}\n`,
-        )
-        return EXIT.configuration
-      }
-      throw e
-    }
-    // SIGTERM (Container Apps stopping the job): finish in-flight steps, record them, then exit.
-    const stop = new AbortController()
-    const onTerm = (): void => {
-      process.stderr.write('tourniquet: SIGTERM: finishing in-flight steps, starting nothing new\n')
-      stop.abort()
-    }
-    process.once('SIGTERM', onTerm)
-    process.once('SIGINT', onTerm)
-    if (command === 'undo') {
-      if (typeof values.run !== 'string' || values.run === '')
-        return usage('undo needs --run RUN_ID (the run whose disables to reverse)')
-      const { runUndo } = await import('./undo.js')
-      return runUndo({
-        config,
-        runId: values.run,
-        out: process.stdout,
-        err: process.stderr,
-        stopSignal: stop.signal,
-      })
-    }
-    const result = await runJob({ config, out: process.stdout, err: process.stderr, stopSignal: stop.signal })
-    return result.exitCode
+/** SIGTERM (Container Apps stopping the job): finish in-flight steps, record them, then exit. */
+function stopOnSignal(): AbortSignal {
+  const stop = new AbortController()
+  const onTerm = (): void => {
+    process.stderr.write('tourniquet: SIGTERM: finishing in-flight steps, starting nothing new\n')
+    stop.abort()
   }
-  return usage(`unknown command '${command}'`)
+  process.once('SIGTERM', onTerm)
+  process.once('SIGINT', onTerm)
+  return stop.signal
+}
+
+async function runOrUndo(command: 'run' | 'undo', args: Args): Promise<number> {
+  const config = configFrom(args)
+  if (!config) return EXIT.configuration
+  const stopSignal = stopOnSignal()
+  const streams = { out: process.stdout, err: process.stderr, stopSignal }
+  if (command === 'run') return (await runJob({ config, ...streams })).exitCode
+  const runId = args.values.run
+  if (typeof runId !== 'string' || runId === '')
+    return usage('undo needs --run RUN_ID (the run whose disables to reverse)')
+  const { runUndo } = await import('./undo.js')
+  return runUndo({ config, runId, ...streams })
 }
 
 main(process.argv.slice(2)).then(

@@ -1,20 +1,11 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateTenant, seeded } from '@tourniquet/mock-graph'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { collect, runCli, spawnCli, Tenant } from '../support/e2e.js'
 import { expectNothingTwice, FAST, SCALE, widePolicy } from './support.js'
 
 const POINTS = 20
-
-async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs
-  while (Date.now() < end) {
-    if (await predicate()) return true
-    await new Promise((r) => setTimeout(r, 5))
-  }
-  return false
-}
 
 // SIGKILL at seeded points of an apply (by how many actions have reached the tenant, or how many
 // ledger lines exist), then a second run: the union of what reached the tenant is the plan, nothing
@@ -38,12 +29,18 @@ describe(`crash and resume: SIGKILL at ${POINTS} seeded points`, () => {
         const byActions = random() < 0.5
         const target = 1 + Math.floor(random() * (byActions ? planned.length - 1 : 12))
         const ledger = join(t.dir, 'ledger.jsonl')
-        await waitFor(
-          async () =>
-            byActions
+        // vi.waitFor fails the test when the kill point is never reached.
+        await vi.waitFor(
+          async () => {
+            const reached = byActions
               ? t.mock.tenant.actions.length >= target
-              : (await readFile(ledger, 'utf8').catch(() => '')).split('\n').length > target,
-          20_000,
+              : (await readFile(ledger, 'utf8').catch(() => '')).split('\n').length > target
+            if (!reached)
+              throw new Error(
+                `kill point ${point} (${byActions ? 'actions' : 'ledger lines'} >= ${target}) not reached`,
+              )
+          },
+          { timeout: 20_000, interval: 5 },
         )
         child.kill('SIGKILL')
         await done

@@ -8,8 +8,9 @@ import type { Step } from '@tourniquet/policy'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { StepOutcome } from '../src/execute.js'
 import { ledgerEntry } from '../src/ledger/ledger.js'
+import { runUndo } from '../src/undo.js'
 import { Verifier } from '../src/verify.js'
-import { InProcessTenant, MemoryLedger } from './support/tenant.js'
+import { InProcessTenant, MemoryLedger, Sink } from './support/tenant.js'
 
 const steps = (lines: Array<Record<string, unknown>>) => lines.filter((l) => l.event === 'step')
 const summaryOf = (lines: Array<Record<string, unknown>>) => lines.findLast((l) => l.event === 'summary')
@@ -158,5 +159,39 @@ describe('the engine in-process', () => {
     } finally {
       await fresh.stop()
     }
+  })
+
+  it('undo acts through the same apply path: re-enables what the run disabled, settled by read-back, recorded', async () => {
+    t = await InProcessTenant.start({ tenant: generateTenant({ riskyUsers: 40, seed: 18, highShare: 1 }) })
+    const ledger = new MemoryLedger()
+    const applied = await t.run('apply', { ledger })
+    const disabled = steps(applied.lines).filter((s) => s.action === 'disable' && s.status === 'succeeded')
+    expect(disabled.length).toBeGreaterThan(0)
+    const out = new Sink()
+    const code = await runUndo({
+      config: { ...t.config, mode: 'apply' },
+      runId: applied.runId,
+      out,
+      err: new Sink(),
+      client: t.client,
+      ledger,
+      verify: { delayMs: 10 },
+    })
+    expect(code).toBe(0)
+    const undone = steps(out.lines())
+    expect(undone.map((s) => s.userId).sort()).toEqual(disabled.map((s) => s.userId).sort())
+    for (const s of undone)
+      expect(s).toMatchObject({
+        action: 'enable',
+        status: 'succeeded',
+        reason: expect.stringMatching(/isEnabled is true|accountEnabled is true/),
+      })
+    const undoRun = String(undone[0]?.runId)
+    const settled = ledger.entries.filter((e) => e.runId === undoRun && e.phase === 'done')
+    // Two lines per step: the call's outcome, then its settled status after read-back.
+    expect(settled).toHaveLength(2 * undone.length)
+    expect(t.mock.tenant.actions.filter((a) => a.kind === 'enable' || a.kind === 'mdi:enable')).toHaveLength(
+      undone.length,
+    )
   })
 })

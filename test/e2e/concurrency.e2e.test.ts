@@ -4,15 +4,6 @@ import { generateTenant } from '@tourniquet/mock-graph'
 import { afterEach, describe, expect, it } from 'vitest'
 import { collect, runCli, spawnCli, Tenant, widePolicy } from '../support/e2e.js'
 
-async function waitFor(predicate: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (Date.now() < end) {
-    if (await predicate()) return
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  throw new Error('condition not met in time')
-}
-
 const ledgerText = (t: Tenant): Promise<string> =>
   readFile(join(t.dir, 'ledger.jsonl'), 'utf8').catch(() => '')
 
@@ -47,7 +38,12 @@ describe('overlap and shutdown', () => {
     )
     const done = collect(child)
     const tenant = t
-    await waitFor(async () => (await ledgerText(tenant)).includes('"phase":"intent"'), 45_000)
+    await expect
+      .poll(async () => (await ledgerText(tenant)).includes('"phase":"intent"'), {
+        timeout: 45_000,
+        interval: 25,
+      })
+      .toBe(true)
     child.kill('SIGTERM')
     const r = await done
     expect(r.code).toBe(1)
@@ -83,7 +79,9 @@ describe('overlap and shutdown', () => {
     )
     const done = collect(child)
     // Kill it once something has reached the tenant and more is on its way.
-    await waitFor(async () => tenant.mock.tenant.actions.length > 0, 45_000)
+    await expect
+      .poll(() => tenant.mock.tenant.actions.length, { timeout: 45_000, interval: 25 })
+      .toBeGreaterThan(0)
     child.kill('SIGKILL')
     await done
     expect(tenant.mock.tenant.actions.length).toBeGreaterThan(0)

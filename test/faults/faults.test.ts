@@ -19,7 +19,12 @@ describe('the built runner against a faulty Graph: one fault at a time', () => {
 
   it(
     'latency spikes: the same, only slower',
-    () => faultScenario(40, { seed: 6, latencyMs: 20, latencySpikeRate: 0.1, latencySpikeMs: 2_000 }, false),
+    () =>
+      faultScenario(
+        40,
+        { seed: 6, latencyMs: 20, latencySpikeRate: 0.1, latencySpikeMs: 2_000 },
+        { faultsLogged: false },
+      ),
     180_000,
   )
 })

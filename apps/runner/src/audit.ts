@@ -5,9 +5,10 @@
  */
 import type { Writable } from 'node:stream'
 import { redactText } from '@tourniquet/core'
-import type { Route, Step } from '@tourniquet/policy'
+import { type Plan, routeName, type Step } from '@tourniquet/policy'
+import { type StepStatus, zeroCounts } from './status.js'
 
-export type StepStatus = 'planned' | 'succeeded' | 'failed' | 'skipped' | 'unverified'
+export type { StepStatus } from './status.js'
 
 export interface StepRecord {
   event: 'step'
@@ -23,12 +24,6 @@ export interface StepRecord {
   correlationId: string | null
   evidenceKey: string | null
   durationMs: number
-}
-
-export function routeName(route: Route): string {
-  return route.kind === 'defenderForIdentity'
-    ? `defenderForIdentity:${route.action}(${route.identityProvider})`
-    : `${route.kind}:${route.call}`
 }
 
 export function stepRecord(
@@ -52,6 +47,25 @@ export function stepRecord(
     evidenceKey: step.evidenceKey,
     durationMs: 0,
     ...extra,
+  }
+}
+
+/** A step the plan skipped (no route, excluded, ...): it has no route, so it names none. */
+export function skipRecord(runId: string, skip: Plan['skips'][number], reason: string): StepRecord {
+  return {
+    event: 'step',
+    runId,
+    userId: skip.userId,
+    userPrincipalName: skip.userPrincipalName,
+    rule: skip.rule ?? null,
+    action: skip.action ?? null,
+    route: null,
+    status: 'skipped',
+    reason,
+    graphRequestId: null,
+    correlationId: null,
+    evidenceKey: null,
+    durationMs: 0,
   }
 }
 
@@ -98,7 +112,7 @@ export class Audit {
   }
 
   counts(): Record<StepStatus, number> {
-    const c: Record<StepStatus, number> = { planned: 0, succeeded: 0, failed: 0, skipped: 0, unverified: 0 }
+    const c = zeroCounts()
     for (const r of this.records) c[r.status]++
     return c
   }

@@ -1,152 +1,22 @@
 #!/usr/bin/env node
 /**
- * tourniquet <command>: what the container runs. Exit codes: 0 success or plan only; 1 some steps
- * failed; 2 configuration, policy or authentication error (nothing done); 3 a guardrail refused the
- * run (nothing done). Errors are one clear message, never a stack trace.
+ * The executable. It checks the Node version before anything else loads: undici and msal need
+ * Node 24, and on an older Node they fail at import with a stack trace instead of advice. So this
+ * file imports nothing of ours statically (ESM would load those imports first) and stays plain
+ * enough for any Node to parse.
  */
-import { parseArgs } from 'node:util'
-import { formatPolicyTestReport, isPolicyError, policyJsonSchema, runPolicyTests } from '@tourniquet/policy'
-import { ConfigurationError, loadConfig } from './env.js'
-import { EXIT, runJob } from './run.js'
+import { EXIT } from './exit.js'
 
-const HELP = `tourniquet: contain compromised identities by policy (Microsoft Entra ID, Defender for Identity)
+const REQUIRED_MAJOR = 24
 
-usage:
-  tourniquet run [--apply] [--policy FILE] [--ledger PATH|URL] [--report FILE]
-                                 plan (the default: a dry run) or apply the policy to the tenant
-  tourniquet doctor [--policy FILE] [--ledger PATH|URL]
-                                 read-only preflight: sign-in, permissions, licences, APIs, ledger
-                                 (exit 0 ready, 1 something missing, 2 configuration or sign-in)
-  tourniquet undo --run RUN_ID [--apply]
-                                 re-enable the accounts that run disabled (plan first, --apply to act)
-  tourniquet policy test PATH    run the policy case files (*.cases.yaml) under PATH
-  tourniquet policy schema       print the policy file's JSON Schema
-  tourniquet demo [--scenario NAME]
-                                 plan and apply against a built-in fake tenant (no Azure needed)
-
-settings (environment): AZURE_TENANT_ID, AZURE_CLIENT_ID, and AZURE_CLIENT_SECRET or
-AZURE_CLIENT_CERTIFICATE_PATH or TOURNIQUET_AUTH=managed-identity; TOURNIQUET_CLOUD, AZURE_AUTHORITY_HOST,
-TOURNIQUET_GRAPH_URL, TOURNIQUET_POLICY, TOURNIQUET_MODE, TOURNIQUET_LEDGER, TOURNIQUET_REPORT,
-TOURNIQUET_MAX_RUNTIME, TOURNIQUET_CONCURRENCY. See the README.
-
-exit codes: 0 ok or plan only, 1 some steps failed, 2 configuration/policy/authentication error,
-3 a guardrail refused the run.
-`
-
-function usage(message: string): number {
-  process.stderr.write(`tourniquet: ${message}\n\n${HELP}`)
-  return EXIT.configuration
+const major = Number(process.versions.node.split('.')[0])
+if (major < REQUIRED_MAJOR) {
+  process.stderr.write(
+    `tourniquet: Node.js ${REQUIRED_MAJOR} or later is required; this is Node.js ${process.versions.node} (${process.execPath}).\n` +
+      `  From a clone of the repository, run it as \`pnpm tourniquet <command>\`: pnpm runs the pinned Node ${REQUIRED_MAJOR} (the \`node\` devDependency).\n` +
+      `  Otherwise install Node.js ${REQUIRED_MAJOR} LTS (https://nodejs.org/en/download, or \`nvm install ${REQUIRED_MAJOR}\`), or run the container image.\n`,
+  )
+  process.exitCode = EXIT.configuration
+} else {
+  await import('./main.js')
 }
-
-async function main(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs>
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        apply: { type: 'boolean' },
-        policy: { type: 'string' },
-        ledger: { type: 'string' },
-        report: { type: 'string' },
-        run: { type: 'string' },
-        scenario: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
-  } catch (e) {
-    return usage((e as Error).message)
-  }
-  const { values, positionals } = parsed
-  const [command = 'run', sub, arg] = positionals
-  if (values.help || command === 'help') {
-    process.stdout.write(HELP)
-    return EXIT.ok
-  }
-
-  if (command === 'policy') {
-    if (sub === 'schema') {
-      process.stdout.write(`${JSON.stringify(policyJsonSchema(), null, 2)}\n`)
-      return EXIT.ok
-    }
-    if (sub === 'test') {
-      if (!arg) return usage('policy test needs a PATH (a directory or a *.cases.yaml file)')
-      try {
-        const report = await runPolicyTests(arg)
-        process.stdout.write(`${formatPolicyTestReport(report)}\n`)
-        return report.failed > 0 ? EXIT.stepsFailed : EXIT.ok
-      } catch (e) {
-        if (isPolicyError(e)) {
-          process.stderr.write(`tourniquet: ${e.message}\n`)
-          return EXIT.configuration
-        }
-        throw e
-      }
-    }
-    return usage(`unknown policy command '${sub ?? ''}'; expected test or schema`)
-  }
-
-  if (command === 'demo') {
-    const { runDemo } = await import('./demo.js')
-    return runDemo({ scenario: values.scenario as string | undefined })
-  }
-
-  if (command === 'run' || command === 'undo' || command === 'doctor') {
-    let config: ReturnType<typeof loadConfig>
-    try {
-      config = loadConfig({
-        policy: values.policy as string | undefined,
-        ledger: values.ledger as string | undefined,
-        report: values.report as string | undefined,
-        mode: values.apply ? 'apply' : undefined,
-      })
-    } catch (e) {
-      if (e instanceof ConfigurationError) {
-        process.stderr.write(
-          `tourniquet: configuration error, nothing done:\n${e.problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}\n`,
-        )
-        return EXIT.configuration
-      }
-      throw e
-    }
-    if (command === 'doctor') {
-      const { runDoctor } = await import('./doctor.js')
-      return runDoctor({ config, out: process.stdout, err: process.stderr })
-    }
-    // SIGTERM (Container Apps stopping the job): finish in-flight steps, record them, then exit.
-    const stop = new AbortController()
-    const onTerm = (): void => {
-      process.stderr.write('tourniquet: SIGTERM: finishing in-flight steps, starting nothing new\n')
-      stop.abort()
-    }
-    process.once('SIGTERM', onTerm)
-    process.once('SIGINT', onTerm)
-    if (command === 'undo') {
-      if (typeof values.run !== 'string' || values.run === '')
-        return usage('undo needs --run RUN_ID (the run whose disables to reverse)')
-      const { runUndo } = await import('./undo.js')
-      return runUndo({
-        config,
-        runId: values.run,
-        out: process.stdout,
-        err: process.stderr,
-        stopSignal: stop.signal,
-      })
-    }
-    const result = await runJob({ config, out: process.stdout, err: process.stderr, stopSignal: stop.signal })
-    return result.exitCode
-  }
-  return usage(`unknown command '${command}'`)
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code
-    // Keep-alive sockets must not hold a finished job open.
-    setTimeout(() => process.exit(code), 100).unref()
-  },
-  (e: unknown) => {
-    process.stderr.write(`tourniquet: unexpected failure: ${(e as Error)?.message ?? String(e)}\n`)
-    process.exit(EXIT.stepsFailed)
-  },
-)

@@ -12,10 +12,10 @@ import {
   USER_SELECT,
 } from '@tourniquet/core'
 import {
+  DEFAULT_RISK_STATES,
   type DetectionSignal,
   evaluate,
   type Policy,
-  parseDuration,
   type Signals,
   type UserSignals,
 } from '@tourniquet/policy'
@@ -27,7 +27,14 @@ export interface CollectNotes {
   warnings: string[]
 }
 
-const DEFAULT_STATES = ['atRisk', 'confirmedCompromised']
+/** What one collection reads with, and writes its notes to. */
+interface Reading {
+  client: GraphClient
+  policy: Policy
+  now: Date
+  notes: CollectNotes
+  signal: AbortSignal | undefined
+}
 
 export async function collectSignals(
   client: GraphClient,
@@ -35,12 +42,30 @@ export async function collectSignals(
   now: Date,
   signal: AbortSignal | undefined,
 ): Promise<{ signals: Signals; notes: CollectNotes }> {
-  const notes: CollectNotes = { riskyUsers: 0, detections: 0, warnings: [] }
+  const reading: Reading = {
+    client,
+    policy,
+    now,
+    notes: { riskyUsers: 0, detections: 0, warnings: [] },
+    signal,
+  }
+  const risky = await readRiskyUsers(reading)
+  // Detections (Identity Protection budget) and directory facts ($batch, directory budget) do not
+  // compete for a budget: read them side by side.
+  const [, sids] = await Promise.all([readDetections(reading, risky), readDirectoryFacts(reading, risky)])
+  const signals: Signals = { users: [...risky.values()], groupMembers: await readExclusionGroups(reading) }
+  const unavailable = unavailableApis(policy, client.endpoints.cloud)
+  if (unavailable) signals.unavailable = unavailable
+  else await readDefenderIdentities(reading, signals, sids)
+  return { signals, notes: reading.notes }
+}
+
+/** The risky users any rule can match (by risk level and state), keyed by user id. */
+async function readRiskyUsers({ client, policy, notes, signal }: Reading): Promise<Map<string, UserSignals>> {
   const levels = policy.rules.every((r) => r.when.riskLevel)
     ? [...new Set(policy.rules.flatMap((r) => r.when.riskLevel ?? []))]
     : undefined
-  const states = [...new Set(policy.rules.flatMap((r) => r.when.riskState ?? DEFAULT_STATES))]
-
+  const states = [...new Set(policy.rules.flatMap((r) => r.when.riskState ?? DEFAULT_RISK_STATES))]
   const risky = new Map<string, UserSignals>()
   let read = 0
   try {
@@ -68,54 +93,66 @@ export async function collectSignals(
     )
   }
   notes.riskyUsers = risky.size
+  return risky
+}
 
-  const since = new Date(now.getTime() - (parseDuration(policy.lookback) ?? 0))
-  // Detections (Identity Protection budget) and directory facts ($batch, directory budget) do not
-  // compete for a budget: read them side by side.
-  const readDetections = async (): Promise<void> => {
-    for await (const d of client.riskDetections.list({ since, select: RISK_DETECTION_SELECT }, { signal })) {
-      notes.detections++
-      const user = risky.get(d.userId)
-      if (!user) continue
-      const detection: DetectionSignal = {
-        id: d.id,
-        riskEventType: d.riskEventType,
-        riskLevel: d.riskLevel,
-        source: d.source,
-        detectedDateTime: d.detectedDateTime,
-        detectionTimingType: d.detectionTimingType,
-      }
-      user.detections.push(detection)
+/** Every detection in the lookback, attached to its risky user. */
+async function readDetections(
+  { client, policy, now, notes, signal }: Reading,
+  risky: Map<string, UserSignals>,
+): Promise<void> {
+  const since = new Date(now.getTime() - policy.lookback)
+  for await (const d of client.riskDetections.list({ since, select: RISK_DETECTION_SELECT }, { signal })) {
+    notes.detections++
+    const user = risky.get(d.userId)
+    if (!user) continue
+    const detection: DetectionSignal = {
+      id: d.id,
+      riskEventType: d.riskEventType,
+      riskLevel: d.riskLevel,
+      source: d.source,
+      detectedDateTime: d.detectedDateTime,
+      detectionTimingType: d.detectionTimingType,
     }
+    user.detections.push(detection)
   }
+}
 
-  const ids = [...risky.keys()]
+/** The directory facts of each risky user; returns the on-premises SIDs of the synced ones. */
+async function readDirectoryFacts(
+  { client, notes, signal }: Reading,
+  risky: Map<string, UserSignals>,
+): Promise<Map<string, string>> {
   const sids = new Map<string, string>()
-  const readFacts = async (): Promise<void> => {
-    if (ids.length === 0) return
-    // Handled as each $batch round answers: 10,000 users' facts are never all in memory at once.
-    for await (const [id, fact] of client.users.getEach(ids, { select: USER_SELECT, signal })) {
-      const user = risky.get(id)
-      if (!user) continue
-      if (fact instanceof Error) {
-        notes.warnings.push(
-          `directory facts of ${user.userPrincipalName} could not be read (${fact.message})`,
-        )
-        continue
-      }
-      // The directory's UPN, not Identity Protection's copy (nullable, and it lags a rename).
-      if (fact.userPrincipalName) user.userPrincipalName = fact.userPrincipalName
-      user.directory = {
-        accountEnabled: fact.accountEnabled ?? true,
-        onPremisesSyncEnabled: fact.onPremisesSyncEnabled === true,
-        userType: fact.userType ?? 'Member',
-      }
-      if (fact.onPremisesSyncEnabled === true && fact.onPremisesSecurityIdentifier)
-        sids.set(id, fact.onPremisesSecurityIdentifier)
+  if (risky.size === 0) return sids
+  // Handled as each $batch round answers: 10,000 users' facts are never all in memory at once.
+  for await (const [id, fact] of client.users.getEach([...risky.keys()], { select: USER_SELECT, signal })) {
+    const user = risky.get(id)
+    if (!user) continue
+    if (fact instanceof Error) {
+      notes.warnings.push(`directory facts of ${user.userPrincipalName} could not be read (${fact.message})`)
+      continue
     }
+    // The directory's UPN, not Identity Protection's copy (nullable, and it lags a rename).
+    if (fact.userPrincipalName) user.userPrincipalName = fact.userPrincipalName
+    user.directory = {
+      accountEnabled: fact.accountEnabled ?? true,
+      onPremisesSyncEnabled: fact.onPremisesSyncEnabled === true,
+      userType: fact.userType ?? 'Member',
+    }
+    if (fact.onPremisesSyncEnabled === true && fact.onPremisesSecurityIdentifier)
+      sids.set(id, fact.onPremisesSecurityIdentifier)
   }
-  await Promise.all([readDetections(), readFacts()])
+  return sids
+}
 
+/** The transitive members of each exclusion group; a group that cannot be read is left out. */
+async function readExclusionGroups({
+  client,
+  policy,
+  notes,
+  signal,
+}: Reading): Promise<Record<string, string[]>> {
   const groupMembers: Record<string, string[]> = {}
   for (const groupId of policy.exclude.groups) {
     try {
@@ -127,12 +164,7 @@ export async function collectSignals(
       notes.warnings.push(`members of exclusion group ${groupId} could not be read (${(e as Error).message})`)
     }
   }
-
-  const signals: Signals = { users: [...risky.values()], groupMembers }
-  const unavailable = unavailableApis(policy, client.endpoints.cloud)
-  if (unavailable) signals.unavailable = unavailable
-  else await readDefenderIdentities(client, policy, signals, sids, now, notes, signal)
-  return { signals, notes }
+  return groupMembers
 }
 
 /**
@@ -142,13 +174,9 @@ export async function collectSignals(
  * exactly one carries exactly the user's SID (the filter is the service's; the check is ours).
  */
 async function readDefenderIdentities(
-  client: GraphClient,
-  policy: Policy,
+  { client, policy, now, notes, signal }: Reading,
   signals: Signals,
   sids: Map<string, string>,
-  now: Date,
-  notes: CollectNotes,
-  signal: AbortSignal | undefined,
 ): Promise<void> {
   if (sids.size === 0) return
   const wanted = new Set(

@@ -8,20 +8,19 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { loadConfig } from './env.js'
-import { clientFromConfig, credentialFor, EXIT, runJob } from './run.js'
+import type { GraphClient } from '@tourniquet/core'
+import type { MockGraph } from '@tourniquet/mock-graph'
+import { clientFromConfig, credentialFor } from './client.js'
+import { loadConfig, type RunnerConfig } from './env.js'
+import { EXIT } from './exit.js'
+import { runJob } from './run.js'
+
+type MockGraphModule = typeof import('@tourniquet/mock-graph')
 
 export async function runDemo(options: { scenario?: string | undefined }): Promise<number> {
   const started = performance.now()
-  let mockGraph: typeof import('@tourniquet/mock-graph')
-  try {
-    mockGraph = await import('@tourniquet/mock-graph')
-  } catch {
-    process.stderr.write(
-      'tourniquet: the demo needs @tourniquet/mock-graph, which this installation left out\n',
-    )
-    return EXIT.configuration
-  }
+  const mockGraph = await loadMockGraph()
+  if (!mockGraph) return EXIT.configuration
   const scenario = options.scenario ?? 'demo'
   if (!(mockGraph.SCENARIO_NAMES as readonly string[]).includes(scenario)) {
     process.stderr.write(
@@ -36,65 +35,79 @@ export async function runDemo(options: { scenario?: string | undefined }): Promi
     )
     return EXIT.configuration
   }
-
   const mock = mockGraph.createMockGraph({ scenario: scenario as never })
   const server = await mockGraph.serveMock(mock)
   const dir = await mkdtemp(join(tmpdir(), 'tourniquet-demo-'))
-  const auditPath = join(dir, 'audit.jsonl')
-  const auditFile = createWriteStream(auditPath)
-  // The settings the container would get, read by the same code; only the CA is added in code.
-  const config = loadConfig(
+  const config = demoConfig(mockGraph, server.url, policyPath, dir)
+  const client = clientFromConfig(config, await credentialFor(config), { ca: server.caPem })
+  try {
+    say(
+      `Tourniquet demo: fake tenant '${scenario}' at ${server.url} — Identity Protection limited to 1 request/s, as in Graph.`,
+    )
+    return await planThenApply(mock, config, client, join(dir, 'audit.jsonl'), started)
+  } finally {
+    await client.close()
+    await server.close()
+  }
+}
+
+const say = (s: string): void => {
+  process.stdout.write(`${s}\n`)
+}
+
+/** The mock is an optional dependency: an installation may leave it out. */
+async function loadMockGraph(): Promise<MockGraphModule | undefined> {
+  try {
+    return await import('@tourniquet/mock-graph')
+  } catch {
+    process.stderr.write(
+      'tourniquet: the demo needs @tourniquet/mock-graph, which this installation left out\n',
+    )
+    return undefined
+  }
+}
+
+/** The settings the container would get, read by the same code; only the CA is added in code. */
+function demoConfig(mockGraph: MockGraphModule, url: string, policyPath: string, dir: string): RunnerConfig {
+  return loadConfig(
     {},
     {
       AZURE_TENANT_ID: mockGraph.DEFAULT_TENANT_ID,
       AZURE_CLIENT_ID: mockGraph.REMEDIATION_APP_ID,
       AZURE_CLIENT_SECRET: mockGraph.REMEDIATION_APP_SECRET,
-      AZURE_AUTHORITY_HOST: server.url,
-      TOURNIQUET_GRAPH_URL: server.url,
+      AZURE_AUTHORITY_HOST: url,
+      TOURNIQUET_GRAPH_URL: url,
       TOURNIQUET_POLICY: policyPath,
       TOURNIQUET_LEDGER: join(dir, 'ledger.jsonl'),
       TOURNIQUET_REPORT: join(dir, 'report.md'),
     },
   )
-  const client = clientFromConfig(config, await credentialFor(config), { ca: server.caPem })
-  const say = (s: string): void => {
-    process.stdout.write(`${s}\n`)
-  }
-  try {
-    say(
-      `Tourniquet demo: fake tenant '${scenario}' at ${server.url} — Identity Protection limited to 1 request/s, as in Graph.`,
-    )
-    say(`Policy: examples/policy.yaml. Step 1: plan (a dry run; nothing changes).`)
-    const plan = await runJob({
-      config,
-      client,
-      out: auditFile,
-      err: process.stdout,
-      verify: { delayMs: 500 },
-    })
-    say('\nStep 2: apply the same plan, then read every effect back from the tenant.')
-    const applied = await runJob({
-      config: { ...config, mode: 'apply' },
-      client,
-      out: auditFile,
-      err: process.stdout,
-      verify: { delayMs: 500 },
-    })
-    const graphCalls = mock.log.filter((l) => l.path.startsWith('/v1.0/')).length
-    const throttled = mock.log.filter((l) => l.status === 429).length
-    const changed = mock.tenant.actions.map(
-      (a) => `${a.kind} ${mock.tenant.users.get(a.userId)?.userPrincipalName ?? a.userId}`,
-    )
-    say(`\nThe tenant now shows: ${changed.length === 0 ? 'no change' : changed.join('; ')}.`)
-    say(
-      `Requests: ${graphCalls} to Graph (${throttled} throttled). Time: ${((performance.now() - started) / 1000).toFixed(1)} s.`,
-    )
-    say(`Audit (JSON lines, as shipped to Log Analytics): ${auditPath}`)
-    say(`Ledger: ${config.ledger}   Report: ${config.reportPath}`)
-    await new Promise<void>((r) => auditFile.end(r))
-    return Math.max(plan.exitCode, applied.exitCode)
-  } finally {
-    await client.close()
-    await server.close()
-  }
+}
+
+async function planThenApply(
+  mock: MockGraph,
+  config: RunnerConfig,
+  client: GraphClient,
+  auditPath: string,
+  started: number,
+): Promise<number> {
+  const auditFile = createWriteStream(auditPath)
+  const job = { config, client, out: auditFile, err: process.stdout, verify: { delayMs: 500 } }
+  say(`Policy: examples/policy.yaml. Step 1: plan (a dry run; nothing changes).`)
+  const plan = await runJob(job)
+  say('\nStep 2: apply the same plan, then read every effect back from the tenant.')
+  const applied = await runJob({ ...job, config: { ...config, mode: 'apply' } })
+  const graphCalls = mock.log.filter((l) => l.path.startsWith('/v1.0/')).length
+  const throttled = mock.log.filter((l) => l.status === 429).length
+  const changed = mock.tenant.actions.map(
+    (a) => `${a.kind} ${mock.tenant.users.get(a.userId)?.userPrincipalName ?? a.userId}`,
+  )
+  say(`\nThe tenant now shows: ${changed.length === 0 ? 'no change' : changed.join('; ')}.`)
+  say(
+    `Requests: ${graphCalls} to Graph (${throttled} throttled). Time: ${((performance.now() - started) / 1000).toFixed(1)} s.`,
+  )
+  say(`Audit (JSON lines, as shipped to Log Analytics): ${auditPath}`)
+  say(`Ledger: ${config.ledger}   Report: ${config.reportPath}`)
+  await new Promise<void>((r) => auditFile.end(r))
+  return Math.max(plan.exitCode, applied.exitCode)
 }

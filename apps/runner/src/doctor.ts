@@ -25,10 +25,12 @@ import {
   type Policy,
   permissionReport,
 } from '@tourniquet/policy'
+import { clientFromConfig, credentialFor } from './client.js'
 import type { RunnerConfig } from './env.js'
+import { isConfigurationError } from './errors.js'
+import { EXIT } from './exit.js'
 import type { Ledger } from './ledger/ledger.js'
 import { openLedger } from './ledger/open.js'
-import { ConfigFileError, clientFromConfig, credentialFor, EXIT } from './run.js'
 
 export type CheckStatus = 'ok' | 'missing' | 'cannot tell' | 'note'
 
@@ -162,13 +164,12 @@ async function runProbe(probe: Probe, roles: ReadonlySet<string>): Promise<Check
   }
 }
 
-/** The reads a run makes, one page each (Identity Protection's two cost one budget token each). */
-function probesFor(policy: Policy, config: RunnerConfig, client: GraphClient): Probe[] {
+/** Identity Protection's two reads (one budget token each) and the directory read of a risky user they found. */
+function riskProbes(client: GraphClient): Probe[] {
   let someone: string | undefined
-  const probes: Probe[] = []
-  if (apiAvailable('identityProtection', config.cloud)) {
-    const p2 = 'Identity Protection needs a Microsoft Entra ID P2 licence in the tenant'
-    probes.push({
+  const p2 = 'Identity Protection needs a Microsoft Entra ID P2 licence in the tenant'
+  return [
+    {
       check: 'identity protection',
       permission: 'IdentityRiskyUser.Read.All',
       otherwise: p2,
@@ -179,31 +180,33 @@ function probesFor(policy: Policy, config: RunnerConfig, client: GraphClient): P
         }
         return 'riskyUsers answered'
       },
-    })
-    probes.push({
+    },
+    {
       check: 'risk detections',
       permission: 'IdentityRiskEvent.Read.All',
       otherwise: p2,
       read: async () => {
-        for await (const _ of client.riskDetections.list({
-          since: new Date(Date.now() - 3_600_000),
-          select: ['id'],
-        }))
-          break
+        const since = new Date(Date.now() - 3_600_000)
+        for await (const _ of client.riskDetections.list({ since, select: ['id'] })) break
         return 'riskDetections answered'
       },
-    })
-  }
-  probes.push({
-    check: 'directory',
-    permission: 'User.Read.All',
-    otherwise: 'a directory read was refused: check for a Conditional Access or app restriction',
-    read: async () => {
-      if (someone === undefined) throw new CannotTell('no risky user to read back right now')
-      await client.users.get(someone, { select: ['id'] })
-      return 'users answered'
     },
-  })
+    {
+      check: 'directory',
+      permission: 'User.Read.All',
+      otherwise: 'a directory read was refused: check for a Conditional Access or app restriction',
+      read: async () => {
+        if (someone === undefined) throw new CannotTell('no risky user to read back right now')
+        await client.users.get(someone, { select: ['id'] })
+        return 'users answered'
+      },
+    },
+  ]
+}
+
+/** The reads a run makes, one page each. */
+function probesFor(policy: Policy, config: RunnerConfig, client: GraphClient): Probe[] {
+  const probes = apiAvailable('identityProtection', config.cloud) ? riskProbes(client) : []
   for (const group of policy.exclude.groups)
     probes.push({
       check: 'exclusion group',
@@ -214,10 +217,8 @@ function probesFor(policy: Policy, config: RunnerConfig, client: GraphClient): P
         return `members of ${group} answered`
       },
     })
-  if (
-    apiNeeds(policy).some((n) => n.api === 'defenderForIdentity') &&
-    apiAvailable('defenderForIdentity', config.cloud)
-  )
+  const needsDefender = apiNeeds(policy).some((n) => n.api === 'defenderForIdentity')
+  if (needsDefender && apiAvailable('defenderForIdentity', config.cloud))
     probes.push({
       check: 'defender for identity',
       permission: 'SecurityIdentitiesAccount.Read.All',
@@ -290,7 +291,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
     policy = await loadPolicyFile(config.policyPath)
     credential = await credentialFor(config)
   } catch (e) {
-    if (!isPolicyError(e) && !(e instanceof ConfigFileError)) throw e
+    if (!isPolicyError(e) && !isConfigurationError(e)) throw e
     err.write(
       `tourniquet doctor: ${isPolicyError(e) ? 'the policy cannot be used' : 'configuration error'}:\n${e.message}\n`,
     )

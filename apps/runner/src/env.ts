@@ -12,19 +12,7 @@ import {
   validateOrigin,
 } from '@tourniquet/core'
 import { parseDuration } from '@tourniquet/policy'
-
-export interface ConfigProblem {
-  variable: string
-  message: string
-}
-
-export class ConfigurationError extends Error {
-  readonly code = 'TQ_CONFIG'
-  constructor(readonly problems: ConfigProblem[]) {
-    super(problems.map((p) => `${p.variable}: ${p.message}`).join('\n'))
-    this.name = 'ConfigurationError'
-  }
-}
+import { type ConfigProblem, ConfigurationError } from './errors.js'
 
 export type CredentialConfig =
   | { kind: 'secret'; secret: string }
@@ -84,184 +72,46 @@ type Env = Record<string, string | undefined>
 const GUIDISH = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const TENANT = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[a-z0-9-]+(\.[a-z0-9-]+)+)$/i
 
-/** Reads the remediation job's settings; `env` defaults to the process environment. */
-export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.env): RunnerConfig {
-  const problems: ConfigProblem[] = []
-  const get = (name: string): string | undefined => {
-    const v = env[name]?.trim()
+/** The environment as read so far: values trimmed (empty is unset), and every problem found. */
+class EnvReader {
+  readonly problems: ConfigProblem[] = []
+  constructor(private readonly env: Env) {}
+
+  get(name: string): string | undefined {
+    const v = this.env[name]?.trim()
     return v === undefined || v === '' ? undefined : v
   }
-  const required = (name: string, what: string): string => {
-    const v = get(name)
-    if (v === undefined) problems.push({ variable: name, message: `is not set; expected ${what}` })
+
+  required(name: string, what: string): string {
+    const v = this.get(name)
+    if (v === undefined) this.problem(name, `is not set; expected ${what}`)
     return v ?? ''
   }
 
-  const tenantId = required('AZURE_TENANT_ID', 'the directory (tenant) id or its primary domain')
-  if (tenantId !== '' && !TENANT.test(tenantId))
-    problems.push({
-      variable: 'AZURE_TENANT_ID',
-      message: `'${tenantId}' is not a tenant id (GUID) or domain`,
-    })
-
-  const auth = get('TOURNIQUET_AUTH')
-  const secret = get('AZURE_CLIENT_SECRET')
-  const certPath = get('AZURE_CLIENT_CERTIFICATE_PATH')
-  let credential: CredentialConfig = { kind: 'secret', secret: '' }
-  let clientId = get('AZURE_CLIENT_ID') ?? ''
-  const miClientId = get('TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID')
-  if (auth !== undefined && auth !== 'managed-identity' && auth !== 'federated') {
-    problems.push({
-      variable: 'TOURNIQUET_AUTH',
-      message: `'${auth}' is not supported; expected managed-identity or federated (or leave it unset to use AZURE_CLIENT_SECRET / AZURE_CLIENT_CERTIFICATE_PATH)`,
-    })
-  } else if (auth === 'federated') {
-    // The app (AZURE_CLIENT_ID) trusts the job's managed identity through a federated credential.
-    if (secret !== undefined || certPath !== undefined) {
-      problems.push({
-        variable: 'TOURNIQUET_AUTH',
-        message: 'federated takes no AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH; unset them',
-      })
-    }
-    if (clientId === '')
-      problems.push({
-        variable: 'AZURE_CLIENT_ID',
-        message: 'is not set; expected the application (client) id of the app registration',
-      })
-    credential = { kind: 'federated', managedIdentityClientId: miClientId }
-  } else if (auth === 'managed-identity') {
-    if (secret !== undefined || certPath !== undefined) {
-      problems.push({
-        variable: 'TOURNIQUET_AUTH',
-        message: 'managed-identity takes no AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH; unset them',
-      })
-    }
-    // AZURE_CLIENT_ID names the user-assigned identity; unset means system-assigned.
-    credential = { kind: 'managedIdentity', clientId: clientId === '' ? undefined : clientId }
-  } else {
-    if (clientId === '')
-      problems.push({
-        variable: 'AZURE_CLIENT_ID',
-        message: 'is not set; expected the application (client) id of the app registration',
-      })
-    else if (!GUIDISH.test(clientId))
-      problems.push({
-        variable: 'AZURE_CLIENT_ID',
-        message: `'${clientId}' is not an application (client) id (GUID)`,
-      })
-    if (secret !== undefined && certPath !== undefined) {
-      problems.push({
-        variable: 'AZURE_CLIENT_SECRET',
-        message: 'and AZURE_CLIENT_CERTIFICATE_PATH are both set; set exactly one',
-      })
-    } else if (secret !== undefined) {
-      credential = { kind: 'secret', secret }
-    } else if (certPath !== undefined) {
-      credential = { kind: 'certificate', path: certPath }
-    } else {
-      problems.push({
-        variable: 'AZURE_CLIENT_SECRET',
-        message:
-          'no credential is configured; set AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH, or TOURNIQUET_AUTH=managed-identity',
-      })
-    }
+  problem(variable: string, message: string): void {
+    this.problems.push({ variable, message })
   }
-  if (credential.kind === 'managedIdentity') clientId = credential.clientId ?? ''
+}
 
-  const cloud = (get('TOURNIQUET_CLOUD') ?? 'global') as CloudName
-  if (!CLOUD_NAMES.includes(cloud))
-    problems.push({
-      variable: 'TOURNIQUET_CLOUD',
-      message: `'${cloud}' is not a cloud; expected one of ${CLOUD_NAMES.join(', ')}`,
-    })
+const APP_ID_MISSING = 'is not set; expected the application (client) id of the app registration'
 
-  const origin = (name: string): string | undefined => {
-    const v = get(name)
-    if (v === undefined) return undefined
-    try {
-      return validateOrigin(name, v)
-    } catch (e) {
-      problems.push({
-        variable: name,
-        message: isConfigError(e) ? e.message.replace(`${name}: `, '') : 'is not a valid URL',
-      })
-      return undefined
-    }
-  }
-  const authorityHost = origin('AZURE_AUTHORITY_HOST')
-  const graphRoot = origin('TOURNIQUET_GRAPH_URL')
-
-  const mode = overrides.mode ?? get('TOURNIQUET_MODE') ?? 'plan'
-  if (mode !== 'plan' && mode !== 'apply')
-    problems.push({
-      variable: 'TOURNIQUET_MODE',
-      message: `'${mode}' is not a mode; expected plan (the default, a dry run) or apply`,
-    })
-
-  const ledger = overrides.ledger ?? get('TOURNIQUET_LEDGER') ?? 'tourniquet-ledger.jsonl'
-  if (/^https?:/i.test(ledger)) {
-    try {
-      const u = new URL(ledger)
-      if (u.protocol !== 'https:' && !/^(127\.|localhost$)/.test(u.hostname)) throw new Error('https')
-      if (u.pathname.split('/').filter(Boolean).length < 2) throw new Error('path')
-    } catch {
-      problems.push({
-        variable: 'TOURNIQUET_LEDGER',
-        message: `'${ledger}' is not a blob URL; expected https://<account>.blob.core.windows.net/<container>/<blob> or a file path`,
-      })
-    }
-  }
-
-  const runtimeText = get('TOURNIQUET_MAX_RUNTIME') ?? 'PT20M'
-  const maxRuntimeMs = parseDuration(runtimeText)
-  if (maxRuntimeMs === undefined)
-    problems.push({
-      variable: 'TOURNIQUET_MAX_RUNTIME',
-      message: `'${runtimeText}' is not an ISO 8601 duration; expected e.g. PT20M`,
-    })
-
-  const concurrencyText = get('TOURNIQUET_CONCURRENCY') ?? '4'
-  const concurrency = Number(concurrencyText)
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
-    problems.push({
-      variable: 'TOURNIQUET_CONCURRENCY',
-      message: `'${concurrencyText}' is not a whole number from 1 to 32`,
-    })
-  }
-
-  const rpsText = get('TOURNIQUET_IDENTITY_PROTECTION_RPS') ?? '0.95'
-  const identityProtectionRps = Number(rpsText)
-  if (!Number.isFinite(identityProtectionRps) || identityProtectionRps <= 0) {
-    problems.push({
-      variable: 'TOURNIQUET_IDENTITY_PROTECTION_RPS',
-      message: `'${rpsText}' is not a positive number of requests per second (Graph allows 1 per tenant)`,
-    })
-  }
-
-  const writeText = get('TOURNIQUET_DIRECTORY_WRITE_RPS') ?? '20'
-  const directoryWriteRps = Number(writeText)
-  if (!Number.isFinite(directoryWriteRps) || directoryWriteRps <= 0) {
-    problems.push({
-      variable: 'TOURNIQUET_DIRECTORY_WRITE_RPS',
-      message: `'${writeText}' is not a positive number of writes per second`,
-    })
-  }
-
-  const defenderText = get('TOURNIQUET_DEFENDER_RPS') ?? '10'
-  const defenderRps = Number(defenderText)
-  if (!Number.isFinite(defenderRps) || defenderRps <= 0) {
-    problems.push({
-      variable: 'TOURNIQUET_DEFENDER_RPS',
-      message: `'${defenderText}' is not a positive number of requests per second`,
-    })
-  }
-
-  if (problems.length > 0) {
-    // Messages quote the values they refuse; a secret pasted into the wrong variable must not be quoted.
-    registerSecret(secret)
-    throw new ConfigurationError(problems.map((p) => ({ ...p, message: redactText(p.message) })))
-  }
-  registerSecret(secret)
+/** Reads the remediation job's settings; `env` defaults to the process environment. */
+export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.env): RunnerConfig {
+  const r = new EnvReader(env)
+  // Read in this order: problems are reported in it.
+  const tenantId = readTenant(r)
+  const { credential, clientId } = readCredential(r)
+  const cloud = readCloud(r)
+  const authorityHost = readOrigin(r, 'AZURE_AUTHORITY_HOST')
+  const graphRoot = readOrigin(r, 'TOURNIQUET_GRAPH_URL')
+  const mode = readMode(r, overrides)
+  const ledger = readLedger(r, overrides)
+  const maxRuntimeMs = readRuntime(r)
+  const budgets = readBudgets(r)
+  // Messages quote the values they refuse; a secret pasted into the wrong variable must not be quoted.
+  registerSecret(r.get('AZURE_CLIENT_SECRET'))
+  if (r.problems.length > 0)
+    throw new ConfigurationError(r.problems.map((p) => ({ ...p, message: redactText(p.message) })))
   return {
     tenantId,
     clientId,
@@ -269,15 +119,144 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     cloud,
     authorityHost,
     graphRoot,
-    policyPath: overrides.policy ?? get('TOURNIQUET_POLICY') ?? 'policy.yaml',
-    mode: mode as 'plan' | 'apply',
+    policyPath: overrides.policy ?? r.get('TOURNIQUET_POLICY') ?? 'policy.yaml',
+    mode,
     ledger,
-    reportPath: overrides.report ?? get('TOURNIQUET_REPORT'),
-    maxRuntimeMs: maxRuntimeMs ?? 0,
-    concurrency,
-    managedIdentityClientId: get('TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID'),
-    identityProtectionRps,
-    directoryWriteRps,
-    defenderRps,
+    reportPath: overrides.report ?? r.get('TOURNIQUET_REPORT'),
+    maxRuntimeMs,
+    ...budgets,
+    managedIdentityClientId: r.get('TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID'),
   }
+}
+
+function readTenant(r: EnvReader): string {
+  const tenantId = r.required('AZURE_TENANT_ID', 'the directory (tenant) id or its primary domain')
+  if (tenantId !== '' && !TENANT.test(tenantId))
+    r.problem('AZURE_TENANT_ID', `'${tenantId}' is not a tenant id (GUID) or domain`)
+  return tenantId
+}
+
+/** The credential and the client id it goes with (for managed identity, the identity's own). */
+function readCredential(r: EnvReader): { credential: CredentialConfig; clientId: string } {
+  const auth = r.get('TOURNIQUET_AUTH')
+  const clientId = r.get('AZURE_CLIENT_ID') ?? ''
+  if (auth === undefined) return { credential: readAppCredential(r, clientId), clientId }
+  if (auth !== 'managed-identity' && auth !== 'federated') {
+    r.problem(
+      'TOURNIQUET_AUTH',
+      `'${auth}' is not supported; expected managed-identity or federated (or leave it unset to use AZURE_CLIENT_SECRET / AZURE_CLIENT_CERTIFICATE_PATH)`,
+    )
+    return { credential: { kind: 'secret', secret: '' }, clientId }
+  }
+  if (r.get('AZURE_CLIENT_SECRET') !== undefined || r.get('AZURE_CLIENT_CERTIFICATE_PATH') !== undefined)
+    r.problem(
+      'TOURNIQUET_AUTH',
+      `${auth} takes no AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH; unset them`,
+    )
+  if (auth === 'managed-identity') {
+    // AZURE_CLIENT_ID names the user-assigned identity; unset means system-assigned.
+    return {
+      credential: { kind: 'managedIdentity', clientId: clientId === '' ? undefined : clientId },
+      clientId,
+    }
+  }
+  // The app (AZURE_CLIENT_ID) trusts the job's managed identity through a federated credential.
+  if (clientId === '') r.problem('AZURE_CLIENT_ID', APP_ID_MISSING)
+  const managedIdentityClientId = r.get('TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID')
+  return { credential: { kind: 'federated', managedIdentityClientId }, clientId }
+}
+
+/** An app registration's own credential: a client secret or a certificate, exactly one. */
+function readAppCredential(r: EnvReader, clientId: string): CredentialConfig {
+  if (clientId === '') r.problem('AZURE_CLIENT_ID', APP_ID_MISSING)
+  else if (!GUIDISH.test(clientId))
+    r.problem('AZURE_CLIENT_ID', `'${clientId}' is not an application (client) id (GUID)`)
+  const secret = r.get('AZURE_CLIENT_SECRET')
+  const certPath = r.get('AZURE_CLIENT_CERTIFICATE_PATH')
+  if (secret !== undefined && certPath !== undefined)
+    r.problem('AZURE_CLIENT_SECRET', 'and AZURE_CLIENT_CERTIFICATE_PATH are both set; set exactly one')
+  else if (secret !== undefined) return { kind: 'secret', secret }
+  else if (certPath !== undefined) return { kind: 'certificate', path: certPath }
+  else
+    r.problem(
+      'AZURE_CLIENT_SECRET',
+      'no credential is configured; set AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH, or TOURNIQUET_AUTH=managed-identity',
+    )
+  return { kind: 'secret', secret: '' }
+}
+
+function readCloud(r: EnvReader): CloudName {
+  const cloud = (r.get('TOURNIQUET_CLOUD') ?? 'global') as CloudName
+  if (!CLOUD_NAMES.includes(cloud))
+    r.problem('TOURNIQUET_CLOUD', `'${cloud}' is not a cloud; expected one of ${CLOUD_NAMES.join(', ')}`)
+  return cloud
+}
+
+function readOrigin(r: EnvReader, name: string): string | undefined {
+  const v = r.get(name)
+  if (v === undefined) return undefined
+  try {
+    return validateOrigin(name, v)
+  } catch (e) {
+    r.problem(name, isConfigError(e) ? e.message.replace(`${name}: `, '') : 'is not a valid URL')
+    return undefined
+  }
+}
+
+function readMode(r: EnvReader, overrides: ConfigOverrides): 'plan' | 'apply' {
+  const mode = overrides.mode ?? r.get('TOURNIQUET_MODE') ?? 'plan'
+  if (mode === 'plan' || mode === 'apply') return mode
+  r.problem('TOURNIQUET_MODE', `'${mode}' is not a mode; expected plan (the default, a dry run) or apply`)
+  return 'plan'
+}
+
+function readLedger(r: EnvReader, overrides: ConfigOverrides): string {
+  const ledger = overrides.ledger ?? r.get('TOURNIQUET_LEDGER') ?? 'tourniquet-ledger.jsonl'
+  if (!/^https?:/i.test(ledger)) return ledger
+  const u = URL.parse(ledger)
+  const local = u !== null && /^(127\.|localhost$)/.test(u.hostname)
+  const blob =
+    u !== null && (u.protocol === 'https:' || local) && u.pathname.split('/').filter(Boolean).length >= 2
+  if (!blob)
+    r.problem(
+      'TOURNIQUET_LEDGER',
+      `'${ledger}' is not a blob URL; expected https://<account>.blob.core.windows.net/<container>/<blob> or a file path`,
+    )
+  return ledger
+}
+
+function readRuntime(r: EnvReader): number {
+  const text = r.get('TOURNIQUET_MAX_RUNTIME') ?? 'PT20M'
+  const ms = parseDuration(text)
+  if (ms === undefined)
+    r.problem('TOURNIQUET_MAX_RUNTIME', `'${text}' is not an ISO 8601 duration; expected e.g. PT20M`)
+  return ms ?? 0
+}
+
+function readBudgets(
+  r: EnvReader,
+): Pick<RunnerConfig, 'concurrency' | 'identityProtectionRps' | 'directoryWriteRps' | 'defenderRps'> {
+  const concurrencyText = r.get('TOURNIQUET_CONCURRENCY') ?? '4'
+  const concurrency = Number(concurrencyText)
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32)
+    r.problem('TOURNIQUET_CONCURRENCY', `'${concurrencyText}' is not a whole number from 1 to 32`)
+  const rpsText = r.get('TOURNIQUET_IDENTITY_PROTECTION_RPS') ?? '0.95'
+  const identityProtectionRps = Number(rpsText)
+  if (!Number.isFinite(identityProtectionRps) || identityProtectionRps <= 0)
+    r.problem(
+      'TOURNIQUET_IDENTITY_PROTECTION_RPS',
+      `'${rpsText}' is not a positive number of requests per second (Graph allows 1 per tenant)`,
+    )
+  const writeText = r.get('TOURNIQUET_DIRECTORY_WRITE_RPS') ?? '20'
+  const directoryWriteRps = Number(writeText)
+  if (!Number.isFinite(directoryWriteRps) || directoryWriteRps <= 0)
+    r.problem(
+      'TOURNIQUET_DIRECTORY_WRITE_RPS',
+      `'${writeText}' is not a positive number of writes per second`,
+    )
+  const defenderText = r.get('TOURNIQUET_DEFENDER_RPS') ?? '10'
+  const defenderRps = Number(defenderText)
+  if (!Number.isFinite(defenderRps) || defenderRps <= 0)
+    r.problem('TOURNIQUET_DEFENDER_RPS', `'${defenderText}' is not a positive number of requests per second`)
+  return { concurrency, identityProtectionRps, directoryWriteRps, defenderRps }
 }

@@ -1,17 +1,36 @@
 /** @tourniquet/runner: the remediation job as a library (the CLI is dist/cli.js). */
 
-export type { StepRecord, StepStatus, Summary } from './audit.js'
-export { Audit, routeName, stepRecord } from './audit.js'
+export type { Applied, ApplyContext } from './apply.js'
+export { applySteps } from './apply.js'
+export type { StepRecord, Summary } from './audit.js'
+export { Audit, stepRecord } from './audit.js'
+export { clientFromConfig, credentialFor } from './client.js'
 export { collectSignals } from './collect.js'
 export type { ConfigOverrides, CredentialConfig, RunnerConfig } from './env.js'
-export { ConfigurationError, loadConfig } from './env.js'
+export { loadConfig } from './env.js'
+export type { ConfigProblem, RunnerErrorCode } from './errors.js'
+export {
+  ConfigurationError,
+  isRunnerError,
+  LedgerCorruptError,
+  NoOutcomeError,
+  RUNNER_ERROR_CODES,
+  RunnerError,
+} from './errors.js'
 export type { StepOutcome } from './execute.js'
 export { executeSteps } from './execute.js'
+export type { ExitCode } from './exit.js'
+export { EXIT } from './exit.js'
+export type { Lane } from './lanes.js'
+export { GROUP_MAX, LANES, laneOf } from './lanes.js'
 export { BlobLedger } from './ledger/blobLedger.js'
 export { FileLedger } from './ledger/fileLedger.js'
-export type { Ledger, LedgerEntry, LedgerOutcome } from './ledger/ledger.js'
+export type { Ledger, LedgerEntry } from './ledger/ledger.js'
 export { latestByKey, ledgerKey } from './ledger/ledger.js'
 export type { RunOptions, RunResult } from './run.js'
-export { EXIT, runJob } from './run.js'
+export { runJob } from './run.js'
+export type { CallOutcome, LedgerOutcome, LedgerPhase, SettledStatus, StepStatus } from './status.js'
+export { CALL_OUTCOMES, LEDGER_OUTCOMES, SETTLED_STATUSES, STEP_STATUSES } from './status.js'
+export type { UndoOptions } from './undo.js'
 export { runUndo } from './undo.js'
 export { verifyEffects } from './verify.js'

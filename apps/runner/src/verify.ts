@@ -5,9 +5,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type GraphClient, isGraphError, USER_VERIFY_SELECT } from '@tourniquet/core'
-import type { Route, Step } from '@tourniquet/policy'
-import type { StepStatus } from './audit.js'
+import type { Route, RouteKind, Step } from '@tourniquet/policy'
 import type { StepOutcome } from './execute.js'
+import type { SettledStatus } from './status.js'
 
 export interface VerifyOptions {
   /** Read-backs per step at most (default 3). */
@@ -72,70 +72,95 @@ async function usersInState(
   }
 }
 
-async function readOnce(
+type Verdicts = Map<Check, Verdict>
+
+/** Identity Protection actions: one paged list per expected state, not one request per user (1 request/s). */
+async function readIdentityProtection(
   client: GraphClient,
   checks: Check[],
+  out: Verdicts,
   signal: AbortSignal | undefined,
-): Promise<Map<Check, Verdict>> {
-  const out = new Map<Check, Verdict>()
-  const ip = checks.filter((c) => c.step.route.kind === 'identityProtection')
-  if (ip.length > 0) {
-    // One paged list per expected state, not one request per user: Identity Protection allows 1 request/s.
-    const earliest = new Date(Math.min(...ip.map((c) => c.since)) - SKEW_MS)
-    for (const [call, state] of Object.entries(EXPECTED_STATE)) {
-      const mine = ip.filter(
-        (c) => (c.step.route as Extract<Route, { kind: 'identityProtection' }>).call === call,
-      )
-      if (mine.length === 0) continue
-      const { seen, note } = await usersInState(client, state, earliest, signal)
-      for (const c of mine)
-        out.set(
-          c,
-          seen.has(c.step.userId)
-            ? { visible: true, detail: `riskState is ${state}${note}` }
-            : { visible: false, observable: true, detail: `riskState is not yet ${state}${note}` },
-        )
-    }
-  }
-  const entra = checks.filter((c) => c.step.route.kind === 'entra')
-  if (entra.length > 0) {
-    const users = await client.users.getMany(
-      entra.map((c) => c.step.userId),
-      { select: USER_VERIFY_SELECT, signal },
+): Promise<void> {
+  if (checks.length === 0) return
+  const earliest = new Date(Math.min(...checks.map((c) => c.since)) - SKEW_MS)
+  for (const [call, state] of Object.entries(EXPECTED_STATE)) {
+    const mine = checks.filter(
+      (c) => (c.step.route as Extract<Route, { kind: 'identityProtection' }>).call === call,
     )
-    for (const c of entra) {
-      const u = users.get(c.step.userId)
-      const call = (c.step.route as Extract<Route, { kind: 'entra' }>).call
-      if (!u || u instanceof Error) {
-        out.set(c, {
-          visible: false,
-          observable: true,
-          detail: `the user could not be read back (${u instanceof Error ? u.message : 'no answer'})`,
-        })
-        continue
-      }
-      const after = (iso: string | undefined): boolean =>
-        iso !== undefined && Date.parse(iso) >= c.since - SKEW_MS
-      let v: Verdict
-      if (call === 'disable' || call === 'enable') {
-        const want = call === 'enable'
-        v =
-          u.accountEnabled === want
-            ? { visible: true, detail: `accountEnabled is ${want}` }
-            : { visible: false, observable: true, detail: `accountEnabled is still ${u.accountEnabled}` }
-      } else if (call === 'revokeSignInSessions') {
-        v = after(u.signInSessionsValidFromDateTime)
-          ? { visible: true, detail: 'signInSessionsValidFromDateTime moved to the revoke' }
-          : { visible: false, observable: true, detail: 'signInSessionsValidFromDateTime did not move' }
-      } else {
-        v = after(u.lastPasswordChangeDateTime)
-          ? { visible: true, detail: 'lastPasswordChangeDateTime moved to the reset' }
-          : { visible: false, observable: true, detail: 'lastPasswordChangeDateTime did not move' }
-      }
-      out.set(c, v)
-    }
+    if (mine.length === 0) continue
+    const { seen, note } = await usersInState(client, state, earliest, signal)
+    for (const c of mine)
+      out.set(
+        c,
+        seen.has(c.step.userId)
+          ? { visible: true, detail: `riskState is ${state}${note}` }
+          : { visible: false, observable: true, detail: `riskState is not yet ${state}${note}` },
+      )
   }
-  for (const c of checks.filter((x) => x.step.route.kind === 'defenderForIdentity')) {
+}
+
+/** What a directory write should have changed on the user as read back. */
+function entraVerdict(
+  c: Check,
+  u: {
+    accountEnabled?: boolean | undefined
+    signInSessionsValidFromDateTime?: string | undefined
+    lastPasswordChangeDateTime?: string | undefined
+  },
+): Verdict {
+  const call = (c.step.route as Extract<Route, { kind: 'entra' }>).call
+  const after = (iso: string | undefined): boolean =>
+    iso !== undefined && Date.parse(iso) >= c.since - SKEW_MS
+  if (call === 'disable' || call === 'enable') {
+    const want = call === 'enable'
+    return u.accountEnabled === want
+      ? { visible: true, detail: `accountEnabled is ${want}` }
+      : { visible: false, observable: true, detail: `accountEnabled is still ${u.accountEnabled}` }
+  }
+  if (call === 'revokeSignInSessions')
+    return after(u.signInSessionsValidFromDateTime)
+      ? { visible: true, detail: 'signInSessionsValidFromDateTime moved to the revoke' }
+      : { visible: false, observable: true, detail: 'signInSessionsValidFromDateTime did not move' }
+  return after(u.lastPasswordChangeDateTime)
+    ? { visible: true, detail: 'lastPasswordChangeDateTime moved to the reset' }
+    : { visible: false, observable: true, detail: 'lastPasswordChangeDateTime did not move' }
+}
+
+/** Directory writes: the users read back through `$batch`. */
+async function readEntra(
+  client: GraphClient,
+  checks: Check[],
+  out: Verdicts,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (checks.length === 0) return
+  const users = await client.users.getMany(
+    checks.map((c) => c.step.userId),
+    { select: USER_VERIFY_SELECT, signal },
+  )
+  for (const c of checks) {
+    const u = users.get(c.step.userId)
+    out.set(
+      c,
+      !u || u instanceof Error
+        ? {
+            visible: false,
+            observable: true,
+            detail: `the user could not be read back (${u instanceof Error ? u.message : 'no answer'})`,
+          }
+        : entraVerdict(c, u),
+    )
+  }
+}
+
+/** Defender for Identity actions: the identity's isEnabled; a password reset cannot be read back. */
+async function readDefender(
+  client: GraphClient,
+  checks: Check[],
+  out: Verdicts,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  for (const c of checks) {
     const r = c.step.route as Extract<Route, { kind: 'defenderForIdentity' }>
     if (r.action === 'forcePasswordReset') {
       out.set(c, {
@@ -166,6 +191,18 @@ async function readOnce(
       })
     }
   }
+}
+
+async function readOnce(
+  client: GraphClient,
+  checks: Check[],
+  signal: AbortSignal | undefined,
+): Promise<Verdicts> {
+  const out: Verdicts = new Map()
+  const of = (kind: RouteKind): Check[] => checks.filter((c) => c.step.route.kind === kind)
+  await readIdentityProtection(client, of('identityProtection'), out, signal)
+  await readEntra(client, of('entra'), out, signal)
+  await readDefender(client, of('defenderForIdentity'), out, signal)
   return out
 }
 
@@ -191,7 +228,7 @@ export async function verifyEffects(
 
 export interface Settled {
   outcome: StepOutcome
-  status: StepStatus
+  status: SettledStatus
   reason: string | null
 }
 
@@ -208,8 +245,6 @@ function settled(o: StepOutcome, v: Verdict | undefined): Settled {
   return { outcome: o, status: 'unverified', reason: o.status === 'unknown' ? `${o.reason}; ${why}` : why }
 }
 
-type Family = 'identityProtection' | 'entra' | 'defenderForIdentity'
-
 // Directory read-backs go 80 users a round (4 $batch requests of 20), two rounds at most at once.
 const ENTRA_CHUNK = 80
 const ENTRA_PARALLEL = 2
@@ -224,7 +259,7 @@ const ENTRA_PARALLEL = 2
 export class Verifier {
   private readonly order: StepOutcome[] = []
   private readonly verdicts = new Map<StepOutcome, Verdict>()
-  private readonly queued: Record<Family, StepOutcome[]> = {
+  private readonly queued: Record<RouteKind, StepOutcome[]> = {
     identityProtection: [],
     entra: [],
     defenderForIdentity: [],
@@ -250,29 +285,44 @@ export class Verifier {
       if (family === 'identityProtection') this.ipLeft--
       if (o.status !== 'failed') this.queued[family].push(o)
     }
-    this.pump(false)
+    this.startReady()
   }
 
   /** Reads back whatever is still queued and returns every outcome's status, in the order added. */
   async finish(): Promise<Settled[]> {
-    this.pump(true)
+    this.startEverything()
     while (this.running.size > 0) {
       await Promise.race(this.running)
-      this.pump(true)
+      this.startEverything()
     }
     return this.order.map((o) => settled(o, this.verdicts.get(o)))
   }
 
-  private pump(final: boolean): void {
+  /** While steps still run: full directory rounds, and Identity Protection once none of it is left. */
+  private startReady(): void {
+    this.startEntraRounds(ENTRA_CHUNK)
+    if (this.ipLeft <= 0) this.startQueued('identityProtection')
+  }
+
+  /** Once nothing runs any more: every queued read-back, partial rounds included. */
+  private startEverything(): void {
+    this.startEntraRounds(1)
+    this.startQueued('identityProtection')
+    this.startQueued('defenderForIdentity')
+  }
+
+  /** Directory rounds of up to ENTRA_CHUNK users, at least `minimum` each, ENTRA_PARALLEL at once. */
+  private startEntraRounds(minimum: number): void {
     const entra = this.queued.entra
-    while (entra.length > 0 && this.entraRunning < ENTRA_PARALLEL && (final || entra.length >= ENTRA_CHUNK)) {
+    while (entra.length >= Math.max(1, minimum) && this.entraRunning < ENTRA_PARALLEL) {
       this.entraRunning++
       this.start(entra.splice(0, ENTRA_CHUNK), () => this.entraRunning--)
     }
-    const ip = this.queued.identityProtection
-    if (ip.length > 0 && (final || this.ipLeft <= 0)) this.start(ip.splice(0), () => {})
-    const mdi = this.queued.defenderForIdentity
-    if (mdi.length > 0 && final) this.start(mdi.splice(0), () => {})
+  }
+
+  private startQueued(family: 'identityProtection' | 'defenderForIdentity'): void {
+    const queue = this.queued[family]
+    if (queue.length > 0) this.start(queue.splice(0), () => {})
   }
 
   private start(outcomes: StepOutcome[], done: () => void): void {

@@ -1,4 +1,5 @@
 import { inspect } from 'node:util'
+import type { GraphOperation } from './internal/permissions.js'
 import { redactText } from './internal/sanitizer.js'
 
 /**
@@ -57,7 +58,7 @@ export interface GraphErrorDetails {
   requestId: string | undefined
   clientRequestId: string | undefined
   date: string | undefined
-  operation: string
+  operation: GraphOperation
 }
 
 /** A Graph response with a non-success status that no other class describes better. */
@@ -68,7 +69,7 @@ export class GraphError extends TourniquetError {
   readonly requestId: string | undefined
   readonly clientRequestId: string | undefined
   readonly date: string | undefined
-  readonly operation: string
+  readonly operation: GraphOperation
 
   constructor(
     message: string,
@@ -160,13 +161,13 @@ export class AuthError extends TourniquetError {
 
 /** A response that does not have the shape the Graph contract promises; `path` names the field. */
 export class ContractError extends TourniquetError {
-  readonly operation: string
+  readonly operation: GraphOperation
   readonly path: string
   readonly requestId: string | undefined
 
   constructor(
     message: string,
-    details: { operation: string; path: string; requestId?: string | undefined },
+    details: { operation: GraphOperation; path: string; requestId?: string | undefined },
     options: TourniquetErrorOptions = {},
   ) {
     super(ErrorCode.Contract, message, options)
@@ -212,9 +213,9 @@ export class TransportError extends TourniquetError {
  * sent, or the service answered 504). The caller must read state before deciding to send it again.
  */
 export class OutcomeUnknownError extends TourniquetError {
-  readonly operation: string
+  readonly operation: GraphOperation
 
-  constructor(message: string, details: { operation: string }, options: TourniquetErrorOptions = {}) {
+  constructor(message: string, details: { operation: GraphOperation }, options: TourniquetErrorOptions = {}) {
     super(ErrorCode.OutcomeUnknown, message, options)
     this.name = 'OutcomeUnknownError'
     this.operation = details.operation

@@ -49,6 +49,9 @@ describe('Identity Protection pacing holds at the wire', () => {
     await client.riskyUsers.get('a')
     await client.riskyUsers.get('b')
     await client.riskyUsers.get('c')
+    // Three Identity Protection requests were seen at the wire; without this a filter that stops
+    // matching would leave no gap to check, and the test would pass with nothing asserted.
+    expect(arrivals).toHaveLength(3)
     const gaps = arrivals.slice(1).map((t, i) => t - (arrivals[i] as number))
     // 200 ms apart at 5/s; with the old order the first gap was about 50 ms.
     for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(180)

@@ -6,23 +6,9 @@ import { z } from 'zod'
 import { ACTIONS, type Action, canonicalAction } from './actions.js'
 import { evaluate } from './evaluate.js'
 import { parseText, validate } from './load.js'
-import type { Plan, Route, SkipReason } from './plan.js'
+import { type Plan, ROUTE_KINDS, SKIP_REASONS } from './plan.js'
 import { type Policy, shown } from './schema.js'
 import type { DetectionSignal, Signals, UserSignals } from './signals.js'
-
-const SKIP_REASONS = [
-  'excluded',
-  'guest',
-  'alreadyDisabled',
-  'alreadyEnabled',
-  'alreadyConfirmed',
-  'alreadyDismissed',
-  'alreadySafe',
-  'noRoute',
-  'noDefenderAccount',
-  'noDirectoryFacts',
-  'duplicate',
-] as const satisfies readonly SkipReason[]
 
 const actionName = z
   .string()
@@ -72,12 +58,7 @@ const caseSchema = z.strictObject({
       /** UPN -> actions in order. Users not listed must get no steps. */
       steps: z.record(z.string(), z.array(actionName)).default({}),
       /** UPN -> action -> route kind. */
-      routes: z
-        .record(
-          z.string(),
-          z.record(z.string(), z.enum(['identityProtection', 'entra', 'defenderForIdentity'])),
-        )
-        .optional(),
+      routes: z.record(z.string(), z.record(z.string(), z.enum(ROUTE_KINDS))).optional(),
       /** UPN -> skip reasons (in any order). Only the users listed are checked. */
       skips: z.record(z.string(), z.array(z.enum(SKIP_REASONS))).optional(),
       /** false, or the limit that refuses the run (e.g. limits.maxPerAction.disable). */
@@ -157,8 +138,6 @@ export interface CaseResult {
   plan: Plan
 }
 
-const routeKind = (r: Route): string => r.kind
-
 export function runCase(policy: Policy, c: PolicyCase, fileNow: string): CaseResult {
   const now = new Date(c.now ?? fileNow)
   const signals = caseSignals(c, now)
@@ -189,8 +168,8 @@ export function runCase(policy: Policy, c: PolicyCase, fileNow: string): CaseRes
       const action = canonicalAction(actionText)
       const step = steps.find((s) => s.action === action)
       if (!step) diff.push(`route of ${actionText} for ${upn}: expected ${kind}, but there is no such step`)
-      else if (routeKind(step.route) !== kind)
-        diff.push(`route of ${actionText} for ${upn}: expected ${kind}, got ${routeKind(step.route)}`)
+      else if (step.route.kind !== kind)
+        diff.push(`route of ${actionText} for ${upn}: expected ${kind}, got ${step.route.kind}`)
     }
   }
   for (const [upn, reasons] of Object.entries(c.expect.skips ?? {})) {

@@ -4,12 +4,18 @@
  */
 import { createHash } from 'node:crypto'
 import { ACTIONS, type Action } from './actions.js'
-import { parseDuration } from './duration.js'
-import type { Justification, Plan, Route, Skip, SkipReason, Step, UserPlan } from './plan.js'
-import type { Condition, Policy, Rule } from './schema.js'
+import {
+  type Justification,
+  type Plan,
+  type Route,
+  routeName,
+  type Skip,
+  type SkipReason,
+  type Step,
+  type UserPlan,
+} from './plan.js'
+import { type Condition, DEFAULT_RISK_STATES, type Policy, type Rule } from './schema.js'
 import type { DetectionSignal, Signals, UserSignals } from './signals.js'
-
-const DEFAULT_STATES = ['atRisk', 'confirmedCompromised']
 
 /**
  * Detections that record an administrator's (or this job's own) decision, not an attacker's signal:
@@ -30,7 +36,7 @@ interface Context {
 function matches(when: Condition, c: Context): boolean {
   const { user, detections } = c
   if (when.riskLevel && !when.riskLevel.includes(user.risk.level as never)) return false
-  if (!(when.riskState ?? DEFAULT_STATES).includes(user.risk.state as never)) return false
+  if (!(when.riskState ?? DEFAULT_RISK_STATES).includes(user.risk.state as never)) return false
   const types = new Set(detections.map((d) => d.riskEventType))
   const sources = new Set(detections.map((d) => lower(d.source)).filter((s) => s !== ''))
   if (when.detections?.anyOf && !when.detections.anyOf.some((t) => types.has(t))) return false
@@ -42,8 +48,7 @@ function matches(when: Condition, c: Context): boolean {
   if (when.minDistinctSources !== undefined && sources.size < when.minDistinctSources) return false
   if (when.detectedWithin !== undefined) {
     const newest = detections.at(-1)
-    if (!newest || c.now - Date.parse(newest.detectedDateTime) > (parseDuration(when.detectedWithin) ?? 0))
-      return false
+    if (!newest || c.now - Date.parse(newest.detectedDateTime) > when.detectedWithin) return false
   }
   if (when.userType !== undefined || when.synced !== undefined) {
     const dir = user.directory
@@ -150,16 +155,20 @@ export function resolveRoute(
       return dir.onPremisesSyncEnabled
         ? defenderRoute(user, 'disable', mdi)
         : { route: { kind: 'entra', call: 'disable' } }
-    default:
+    case 'enable':
       if (dir.accountEnabled) return { skip: 'alreadyEnabled', detail: 'the account is already enabled' }
       return dir.onPremisesSyncEnabled
         ? defenderRoute(user, 'enable', mdi)
         : { route: { kind: 'entra', call: 'enable' } }
+    default:
+      return assertNever(action)
   }
 }
 
-const routeKey = (r: Route): string =>
-  r.kind === 'defenderForIdentity' ? `mdi:${r.action}` : `${r.kind}:${r.call}`
+/** A compile error when a switch misses a case: a new action must be given its route. */
+function assertNever(value: never): never {
+  throw new Error(`unhandled action ${String(value)}`)
+}
 
 function planUser(
   user: UserSignals,
@@ -211,7 +220,7 @@ function planUser(
         plan.skips.push({ ...base, rule: rule.name, action, reason: r.skip, detail: r.detail })
         continue
       }
-      const rk = routeKey(r.route)
+      const rk = routeName(r.route)
       if (seenRoutes.has(rk)) {
         plan.skips.push({
           ...base,
@@ -231,7 +240,7 @@ function planUser(
 
 export function evaluate(policy: Policy, signals: Signals, now: Date): Plan {
   const nowMs = now.getTime()
-  const lookbackStart = nowMs - (parseDuration(policy.lookback) ?? 0)
+  const lookbackStart = nowMs - policy.lookback
   const excludedUsers = new Set(policy.exclude.users.map(lower))
   const groupMembers = new Map<string, string>()
   const missingGroups: string[] = []

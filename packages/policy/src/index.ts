@@ -16,9 +16,31 @@ export { MAX_POLICY_BYTES, parsePolicy } from './load.js'
 export type { ApiNeed, PermissionReport, PolicyApi } from './permissions.js'
 /* Permissions */
 export { apiNeeds, permissionReport, requiredPermissions } from './permissions.js'
-export type { Justification, Plan, Refusal, Route, Skip, SkipReason, Step, UserPlan } from './plan.js'
-export type { Condition, Policy, PolicyInput, Rule } from './schema.js'
-export { conditionSchema, policyJsonSchema, policySchema, ruleSchema } from './schema.js'
+export type {
+  DefenderAction,
+  EntraCall,
+  IdentityProtectionCall,
+  Justification,
+  Plan,
+  Refusal,
+  Route,
+  RouteKind,
+  RouteOf,
+  Skip,
+  SkipReason,
+  Step,
+  UserPlan,
+} from './plan.js'
+export {
+  DEFENDER_ACTIONS,
+  ENTRA_CALLS,
+  IDENTITY_PROTECTION_CALLS,
+  ROUTE_KINDS,
+  routeName,
+  SKIP_REASONS,
+} from './plan.js'
+export type { Condition, Policy, PolicyInput, RiskState, Rule } from './schema.js'
+export { conditionSchema, DEFAULT_RISK_STATES, policyJsonSchema, policySchema, ruleSchema } from './schema.js'
 export type {
   DefenderAccount,
   DefenderIdentitySignal,

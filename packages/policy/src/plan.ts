@@ -1,29 +1,57 @@
 import type { Action } from './actions.js'
 
-/** The concrete Graph call a step makes, chosen by the user's source of authority. */
+/** The systems a step can act through, chosen by the user's source of authority. */
+export const ROUTE_KINDS = ['identityProtection', 'entra', 'defenderForIdentity'] as const
+export type RouteKind = (typeof ROUTE_KINDS)[number]
+
+export const IDENTITY_PROTECTION_CALLS = ['confirmCompromised', 'dismiss', 'confirmSafe'] as const
+export type IdentityProtectionCall = (typeof IDENTITY_PROTECTION_CALLS)[number]
+
+export const ENTRA_CALLS = ['revokeSignInSessions', 'disable', 'enable', 'resetPassword'] as const
+export type EntraCall = (typeof ENTRA_CALLS)[number]
+
+export const DEFENDER_ACTIONS = ['disable', 'enable', 'forcePasswordReset'] as const
+export type DefenderAction = (typeof DEFENDER_ACTIONS)[number]
+
+/** The concrete Graph call a step makes. */
 export type Route =
-  | { kind: 'identityProtection'; call: 'confirmCompromised' | 'dismiss' | 'confirmSafe' }
-  | { kind: 'entra'; call: 'revokeSignInSessions' | 'disable' | 'enable' | 'resetPassword' }
+  | { kind: 'identityProtection'; call: IdentityProtectionCall }
+  | { kind: 'entra'; call: EntraCall }
   | {
       kind: 'defenderForIdentity'
-      action: 'disable' | 'enable' | 'forcePasswordReset'
+      action: DefenderAction
       identityAccountId: string
       accountId: string
       identityProvider: 'activeDirectory'
     }
 
-export type SkipReason =
-  | 'excluded'
-  | 'guest'
-  | 'alreadyDisabled'
-  | 'alreadyEnabled'
-  | 'alreadyConfirmed'
-  | 'alreadyDismissed'
-  | 'alreadySafe'
-  | 'noRoute'
-  | 'noDefenderAccount'
-  | 'noDirectoryFacts'
-  | 'duplicate'
+/** A route of one kind. */
+export type RouteOf<K extends RouteKind> = Extract<Route, { kind: K }>
+
+/**
+ * A route's name, e.g. `entra:disable` or `defenderForIdentity:disable(activeDirectory)`: what the
+ * audit and the ledger show, and what makes two steps of a plan the same call.
+ */
+export function routeName(route: Route): string {
+  return route.kind === 'defenderForIdentity'
+    ? `defenderForIdentity:${route.action}(${route.identityProvider})`
+    : `${route.kind}:${route.call}`
+}
+
+export const SKIP_REASONS = [
+  'excluded',
+  'guest',
+  'alreadyDisabled',
+  'alreadyEnabled',
+  'alreadyConfirmed',
+  'alreadyDismissed',
+  'alreadySafe',
+  'noRoute',
+  'noDefenderAccount',
+  'noDirectoryFacts',
+  'duplicate',
+] as const
+export type SkipReason = (typeof SKIP_REASONS)[number]
 
 export interface Step {
   userId: string

@@ -10,9 +10,17 @@ import { parseDuration } from './duration.js'
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const UPN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/
 
+/** An ISO 8601 duration in the file, milliseconds in the parsed policy: parsed once, here. */
 const duration = (what: string) =>
-  z.string().refine((v) => parseDuration(v) !== undefined, {
-    message: `expected an ISO 8601 duration for ${what} in days/hours/minutes/seconds, e.g. PT24H or P7D`,
+  z.string().transform((text, ctx) => {
+    const ms = parseDuration(text)
+    if (ms !== undefined) return ms
+    ctx.addIssue({
+      code: 'custom',
+      input: text,
+      message: `expected an ISO 8601 duration for ${what} in days/hours/minutes/seconds, e.g. PT24H or P7D`,
+    })
+    return z.NEVER
   })
 
 const RISK_LEVELS = ['low', 'medium', 'high'] as const
@@ -24,6 +32,10 @@ const RISK_STATES = [
   'confirmedSafe',
   'none',
 ] as const
+export type RiskState = (typeof RISK_STATES)[number]
+
+/** The risk states a rule without `riskState` matches (and so the ones collection reads). */
+export const DEFAULT_RISK_STATES = ['atRisk', 'confirmedCompromised'] as const satisfies readonly RiskState[]
 const USER_TYPES = ['member', 'guest'] as const
 
 /**
@@ -91,7 +103,7 @@ export const ruleSchema = z.strictObject({
 export const policySchema = z
   .strictObject({
     version: z.literal(1, { error: 'expected version: 1' }),
-    lookback: duration('lookback').refine((v) => (parseDuration(v) ?? 0) <= 90 * 86_400_000, {
+    lookback: duration('lookback').refine((ms) => ms <= 90 * 86_400_000, {
       message: 'lookback must be at most P90D (Identity Protection keeps 90 days)',
     }),
     match: z

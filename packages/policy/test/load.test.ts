@@ -29,6 +29,13 @@ describe('policy files: good ones', () => {
       limits: { maxActionsPerRun: 50, maxPerAction: {} },
     })
   })
+  it('turns durations into milliseconds once, at parse time', () => {
+    const p = parsePolicy(
+      VALID.replace('riskLevel: [high]', 'riskLevel: [high]\n      detectedWithin: P1DT30M'),
+    )
+    expect(p.lookback).toBe(24 * 3_600_000)
+    expect(p.rules[0]?.when.detectedWithin).toBe(24 * 3_600_000 + 30 * 60_000)
+  })
   it('parses the same policy as JSON', () => {
     const json = JSON.stringify({
       version: 1,

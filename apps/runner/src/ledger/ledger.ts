@@ -3,10 +3,11 @@
  * an intent is written before a destructive call leaves, the outcome after. It also holds the lock
  * that keeps two overlapping runs from acting at once.
  */
-import type { Route } from '@tourniquet/policy'
+import { type Route, routeName, type Step } from '@tourniquet/policy'
+import { LedgerCorruptError } from '../errors.js'
+import type { LedgerOutcome, LedgerPhase } from '../status.js'
 
-export type LedgerPhase = 'intent' | 'done'
-export type LedgerOutcome = 'succeeded' | 'failed' | 'unverified' | 'unknown'
+export type { LedgerOutcome, LedgerPhase } from '../status.js'
 
 export interface LedgerEntry {
   runId: string
@@ -37,6 +38,29 @@ export interface Ledger {
 export const ledgerKey = (e: { userId: string; action: string; evidenceKey: string }): string =>
   `${e.userId}|${e.action}|${e.evidenceKey}`
 
+/** The ledger's line for a step of this run. */
+export function ledgerEntry(
+  runId: string,
+  step: Step,
+  phase: LedgerPhase,
+  outcome?: LedgerOutcome,
+  extra: Partial<LedgerEntry> = {},
+): LedgerEntry {
+  return {
+    runId,
+    at: new Date().toISOString(),
+    phase,
+    userId: step.userId,
+    userPrincipalName: step.userPrincipalName,
+    action: step.action,
+    evidenceKey: step.evidenceKey,
+    route: routeName(step.route),
+    routeDetail: step.route,
+    ...(outcome ? { outcome } : {}),
+    ...extra,
+  }
+}
+
 /** The last word on each (user, action, evidence): what a new run must respect. */
 export function latestByKey(entries: readonly LedgerEntry[]): Map<string, LedgerEntry> {
   const out = new Map<string, LedgerEntry>()
@@ -53,10 +77,7 @@ export function parseLedgerLines(text: string, location: string): LedgerEntry[] 
       out.push(JSON.parse(line) as LedgerEntry)
     } catch {
       // A torn last line (a crash mid-write) is expected and harmless; anything else is corruption.
-      if (i < lines.length - 2)
-        throw new Error(
-          `${location}: line ${i + 1} of the ledger is not JSON; refusing to guess what was done`,
-        )
+      if (i < lines.length - 2) throw new LedgerCorruptError(location, i + 1)
     }
   })
   return out

@@ -4,6 +4,7 @@
  * sanitized fields (no headers but allow-listed ones, never a body).
  */
 import { channel } from 'node:diagnostics_channel'
+import type { GraphOperation } from './permissions.js'
 
 export const CHANNELS = {
   request: 'tourniquet:graph:request',
@@ -14,7 +15,7 @@ export const CHANNELS = {
 } as const
 
 export interface RequestMessage {
-  operation: string
+  operation: GraphOperation
   method: string
   url: string
   attempt: number
@@ -27,7 +28,7 @@ export interface ResponseMessage extends RequestMessage {
   error: string | undefined
 }
 export interface RetryMessage {
-  operation: string
+  operation: GraphOperation
   attempt: number
   delayMs: number
   reason: string

@@ -12,13 +12,14 @@ import {
   ThrottledError,
 } from '../errors.js'
 import type { GraphRequest, GraphResponse, HttpMethod, ThrottleCost } from './http.js'
+import type { GraphOperation } from './permissions.js'
 import { permissionFor } from './permissions.js'
 import type { SendRequest } from './pipeline/pipeline.js'
 import { parseRetryAfter } from './pipeline/retryStrategies.js'
 import { graphErrorBodySchema } from './schemas.js'
 
 export interface CallSpec<S extends z.ZodType | undefined> {
-  operation: string
+  operation: GraphOperation
   method: HttpMethod
   url: URL
   body?: unknown
@@ -47,7 +48,7 @@ export function issuePath(path: ReadonlyArray<PropertyKey>): string {
 export function parseWith<S extends z.ZodType>(
   schema: S,
   value: unknown,
-  operation: string,
+  operation: GraphOperation,
   requestId: string | undefined,
   where = '',
 ): z.output<S> {
@@ -66,7 +67,7 @@ export function parseWith<S extends z.ZodType>(
   )
 }
 
-export function parseJson(body: string, operation: string, requestId: string | undefined): unknown {
+export function parseJson(body: string, operation: GraphOperation, requestId: string | undefined): unknown {
   if (body.trim() === '') return undefined
   try {
     return JSON.parse(body)
@@ -81,7 +82,7 @@ export function parseJson(body: string, operation: string, requestId: string | u
 
 export function errorDetails(
   response: GraphResponse,
-  operation: string,
+  operation: GraphOperation,
 ): { details: GraphErrorDetails; message: string } {
   let graphCode: string | undefined
   let message: string | undefined
@@ -116,7 +117,7 @@ export function errorDetails(
 }
 
 /** The typed error for a non-success response. */
-export function errorForResponse(response: GraphResponse, operation: string): GraphError {
+export function errorForResponse(response: GraphResponse, operation: GraphOperation): GraphError {
   const { details, message } = errorDetails(response, operation)
   const said = `${details.graphCode ?? `HTTP ${response.status}`}${message ? `: ${message}` : ''}`
   if (response.status === 403) {

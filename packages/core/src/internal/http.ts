@@ -1,4 +1,5 @@
 /** The wire-level request and response the pipeline passes around; no library types leak past here. */
+import type { GraphOperation } from './permissions.js'
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
 
@@ -34,7 +35,7 @@ export interface ThrottleCost {
 /** A Graph call with what the policies need to know about it. */
 export interface GraphRequest extends HttpRequest {
   /** Stable name of the operation, e.g. `riskyUsers.confirmCompromised`; used in errors and permission advice. */
-  operation: string
+  operation: GraphOperation
   /**
    * False for actions that change state and are not safe to repeat blindly (POST actions). The retry
    * policy resends those only when the service provably did not process them.

@@ -2,6 +2,7 @@ import type { z } from 'zod'
 import { ContractError } from '../errors.js'
 import type { GraphHttp } from './graphHttp.js'
 import type { ThrottleCost } from './http.js'
+import type { GraphOperation } from './permissions.js'
 import { pageSchema } from './schemas.js'
 
 /** 10,000 pages: five million items at 500 a page, far past any tenant's risky users. */
@@ -30,7 +31,7 @@ export function selectText(
  */
 export async function* pages<S extends z.ZodType>(
   http: GraphHttp,
-  operation: string,
+  operation: GraphOperation,
   first: URL,
   item: S,
   options: PageOptions = {},
@@ -95,7 +96,7 @@ export async function* pages<S extends z.ZodType>(
 /** Item-by-item view over `pages`. */
 export async function* items<S extends z.ZodType>(
   http: GraphHttp,
-  operation: string,
+  operation: GraphOperation,
   first: URL,
   item: S,
   options: PageOptions = {},

@@ -21,6 +21,7 @@ export const OPERATION_PERMISSIONS = {
   'identityAccounts.list': ['SecurityIdentitiesAccount.Read.All'],
   'identityAccounts.get': ['SecurityIdentitiesAccount.Read.All'],
   'identityAccounts.invokeAction': ['SecurityIdentitiesActions.ReadWrite.All'],
+  // The $batch envelope needs no permission of its own: each request in it needs its operation's.
   batch: [],
 } as const satisfies Record<string, readonly string[]>
 
@@ -36,15 +37,13 @@ const ROLE_NOTES: Partial<Record<GraphOperation, string>> = {
     'Defender for Identity may also require a Defender XDR role with Response (manage) on Identities',
 }
 
-export function permissionFor(operation: string): { permission: string; note: string | undefined } {
-  const perms = (OPERATION_PERMISSIONS as Record<string, readonly string[]>)[operation]
+export function permissionFor(operation: GraphOperation): { permission: string; note: string | undefined } {
+  const perms: readonly string[] = OPERATION_PERMISSIONS[operation]
   return {
     permission:
-      perms === undefined
-        ? 'unknown (no permission is recorded for this operation)'
-        : perms.length === 0
-          ? 'none of its own (each $batch item needs the permission of its operation)'
-          : perms.join(' + '),
-    note: ROLE_NOTES[operation as GraphOperation],
+      perms.length === 0
+        ? "none of its own (each request in a $batch needs its own operation's)"
+        : perms.join(' + '),
+    note: ROLE_NOTES[operation],
   }
 }

@@ -45,7 +45,7 @@ describe('sanitizer', () => {
       requestId: 'r',
       clientRequestId: 'c',
       date: undefined,
-      operation: 'op',
+      operation: 'users.get',
     })
     expect(e.message).not.toContain(JWT)
     expect(JSON.stringify(e)).not.toContain(JWT)

@@ -14,7 +14,7 @@ const req = (over: Partial<GraphRequest> = {}): GraphRequest => ({
   method: 'GET',
   url: new URL('https://graph.test/v1.0/x'),
   headers: {},
-  operation: 'test.op',
+  operation: 'users.get',
   idempotent: true,
   throttle: [],
   attempt: 1,

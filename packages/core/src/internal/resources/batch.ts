@@ -7,6 +7,7 @@
 import { DeadlineError, type GraphError } from '../../errors.js'
 import { errorForResponse, type GraphHttp, parseWith } from '../graphHttp.js'
 import type { GraphRequest, GraphResponse, HttpMethod, ThrottleCost, ThrottleScope } from '../http.js'
+import type { GraphOperation } from '../permissions.js'
 import { DEFAULT_RETRY_OPTIONS, decideRetry, type RetryOptions } from '../pipeline/retryStrategies.js'
 import { batchResponseSchema } from '../schemas.js'
 import { sleep } from '../timing.js'
@@ -21,7 +22,7 @@ export interface BatchItem {
   /** Relative to the versioned root, e.g. `/users/{id}`. */
   url: string
   body?: unknown
-  operation: string
+  operation: GraphOperation
   idempotent?: boolean
   throttle?: ThrottleCost[]
 }
@@ -233,5 +234,5 @@ export class Batch {
 
 /** Parses a successful item's body with a schema, naming the item in a ContractError. */
 export function parseItem<T>(result: BatchItemResult, schema: import('zod').ZodType<T>): T {
-  return parseWith(schema, result.body, `batch item ${result.id}`, result.headers['request-id'], '')
+  return parseWith(schema, result.body, 'batch', result.headers['request-id'], `item '${result.id}' body: `)
 }

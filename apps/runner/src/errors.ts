@@ -1,0 +1,71 @@
+/**
+ * The runner's errors: one base class with a stable code per way the run reacts, and a guard that
+ * checks a brand (two copies of the package can coexist, so `instanceof` is not enough). What a run
+ * does with any error it meets, its own or core's or policy's, is written once, in failures.ts.
+ */
+import { redactText } from '@tourniquet/core'
+
+/** Stable codes: scripts and the exit-code table switch on these, never on messages. */
+export const RUNNER_ERROR_CODES = [
+  'TQ_RUNNER_CONFIG',
+  'TQ_RUNNER_LEDGER_CORRUPT',
+  'TQ_RUNNER_NO_OUTCOME',
+] as const
+export type RunnerErrorCode = (typeof RUNNER_ERROR_CODES)[number]
+
+const BRAND = Symbol.for('tourniquet.runner.error')
+
+export class RunnerError extends Error {
+  readonly [BRAND] = true
+
+  constructor(
+    readonly code: RunnerErrorCode,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
+    // Messages quote values (a path, a setting); a secret in one must not reach a log.
+    super(redactText(message), options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'RunnerError'
+  }
+}
+
+export const isRunnerError = (e: unknown): e is RunnerError =>
+  typeof e === 'object' &&
+  e !== null &&
+  BRAND in e &&
+  (RUNNER_ERROR_CODES as readonly unknown[]).includes((e as { code?: unknown }).code)
+
+export interface ConfigProblem {
+  variable: string
+  message: string
+}
+
+/** A setting that is missing, malformed or unusable (a certificate file that cannot be read): exit 2. */
+export class ConfigurationError extends RunnerError {
+  constructor(readonly problems: ConfigProblem[]) {
+    super('TQ_RUNNER_CONFIG', problems.map((p) => `${p.variable}: ${p.message}`).join('\n'))
+    this.name = 'ConfigurationError'
+  }
+}
+
+export const isConfigurationError = (e: unknown): e is ConfigurationError =>
+  isRunnerError(e) && e.code === 'TQ_RUNNER_CONFIG' && Array.isArray((e as { problems?: unknown }).problems)
+
+/** A ledger line in the middle of the file that is not JSON: the run refuses to guess what was done. */
+export class LedgerCorruptError extends RunnerError {
+  constructor(location: string, line: number) {
+    super(
+      'TQ_RUNNER_LEDGER_CORRUPT',
+      `${location}: line ${line} of the ledger is not JSON; refusing to guess what was done`,
+    )
+    this.name = 'LedgerCorruptError'
+  }
+}
+
+/** Graph answered a group call without a result for one of its items: that step failed. */
+export class NoOutcomeError extends RunnerError {
+  constructor(what: 'user' | 'request') {
+    super('TQ_RUNNER_NO_OUTCOME', `no outcome was reported for this ${what}`)
+    this.name = 'NoOutcomeError'
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * What the ledger already knows about a plan's steps, and the verdict on steps a crash interrupted
+ * (an intent without an outcome): if its effect is visible it happened; if it is observable and not
+ * visible it did not, and runs again now; if it cannot be observed it is never sent twice.
+ */
+import type { GraphClient } from '@tourniquet/core'
+import type { Step } from '@tourniquet/policy'
+import { type Audit, stepRecord } from './audit.js'
+import { type Ledger, type LedgerEntry, latestByKey, ledgerEntry, ledgerKey } from './ledger/ledger.js'
+import { type Check, type VerifyOptions, verifyEffects } from './verify.js'
+
+export interface Known {
+  step: Step
+  entry: LedgerEntry
+}
+
+export interface LedgerView {
+  /** Never tried for this evidence, or tried and failed: to do. */
+  todo: Step[]
+  /** Done already (succeeded, unverified or unknown): never repeated. */
+  done: Known[]
+  /** An intent without an outcome: a crash interrupted it. */
+  interrupted: Known[]
+}
+
+/** Splits the plan's steps by what the ledger already knows. */
+export function consultLedger(steps: readonly Step[], entries: readonly LedgerEntry[]): LedgerView {
+  const latest = latestByKey(entries)
+  const view: LedgerView = { todo: [], done: [], interrupted: [] }
+  for (const step of steps) {
+    const entry = latest.get(ledgerKey(step))
+    if (!entry || (entry.phase === 'done' && entry.outcome === 'failed')) view.todo.push(step)
+    else if (entry.phase === 'intent') view.interrupted.push({ step, entry })
+    else view.done.push({ step, entry })
+  }
+  return view
+}
+
+export interface ResumeContext {
+  client: GraphClient
+  ledger: Ledger
+  audit: Audit
+  verify: VerifyOptions
+}
+
+/** Reads each interrupted step's effect once, records the verdicts, and returns the steps to run again. */
+export async function resumeInterrupted(interrupted: readonly Known[], ctx: ResumeContext): Promise<Step[]> {
+  if (interrupted.length === 0) return []
+  const { audit } = ctx
+  const runId = audit.runId
+  const checks = new Map<Check, LedgerEntry>(
+    interrupted.map(({ step, entry }) => [{ step, since: Date.parse(entry.at) }, entry]),
+  )
+  const verdicts = await verifyEffects(ctx.client, [...checks.keys()], { ...ctx.verify, attempts: 1 })
+  const again: Step[] = []
+  const closing: LedgerEntry[] = []
+  for (const [check, entry] of checks) {
+    const v = verdicts.get(check)
+    if (v?.visible) {
+      const reason = `interrupted in ${entry.runId}; the effect is visible (${v.detail})`
+      audit.step(stepRecord(runId, check.step, 'succeeded', { reason }))
+      closing.push(ledgerEntry(runId, check.step, 'done', 'succeeded'))
+    } else if (v?.observable) {
+      again.push(check.step)
+    } else {
+      const reason = `interrupted in ${entry.runId}; the outcome cannot be read back, so it is not sent again`
+      audit.step(stepRecord(runId, check.step, 'unverified', { reason }))
+      closing.push(ledgerEntry(runId, check.step, 'done', 'unknown'))
+    }
+  }
+  await ctx.ledger.append(closing)
+  return again
+}

@@ -89,6 +89,18 @@ describe('tourniquet doctor', () => {
     expect(t.mock.log.filter((l) => l.path.includes('/security/'))).toEqual([])
   })
 
+  it("a run refused for a missing permission shows the doctor's permission lines in its logs", async () => {
+    t = await Tenant.start({ scenario: 'demo' })
+    const app = t.mock.tenant.apps.get(REMEDIATION_APP_ID)
+    if (app) app.roles = app.roles.filter((r) => r !== 'User.RevokeSessions.All')
+    const r = await runCli(['run', '--apply'], t.env())
+    expect(r.code).toBe(1)
+    expect(r.steps.some((s) => s.action === 'revokeSessions' && s.status === 'failed')).toBe(true)
+    expect(r.stderr).toMatch(/^missing {5}permission {13}User\.RevokeSessions\.All, needed to rule/m)
+    expect(r.stderr).toMatch(/run `tourniquet doctor`/)
+    expect(r.lines.at(-1)?.event).toBe('summary')
+  })
+
   it('a wrong secret is a sign-in error with the advice, exit 2', async () => {
     t = await Tenant.start({ scenario: 'demo' })
     const r = await runCli(['doctor'], t.env({ AZURE_CLIENT_SECRET: 'not-the-secret-at-all' }))

@@ -277,6 +277,23 @@ async function ledgerLine(
   }
 }
 
+/**
+ * For a run that Graph refused for a missing permission: the doctor's permission lines, so the job's
+ * logs say what to grant without a second tool. Best effort: a failure here changes nothing.
+ */
+export async function explainPermissions(config: RunnerConfig, policy: Policy, err: Writable): Promise<void> {
+  try {
+    const roles = await tokenRoles(config, await credentialFor(config))
+    err.write(
+      'tourniquet: Graph refused a call for a permission; what the app holds against what the policy needs:\n',
+    )
+    for (const line of permissionLines(permissionReport(policy), roles)) print(err, line)
+    err.write('tourniquet: run `tourniquet doctor` for every check\n')
+  } catch {
+    // The run's own error line already says what failed.
+  }
+}
+
 function print(out: Writable, line: CheckLine): void {
   out.write(`${line.status.padEnd(12)}${line.check.padEnd(23)}${line.detail}\n`)
   if (line.fix) out.write(`${''.padEnd(35)}-> ${line.fix}\n`)

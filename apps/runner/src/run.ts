@@ -5,7 +5,7 @@
  * phase is a function of its own. Plan mode (the default) changes nothing.
  */
 import type { Writable } from 'node:stream'
-import { type GraphClient, isAuthError } from '@tourniquet/core'
+import { type GraphClient, isAuthError, isPermissionError } from '@tourniquet/core'
 import {
   evaluate,
   isPolicyError,
@@ -62,6 +62,7 @@ interface Run {
   readonly requests: ReturnType<typeof countRequests>
   readonly stopping: () => boolean
   plan: Plan | undefined
+  policy: Policy | undefined
   ledger: Ledger | undefined
   locked: boolean
   ownClient: GraphClient | undefined
@@ -72,6 +73,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   try {
     return await phases(run)
   } catch (e) {
+    if (isPermissionError(e)) await diagnosePermissions(run)
     return endOnError(run, e)
   } finally {
     if (run.locked) await run.ledger?.release()
@@ -82,6 +84,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
 async function phases(run: Run): Promise<RunResult> {
   const policy = await loadPolicy(run)
   if (!policy) return end(run, EXIT.configuration, 'policy error: nothing done')
+  run.policy = policy
   // Before any request: what the configured cloud lacks stops the run here (exit 2).
   assertCloudOffers(policy, run.config.cloud)
   const ledger = await holdLease(run)
@@ -118,6 +121,7 @@ function beginRun(options: RunOptions): Run {
     requests: countRequests(),
     stopping: () => options.stopSignal?.aborted === true,
     plan: undefined,
+    policy: undefined,
     ledger: undefined,
     locked: false,
     ownClient: undefined,
@@ -140,6 +144,16 @@ function end(run: Run, exitCode: number, outcome: string, riskyUsers = 0): RunRe
   })
   requests.stop()
   return { exitCode, runId: audit.runId, plan: run.plan, records: audit.records }
+}
+
+// How core's PermissionError words a 403 (graphHttp.ts): a failed step that says so was refused for a permission.
+const PERMISSION_REFUSED = /the app needs the Microsoft Graph application permission/
+
+/** The doctor's permission lines on stderr, when Graph refused the run a permission (configured client only). */
+async function diagnosePermissions(run: Run): Promise<void> {
+  if (run.options.client || !run.policy) return
+  const { explainPermissions } = await import('./doctor.js')
+  await explainPermissions(run.config, run.policy, run.options.err)
 }
 
 /** An error stopped the run: its code decides the ending (failures.ts). */
@@ -258,6 +272,8 @@ async function report(run: Run, plan: Plan, applied: Applied, riskyUsers: number
     `Run ${audit.runId}: applied. ${counts.succeeded} succeeded, ${counts.unverified} unverified, ${counts.failed} failed, ${counts.skipped} skipped.`,
   )
   if (config.reportPath) await writeReport(config.reportPath, audit.runId, plan, audit.records)
+  if (audit.records.some((r) => r.status === 'failed' && PERMISSION_REFUSED.test(r.reason ?? '')))
+    await diagnosePermissions(run)
   const stopped = applied.notStarted.length > 0
   const outcome = stopped ? 'stopped early' : counts.failed > 0 ? 'some steps failed' : 'applied'
   return end(run, appliedExitCode(audit, applied), outcome, riskyUsers)

@@ -3,6 +3,7 @@
  * object; command-line flags override them. A bad or missing setting is a ConfigurationError that
  * names the variable and what was expected (exit 2, before any request is sent).
  */
+
 import {
   CLOUD_NAMES,
   type CloudName,
@@ -13,6 +14,8 @@ import {
 } from '@tourniquet/core'
 import { parseDuration } from '@tourniquet/policy'
 import { type ConfigProblem, ConfigurationError } from './errors.js'
+import type { NotifySettings } from './notify/send.js'
+import { type NotifyTarget, parseTarget } from './notify/targets.js'
 
 export type CredentialConfig =
   | { kind: 'secret'; secret: string }
@@ -57,6 +60,8 @@ export interface RunnerConfig {
    * 20). Graph documents no limit for /security/identities; each `$batch` item counts as one.
    */
   defenderRps: number
+  /** Where and how a run's notification goes (TOURNIQUET_NOTIFY_URLS, _SECRET, _TIMEOUT). */
+  notify: NotifySettings
 }
 
 /** Flags that override the environment. */
@@ -108,6 +113,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   const ledger = readLedger(r, overrides)
   const maxRuntimeMs = readRuntime(r)
   const budgets = readBudgets(r)
+  const notify = readNotify(r)
   // Messages quote the values they refuse; a secret pasted into the wrong variable must not be quoted.
   registerSecret(r.get('AZURE_CLIENT_SECRET'))
   if (r.problems.length > 0)
@@ -125,6 +131,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     reportPath: overrides.report ?? r.get('TOURNIQUET_REPORT'),
     maxRuntimeMs,
     ...budgets,
+    notify,
     managedIdentityClientId: r.get('TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID'),
   }
 }
@@ -223,6 +230,31 @@ function readLedger(r: EnvReader, overrides: ConfigOverrides): string {
       `'${ledger}' is not a blob URL; expected https://<account>.blob.core.windows.net/<container>/<blob> or a file path`,
     )
   return ledger
+}
+
+/** Notification targets; each URL (a credential) and the signing key go to the sanitizer at once. */
+function readNotify(r: EnvReader): NotifySettings {
+  const secret = r.get('TOURNIQUET_NOTIFY_SECRET')
+  registerSecret(secret)
+  const entries = (r.get('TOURNIQUET_NOTIFY_URLS') ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')
+  const targets: NotifyTarget[] = []
+  entries.forEach((entry, i) => {
+    registerSecret(entry.replace(/^(teams|slack|json):/i, ''))
+    const target = parseTarget(entry)
+    if (typeof target === 'string') r.problem('TOURNIQUET_NOTIFY_URLS', `entry ${i + 1} ${target}`)
+    else targets.push(target)
+  })
+  const timeoutText = r.get('TOURNIQUET_NOTIFY_TIMEOUT') ?? 'PT10S'
+  const timeoutMs = parseDuration(timeoutText)
+  if (timeoutMs === undefined || timeoutMs <= 0)
+    r.problem(
+      'TOURNIQUET_NOTIFY_TIMEOUT',
+      `'${timeoutText}' is not an ISO 8601 duration; expected e.g. PT10S`,
+    )
+  return { targets, secret, timeoutMs: timeoutMs ?? 10_000 }
 }
 
 function readRuntime(r: EnvReader): number {

@@ -25,6 +25,8 @@ import { failureMessage, failureOf } from './failures.js'
 import type { Ledger } from './ledger/ledger.js'
 import { openLedger } from './ledger/open.js'
 import { countRequests } from './metrics.js'
+import { digestOf, worthTelling } from './notify/message.js'
+import { notify } from './notify/send.js'
 import { writeReport } from './report.js'
 import { consultLedger, type LedgerView, resumeInterrupted } from './resume.js'
 import { newRunId } from './runId.js'
@@ -63,6 +65,7 @@ interface Run {
   readonly stopping: () => boolean
   plan: Plan | undefined
   policy: Policy | undefined
+  ending: { exitCode: number; outcome: string; riskyUsers: number } | undefined
   ledger: Ledger | undefined
   locked: boolean
   ownClient: GraphClient | undefined
@@ -70,15 +73,38 @@ interface Run {
 
 export async function runJob(options: RunOptions): Promise<RunResult> {
   const run = beginRun(options)
+  let result: RunResult
   try {
-    return await phases(run)
+    result = await phases(run)
   } catch (e) {
     if (isPermissionError(e)) await diagnosePermissions(run)
-    return endOnError(run, e)
+    result = endOnError(run, e)
   } finally {
     if (run.locked) await run.ledger?.release()
     await run.ownClient?.close()
   }
+  // After the lease is given back: a slow webhook delays no other run. The summary stays last.
+  await tell(run)
+  writeSummary(run)
+  return result
+}
+
+/** The run's notification, when it acted, failed or waits on someone; each delivery is audited. */
+async function tell(run: Run): Promise<void> {
+  const { config, audit } = run
+  const ending = run.ending
+  if (config.notify.targets.length === 0 || !ending) return
+  const digest = digestOf(audit.records, {
+    runId: audit.runId,
+    tenantId: config.tenantId,
+    mode: config.mode,
+    outcome: ending.outcome,
+    exitCode: ending.exitCode,
+    counts: audit.counts(),
+  })
+  if (!worthTelling(digest)) return
+  const deadlineAt = run.startedMs + config.maxRuntimeMs
+  for (const d of await notify(digest, config.notify, deadlineAt)) audit.event('notification', { ...d })
 }
 
 async function phases(run: Run): Promise<RunResult> {
@@ -122,15 +148,27 @@ function beginRun(options: RunOptions): Run {
     stopping: () => options.stopSignal?.aborted === true,
     plan: undefined,
     policy: undefined,
+    ending: undefined,
     ledger: undefined,
     locked: false,
     ownClient: undefined,
   }
 }
 
-/** The summary line, and the run's result. */
+/** How the run ended (the summary line is written last, by runJob), and the run's result. */
 function end(run: Run, exitCode: number, outcome: string, riskyUsers = 0): RunResult {
+  run.ending = { exitCode, outcome, riskyUsers }
+  return { exitCode, runId: run.audit.runId, plan: run.plan, records: run.audit.records }
+}
+
+/** The last line of stdout. */
+function writeSummary(run: Run): void {
   const { audit, requests } = run
+  const { exitCode, outcome, riskyUsers } = run.ending ?? {
+    exitCode: EXIT.stepsFailed,
+    outcome: 'failed',
+    riskyUsers: 0,
+  }
   audit.summary({
     mode: run.config.mode,
     outcome,
@@ -143,7 +181,6 @@ function end(run: Run, exitCode: number, outcome: string, riskyUsers = 0): RunRe
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   })
   requests.stop()
-  return { exitCode, runId: audit.runId, plan: run.plan, records: audit.records }
 }
 
 // How core's PermissionError words a 403 (graphHttp.ts): a failed step that says so was refused for a permission.

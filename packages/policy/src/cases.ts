@@ -61,6 +61,8 @@ const caseSchema = z.strictObject({
       routes: z.record(z.string(), z.record(z.string(), z.enum(ROUTE_KINDS))).optional(),
       /** UPN -> skip reasons (in any order). Only the users listed are checked. */
       skips: z.record(z.string(), z.array(z.enum(SKIP_REASONS))).optional(),
+      /** UPN -> the actions (of its steps) that wait for a person's approval. Only the users listed are checked. */
+      pendingApproval: z.record(z.string(), z.array(actionName)).optional(),
       /** false, or the limit that refuses the run (e.g. limits.maxPerAction.disable). */
       refused: z.union([z.literal(false), z.string()]).optional(),
     })
@@ -177,6 +179,15 @@ export function runCase(policy: Policy, c: PolicyCase, fileNow: string): CaseRes
     const want = [...reasons].sort()
     if (got.join(',') !== want.join(','))
       diff.push(`skips for ${upn}: expected [${want.join(', ')}], got [${got.join(', ')}]`)
+  }
+  for (const [upn, actions] of Object.entries(c.expect.pendingApproval ?? {})) {
+    const got = (byUpn.get(upn.toLowerCase())?.steps ?? [])
+      .filter((s) => s.approval)
+      .map((s) => s.action)
+      .sort()
+    const want = [...actions].sort()
+    if (got.join(',') !== want.join(','))
+      diff.push(`pendingApproval for ${upn}: expected [${want.join(', ')}], got [${got.join(', ')}]`)
   }
   if (c.expect.refused !== undefined) {
     const got = plan.refused?.limit ?? false

@@ -2,8 +2,10 @@
  * `evaluate(policy, signals, now) -> Plan`: pure and deterministic. The same inputs give the same
  * plan in any order of users or detections; no I/O, no clock but `now`.
  */
+
 import { createHash } from 'node:crypto'
 import { ACTIONS, type Action } from './actions.js'
+import { markApprovals } from './approvals.js'
 import {
   type Justification,
   type Plan,
@@ -278,6 +280,7 @@ export function evaluate(policy: Policy, signals: Signals, now: Date): Plan {
   }
 
   const steps: Step[] = plans.flatMap((p) => p.steps)
+  markApprovals(policy, steps)
   const skips: Skip[] = plans.flatMap((p) => p.skips)
   const wanted: Partial<Record<Action, number>> = {}
   for (const s of steps) wanted[s.action] = (wanted[s.action] ?? 0) + 1

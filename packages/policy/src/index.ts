@@ -29,6 +29,7 @@ export type {
   Skip,
   SkipReason,
   Step,
+  StepApproval,
   UserPlan,
 } from './plan.js'
 export {

@@ -61,6 +61,15 @@ export interface Step {
   route: Route
   /** Identifies the evidence (the detections) behind the step: the ledger's idempotency key part. */
   evidenceKey: string
+  /** Set when the step waits for a person's approval (approvals.require or the rule's requireApproval). */
+  approval?: StepApproval | undefined
+}
+
+export interface StepApproval {
+  /** How long a request may wait for an answer, ms. */
+  timeoutMs: number
+  /** What an unanswered request becomes once the timeout has passed. */
+  onTimeout: 'skip' | 'apply'
 }
 
 export interface Skip {

@@ -98,7 +98,26 @@ export const ruleSchema = z.strictObject({
   description: z.string().max(500).optional(),
   when: conditionSchema,
   then: z.array(action).min(1, { message: 'expected at least one action' }),
+  /** Actions of this rule that wait for a person's approval, on top of `approvals.require`. */
+  requireApproval: z.array(action).optional(),
 })
+
+/**
+ * Actions that wait for a person's yes before they are sent: a run records them as pending, a later
+ * run acts on the approved ones whose evidence still holds. Unanswered after `timeout`, they are
+ * skipped (`onTimeout: skip`, the default) or sent (`apply`).
+ */
+export const approvalsSchema = z
+  .strictObject({
+    require: z.array(action).default([]),
+    timeout: duration('approvals.timeout').default(4 * 3_600_000),
+    onTimeout: z
+      .enum(['skip', 'apply'], {
+        error: "expected 'skip' (the default: an unanswered request is dropped) or 'apply'",
+      })
+      .default('skip'),
+  })
+  .default({ require: [], timeout: 4 * 3_600_000, onTimeout: 'skip' })
 
 export const policySchema = z
   .strictObject({
@@ -147,6 +166,7 @@ export const policySchema = z
           }),
       })
       .default({ maxActionsPerRun: 50, maxPerAction: {} }),
+    approvals: approvalsSchema,
     rules: z.array(ruleSchema).min(1, { message: 'expected at least one rule' }),
   })
   .superRefine((policy, ctx) => {

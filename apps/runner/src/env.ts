@@ -60,6 +60,11 @@ export interface RunnerConfig {
    * 20). Graph documents no limit for /security/identities; each `$batch` item counts as one.
    */
   defenderRps: number
+  /**
+   * Where approvers write their decisions (TOURNIQUET_DECISIONS: a file path or a blob URL; default
+   * `<ledger>.decisions.jsonl`). In Azure, a container only the approvers' group may write.
+   */
+  decisions: string | undefined
   /** Where and how a run's notification goes (TOURNIQUET_NOTIFY_URLS, _SECRET, _TIMEOUT). */
   notify: NotifySettings
 }
@@ -132,6 +137,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     maxRuntimeMs,
     ...budgets,
     notify,
+    decisions: r.get('TOURNIQUET_DECISIONS'),
     managedIdentityClientId: r.get('TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID'),
   }
 }

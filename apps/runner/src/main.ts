@@ -18,6 +18,10 @@ usage:
   tourniquet doctor [--policy FILE] [--ledger PATH|URL]
                                  read-only preflight: sign-in, permissions, licences, APIs, ledger
                                  (exit 0 ready, 1 something missing, 2 configuration or sign-in)
+  tourniquet approvals           list the steps that wait for a person's approval
+  tourniquet approve --run RUN_ID [--user UPN_OR_ID] [--action ACTION] [--reason TEXT] [--by NAME]
+  tourniquet reject --run RUN_ID [--user UPN_OR_ID] [--action ACTION] [--reason TEXT] [--by NAME]
+                                 record a decision; the next run acts on approved steps once
   tourniquet undo --run RUN_ID [--apply]
                                  re-enable the accounts that run disabled (plan first, --apply to act)
   tourniquet policy test PATH    run the policy case files (*.cases.yaml) under PATH
@@ -46,6 +50,10 @@ const OPTIONS = {
   report: { type: 'string' },
   run: { type: 'string' },
   scenario: { type: 'string' },
+  user: { type: 'string' },
+  action: { type: 'string' },
+  reason: { type: 'string' },
+  by: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const
 
@@ -60,6 +68,14 @@ type Command = (args: Args) => Promise<number>
 const COMMANDS: Readonly<Record<string, Command>> = {
   run: (args) => runOrUndo('run', args),
   undo: (args) => runOrUndo('undo', args),
+  approvals: async (args) => {
+    const config = configFrom(args)
+    if (!config) return EXIT.configuration
+    const { listApprovals } = await import('./approvals/commands.js')
+    return listApprovals(config, process.stdout)
+  },
+  approve: (args) => decideCommand('approved', args),
+  reject: (args) => decideCommand('rejected', args),
   doctor: async (args) => {
     const config = configFrom(args)
     if (!config) return EXIT.configuration
@@ -122,6 +138,18 @@ function configFrom({ values }: Args): RunnerConfig | undefined {
     process.stderr.write(`tourniquet: configuration error, nothing done:\n${problems}\n`)
     return undefined
   }
+}
+
+async function decideCommand(decision: 'approved' | 'rejected', args: Args): Promise<number> {
+  const config = configFrom(args)
+  if (!config) return EXIT.configuration
+  const { run, user, action, reason, by } = args.values
+  if (typeof run !== 'string' || run === '')
+    return usage(
+      `${decision === 'approved' ? 'approve' : 'reject'} needs --run RUN_ID (see tourniquet approvals)`,
+    )
+  const { decide } = await import('./approvals/commands.js')
+  return decide(config, { runId: run, user, action, reason, by }, decision, process.stdout, process.stderr)
 }
 
 /** SIGTERM (Container Apps stopping the job): finish in-flight steps, record them, then exit. */

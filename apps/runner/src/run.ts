@@ -15,6 +15,7 @@ import {
   type Refusal,
 } from '@tourniquet/policy'
 import { type Applied, appliedExitCode, applySteps, verifyOptions } from './apply.js'
+import { gateApprovals } from './approvals/phase.js'
 import { Audit, type StepRecord, skipRecord, stepRecord } from './audit.js'
 import { clientFromConfig, credentialFor } from './client.js'
 import { assertCloudOffers } from './cloud.js'
@@ -66,6 +67,8 @@ interface Run {
   plan: Plan | undefined
   policy: Policy | undefined
   ending: { exitCode: number; outcome: string; riskyUsers: number } | undefined
+  /** Approval requests this run made (the notification tells of them). */
+  newApprovalRequests: number
   ledger: Ledger | undefined
   locked: boolean
   ownClient: GraphClient | undefined
@@ -101,6 +104,7 @@ async function tell(run: Run): Promise<void> {
     outcome: ending.outcome,
     exitCode: ending.exitCode,
     counts: audit.counts(),
+    newPendingApprovals: run.newApprovalRequests,
   })
   if (!worthTelling(digest)) return
   const deadlineAt = run.startedMs + config.maxRuntimeMs
@@ -120,6 +124,15 @@ async function phases(run: Run): Promise<RunResult> {
   if (plan.refused) return refuse(run, plan, plan.refused, riskyUsers)
   const view = consultLedger(plan.steps, await ledger.load())
   recordKnown(run, plan, view)
+  const approvals = await gateApprovals(view.todo, {
+    config: run.config,
+    audit: run.audit,
+    plan,
+    now: run.now,
+    credential: () => credentialFor(run.config),
+  })
+  view.todo = approvals.todo
+  run.newApprovalRequests = approvals.newRequests
   if (run.config.mode === 'plan') return planOnly(run, view, riskyUsers)
   const verify = verifyOptions(run.stopping(), run.options.verify)
   const resumed = await resumeInterrupted(view.interrupted, { client, ledger, audit: run.audit, verify })
@@ -149,6 +162,7 @@ function beginRun(options: RunOptions): Run {
     plan: undefined,
     policy: undefined,
     ending: undefined,
+    newApprovalRequests: 0,
     ledger: undefined,
     locked: false,
     ownClient: undefined,

@@ -6,7 +6,14 @@
  */
 
 /** Every status a step record on the audit trail can have, in the summary's field order. */
-export const STEP_STATUSES = ['planned', 'succeeded', 'failed', 'skipped', 'unverified'] as const
+export const STEP_STATUSES = [
+  'planned',
+  'succeeded',
+  'failed',
+  'skipped',
+  'unverified',
+  'pendingApproval',
+] as const
 export type StepStatus = (typeof STEP_STATUSES)[number]
 
 /** A step's final word once read back: `succeeded` only when its effect was seen. */

@@ -29,7 +29,7 @@ describe('notification targets', () => {
 })
 
 describe('notification messages', () => {
-  const counts = { planned: 0, succeeded: 0, failed: 0, skipped: 0, unverified: 0 }
+  const counts = { planned: 0, succeeded: 0, failed: 0, skipped: 0, unverified: 0, pendingApproval: 0 }
   const run = {
     runId: 'run-1',
     tenantId: 't',
@@ -37,11 +37,13 @@ describe('notification messages', () => {
     outcome: 'applied',
     exitCode: 0,
     counts,
+    newPendingApprovals: 0,
   }
   it('a quiet run is not worth a message; one that acted or failed is', () => {
     expect(worthTelling(digestOf([], run))).toBe(false)
     expect(worthTelling(digestOf([], { ...run, counts: { ...counts, succeeded: 1 } }))).toBe(true)
     expect(worthTelling(digestOf([], { ...run, exitCode: 2 }))).toBe(true)
+    expect(worthTelling(digestOf([], { ...run, newPendingApprovals: 1 }))).toBe(true)
   })
   it('long lists are cut and counted, and Slack text is escaped', () => {
     const many = Array.from({ length: LIST_MAX + 5 }, (_, i) => ({

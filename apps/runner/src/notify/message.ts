@@ -16,8 +16,10 @@ export interface RunDigest {
   /** Disables and password resets that were sent (any status but planned and skipped). */
   severe: Array<Pick<StepRecord, 'userPrincipalName' | 'action' | 'route' | 'status'>>
   failed: Array<Pick<StepRecord, 'userPrincipalName' | 'action' | 'reason'>>
-  /** Steps waiting for a person's approval (none until approvals exist). */
+  /** Steps waiting for a person's approval. */
   pendingApprovals: Array<Pick<StepRecord, 'userPrincipalName' | 'action' | 'rule'>>
+  /** How many of them this run asked for (the others were asked for before). */
+  newPendingApprovals: number
 }
 
 const SEVERE = new Set(['disable', 'forcePasswordReset'])
@@ -27,7 +29,10 @@ export const LIST_MAX = 15
 
 export function digestOf(
   records: readonly StepRecord[],
-  run: Pick<RunDigest, 'runId' | 'tenantId' | 'mode' | 'outcome' | 'exitCode' | 'counts'>,
+  run: Pick<
+    RunDigest,
+    'runId' | 'tenantId' | 'mode' | 'outcome' | 'exitCode' | 'counts' | 'newPendingApprovals'
+  >,
 ): RunDigest {
   return {
     ...run,
@@ -37,7 +42,9 @@ export function digestOf(
     failed: records
       .filter((r) => r.status === 'failed')
       .map(({ userPrincipalName, action, reason }) => ({ userPrincipalName, action, reason })),
-    pendingApprovals: [],
+    pendingApprovals: records
+      .filter((r) => r.status === 'pendingApproval')
+      .map(({ userPrincipalName, action, rule }) => ({ userPrincipalName, action, rule })),
   }
 }
 
@@ -46,13 +53,14 @@ export function worthTelling(d: RunDigest): boolean {
   return (
     d.counts.succeeded + d.counts.failed + d.counts.unverified > 0 ||
     d.exitCode !== 0 ||
-    d.pendingApprovals.length > 0
+    d.newPendingApprovals > 0
   )
 }
 
 function headline(d: RunDigest): string {
   const c = d.counts
-  return `Tourniquet ${d.mode} run ${d.runId}: ${d.outcome} (exit ${d.exitCode}). ${c.succeeded} succeeded, ${c.unverified} unverified, ${c.failed} failed, ${c.skipped} skipped.`
+  const waiting = c.pendingApproval > 0 ? `, ${c.pendingApproval} awaiting approval` : ''
+  return `Tourniquet ${d.mode} run ${d.runId}: ${d.outcome} (exit ${d.exitCode}). ${c.succeeded} succeeded, ${c.unverified} unverified, ${c.failed} failed, ${c.skipped} skipped${waiting}.`
 }
 
 function lines(d: RunDigest): { title: string; items: string[] }[] {

@@ -1,0 +1,64 @@
+/**
+ * The approval trail: JSON lines of two kinds. A run writes a `request` when a step that needs a
+ * person's yes is first planned (to `<ledger>.approvals.jsonl`); approvers write `decision`s (to
+ * TOURNIQUET_DECISIONS, by default `<ledger>.decisions.jsonl`; in Azure a container only the
+ * approvers' group may write). A step is named by user, action and evidence key, as in the ledger:
+ * a decision holds for that evidence only.
+ */
+import { z } from 'zod'
+
+const stepKey = {
+  runId: z.string().min(1),
+  userId: z.string().min(1),
+  userPrincipalName: z.string(),
+  action: z.string().min(1),
+  evidenceKey: z.string().min(1),
+}
+
+export const requestSchema = z.object({
+  type: z.literal('request'),
+  at: z.iso.datetime({ offset: true }),
+  ...stepKey,
+  rule: z.string(),
+  route: z.string(),
+  /** The detections (types) behind the step, for the person deciding. */
+  evidence: z.array(z.string()),
+  expiresAt: z.iso.datetime({ offset: true }),
+  onTimeout: z.enum(['skip', 'apply']),
+})
+
+export const decisionSchema = z.object({
+  type: z.literal('decision'),
+  at: z.iso.datetime({ offset: true }),
+  ...stepKey,
+  decision: z.enum(['approved', 'rejected']),
+  by: z.string().min(1),
+  reason: z.string().optional(),
+})
+
+export type ApprovalRequest = z.output<typeof requestSchema>
+export type ApprovalDecision = z.output<typeof decisionSchema>
+
+export const approvalKey = (s: { userId: string; action: string; evidenceKey: string }): string =>
+  `${s.userId}|${s.action}|${s.evidenceKey}`
+
+/** Parses a trail; a line that is not a valid record is an error naming the file and the line. */
+export function parseTrail<T>(text: string, schema: z.ZodType<T>, location: string): T[] {
+  const out: T[] = []
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return
+    let value: unknown
+    try {
+      value = JSON.parse(line)
+    } catch {
+      throw new Error(`${location} line ${i + 1}: not JSON`)
+    }
+    const parsed = schema.safeParse(value)
+    if (!parsed.success)
+      throw new Error(
+        `${location} line ${i + 1}: not a valid record (${parsed.error.issues[0]?.path.join('.') ?? ''})`,
+      )
+    out.push(parsed.data)
+  })
+  return out
+}

@@ -4,7 +4,7 @@
  * audit went. The mock (and its CA) is loaded only here.
  */
 import { createWriteStream, existsSync } from 'node:fs'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -35,10 +35,14 @@ export async function runDemo(options: { scenario?: string | undefined }): Promi
     )
     return EXIT.configuration
   }
+  const demoPolicy = await withGuestApproval(
+    policyPath,
+    join(await mkdtemp(join(tmpdir(), 'tourniquet-demo-policy-')), 'policy.yaml'),
+  )
   const mock = mockGraph.createMockGraph({ scenario: scenario as never })
   const server = await mockGraph.serveMock(mock)
   const dir = await mkdtemp(join(tmpdir(), 'tourniquet-demo-'))
-  const config = demoConfig(mockGraph, server.url, policyPath, dir)
+  const config = demoConfig(mockGraph, server.url, demoPolicy, dir)
   const client = clientFromConfig(config, await credentialFor(config), { ca: server.caPem })
   try {
     say(
@@ -49,6 +53,20 @@ export async function runDemo(options: { scenario?: string | undefined }): Promi
     await client.close()
     await server.close()
   }
+}
+
+/**
+ * The example policy, with the guest rule's disable waiting for approval: the demo shows a request,
+ * its approval and the run that acts on it. The file itself stays as it is.
+ */
+async function withGuestApproval(policyPath: string, target: string): Promise<string> {
+  const text = await readFile(policyPath, 'utf8')
+  const guest = /(- name: high-risk-guest[\s\S]*?\n(\s+)then: \[disable\]\n)/
+  await writeFile(
+    target,
+    text.replace(guest, (_m, rule: string, indent: string) => `${rule}${indent}requireApproval: [disable]\n`),
+  )
+  return target
 }
 
 const say = (s: string): void => {
@@ -93,10 +111,24 @@ async function planThenApply(
 ): Promise<number> {
   const auditFile = createWriteStream(auditPath)
   const job = { config, client, out: auditFile, err: process.stdout, verify: { delayMs: 500 } }
-  say(`Policy: examples/policy.yaml. Step 1: plan (a dry run; nothing changes).`)
+  say(
+    `Policy: examples/policy.yaml, where disabling a guest also waits for a person's approval. Step 1: plan (a dry run; nothing changes).`,
+  )
   const plan = await runJob(job)
   say('\nStep 2: apply the same plan, then read every effect back from the tenant.')
-  const applied = await runJob({ ...job, config: { ...config, mode: 'apply' } })
+  const apply = { ...job, config: { ...config, mode: 'apply' as const } }
+  const applied = await runJob(apply)
+  say('\nStep 3: a person approves what waits (tourniquet approve --run ... --by ...).')
+  const { decide } = await import('./approvals/commands.js')
+  await decide(
+    config,
+    { runId: applied.runId, by: 'demo-approver', reason: 'demo' },
+    'approved',
+    process.stdout,
+    process.stderr,
+  )
+  say('\nStep 4: the next run acts on the approved step, once.')
+  const approved = await runJob(apply)
   const graphCalls = mock.log.filter((l) => l.path.startsWith('/v1.0/')).length
   const throttled = mock.log.filter((l) => l.status === 429).length
   const changed = mock.tenant.actions.map(
@@ -109,5 +141,5 @@ async function planThenApply(
   say(`Audit (JSON lines, as shipped to Log Analytics): ${auditPath}`)
   say(`Ledger: ${config.ledger}   Report: ${config.reportPath}`)
   await new Promise<void>((r) => auditFile.end(r))
-  return Math.max(plan.exitCode, applied.exitCode)
+  return Math.max(plan.exitCode, applied.exitCode, approved.exitCode)
 }

@@ -43,9 +43,11 @@ export async function gateApprovals(
   const apply = config.mode === 'apply'
   for (const { step, reason } of g.skipped) audit.step(stepRecord(audit.runId, step, 'skipped', { reason }))
   for (const w of g.waiting) {
-    const reason = w.fresh
-      ? `waits for a person's approval (requested now, until ${w.request.expiresAt})`
-      : `waits for a person's approval (requested by ${w.request.runId} at ${w.request.at}, until ${w.request.expiresAt})`
+    const reason = !apply
+      ? "needs a person's approval: apply records the request and sends nothing until then"
+      : w.fresh
+        ? `waits for a person's approval (requested now, until ${w.request.expiresAt})`
+        : `waits for a person's approval (requested by ${w.request.runId} at ${w.request.at}, until ${w.request.expiresAt})`
     audit.step(stepRecord(audit.runId, w.step, apply ? 'pendingApproval' : 'planned', { reason }))
   }
   for (const { step, why } of g.granted)

@@ -80,11 +80,11 @@ async function containerNodeFlags() {
   return argv.slice(1, argv.indexOf('dist/cli.js'))
 }
 
-async function tourniquet(n, SCALE) {
-  const { mock, server } = await startMock(n, SCALE)
+/** A working folder with the mock's CA and a policy, and the job's environment for it at `SCALE`. */
+async function jobSetup(server, policy, SCALE) {
   const dir = await mkdtemp(join(tmpdir(), 'tq-bench-'))
   await writeFile(join(dir, 'ca.pem'), server.caPem)
-  await writeFile(join(dir, 'policy.yaml'), POLICY)
+  await writeFile(join(dir, 'policy.yaml'), policy)
   const env = {
     PATH: process.env.PATH,
     NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'),
@@ -99,7 +99,14 @@ async function tourniquet(n, SCALE) {
     // The job's budgets at the fake tenant's speed.
     TOURNIQUET_IDENTITY_PROTECTION_RPS: String(SCALE * 0.95),
     TOURNIQUET_DIRECTORY_WRITE_RPS: String(20 * SCALE),
+    TOURNIQUET_DEFENDER_RPS: String(10 * SCALE),
   }
+  return { dir, env }
+}
+
+async function tourniquet(n, SCALE) {
+  const { mock, server } = await startMock(n, SCALE)
+  const { dir, env } = await jobSetup(server, POLICY, SCALE)
   const started = performance.now()
   const flags = await containerNodeFlags()
   const child = spawn(process.execPath, [...flags, join(ROOT, 'apps/runner/dist/cli.js'), 'run', '--apply'], {
@@ -203,26 +210,11 @@ async function baseline(n, SCALE) {
  */
 async function defenderLookups(n, SCALE) {
   const { mock, server } = await startMock(n, SCALE)
-  const dir = await mkdtemp(join(tmpdir(), 'tq-bench-mdi-'))
-  await writeFile(join(dir, 'ca.pem'), server.caPem)
-  await writeFile(
-    join(dir, 'policy.yaml'),
+  const { dir, env } = await jobSetup(
+    server,
     'version: 1\nlookback: PT48H\nlimits:\n  maxActionsPerRun: 1000000\nrules:\n  - name: synced\n    when: { riskLevel: [high], synced: true }\n    then: [disable]\n',
+    SCALE,
   )
-  const env = {
-    PATH: process.env.PATH,
-    NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'),
-    AZURE_TENANT_ID: DEFAULT_TENANT_ID,
-    AZURE_CLIENT_ID: REMEDIATION_APP_ID,
-    AZURE_CLIENT_SECRET: REMEDIATION_APP_SECRET,
-    AZURE_AUTHORITY_HOST: server.url,
-    TOURNIQUET_GRAPH_URL: server.url,
-    TOURNIQUET_POLICY: join(dir, 'policy.yaml'),
-    TOURNIQUET_LEDGER: join(dir, 'ledger.jsonl'),
-    TOURNIQUET_MAX_RUNTIME: 'PT2H',
-    TOURNIQUET_IDENTITY_PROTECTION_RPS: String(SCALE * 0.95),
-    TOURNIQUET_DEFENDER_RPS: String(10 * SCALE),
-  }
   const started = performance.now()
   const child = spawn(process.execPath, [join(ROOT, 'apps/runner/dist/cli.js'), 'run'], {
     env,

@@ -68,20 +68,16 @@ type Command = (args: Args) => Promise<number>
 const COMMANDS: Readonly<Record<string, Command>> = {
   run: (args) => runOrUndo('run', args),
   undo: (args) => runOrUndo('undo', args),
-  approvals: async (args) => {
-    const config = configFrom(args)
-    if (!config) return EXIT.configuration
+  approvals: withConfig(async (config) => {
     const { listApprovals } = await import('./approvals/commands.js')
     return listApprovals(config, process.stdout)
-  },
+  }),
   approve: (args) => decideCommand('approved', args),
   reject: (args) => decideCommand('rejected', args),
-  doctor: async (args) => {
-    const config = configFrom(args)
-    if (!config) return EXIT.configuration
+  doctor: withConfig(async (config) => {
     const { runDoctor } = await import('./doctor.js')
     return runDoctor({ config, out: process.stdout, err: process.stderr })
-  },
+  }),
   policy: policyCommand,
   demo: async ({ values }) => {
     const { runDemo } = await import('./demo.js')
@@ -137,6 +133,14 @@ function configFrom({ values }: Args): RunnerConfig | undefined {
     const problems = e.problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')
     process.stderr.write(`tourniquet: configuration error, nothing done:\n${problems}\n`)
     return undefined
+  }
+}
+
+/** A command that needs the settings: a configuration error is reported and exits 2 before it runs. */
+function withConfig(command: (config: RunnerConfig, args: Args) => Promise<number>): Command {
+  return async (args) => {
+    const config = configFrom(args)
+    return config ? command(config, args) : EXIT.configuration
   }
 }
 

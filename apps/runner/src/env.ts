@@ -65,6 +65,8 @@ export interface RunnerConfig {
    * `<ledger>.decisions.jsonl`). In Azure, a container only the approvers' group may write.
    */
   decisions: string | undefined
+  /** `tourniquet watch`: the time between runs (TOURNIQUET_WATCH_INTERVAL) and its share of Identity Protection's 1 request/s (TOURNIQUET_WATCH_SHARE). */
+  watch: { intervalMs: number; share: number }
   /** Where and how a run's notification goes (TOURNIQUET_NOTIFY_URLS, _SECRET, _TIMEOUT). */
   notify: NotifySettings
 }
@@ -119,6 +121,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   const maxRuntimeMs = readRuntime(r)
   const budgets = readBudgets(r)
   const notify = readNotify(r)
+  const watch = readWatch(r)
   // Messages quote the values they refuse; a secret pasted into the wrong variable must not be quoted.
   registerSecret(r.get('AZURE_CLIENT_SECRET'))
   if (r.problems.length > 0)
@@ -137,6 +140,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     maxRuntimeMs,
     ...budgets,
     notify,
+    watch,
     decisions: r.get('TOURNIQUET_DECISIONS'),
     managedIdentityClientId: r.get('TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID'),
   }
@@ -261,6 +265,24 @@ function readNotify(r: EnvReader): NotifySettings {
       `'${timeoutText}' is not an ISO 8601 duration; expected e.g. PT10S`,
     )
   return { targets, secret, timeoutMs: timeoutMs ?? 10_000 }
+}
+
+function readWatch(r: EnvReader): RunnerConfig['watch'] {
+  const intervalText = r.get('TOURNIQUET_WATCH_INTERVAL') ?? 'PT15S'
+  const intervalMs = parseDuration(intervalText)
+  if (intervalMs === undefined || intervalMs < 1_000)
+    r.problem(
+      'TOURNIQUET_WATCH_INTERVAL',
+      `'${intervalText}' is not an ISO 8601 duration of at least PT1S; expected e.g. PT15S`,
+    )
+  const shareText = r.get('TOURNIQUET_WATCH_SHARE') ?? '0.2'
+  const share = Number(shareText)
+  if (!Number.isFinite(share) || share <= 0 || share > 1)
+    r.problem(
+      'TOURNIQUET_WATCH_SHARE',
+      `'${shareText}' is not a share between 0 and 1 of Identity Protection's 1 request/s`,
+    )
+  return { intervalMs: intervalMs ?? 15_000, share }
 }
 
 function readRuntime(r: EnvReader): number {

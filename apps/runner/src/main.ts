@@ -15,6 +15,8 @@ const HELP = `tourniquet: contain compromised identities by policy (Microsoft En
 usage:
   tourniquet run [--apply] [--policy FILE] [--ledger PATH|URL] [--report FILE]
                                  plan (the default: a dry run) or apply the policy to the tenant
+  tourniquet watch [--apply] [--policy FILE] [--ledger PATH|URL]
+                                 run again every TOURNIQUET_WATCH_INTERVAL (default 15 s) until SIGTERM
   tourniquet doctor [--policy FILE] [--ledger PATH|URL]
                                  read-only preflight: sign-in, permissions, licences, APIs, ledger
                                  (exit 0 ready, 1 something missing, 2 configuration or sign-in)
@@ -74,6 +76,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   }),
   approve: (args) => decideCommand('approved', args),
   reject: (args) => decideCommand('rejected', args),
+  watch: withConfig(async (config) => {
+    const { runWatch } = await import('./watch.js')
+    return runWatch({ config, out: process.stdout, err: process.stderr, stopSignal: stopOnSignal() })
+  }),
   doctor: withConfig(async (config) => {
     const { runDoctor } = await import('./doctor.js')
     return runDoctor({ config, out: process.stdout, err: process.stderr })

@@ -1,0 +1,67 @@
+import { addUserSpec, seeded } from '@tourniquet/mock-graph'
+import { afterEach, describe, expect, it } from 'vitest'
+import { collect, spawnCli, Tenant } from '../support/e2e.js'
+
+// `tourniquet watch`: one process, a run every interval, within its share of Identity Protection.
+describe('tourniquet watch', () => {
+  let t: Tenant | undefined
+  afterEach(async () => {
+    await t?.stop()
+    t = undefined
+  })
+
+  it('contains a risk that appears while it watches, stays within its Identity Protection share, and stops cleanly on SIGTERM', async () => {
+    t = await Tenant.start({ scenario: 'empty' })
+    const tenant = t
+    const child = spawnCli(
+      ['watch', '--apply'],
+      t.env({ TOURNIQUET_WATCH_INTERVAL: 'PT1S', TOURNIQUET_WATCH_SHARE: '0.5' }),
+    )
+    const done = collect(child)
+    const ipRequests = () => tenant.mock.log.filter((l) => l.path.startsWith('/v1.0/identityProtection/'))
+    // Watching: at least one full run over the empty tenant.
+    await expect.poll(() => ipRequests().length, { timeout: 15_000, interval: 100 }).toBeGreaterThan(2)
+    const appeared = Date.now()
+    const user = addUserSpec(
+      tenant.mock.tenant,
+      seeded(11),
+      {
+        name: 'new.victim',
+        risk: { level: 'high' },
+        detections: [{ type: 'leakedCredentials' }, { type: 'maliciousIPAddress', source: 'MDA' }],
+      },
+      Date.now(),
+    )
+    await expect
+      .poll(
+        () =>
+          tenant.mock.tenant.actions.some((a) => a.userId === user.id && a.kind === 'revokeSignInSessions'),
+        {
+          timeout: 20_000,
+          interval: 100,
+        },
+      )
+      .toBe(true)
+    const containedAfterMs = Date.now() - appeared
+    child.kill('SIGTERM')
+    const r = await done
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(/tourniquet watch: stopped/)
+    expect(r.lines.filter((l) => l.event === 'summary').length).toBeGreaterThan(1)
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    // Nothing twice across iterations.
+    expect(tenant.mock.duplicates()).toEqual([])
+    // Within its share: Identity Protection requests over the whole watch at most 0.5 per second (+1 for the bucket's first token).
+    const ip = ipRequests()
+    const span = ((ip.at(-1)?.time ?? 0) - (ip[0]?.time ?? 0)) / 1000
+    expect(ip.length).toBeLessThanOrEqual(Math.ceil(span * 0.5) + 2)
+    expect(containedAfterMs).toBeLessThan(20_000)
+  }, 60_000)
+
+  it('a bad policy at the start ends it with exit 2', async () => {
+    t = await Tenant.start({ scenario: 'empty' })
+    const child = spawnCli(['watch'], t.env({ TOURNIQUET_POLICY: '/nonexistent/policy.yaml' }))
+    const r = await collect(child)
+    expect(r.code).toBe(2)
+  })
+})

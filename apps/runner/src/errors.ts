@@ -51,12 +51,17 @@ export class ConfigurationError extends RunnerError {
 export const isConfigurationError = (e: unknown): e is ConfigurationError =>
   isRunnerError(e) && e.code === 'TQ_RUNNER_CONFIG' && Array.isArray((e as { problems?: unknown }).problems)
 
-/** A ledger line in the middle of the file that is not JSON: the run refuses to guess what was done. */
+/**
+ * A ledger line in the middle of the file that is not JSON, or not a ledger entry (`problem` names
+ * the field): the run refuses to guess what was done.
+ */
 export class LedgerCorruptError extends RunnerError {
-  constructor(location: string, line: number) {
+  constructor(location: string, line: number, problem?: string) {
     super(
       'TQ_RUNNER_LEDGER_CORRUPT',
-      `${location}: line ${line} of the ledger is not JSON; refusing to guess what was done`,
+      problem === undefined
+        ? `${location}: line ${line} of the ledger is not JSON; refusing to guess what was done`
+        : `${location}: line ${line} of the ledger is not a ledger entry (${problem}); refusing to guess what was done`,
     )
     this.name = 'LedgerCorruptError'
   }

@@ -214,8 +214,8 @@ async function collectAndPlan(
   client: GraphClient,
   policy: Policy,
 ): Promise<{ plan: Plan; riskyUsers: number }> {
-  const { signals, notes } = await collectSignals(client, policy, run.now, undefined)
-  const plan = evaluate(policy, signals, run.now)
+  const { signals, notes, policy: byId } = await collectSignals(client, policy, run.now, undefined)
+  const plan = refuseUnresolved(evaluate(byId, signals, run.now), notes.unresolvedExclusions)
   run.plan = plan
   for (const w of notes.warnings) run.audit.event('warning', { message: w })
   run.audit.event('plan', {
@@ -227,6 +227,13 @@ async function collectAndPlan(
     unmatched: plan.unmatched,
   })
   return { plan, riskyUsers: notes.riskyUsers }
+}
+
+/** An excluded UPN the directory could not resolve: nobody can be acted on safely, as for an unreadable group. */
+function refuseUnresolved(plan: Plan, unresolved: readonly string[]): Plan {
+  if (unresolved.length === 0 || plan.refused?.limit === 'exclude.groups') return plan
+  const reason = `exclude.users ${unresolved.join(', ')} could not be resolved to an object id, so nobody can be acted on safely`
+  return { ...plan, steps: [], refused: { limit: 'exclude.users', reason } }
 }
 
 /** A guardrail refused the plan: every step is recorded as skipped and nothing is done. */

@@ -52,6 +52,7 @@ export function undoSteps(entries: readonly LedgerEntry[], runId: string): Step[
         action: 'enable',
         route,
         evidenceKey: `undo:${runId}`,
+        evidence: [],
       })
   }
   return [...steps.values()]

@@ -112,20 +112,22 @@ function beginRun(options: RunOptions): Run {
   const startedMs = Date.now()
   const now = (options.now ?? (() => new Date()))()
   const runId = options.runId ?? newRunId(now)
-  return {
+  const run: Run = {
     options,
     config: options.config,
     now,
     audit: new Audit(options.out, options.err, runId),
     startedMs,
     requests: countRequests(),
-    stopping: () => options.stopSignal?.aborted === true,
+    // A lost lease stops the run like SIGTERM: another run may be acting now (decision 010).
+    stopping: () => options.stopSignal?.aborted === true || run.ledger?.lost?.aborted === true,
     plan: undefined,
     policy: undefined,
     ledger: undefined,
     locked: false,
     ownClient: undefined,
   }
+  return run
 }
 
 /** The summary line, and the run's result. */
@@ -185,6 +187,11 @@ async function holdLease(run: Run): Promise<Ledger | undefined> {
   run.ledger = ledger
   if (config.mode !== 'apply') return ledger
   run.locked = await ledger.acquire()
+  if (ledger.takenOver !== undefined) {
+    // Visible on both channels: a stale lock means an earlier run died without releasing it.
+    run.audit.event('warning', { message: ledger.takenOver })
+    run.audit.note(`tourniquet: warning: ${ledger.takenOver}`)
+  }
   if (run.locked) return ledger
   run.audit.note(`tourniquet: skipped: another run holds the lease on ${ledger.location}`)
   return undefined

@@ -43,9 +43,22 @@ export interface Ledger {
   readonly location: string
   /** Takes the run lock; false when another run holds it. */
   acquire(): Promise<boolean>
+  /** Set by `acquire` when it took over a stale lock: what it found, for a warning line. */
+  readonly takenOver?: string | undefined
+  /** Aborted when the hold on the ledger is lost (a lease renewal failed): start nothing new. */
+  readonly lost?: AbortSignal
+  /** What the ledger can still take before it must be compacted, for the summary (blob ledger). */
+  headroom?(): LedgerHeadroom | undefined
   release(): Promise<void>
   load(): Promise<LedgerEntry[]>
   append(entries: LedgerEntry[]): Promise<void>
+}
+
+export interface LedgerHeadroom {
+  /** Appends left in the current segment before the next one is started. */
+  blocksLeft: number
+  /** The current segment's number (0: the ledger's own blob). */
+  segment: number
 }
 
 export const ledgerKey = (e: { userId: string; action: string; evidenceKey: string }): string =>

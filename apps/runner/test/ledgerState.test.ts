@@ -1,0 +1,117 @@
+/**
+ * The ledger as state that must neither stall nor be forged (issue #16 items 6 and 7): stale and
+ * foreign local locks, and ledger lines validated on read.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { hostname, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { FileLedger, type LedgerEntry } from '../src/index.js'
+import { InProcessTenant } from './support/tenant.js'
+
+const MINUTE = 60_000
+const lockOf = (holder: Record<string, unknown>) => JSON.stringify(holder)
+
+describe('local ledger locks', () => {
+  let dir: string
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tq-lock-'))
+  })
+  afterEach(() => rm(dir, { recursive: true, force: true }))
+
+  it("takes over a lock whose pid is this process's own (a container's pid 1 after a crash), and says so", async () => {
+    const path = join(dir, 'l.jsonl')
+    await writeFile(
+      `${path}.lock`,
+      lockOf({ host: hostname(), pid: process.pid, at: new Date(Date.now() - MINUTE).toISOString() }),
+    )
+    const ledger = new FileLedger(path)
+    expect(await ledger.acquire()).toBe(true)
+    expect(ledger.takenOver).toMatch(/that pid is this process/)
+    await ledger.release()
+  })
+
+  it('takes over a lock older than the maximum runtime even when its pid is alive', async () => {
+    const path = join(dir, 'l.jsonl')
+    // The parent process is alive, as pid 1 always is in a container.
+    await writeFile(
+      `${path}.lock`,
+      lockOf({ host: hostname(), pid: process.ppid, at: new Date(Date.now() - 21 * MINUTE).toISOString() }),
+    )
+    const ledger = new FileLedger(path, { maxRuntimeMs: 20 * MINUTE })
+    expect(await ledger.acquire()).toBe(true)
+    expect(ledger.takenOver).toMatch(/longer than the maximum runtime/)
+    await ledger.release()
+  })
+
+  it('a live run on this host still holds its lock', async () => {
+    const path = join(dir, 'l.jsonl')
+    await writeFile(
+      `${path}.lock`,
+      lockOf({ host: hostname(), pid: process.ppid, at: new Date(Date.now() - MINUTE).toISOString() }),
+    )
+    expect(await new FileLedger(path, { maxRuntimeMs: 20 * MINUTE }).acquire()).toBe(false)
+  })
+
+  it('a run meeting a recent lock of another host exits 1 with a line naming the holder, not 0 in silence', async () => {
+    const t = await InProcessTenant.start({ scenario: 'demo' })
+    try {
+      const path = join(t.dir, 'ledger.jsonl')
+      await writeFile(
+        `${path}.lock`,
+        lockOf({ host: 'job-replica-7f9c', pid: 1, at: new Date(Date.now() - MINUTE).toISOString() }),
+      )
+      const r = await t.run('apply', { ledger: new FileLedger(path, { maxRuntimeMs: 20 * MINUTE }) })
+      expect(r.exitCode).toBe(1)
+      expect(r.err.text).toMatch(/held by host job-replica-7f9c, pid 1, since .*taken over after/)
+      expect(r.err.text).not.toMatch(/\n\s+at /)
+      expect(r.lines.at(-1)).toMatchObject({
+        event: 'summary',
+        outcome: expect.stringMatching(/ledger locked/),
+      })
+      expect(t.mock.tenant.actions).toEqual([])
+    } finally {
+      await t.stop()
+    }
+  })
+})
+
+describe('ledger lines are input', () => {
+  let dir: string
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tq-lines-'))
+  })
+  afterEach(() => rm(dir, { recursive: true, force: true }))
+
+  const good: LedgerEntry = {
+    runId: 'r1',
+    at: '2026-01-01T00:00:00Z',
+    phase: 'done',
+    userId: 'u',
+    userPrincipalName: 'u@c.com',
+    action: 'disable',
+    evidenceKey: 'e',
+    route: 'entra:disable',
+    outcome: 'succeeded',
+    routeDetail: { kind: 'entra', call: 'disable' },
+  }
+
+  it.each([
+    ['a line that is JSON but not an entry', { hello: 'world' }, /line 2 .*not a ledger entry \(runId: /],
+    ['an unknown outcome', { ...good, outcome: 'maybe' }, /line 2 .*\(outcome: /],
+    [
+      'a forged route',
+      { ...good, routeDetail: { kind: 'entra', call: 'deleteUser' } },
+      /line 2 .*\(routeDetail\.call: /,
+    ],
+    ['a user id that is not a string', { ...good, userId: 42 }, /line 2 .*\(userId: /],
+  ])('refuses %s with an error naming the line and the field', async (_name, bad, message) => {
+    const path = join(dir, 'l.jsonl')
+    await writeFile(path, `${JSON.stringify(good)}\n${JSON.stringify(bad)}\n${JSON.stringify(good)}\n`)
+    const error = await new FileLedger(path).load().then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toMatchObject({ code: 'TQ_RUNNER_LEDGER_CORRUPT', message: expect.stringMatching(message) })
+  })
+})

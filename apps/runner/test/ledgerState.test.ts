@@ -5,9 +5,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DOMAIN, generateTenant } from '@tourniquet/mock-graph'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { FileLedger, type LedgerEntry } from '../src/index.js'
-import { InProcessTenant } from './support/tenant.js'
+import { ledgerEntry } from '../src/ledger/ledger.js'
+import { runUndo } from '../src/undo.js'
+import { InProcessTenant, MemoryLedger, Sink } from './support/tenant.js'
 
 const MINUTE = 60_000
 const lockOf = (holder: Record<string, unknown>) => JSON.stringify(holder)
@@ -113,5 +116,72 @@ describe('ledger lines are input', () => {
       (e: unknown) => e,
     )
     expect(error).toMatchObject({ code: 'TQ_RUNNER_LEDGER_CORRUPT', message: expect.stringMatching(message) })
+  })
+})
+
+describe('undo reads each account back', () => {
+  it('re-enables only accounts still disabled, names them by the directory UPN, and ignores a forged line', async () => {
+    const t = await InProcessTenant.start({
+      tenant: generateTenant({ riskyUsers: 20, seed: 21, highShare: 1 }),
+    })
+    try {
+      const ledger = new MemoryLedger()
+      const applied = await t.run('apply', { ledger })
+      const disabled = applied.lines.filter(
+        (l) => l.event === 'step' && l.route === 'entra:disable' && l.status === 'succeeded',
+      )
+      expect(disabled.length).toBeGreaterThan(2)
+      const [reEnabledByHand, renamed, ...rest] = disabled.map((l) =>
+        t.mock.tenant.users.get(String(l.userId)),
+      )
+      if (!reEnabledByHand || !renamed) throw new Error('expected users')
+      reEnabledByHand.accountEnabled = true
+      renamed.userPrincipalName = `renamed@${DOMAIN}`
+      // A forged line: an account this job never disabled, which is enabled.
+      const bystander = [...t.mock.tenant.users.values()].find(
+        (u) => u.accountEnabled && u !== reEnabledByHand,
+      )
+      if (!bystander) throw new Error('expected a bystander')
+      const forged = ledgerEntry(
+        applied.runId,
+        {
+          userId: bystander.id,
+          userPrincipalName: bystander.userPrincipalName,
+          rule: 'high',
+          action: 'disable',
+          route: { kind: 'entra', call: 'disable' },
+          evidenceKey: 'x',
+          evidence: [],
+        },
+        'done',
+        'succeeded',
+      )
+      ledger.entries.push(forged)
+      const out = new Sink()
+      const code = await runUndo({
+        config: { ...t.config, mode: 'apply' },
+        runId: applied.runId,
+        out,
+        err: new Sink(),
+        client: t.client,
+        ledger,
+        verify: { delayMs: 10 },
+      })
+      expect(code).toBe(0)
+      const enabled = t.mock.tenant.actions.filter((a) => a.kind === 'enable').map((a) => a.userId)
+      expect(enabled.sort()).toEqual([renamed.id, ...rest.map((u) => u?.id)].sort())
+      const records = out.lines().filter((l) => l.event === 'step')
+      expect(records.find((r) => r.userId === renamed.id)).toMatchObject({
+        status: 'succeeded',
+        userPrincipalName: `renamed@${DOMAIN}`,
+      })
+      for (const id of [reEnabledByHand.id, bystander.id])
+        expect(records.find((r) => r.userId === id)).toMatchObject({
+          status: 'skipped',
+          reason: expect.stringMatching(/no longer disabled/),
+        })
+    } finally {
+      await t.stop()
+    }
   })
 })

@@ -158,6 +158,7 @@ describe('undo reads each account back', () => {
       )
       ledger.entries.push(forged)
       const out = new Sink()
+      const before = t.mock.log.length
       const code = await runUndo({
         config: { ...t.config, mode: 'apply' },
         runId: applied.runId,
@@ -175,11 +176,16 @@ describe('undo reads each account back', () => {
         status: 'succeeded',
         userPrincipalName: `renamed@${DOMAIN}`,
       })
-      for (const id of [reEnabledByHand.id, bystander.id])
+      for (const id of [reEnabledByHand.id, bystander.id]) {
+        // No write reached either account, not even one the service would have ignored.
+        expect(t.mock.log.slice(before).filter((l) => l.method === 'PATCH' && l.path.includes(id))).toEqual(
+          [],
+        )
         expect(records.find((r) => r.userId === id)).toMatchObject({
           status: 'skipped',
           reason: expect.stringMatching(/no longer disabled/),
         })
+      }
     } finally {
       await t.stop()
     }

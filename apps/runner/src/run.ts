@@ -133,6 +133,7 @@ function beginRun(options: RunOptions): Run {
 /** The summary line, and the run's result. */
 function end(run: Run, exitCode: number, outcome: string, riskyUsers = 0): RunResult {
   const { audit, requests } = run
+  const headroom = run.ledger?.headroom?.()
   audit.summary({
     mode: run.config.mode,
     outcome,
@@ -143,6 +144,7 @@ function end(run: Run, exitCode: number, outcome: string, riskyUsers = 0): RunRe
     graphRequests: requests.requests,
     throttled429: requests.throttled,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    ...(headroom ? { ledgerHeadroom: headroom } : {}),
   })
   requests.stop()
   return { exitCode, runId: audit.runId, plan: run.plan, records: audit.records }

@@ -191,3 +191,27 @@ describe('undo reads each account back', () => {
     }
   })
 })
+
+describe('a lost lease stops the run', () => {
+  it('once the ledger reports its hold lost, in-flight steps finish and nothing new starts (exit 1)', async () => {
+    const t = await InProcessTenant.start({
+      tenant: generateTenant({ riskyUsers: 60, seed: 22, highShare: 1 }),
+    })
+    try {
+      const lost = new AbortController()
+      // The hold is lost as the first intent is written: a renewal failed mid-run.
+      const ledger = Object.assign(new MemoryLedger(() => lost.abort()), { lost: lost.signal })
+      const r = await t.run('apply', { ledger })
+      expect(r.exitCode).toBe(1)
+      expect(r.lines.at(-1)).toMatchObject({ event: 'summary', outcome: 'stopped early' })
+      const planned = r.plan?.steps.length ?? 0
+      const started = new Set(
+        ledger.entries.filter((e) => e.phase === 'intent').map((e) => `${e.userId}|${e.action}`),
+      )
+      expect(started.size).toBeGreaterThan(0)
+      expect(started.size).toBeLessThan(planned)
+    } finally {
+      await t.stop()
+    }
+  })
+})

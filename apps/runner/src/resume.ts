@@ -6,7 +6,14 @@
 import type { GraphClient } from '@tourniquet/core'
 import type { Step } from '@tourniquet/policy'
 import { type Audit, stepRecord } from './audit.js'
-import { type Ledger, type LedgerEntry, latestByKey, ledgerEntry, ledgerKey } from './ledger/ledger.js'
+import {
+  type Ledger,
+  type LedgerEntry,
+  latestByKey,
+  latestInOrder,
+  ledgerEntry,
+  ledgerKey,
+} from './ledger/ledger.js'
 import { type Check, type VerifyOptions, verifyEffects } from './verify.js'
 
 export interface Known {
@@ -31,17 +38,18 @@ interface Acted {
 
 /**
  * Per user and action, the detection ids some step acted on: a step that succeeded, could not be
- * read back, or was interrupted (the verdict is pending). A failed step acted on nothing.
+ * read back, or was interrupted (the verdict is pending). A failed step acted on nothing. The most
+ * recent line speaks for the pair: an intent that a later line settled (under another evidence key)
+ * is not pending any more.
  */
-function actedOn(latest: Iterable<LedgerEntry>): Map<string, Acted> {
+function actedOn(entries: readonly LedgerEntry[]): Map<string, Acted> {
   const out = new Map<string, Acted>()
-  for (const e of latest) {
+  for (const e of latestInOrder(entries)) {
     if (e.evidence === undefined || (e.phase === 'done' && e.outcome === 'failed')) continue
     const k = `${e.userId}|${e.action}`
     const acted = out.get(k) ?? { ids: new Set<string>(), entry: e }
     for (const id of e.evidence) acted.ids.add(id)
-    // An interrupted line wins: its verdict must be read before the user is acted on again.
-    if (e.phase === 'intent' || acted.entry.phase !== 'intent') acted.entry = e
+    acted.entry = e
     out.set(k, acted)
   }
   return out
@@ -54,7 +62,7 @@ function actedOn(latest: Iterable<LedgerEntry>): Map<string, Acted> {
  */
 export function consultLedger(steps: readonly Step[], entries: readonly LedgerEntry[]): LedgerView {
   const latest = latestByKey(entries)
-  const acted = actedOn(latest.values())
+  const acted = actedOn(entries)
   const view: LedgerView = { todo: [], done: [], interrupted: [] }
   for (const step of steps) {
     const exact = latest.get(ledgerKey(step))

@@ -147,6 +147,41 @@ rules:
   })
 })
 
+describe('the ledger decides by the detections acted on', () => {
+  const step = (evidence: string[], evidenceKey: string) => ({
+    userId: 'u1',
+    userPrincipalName: `u1@${DOMAIN}`,
+    rule: 'high',
+    action: 'disable' as const,
+    route: { kind: 'entra' as const, call: 'disable' as const },
+    evidenceKey,
+    evidence,
+  })
+
+  it('an intent that a later line settled under another key is not interrupted again', () => {
+    // Run 1 crashed after the intent for {d1, d2}; run 2 (d1 aged out) resumed it and recorded it.
+    const entries = [
+      ledgerEntry('r1', step(['d1', 'd2'], 'k12'), 'intent'),
+      ledgerEntry('r2', step(['d2'], 'k2'), 'done', 'succeeded'),
+    ]
+    // Run 3: d2 is still there, under yet another key (a detection the rule ignores came and went).
+    const view = consultLedger([step(['d2'], 'k2x')], entries)
+    expect(view.interrupted).toEqual([])
+    expect(view.done.map((d) => d.entry.runId)).toEqual(['r2'])
+  })
+
+  it('a failed attempt acted on nothing: the step is tried again', () => {
+    const entries = [ledgerEntry('r1', step(['d1'], 'k1'), 'done', 'failed')]
+    expect(consultLedger([step([], 'k0')], entries).todo).toHaveLength(1)
+  })
+
+  it('a new detection makes the step new; the ones acted on do not', () => {
+    const entries = [ledgerEntry('r1', step(['d1', 'd2'], 'k12'), 'done', 'succeeded')]
+    expect(consultLedger([step(['d2', 'd3'], 'k23')], entries).todo).toHaveLength(1)
+    expect(consultLedger([step(['d1'], 'k1')], entries).done).toHaveLength(1)
+  })
+})
+
 describe('property: removing detections never creates a new step', () => {
   const POLICY = parsePolicy(
     `version: 1

@@ -26,7 +26,7 @@ import {
   type Ledger,
   type LedgerEntry,
   type LedgerHeadroom,
-  latestByKey,
+  latestInOrder,
   parseLedgerLines,
 } from './ledger.js'
 
@@ -204,7 +204,7 @@ export class BlobLedger implements Ledger {
   private async rotate(): Promise<void> {
     const held = this.held as Held
     const next = held.n + 1
-    const compact = [...latestByKey(await this.load()).values()]
+    const compact = latestInOrder(await this.load())
     const blob = this.segment(next)
     await blob.createIfNotExists()
     const lease = blob.getBlobLeaseClient()

@@ -135,6 +135,18 @@ function problemOf(error: z.ZodError): string {
   return `${field}: ${issue?.message ?? 'invalid'}`
 }
 
+/**
+ * The last line of each (user, action, evidence), in the order those lines were written: what a
+ * snapshot keeps, so a reader of the snapshot decides exactly as a reader of the whole ledger.
+ */
+export function latestInOrder(entries: readonly LedgerEntry[]): LedgerEntry[] {
+  const last = new Map<string, number>()
+  entries.forEach((e, i) => {
+    last.set(ledgerKey(e), i)
+  })
+  return [...last.values()].sort((a, b) => a - b).map((i) => entries[i] as LedgerEntry)
+}
+
 export function parseLedgerLines(text: string, location: string): LedgerEntry[] {
   const out: LedgerEntry[] = []
   const lines = text.split('\n')

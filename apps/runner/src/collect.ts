@@ -50,12 +50,18 @@ export async function collectSignals(
   signal: AbortSignal | undefined,
 ): Promise<{ signals: Signals; notes: CollectNotes; policy: Policy }> {
   const notes: CollectNotes = { riskyUsers: 0, detections: 0, warnings: [], unresolvedExclusions: [] }
-  const byId = await resolveExclusions(client, policy, notes, signal)
+  const upns = new Map<string, string>()
+  const byId = await resolveExclusions(client, policy, { notes, upns, signal })
   const reading: Reading = { client, policy: byId, now, notes, signal }
   const risky = await readRiskyUsers(reading)
   // Detections (Identity Protection budget) and directory facts ($batch, directory budget) do not
   // compete for a budget: read them side by side.
   const [, sids] = await Promise.all([readDetections(reading, risky), readDirectoryFacts(reading, risky)])
+  // An excluded user whose directory facts could not be read is still named by the directory's UPN.
+  for (const [id, upn] of upns) {
+    const user = risky.get(id)
+    if (user && user.directory === undefined) user.userPrincipalName = upn
+  }
   const signals: Signals = { users: [...risky.values()], groupMembers: await readExclusionGroups(reading) }
   const unavailable = unavailableApis(policy, client.endpoints.cloud)
   if (unavailable) signals.unavailable = unavailable
@@ -71,8 +77,11 @@ export async function collectSignals(
 async function resolveExclusions(
   client: GraphClient,
   policy: Policy,
-  notes: CollectNotes,
-  signal: AbortSignal | undefined,
+  {
+    notes,
+    upns,
+    signal,
+  }: { notes: CollectNotes; upns: Map<string, string>; signal: AbortSignal | undefined },
 ): Promise<Policy> {
   const ids: string[] = []
   for (const entry of policy.exclude.users) {
@@ -84,6 +93,7 @@ async function resolveExclusions(
     try {
       const user = await client.users.get(entry, { select: ['id', 'userPrincipalName'], signal })
       ids.push(user.id.toLowerCase())
+      upns.set(user.id, user.userPrincipalName ?? entry)
     } catch (e) {
       if (signal?.aborted) throw e
       notes.unresolvedExclusions.push(entry)

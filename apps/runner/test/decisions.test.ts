@@ -75,7 +75,11 @@ rules:
     expect(confirmed).not.toContain(bg?.id)
     expect(confirmed).toHaveLength(1)
     const skip = r.lines.find((l) => l.event === 'step' && l.userId === bg?.id)
-    expect(skip).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/excluded/) })
+    expect(skip).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringMatching(/excluded/),
+      userPrincipalName: `breakglass@${DOMAIN}`,
+    })
   })
 
   it('an excluded UPN that does not resolve refuses the run (exit 3), as an unreadable exclusion group does', async () => {

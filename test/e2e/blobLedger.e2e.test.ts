@@ -27,6 +27,13 @@ describe('the blob ledger in Azure Storage (Azurite)', () => {
   it('applies, records to the blob, and a second run repeats nothing', async () => {
     const first = await runCli(['run', '--apply'], t.env({ TOURNIQUET_LEDGER: ledgerUrl }))
     expect(first.summary).toMatchObject({ failed: 0, outcome: 'applied' })
+    // The room left before the ledger starts its next segment (decision 010).
+    expect(first.summary).toMatchObject({
+      ledgerHeadroom: { segment: 0, blocksLeft: expect.any(Number) },
+    })
+    expect(
+      Number((first.summary as { ledgerHeadroom: { blocksLeft: number } }).ledgerHeadroom.blocksLeft),
+    ).toBeLessThan(40_000)
     expect(first.code).toBe(0)
     expect(first.lines.find((l) => l.event === 'start')).toMatchObject({ ledger: ledgerUrl })
     const second = await runCli(['run', '--apply'], t.env({ TOURNIQUET_LEDGER: ledgerUrl }))

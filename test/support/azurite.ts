@@ -35,14 +35,27 @@ export interface Azurite {
   stop(): Promise<void>
 }
 
-export async function startAzurite(pki: LoopbackPki, dir: string): Promise<Azurite> {
+/** The development account's shared key credential: for tests that drive the ledger class itself over plain HTTP. */
+export const devAccountCredential = async () => {
+  const { StorageSharedKeyCredential } = await import('@azure/storage-blob')
+  return new StorageSharedKeyCredential(DEV_ACCOUNT, DEV_KEY)
+}
+
+/**
+ * Starts Azurite: on HTTPS with OAuth when `pki` is given (the runner's own authentication), else on
+ * plain HTTP with the development account key (tests that use the ledger class directly).
+ */
+export async function startAzurite(pki: LoopbackPki | undefined, dir: string): Promise<Azurite> {
   const cert = join(dir, 'azurite-cert.pem')
   const key = join(dir, 'azurite-key.pem')
   const ca = join(dir, 'azurite-ca.pem')
-  await writeFile(cert, pki.certPem)
-  await writeFile(key, pki.keyPem)
-  await writeFile(ca, pki.caPem)
+  if (pki) {
+    await writeFile(cert, pki.certPem)
+    await writeFile(key, pki.keyPem)
+    await writeFile(ca, pki.caPem)
+  }
   const port = await freePort()
+  const tls = pki ? ['--oauth', 'basic', '--cert', cert, '--key', key] : []
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -54,12 +67,7 @@ export async function startAzurite(pki: LoopbackPki, dir: string): Promise<Azuri
       '--inMemoryPersistence',
       '--extentMemoryLimit',
       '256',
-      '--oauth',
-      'basic',
-      '--cert',
-      cert,
-      '--key',
-      key,
+      ...tls,
       '--silent',
       '--skipApiVersionCheck',
       '--loose',
@@ -85,7 +93,7 @@ export async function startAzurite(pki: LoopbackPki, dir: string): Promise<Azuri
       reject(new Error(`Azurite exited (${code}): ${out}`))
     })
   })
-  const accountUrl = `https://127.0.0.1:${port}/${DEV_ACCOUNT}`
+  const accountUrl = `${pki ? 'https' : 'http'}://127.0.0.1:${port}/${DEV_ACCOUNT}`
   return {
     accountUrl,
     async createContainer(name) {
@@ -95,7 +103,7 @@ export async function startAzurite(pki: LoopbackPki, dir: string): Promise<Azuri
         const svc = new BlobServiceClient(${JSON.stringify(accountUrl)}, new StorageSharedKeyCredential(${JSON.stringify(DEV_ACCOUNT)}, ${JSON.stringify(DEV_KEY)}));
         await svc.getContainerClient(${JSON.stringify(name)}).createIfNotExists();`
       await run(process.execPath, ['--input-type=module', '-e', script], {
-        env: { PATH: process.env.PATH ?? '', NODE_EXTRA_CA_CERTS: ca },
+        env: { PATH: process.env.PATH ?? '', ...(pki ? { NODE_EXTRA_CA_CERTS: ca } : {}) },
       })
     },
     async stop() {

@@ -6,6 +6,7 @@
 import type { Writable } from 'node:stream'
 import { redactText } from '@tourniquet/core'
 import { type Plan, routeName, type Step } from '@tourniquet/policy'
+import type { LedgerHeadroom } from './ledger/ledger.js'
 import { type StepStatus, zeroCounts } from './status.js'
 
 export type { StepStatus } from './status.js'
@@ -82,6 +83,8 @@ export type Summary = Record<StepStatus, number> & {
   graphRequests?: number
   throttled429?: number
   peakRssMb?: number
+  /** The blob ledger's room left in its current segment (decision 010); absent for a file ledger. */
+  ledgerHeadroom?: LedgerHeadroom
 }
 
 export class Audit {

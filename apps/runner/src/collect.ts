@@ -25,6 +25,8 @@ export interface CollectNotes {
   riskyUsers: number
   detections: number
   warnings: string[]
+  /** The `exclude.users` UPNs the directory does not know (or could not be asked about): the run is refused. */
+  unresolvedExclusions: string[]
 }
 
 /** What one collection reads with, and writes its notes to. */
@@ -36,28 +38,71 @@ interface Reading {
   signal: AbortSignal | undefined
 }
 
+/**
+ * Collects the signals, first resolving every `exclude.users` UPN to its object id. The returned
+ * policy lists exclusions by object id only: a user is excluded by who they are, not by a UPN copy
+ * that may be null or lag a rename (Identity Protection's), so evaluate it, not the one passed in.
+ */
 export async function collectSignals(
   client: GraphClient,
   policy: Policy,
   now: Date,
   signal: AbortSignal | undefined,
-): Promise<{ signals: Signals; notes: CollectNotes }> {
-  const reading: Reading = {
-    client,
-    policy,
-    now,
-    notes: { riskyUsers: 0, detections: 0, warnings: [] },
-    signal,
-  }
+): Promise<{ signals: Signals; notes: CollectNotes; policy: Policy }> {
+  const notes: CollectNotes = { riskyUsers: 0, detections: 0, warnings: [], unresolvedExclusions: [] }
+  const upns = new Map<string, string>()
+  const byId = await resolveExclusions(client, policy, { notes, upns, signal })
+  const reading: Reading = { client, policy: byId, now, notes, signal }
   const risky = await readRiskyUsers(reading)
   // Detections (Identity Protection budget) and directory facts ($batch, directory budget) do not
   // compete for a budget: read them side by side.
   const [, sids] = await Promise.all([readDetections(reading, risky), readDirectoryFacts(reading, risky)])
+  // An excluded user whose directory facts could not be read is still named by the directory's UPN.
+  for (const [id, upn] of upns) {
+    const user = risky.get(id)
+    if (user && user.directory === undefined) user.userPrincipalName = upn
+  }
   const signals: Signals = { users: [...risky.values()], groupMembers: await readExclusionGroups(reading) }
   const unavailable = unavailableApis(policy, client.endpoints.cloud)
   if (unavailable) signals.unavailable = unavailable
   else await readDefenderIdentities(reading, signals, sids)
-  return { signals, notes: reading.notes }
+  return { signals, notes, policy: byId }
+}
+
+/**
+ * The policy with each `exclude.users` UPN replaced by the object id the directory gives it now.
+ * A UPN that does not resolve is noted (the caller refuses the run, as for an unreadable exclusion
+ * group): guessing would risk acting on a break-glass account.
+ */
+async function resolveExclusions(
+  client: GraphClient,
+  policy: Policy,
+  {
+    notes,
+    upns,
+    signal,
+  }: { notes: CollectNotes; upns: Map<string, string>; signal: AbortSignal | undefined },
+): Promise<Policy> {
+  const ids: string[] = []
+  for (const entry of policy.exclude.users) {
+    // The schema admits a GUID or a UPN; only a UPN has an '@'.
+    if (!entry.includes('@')) {
+      ids.push(entry.toLowerCase())
+      continue
+    }
+    try {
+      const user = await client.users.get(entry, { select: ['id', 'userPrincipalName'], signal })
+      ids.push(user.id.toLowerCase())
+      upns.set(user.id, user.userPrincipalName ?? entry)
+    } catch (e) {
+      if (signal?.aborted) throw e
+      notes.unresolvedExclusions.push(entry)
+      notes.warnings.push(
+        `exclude.users: ${entry} could not be resolved to an object id (${(e as Error).message})`,
+      )
+    }
+  }
+  return { ...policy, exclude: { ...policy.exclude, users: ids } }
 }
 
 /** The risky users any rule can match (by risk level and state), keyed by user id. */

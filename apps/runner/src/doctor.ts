@@ -217,6 +217,18 @@ function probesFor(policy: Policy, config: RunnerConfig, client: GraphClient): P
         return `members of ${group} answered`
       },
     })
+  // A run resolves each excluded UPN to its object id and refuses to act when one does not resolve.
+  for (const upn of policy.exclude.users.filter((u) => u.includes('@')))
+    probes.push({
+      check: 'excluded user',
+      permission: 'User.Read.All',
+      otherwise:
+        'the directory does not know this exclude.users UPN (renamed or deleted?): runs are refused until it resolves',
+      read: async () => {
+        const user = await client.users.get(upn, { select: ['id'] })
+        return `${upn} is ${user.id}`
+      },
+    })
   const needsDefender = apiNeeds(policy).some((n) => n.api === 'defenderForIdentity')
   if (needsDefender && apiAvailable('defenderForIdentity', config.cloud))
     probes.push({

@@ -9,6 +9,8 @@ import { redactText } from '@tourniquet/core'
 export const RUNNER_ERROR_CODES = [
   'TQ_RUNNER_CONFIG',
   'TQ_RUNNER_LEDGER_CORRUPT',
+  'TQ_RUNNER_LEDGER_LOCKED',
+  'TQ_RUNNER_LEASE_LOST',
   'TQ_RUNNER_NO_OUTCOME',
 ] as const
 export type RunnerErrorCode = (typeof RUNNER_ERROR_CODES)[number]
@@ -51,14 +53,44 @@ export class ConfigurationError extends RunnerError {
 export const isConfigurationError = (e: unknown): e is ConfigurationError =>
   isRunnerError(e) && e.code === 'TQ_RUNNER_CONFIG' && Array.isArray((e as { problems?: unknown }).problems)
 
-/** A ledger line in the middle of the file that is not JSON: the run refuses to guess what was done. */
+/**
+ * A ledger line in the middle of the file that is not JSON, or not a ledger entry (`problem` names
+ * the field): the run refuses to guess what was done.
+ */
 export class LedgerCorruptError extends RunnerError {
-  constructor(location: string, line: number) {
+  constructor(location: string, line: number, problem?: string) {
     super(
       'TQ_RUNNER_LEDGER_CORRUPT',
-      `${location}: line ${line} of the ledger is not JSON; refusing to guess what was done`,
+      problem === undefined
+        ? `${location}: line ${line} of the ledger is not JSON; refusing to guess what was done`
+        : `${location}: line ${line} of the ledger is not a ledger entry (${problem}); refusing to guess what was done`,
     )
     this.name = 'LedgerCorruptError'
+  }
+}
+
+/**
+ * The ledger's lock belongs to a run on another host that has not outlived the maximum runtime: it
+ * cannot be checked from here, and skipping quietly could stop remediation for good (exit 1).
+ */
+export class LedgerLockedError extends RunnerError {
+  constructor(lockPath: string, holder: string, until: Date) {
+    super(
+      'TQ_RUNNER_LEDGER_LOCKED',
+      `${lockPath} is held by ${holder}, which this host cannot check; nothing done. If no run is active there, the lock is taken over after ${until.toISOString()} (TOURNIQUET_MAX_RUNTIME), or delete it.`,
+    )
+    this.name = 'LedgerLockedError'
+  }
+}
+
+/**
+ * The run lost its hold on the ledger (a lease renewal or a conditional write failed): another run
+ * may be acting, so this one starts nothing more (exit 1).
+ */
+export class LeaseLostError extends RunnerError {
+  constructor(location: string, detail: string) {
+    super('TQ_RUNNER_LEASE_LOST', `lost the lease on ${location} (${detail}); nothing more is started`)
+    this.name = 'LeaseLostError'
   }
 }
 

@@ -28,11 +28,25 @@ const AUTHENTICATION: Failure = {
   outcome: 'authentication error: nothing done',
   exitCode: EXIT.configuration,
 }
+const LEDGER_LOCKED: Failure = {
+  kind: 'run',
+  note: 'the ledger is locked',
+  outcome: 'ledger locked by another host: nothing done',
+  exitCode: EXIT.stepsFailed,
+}
+const LEASE_LOST: Failure = {
+  kind: 'run',
+  note: 'the run lost its lease',
+  outcome: 'lease lost: stopped',
+  exitCode: EXIT.stepsFailed,
+}
 const RUN: Failure = { kind: 'run', note: 'the run failed', outcome: 'failed', exitCode: EXIT.stepsFailed }
 
 /** Codes with an ending of their own; any other error fails the run (exit 1). */
 const FAILURE_BY_CODE: Readonly<Partial<Record<RunnerErrorCode | ErrorCode, Failure>>> = {
   TQ_RUNNER_CONFIG: CONFIGURATION,
+  TQ_RUNNER_LEDGER_LOCKED: LEDGER_LOCKED,
+  TQ_RUNNER_LEASE_LOST: LEASE_LOST,
   [ErrorCode.Config]: CONFIGURATION,
   [ErrorCode.Auth]: AUTHENTICATION,
 }

@@ -6,7 +6,14 @@
 import type { GraphClient } from '@tourniquet/core'
 import type { Step } from '@tourniquet/policy'
 import { type Audit, stepRecord } from './audit.js'
-import { type Ledger, type LedgerEntry, latestByKey, ledgerEntry, ledgerKey } from './ledger/ledger.js'
+import {
+  type Ledger,
+  type LedgerEntry,
+  latestByKey,
+  latestInOrder,
+  ledgerEntry,
+  ledgerKey,
+} from './ledger/ledger.js'
 import { type Check, type VerifyOptions, verifyEffects } from './verify.js'
 
 export interface Known {
@@ -23,13 +30,51 @@ export interface LedgerView {
   interrupted: Known[]
 }
 
-/** Splits the plan's steps by what the ledger already knows. */
+/** What was acted on for one user and action: the detection ids, and the last line that says so. */
+interface Acted {
+  ids: Set<string>
+  entry: LedgerEntry
+}
+
+/**
+ * Per user and action, the detection ids some step acted on: a step that succeeded, could not be
+ * read back, or was interrupted (the verdict is pending). A failed step acted on nothing. The most
+ * recent line speaks for the pair: an intent that a later line settled (under another evidence key)
+ * is not pending any more.
+ */
+function actedOn(entries: readonly LedgerEntry[]): Map<string, Acted> {
+  const out = new Map<string, Acted>()
+  for (const e of latestInOrder(entries)) {
+    if (e.evidence === undefined || (e.phase === 'done' && e.outcome === 'failed')) continue
+    const k = `${e.userId}|${e.action}`
+    const acted = out.get(k) ?? { ids: new Set<string>(), entry: e }
+    for (const id of e.evidence) acted.ids.add(id)
+    acted.entry = e
+    out.set(k, acted)
+  }
+  return out
+}
+
+/**
+ * Splits the plan's steps by what the ledger already knows. A step is new only while one of its
+ * detections has not been acted on for that user and action (decision 010): a detection leaving the
+ * lookback changes the step's evidence key but never makes the step new again.
+ */
 export function consultLedger(steps: readonly Step[], entries: readonly LedgerEntry[]): LedgerView {
   const latest = latestByKey(entries)
+  const acted = actedOn(entries)
   const view: LedgerView = { todo: [], done: [], interrupted: [] }
   for (const step of steps) {
-    const entry = latest.get(ledgerKey(step))
-    if (!entry || (entry.phase === 'done' && entry.outcome === 'failed')) view.todo.push(step)
+    const exact = latest.get(ledgerKey(step))
+    const prior = acted.get(`${step.userId}|${step.action}`)
+    const covered = prior !== undefined && step.evidence.every((id) => prior.ids.has(id))
+    const entry =
+      exact && !(exact.phase === 'done' && exact.outcome === 'failed')
+        ? exact
+        : covered
+          ? prior.entry
+          : undefined
+    if (!entry) view.todo.push(step)
     else if (entry.phase === 'intent') view.interrupted.push({ step, entry })
     else view.done.push({ step, entry })
   }

@@ -151,14 +151,15 @@ function beginRun(options: RunOptions): Run {
   const startedMs = Date.now()
   const now = (options.now ?? (() => new Date()))()
   const runId = options.runId ?? newRunId(now)
-  return {
+  const run: Run = {
     options,
     config: options.config,
     now,
     audit: new Audit(options.out, options.err, runId),
     startedMs,
     requests: countRequests(),
-    stopping: () => options.stopSignal?.aborted === true,
+    // A lost lease stops the run like SIGTERM: another run may be acting now (decision 010).
+    stopping: () => options.stopSignal?.aborted === true || run.ledger?.lost?.aborted === true,
     plan: undefined,
     policy: undefined,
     ending: undefined,
@@ -167,6 +168,7 @@ function beginRun(options: RunOptions): Run {
     locked: false,
     ownClient: undefined,
   }
+  return run
 }
 
 /** How the run ended (the summary line is written last, by runJob), and the run's result. */
@@ -183,6 +185,7 @@ function writeSummary(run: Run): void {
     outcome: 'failed',
     riskyUsers: 0,
   }
+  const headroom = run.ledger?.headroom?.()
   audit.summary({
     mode: run.config.mode,
     outcome,
@@ -193,6 +196,7 @@ function writeSummary(run: Run): void {
     graphRequests: requests.requests,
     throttled429: requests.throttled,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    ...(headroom ? { ledgerHeadroom: headroom } : {}),
   })
   requests.stop()
 }
@@ -236,6 +240,11 @@ async function holdLease(run: Run): Promise<Ledger | undefined> {
   run.ledger = ledger
   if (config.mode !== 'apply') return ledger
   run.locked = await ledger.acquire()
+  if (ledger.takenOver !== undefined) {
+    // Visible on both channels: a stale lock means an earlier run died without releasing it.
+    run.audit.event('warning', { message: ledger.takenOver })
+    run.audit.note(`tourniquet: warning: ${ledger.takenOver}`)
+  }
   if (run.locked) return ledger
   run.audit.note(`tourniquet: skipped: another run holds the lease on ${ledger.location}`)
   return undefined
@@ -265,8 +274,8 @@ async function collectAndPlan(
   client: GraphClient,
   policy: Policy,
 ): Promise<{ plan: Plan; riskyUsers: number }> {
-  const { signals, notes } = await collectSignals(client, policy, run.now, undefined)
-  const plan = evaluate(policy, signals, run.now)
+  const { signals, notes, policy: byId } = await collectSignals(client, policy, run.now, undefined)
+  const plan = refuseUnresolved(evaluate(byId, signals, run.now), notes.unresolvedExclusions)
   run.plan = plan
   for (const w of notes.warnings) run.audit.event('warning', { message: w })
   run.audit.event('plan', {
@@ -278,6 +287,13 @@ async function collectAndPlan(
     unmatched: plan.unmatched,
   })
   return { plan, riskyUsers: notes.riskyUsers }
+}
+
+/** An excluded UPN the directory could not resolve: nobody can be acted on safely, as for an unreadable group. */
+function refuseUnresolved(plan: Plan, unresolved: readonly string[]): Plan {
+  if (unresolved.length === 0 || plan.refused?.limit === 'exclude.groups') return plan
+  const reason = `exclude.users ${unresolved.join(', ')} could not be resolved to an object id, so nobody can be acted on safely`
+  return { ...plan, steps: [], refused: { limit: 'exclude.users', reason } }
 }
 
 /** A guardrail refused the plan: every step is recorded as skipped and nothing is done. */

@@ -1,17 +1,18 @@
 /**
  * `tourniquet undo --run <runId>`: re-enables the accounts a run disabled, through the same system
  * that disabled them (Entra for cloud users, Defender for Identity in AD for synced ones), after a
- * human decided so. Plan first; --apply acts, through the same apply path as a run. Accounts already
- * enabled are left alone.
+ * human decided so. Plan first; --apply acts, through the same apply path as a run. Each account is
+ * read back first: only accounts still disabled are re-enabled, named by the directory's UPN.
  */
 import type { Writable } from 'node:stream'
-import type { GraphClient } from '@tourniquet/core'
+import { type GraphClient, USER_SELECT } from '@tourniquet/core'
 import type { Route, Step } from '@tourniquet/policy'
 import { appliedExitCode, applySteps, verifyOptions } from './apply.js'
 import { Audit, stepRecord } from './audit.js'
 import { clientFromConfig, credentialFor } from './client.js'
 import type { RunnerConfig } from './env.js'
 import { EXIT } from './exit.js'
+import { failureMessage, failureOf } from './failures.js'
 import type { Ledger, LedgerEntry } from './ledger/ledger.js'
 import { openLedger } from './ledger/open.js'
 import { newRunId } from './runId.js'
@@ -52,20 +53,94 @@ export function undoSteps(entries: readonly LedgerEntry[], runId: string): Step[
         action: 'enable',
         route,
         evidenceKey: `undo:${runId}`,
+        evidence: [],
       })
   }
   return [...steps.values()]
 }
 
+/** A step undo will not take, and why. */
+interface Left {
+  step: Step
+  reason: string
+}
+
+/** Whether the account a step would re-enable is still disabled, where it was disabled. */
+async function isDisabled(
+  client: GraphClient,
+  step: Step,
+  enabled: boolean | null | undefined,
+): Promise<boolean> {
+  if (step.route.kind !== 'defenderForIdentity') return enabled === false
+  // Disabled in AD through Defender for Identity: its identity says so before Entra sync catches up.
+  return (await client.identityAccounts.get(step.route.identityAccountId)).isEnabled === false
+}
+
+/**
+ * Reads each account back before anything is planned: the ledger is input (decision 010), so only
+ * accounts that exist and are still disabled are re-enabled, and each is named by the directory's
+ * UPN now, not the one the ledger line carries.
+ */
+async function readBack(
+  client: GraphClient,
+  steps: readonly Step[],
+): Promise<{ todo: Step[]; left: Left[] }> {
+  const facts = await client.users.getMany(
+    steps.map((s) => s.userId),
+    { select: USER_SELECT },
+  )
+  const todo: Step[] = []
+  const left: Left[] = []
+  for (const step of steps) {
+    const fact = facts.get(step.userId)
+    if (!fact || fact instanceof Error) {
+      left.push({
+        step,
+        reason: `not re-enabled: the account could not be read back (${fact?.message ?? 'no answer'})`,
+      })
+      continue
+    }
+    const named = { ...step, userPrincipalName: fact.userPrincipalName ?? step.userPrincipalName }
+    try {
+      if (await isDisabled(client, named, fact.accountEnabled)) todo.push(named)
+      else left.push({ step: named, reason: 'not re-enabled: the account is no longer disabled' })
+    } catch (e) {
+      left.push({
+        step: named,
+        reason: `not re-enabled: the account could not be read back (${(e as Error).message})`,
+      })
+    }
+  }
+  return { todo, left }
+}
+
 export async function runUndo(options: UndoOptions): Promise<number> {
   const { config } = options
   const audit = new Audit(options.out, options.err, newRunId(new Date()))
-  const ledger = options.ledger ?? (await openLedger(config, () => credentialFor(config)))
-  const steps = undoSteps(await ledger.load(), options.runId)
   const end = (exitCode: number, outcome: string): number => {
     audit.summary({ mode: config.mode, outcome, riskyUsers: 0, unmatched: 0, exitCode, durationMs: 0 })
     return exitCode
   }
+  try {
+    return await undoRun(options, audit, end)
+  } catch (e) {
+    // A corrupt ledger or a lock held elsewhere: one clear line and its exit code, as for a run.
+    const failure = failureOf(e)
+    const message = failureMessage(e, failure)
+    audit.event('error', { kind: failure.kind, message })
+    audit.note(`tourniquet: ${failure.note}: ${message}`)
+    return end(failure.exitCode, failure.outcome)
+  }
+}
+
+async function undoRun(
+  options: UndoOptions,
+  audit: Audit,
+  end: (exitCode: number, outcome: string) => number,
+): Promise<number> {
+  const { config } = options
+  const ledger = options.ledger ?? (await openLedger(config, () => credentialFor(config)))
+  const steps = undoSteps(await ledger.load(), options.runId)
   if (steps.length === 0) {
     audit.note(
       `tourniquet: run ${options.runId} disabled no account (according to ${ledger.location}); nothing to undo`,
@@ -75,8 +150,10 @@ export async function runUndo(options: UndoOptions): Promise<number> {
   let locked = false
   const client = options.client ?? clientFromConfig(config, await credentialFor(config))
   try {
+    const { todo, left } = await readBack(client, steps)
+    for (const { step, reason } of left) audit.step(stepRecord(audit.runId, step, 'skipped', { reason }))
     if (config.mode === 'plan') {
-      for (const s of steps)
+      for (const s of todo)
         audit.step(
           stepRecord(audit.runId, s, 'planned', { reason: `re-enable: disabled by ${options.runId}` }),
         )
@@ -88,23 +165,32 @@ export async function runUndo(options: UndoOptions): Promise<number> {
       audit.note(`tourniquet: skipped: another run holds the lease on ${ledger.location}`)
       return end(EXIT.ok, 'skipped: another run holds the lease')
     }
-    const stopping = (): boolean => options.stopSignal?.aborted === true
-    const verify = verifyOptions(stopping(), options.verify)
-    const applied = await applySteps(steps, {
-      client,
-      ledger,
-      audit,
-      concurrency: config.concurrency,
-      stopping,
-      verify,
-    })
-    const counts = audit.counts()
-    audit.table(
-      `Undo of ${options.runId}: ${counts.succeeded} re-enabled, ${counts.unverified} unverified, ${counts.failed} failed.`,
-    )
-    return end(appliedExitCode(audit, applied), 'applied')
+    return await reEnable(options, { client, ledger, audit }, todo, end)
   } finally {
     if (locked) await ledger.release()
     if (!options.client) await client.close()
   }
+}
+
+async function reEnable(
+  options: UndoOptions,
+  { client, ledger, audit }: { client: GraphClient; ledger: Ledger; audit: Audit },
+  steps: Step[],
+  end: (exitCode: number, outcome: string) => number,
+): Promise<number> {
+  const stopping = (): boolean => options.stopSignal?.aborted === true || ledger.lost?.aborted === true
+  const verify = verifyOptions(stopping(), options.verify)
+  const applied = await applySteps(steps, {
+    client,
+    ledger,
+    audit,
+    concurrency: options.config.concurrency,
+    stopping,
+    verify,
+  })
+  const counts = audit.counts()
+  audit.table(
+    `Undo of ${options.runId}: ${counts.succeeded} re-enabled, ${counts.unverified} unverified, ${counts.failed} failed, ${counts.skipped} left alone.`,
+  )
+  return end(appliedExitCode(audit, applied), 'applied')
 }

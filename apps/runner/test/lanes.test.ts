@@ -9,6 +9,7 @@ const step = (i: number, route: Route): Step => ({
   action: 'disable',
   route,
   evidenceKey: 'k',
+  evidence: [],
 })
 const confirm: Route = { kind: 'identityProtection', call: 'confirmCompromised' }
 const dismiss: Route = { kind: 'identityProtection', call: 'dismiss' }

@@ -201,6 +201,18 @@ export interface GenerateOptions {
 }
 
 /**
+ * Every tenant has its emergency access account (the example policy excludes it by UPN, and a run
+ * refuses to act when an excluded UPN does not resolve). Added last and not at risk, so a seeded
+ * tenant's other users are unchanged.
+ */
+function addBreakGlassAccount(tenant: Tenant, now: number, members: string[]): void {
+  const upn = `breakglass@${DOMAIN}`
+  if ([...tenant.users.values()].some((u) => u.userPrincipalName === upn)) return
+  // A stream of its own: tests that add users with the scenario's seed must not draw its id.
+  members.push(addUserSpec(tenant, seeded(0xb4ea), { name: 'breakglass', admin: true }, now).id)
+}
+
+/**
  * A realistic tenant of any size, the same for the same seed: mostly cloud members, a fifth synced
  * from AD (with Defender for Identity accounts), a few guests, admins and disabled accounts, one to
  * three detections each, and a break-glass group holding the first admin.
@@ -243,6 +255,7 @@ export function generateTenant(options: GenerateOptions): Tenant {
     )
     if (admin && breakGlass.length === 0) breakGlass.push(user.id)
   }
+  addBreakGlassAccount(tenant, now, breakGlass)
   tenant.groups.set(BREAK_GLASS_GROUP_ID, {
     id: BREAK_GLASS_GROUP_ID,
     displayName: 'break-glass',
@@ -345,6 +358,7 @@ export function namedScenario(
     const user = addUserSpec(tenant, random, spec, now)
     if (spec.name === 'breakglass') members.push(user.id)
   }
+  addBreakGlassAccount(tenant, now, members)
   // Nested on purpose: exclusion must follow transitive membership.
   const nested = '0e57ed00-0000-4000-a000-0000000e57ed'
   tenant.groups.set(nested, { id: nested, displayName: 'break-glass-accounts', members })

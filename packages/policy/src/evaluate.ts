@@ -180,6 +180,9 @@ function planUser(
   unavailable: Signals['unavailable'],
 ): UserPlan {
   const key = evidenceKey(user, detections)
+  // What a repeat needs: a detection not acted on yet. Not the key, which changes when a detection
+  // merely ages out of the lookback (decision 010).
+  const evidence = detections.map((d) => d.id).sort()
   const justification: Justification = {
     riskLevel: user.risk.level,
     riskState: user.risk.state,
@@ -234,7 +237,7 @@ function planUser(
         continue
       }
       seenRoutes.add(rk)
-      plan.steps.push({ ...base, rule: rule.name, action, route: r.route, evidenceKey: key })
+      plan.steps.push({ ...base, rule: rule.name, action, route: r.route, evidenceKey: key, evidence })
     }
   }
   return plan

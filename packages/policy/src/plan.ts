@@ -61,6 +61,11 @@ export interface Step {
   route: Route
   /** Identifies the evidence (the detections) behind the step: the ledger's idempotency key part. */
   evidenceKey: string
+  /**
+   * The ids of the detections behind the step (sorted; empty when the rule matched on risk state
+   * alone). The step is new only while one of them has not been acted on (decision 010).
+   */
+  evidence: readonly string[]
   /** Set when the step waits for a person's approval (approvals.require or the rule's requireApproval). */
   approval?: StepApproval | undefined
 }

@@ -125,6 +125,7 @@ export async function decide(
       userPrincipalName: r.userPrincipalName,
       action: r.action,
       evidenceKey: r.evidenceKey,
+      detections: r.detections,
       decision,
       by,
       ...(o.reason ? { reason: o.reason } : {}),

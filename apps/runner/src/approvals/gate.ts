@@ -5,7 +5,7 @@
  * sent as the policy says. A step whose evidence changed is a new step: a new request.
  */
 import { formatDuration, routeName, type Step } from '@tourniquet/policy'
-import { type ApprovalDecision, type ApprovalRequest, approvalKey } from './records.js'
+import { type ApprovalDecision, type ApprovalRequest, covers } from './records.js'
 
 export interface Waiting {
   step: Step
@@ -30,16 +30,16 @@ export interface GateContext {
   evidenceOf: (step: Step) => string[]
 }
 
-function latestDecisions(decisions: readonly ApprovalDecision[]): Map<string, ApprovalDecision> {
-  const out = new Map<string, ApprovalDecision>()
-  for (const d of [...decisions].sort((a, b) => a.at.localeCompare(b.at))) out.set(approvalKey(d), d)
-  return out
+/** The latest decision that speaks for the step. */
+function decisionFor(step: Step, decisions: readonly ApprovalDecision[]): ApprovalDecision | undefined {
+  let latest: ApprovalDecision | undefined
+  for (const d of decisions) if (covers(d, step) && (!latest || d.at > latest.at)) latest = d
+  return latest
 }
 
-function firstRequests(requests: readonly ApprovalRequest[]): Map<string, ApprovalRequest> {
-  const out = new Map<string, ApprovalRequest>()
-  for (const r of requests) if (!out.has(approvalKey(r))) out.set(approvalKey(r), r)
-  return out
+/** The first request that speaks for the step. */
+function requestFor(step: Step, requests: readonly ApprovalRequest[]): ApprovalRequest | undefined {
+  return requests.find((r) => covers(r, step))
 }
 
 function request(step: Step, ctx: GateContext): ApprovalRequest {
@@ -52,6 +52,7 @@ function request(step: Step, ctx: GateContext): ApprovalRequest {
     userPrincipalName: step.userPrincipalName,
     action: step.action,
     evidenceKey: step.evidenceKey,
+    detections: [...step.evidence],
     rule: step.rule,
     route: routeName(step.route),
     evidence: ctx.evidenceOf(step),
@@ -65,16 +66,13 @@ export function gate(
   trail: { requests: readonly ApprovalRequest[]; decisions: readonly ApprovalDecision[] },
   ctx: GateContext,
 ): Gate {
-  const decided = latestDecisions(trail.decisions)
-  const asked = firstRequests(trail.requests)
   const out: Gate = { send: [], granted: [], waiting: [], skipped: [] }
   for (const step of steps) {
     if (!step.approval) {
       out.send.push(step)
       continue
     }
-    const key = approvalKey(step)
-    const decision = decided.get(key)
+    const decision = decisionFor(step, trail.decisions)
     const by = decision
       ? `${decision.by} at ${decision.at}${decision.reason ? ` (${decision.reason})` : ''}`
       : ''
@@ -87,7 +85,7 @@ export function gate(
       out.skipped.push({ step, reason: `approval: rejected by ${by}` })
       continue
     }
-    const asking = asked.get(key)
+    const asking = requestFor(step, trail.requests)
     if (!asking) {
       out.waiting.push({ step, request: request(step, ctx), fresh: true })
       continue

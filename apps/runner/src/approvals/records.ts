@@ -13,6 +13,8 @@ const stepKey = {
   userPrincipalName: z.string(),
   action: z.string().min(1),
   evidenceKey: z.string().min(1),
+  /** The detection ids behind the step: a decision covers a later plan of the step while no new one appears. */
+  detections: z.array(z.string()).default([]),
 }
 
 export const requestSchema = z.object({
@@ -41,6 +43,22 @@ export type ApprovalDecision = z.output<typeof decisionSchema>
 
 export const approvalKey = (s: { userId: string; action: string; evidenceKey: string }): string =>
   `${s.userId}|${s.action}|${s.evidenceKey}`
+
+/**
+ * Whether a request or decision speaks for a step: the same user and action, and every detection
+ * behind the step was already behind it. A detection leaving the lookback window changes nothing;
+ * a new detection is new evidence, and needs a new yes (decision 010's rule for the ledger).
+ */
+export function covers(
+  record: { userId: string; action: string; detections: readonly string[] },
+  step: { userId: string; action: string; evidence: readonly string[] },
+): boolean {
+  return (
+    record.userId === step.userId &&
+    record.action === step.action &&
+    step.evidence.every((d) => record.detections.includes(d))
+  )
+}
 
 /** Parses a trail; a line that is not a valid record is an error naming the file and the line. */
 export function parseTrail<T>(text: string, schema: z.ZodType<T>, location: string): T[] {

@@ -1,5 +1,7 @@
 import { appendFile, mkdir, open, readFile, unlink } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { dirname } from 'node:path'
+import { LedgerLockedError } from '../errors.js'
 import { type Ledger, type LedgerEntry, parseLedgerLines } from './ledger.js'
 
 function alive(pid: number): boolean {
@@ -11,18 +13,63 @@ function alive(pid: number): boolean {
   }
 }
 
+/** What a lock file says about its holder. Older versions wrote no host: they ran on this one. */
+interface Holder {
+  host: string | undefined
+  pid: number
+  at: string
+}
+
+function readHolder(text: string): Holder | undefined {
+  try {
+    const v = JSON.parse(text) as Partial<Holder>
+    if (typeof v.pid !== 'number' || typeof v.at !== 'string') return undefined
+    return { host: typeof v.host === 'string' ? v.host : undefined, pid: v.pid, at: v.at }
+  } catch {
+    // A lock file torn by a crash during its own write.
+    return undefined
+  }
+}
+
+export interface FileLedgerOptions {
+  /** The job's maximum runtime: a lock older than this outlived its run (TOURNIQUET_MAX_RUNTIME). */
+  maxRuntimeMs?: number
+  /** This machine's name (tests stand in for another host). */
+  host?: string
+  now?: () => number
+}
+
+/** The lock files this process holds: a lock naming our own pid and not listed here was left by an earlier incarnation. */
+const HELD = new Set<string>()
+
+/** How long a run may hold the lock when no maximum runtime is given (the job's default). */
+const DEFAULT_MAX_RUNTIME_MS = 20 * 60_000
+
 /**
- * A local JSON-lines ledger with a lock file beside it (`<path>.lock`, created exclusively). A lock
- * left by a process that no longer exists (a crash, SIGKILL) is taken over.
+ * A local JSON-lines ledger with a lock file beside it (`<path>.lock`, created exclusively, naming
+ * host, pid and when it was taken). A lock is taken over when it outlived the maximum runtime, when
+ * its process is gone, or when its pid is our own (in a container every run is pid 1, so "pid 1 is
+ * alive" proves nothing). A lock from another host that is younger than the maximum runtime cannot
+ * be checked: acquiring throws, so the run exits non-zero instead of skipping silently (decision 010).
  */
 export class FileLedger implements Ledger {
   readonly location: string
+  takenOver: string | undefined
   private readonly lockPath: string
+  private readonly maxRuntimeMs: number
+  private readonly host: string
+  private readonly now: () => number
   private locked = false
 
-  constructor(private readonly path: string) {
+  constructor(
+    private readonly path: string,
+    options: FileLedgerOptions = {},
+  ) {
     this.location = path
     this.lockPath = `${path}.lock`
+    this.maxRuntimeMs = options.maxRuntimeMs ?? DEFAULT_MAX_RUNTIME_MS
+    this.host = options.host ?? hostname()
+    this.now = options.now ?? Date.now
   }
 
   async acquire(): Promise<boolean> {
@@ -30,29 +77,43 @@ export class FileLedger implements Ledger {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const handle = await open(this.lockPath, 'wx')
-        await handle.writeFile(JSON.stringify({ pid: process.pid, at: new Date().toISOString() }))
+        const holder: Holder = { host: this.host, pid: process.pid, at: new Date(this.now()).toISOString() }
+        await handle.writeFile(JSON.stringify(holder))
         await handle.close()
         this.locked = true
+        HELD.add(this.lockPath)
         return true
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
-        const holder = await readFile(this.lockPath, 'utf8').catch(() => '')
-        let pid = 0
-        try {
-          pid = Number((JSON.parse(holder) as { pid?: number }).pid ?? 0)
-        } catch {
-          // A lock file torn by a crash during its own write: treat as stale.
-        }
-        if (pid > 0 && alive(pid)) return false
+        const holder = readHolder(await readFile(this.lockPath, 'utf8').catch(() => ''))
+        const stale = this.staleness(holder)
+        if (stale === 'held') return false
+        this.takenOver = `took over the ledger lock ${this.lockPath}: ${stale}`
         await unlink(this.lockPath).catch(() => undefined)
       }
     }
     return false
   }
 
+  /** Why the lock can be taken over, or 'held' when its run may still be going; throws when unknowable. */
+  private staleness(holder: Holder | undefined): string {
+    if (!holder) return 'the lock file is unreadable (torn by a crash)'
+    const who = `host ${holder.host ?? 'unknown'}, pid ${holder.pid}, since ${holder.at}`
+    const age = this.now() - Date.parse(holder.at)
+    if (!(age <= this.maxRuntimeMs)) return `held by ${who}, longer than the maximum runtime`
+    const here = holder.host === undefined || holder.host === this.host
+    if (!here)
+      throw new LedgerLockedError(this.lockPath, who, new Date(Date.parse(holder.at) + this.maxRuntimeMs))
+    if (holder.pid === process.pid && HELD.has(this.lockPath)) return 'held'
+    if (holder.pid === process.pid) return `held by ${who}: that pid is this process, so its holder is gone`
+    if (holder.pid <= 0 || !alive(holder.pid)) return `held by ${who}, a process that no longer exists`
+    return 'held'
+  }
+
   async release(): Promise<void> {
     if (!this.locked) return
     this.locked = false
+    HELD.delete(this.lockPath)
     await unlink(this.lockPath).catch(() => undefined)
   }
 

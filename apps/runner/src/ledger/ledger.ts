@@ -3,9 +3,17 @@
  * an intent is written before a destructive call leaves, the outcome after. It also holds the lock
  * that keeps two overlapping runs from acting at once.
  */
-import { type Route, routeName, type Step } from '@tourniquet/policy'
+import {
+  DEFENDER_ACTIONS,
+  ENTRA_CALLS,
+  IDENTITY_PROTECTION_CALLS,
+  type Route,
+  routeName,
+  type Step,
+} from '@tourniquet/policy'
+import { z } from 'zod'
 import { LedgerCorruptError } from '../errors.js'
-import type { LedgerOutcome, LedgerPhase } from '../status.js'
+import { LEDGER_OUTCOMES, LEDGER_PHASES, type LedgerOutcome, type LedgerPhase } from '../status.js'
 
 export type { LedgerOutcome, LedgerPhase } from '../status.js'
 
@@ -17,6 +25,11 @@ export interface LedgerEntry {
   userPrincipalName: string
   action: string
   evidenceKey: string
+  /**
+   * The detection ids the step acted on (decision 010). Lines written before it carry none and
+   * match by `evidenceKey` only.
+   */
+  evidence?: string[]
   route: string
   outcome?: LedgerOutcome
   graphRequestId?: string | null
@@ -30,9 +43,22 @@ export interface Ledger {
   readonly location: string
   /** Takes the run lock; false when another run holds it. */
   acquire(): Promise<boolean>
+  /** Set by `acquire` when it took over a stale lock: what it found, for a warning line. */
+  readonly takenOver?: string | undefined
+  /** Aborted when the hold on the ledger is lost (a lease renewal failed): start nothing new. */
+  readonly lost?: AbortSignal
+  /** What the ledger can still take before it must be compacted, for the summary (blob ledger). */
+  headroom?(): LedgerHeadroom | undefined
   release(): Promise<void>
   load(): Promise<LedgerEntry[]>
   append(entries: LedgerEntry[]): Promise<void>
+}
+
+export interface LedgerHeadroom {
+  /** Appends left in the current segment before the next one is started. */
+  blocksLeft: number
+  /** The current segment's number (0: the ledger's own blob). */
+  segment: number
 }
 
 export const ledgerKey = (e: { userId: string; action: string; evidenceKey: string }): string =>
@@ -54,6 +80,7 @@ export function ledgerEntry(
     userPrincipalName: step.userPrincipalName,
     action: step.action,
     evidenceKey: step.evidenceKey,
+    evidence: [...step.evidence],
     route: routeName(step.route),
     routeDetail: step.route,
     ...(outcome ? { outcome } : {}),
@@ -68,17 +95,74 @@ export function latestByKey(entries: readonly LedgerEntry[]): Map<string, Ledger
   return out
 }
 
+const id = z.string().min(1).max(256)
+const ROUTE = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('identityProtection'), call: z.enum(IDENTITY_PROTECTION_CALLS) }),
+  z.object({ kind: z.literal('entra'), call: z.enum(ENTRA_CALLS) }),
+  z.object({
+    kind: z.literal('defenderForIdentity'),
+    action: z.enum(DEFENDER_ACTIONS),
+    identityAccountId: id,
+    accountId: id,
+    identityProvider: z.literal('activeDirectory'),
+  }),
+])
+
+/**
+ * One ledger line. The ledger is input like any other (a blob anyone with write access to the
+ * container can edit, decision 010): each line is checked before `undo` or a run trusts it.
+ */
+const LEDGER_ENTRY = z.object({
+  runId: id,
+  at: z.iso.datetime({ offset: true }),
+  phase: z.enum(LEDGER_PHASES),
+  userId: id,
+  userPrincipalName: z.string().max(1024),
+  action: id,
+  evidenceKey: id,
+  evidence: z.array(id).optional(),
+  route: id,
+  outcome: z.enum(LEDGER_OUTCOMES).optional(),
+  graphRequestId: z.string().max(256).nullable().optional(),
+  correlationId: z.string().max(256).nullable().optional(),
+  routeDetail: ROUTE.optional(),
+})
+
+/** The first problem zod found in a line, as `field: message`. */
+function problemOf(error: z.ZodError): string {
+  const issue = error.issues[0]
+  const field = issue?.path.join('.') || 'line'
+  return `${field}: ${issue?.message ?? 'invalid'}`
+}
+
+/**
+ * The last line of each (user, action, evidence), in the order those lines were written: what a
+ * snapshot keeps, so a reader of the snapshot decides exactly as a reader of the whole ledger.
+ */
+export function latestInOrder(entries: readonly LedgerEntry[]): LedgerEntry[] {
+  const last = new Map<string, number>()
+  entries.forEach((e, i) => {
+    last.set(ledgerKey(e), i)
+  })
+  return [...last.values()].sort((a, b) => a - b).map((i) => entries[i] as LedgerEntry)
+}
+
 export function parseLedgerLines(text: string, location: string): LedgerEntry[] {
   const out: LedgerEntry[] = []
   const lines = text.split('\n')
   lines.forEach((line, i) => {
     if (line.trim() === '') return
+    let value: unknown
     try {
-      out.push(JSON.parse(line) as LedgerEntry)
+      value = JSON.parse(line)
     } catch {
       // A torn last line (a crash mid-write) is expected and harmless; anything else is corruption.
       if (i < lines.length - 2) throw new LedgerCorruptError(location, i + 1)
+      return
     }
+    const parsed = LEDGER_ENTRY.safeParse(value)
+    if (!parsed.success) throw new LedgerCorruptError(location, i + 1, problemOf(parsed.error))
+    out.push(parsed.data as LedgerEntry)
   })
   return out
 }

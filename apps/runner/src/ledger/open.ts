@@ -12,5 +12,5 @@ export async function openLedger(
     const { openBlobLedger } = await import('./blobLedger.js')
     return openBlobLedger(config, await credential())
   }
-  return new FileLedger(config.ledger)
+  return new FileLedger(config.ledger, { maxRuntimeMs: config.maxRuntimeMs })
 }

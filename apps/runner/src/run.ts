@@ -23,7 +23,7 @@ import { collectSignals } from './collect.js'
 import type { RunnerConfig } from './env.js'
 import { EXIT } from './exit.js'
 import { failureMessage, failureOf } from './failures.js'
-import type { Ledger } from './ledger/ledger.js'
+import type { Ledger, LedgerHeadroom } from './ledger/ledger.js'
 import { openLedger } from './ledger/open.js'
 import { countRequests } from './metrics.js'
 import { digestOf, worthTelling } from './notify/message.js'
@@ -69,6 +69,8 @@ interface Run {
   ending: { exitCode: number; outcome: string; riskyUsers: number } | undefined
   /** Approval requests this run made (the notification tells of them). */
   newApprovalRequests: number
+  /** The ledger's room left, read before the lease is given back. */
+  headroom: LedgerHeadroom | undefined
   ledger: Ledger | undefined
   locked: boolean
   ownClient: GraphClient | undefined
@@ -83,6 +85,8 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     if (isPermissionError(e)) await diagnosePermissions(run)
     result = endOnError(run, e)
   } finally {
+    // Read while the lease is held: the summary line is written after it is given back.
+    run.headroom = run.ledger?.headroom?.()
     if (run.locked) await run.ledger?.release()
     await run.ownClient?.close()
   }
@@ -164,6 +168,7 @@ function beginRun(options: RunOptions): Run {
     policy: undefined,
     ending: undefined,
     newApprovalRequests: 0,
+    headroom: undefined,
     ledger: undefined,
     locked: false,
     ownClient: undefined,
@@ -185,7 +190,7 @@ function writeSummary(run: Run): void {
     outcome: 'failed',
     riskyUsers: 0,
   }
-  const headroom = run.ledger?.headroom?.()
+  const headroom = run.headroom
   audit.summary({
     mode: run.config.mode,
     outcome,

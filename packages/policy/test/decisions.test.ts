@@ -91,6 +91,19 @@ describe('conditions: anyOf is any, none is none of', () => {
     const edge = user({ detections: [detection('d1', 'leakedCredentials', 'IdentityProtection', 24)] })
     expect(matchesAlone('{ detections: { anyOf: [leakedCredentials] } }', edge)).toBe(true)
   })
+  it('a detection dated after now is not evidence (a skewed clock or a forged record)', () => {
+    const future = user({ detections: [detection('d1', 'leakedCredentials', 'IdentityProtection', -1)] })
+    expect(matchesAlone('{ detections: { anyOf: [leakedCredentials] } }', future)).toBe(false)
+  })
+  it('the justification counts two sources as two', () => {
+    const u = user({
+      detections: [
+        detection('d1', 'leakedCredentials', 'IdentityProtection'),
+        detection('d2', 'unfamiliarFeatures', 'MicrosoftCloudAppSecurity'),
+      ],
+    })
+    expect(plan(policy(rule('{}', '[revokeSessions]')), [u]).users[0]?.justification.distinctSources).toBe(2)
+  })
   it('the justification counts distinct signals and sources; no source is not a source', () => {
     const u = user({
       detections: [
@@ -139,9 +152,9 @@ describe('routes and "already done" of the Identity Protection actions and enabl
       expect(resolveRoute(action, user({ directory: undefined }))).toEqual({
         route: { kind: 'identityProtection', call },
       })
-      expect(resolveRoute(action, user({ risk: { level: 'high', state: doneState } }))).toMatchObject({
-        skip,
-      })
+      const done = resolveRoute(action, user({ risk: { level: 'high', state: doneState } }))
+      expect(done).toMatchObject({ skip })
+      expect('detail' in done && done.detail).toMatch(/^the (risk|user) is already /)
     })
   }
   it('enable: Entra for a cloud user, Defender for Identity for a synced one, skipped when enabled', () => {
@@ -204,12 +217,14 @@ describe('Defender for Identity: only the Active Directory account is acted on',
   it('an account whose action list names other actions only is no route, and says which', () => {
     const r = resolveRoute(
       'disable',
-      synced([{ provider: 'activeDirectory', identifier: 'ad-1', actions: ['enable'] }]),
+      synced([
+        { provider: 'activeDirectory', identifier: 'ad-1', actions: ['enable', 'forcePasswordReset'] },
+      ]),
     )
     expect(r).toEqual({
       skip: 'noRoute',
       detail:
-        "Defender for Identity lists the actions enable for this Active Directory account, not 'disable'",
+        "Defender for Identity lists the actions enable, forcePasswordReset for this Active Directory account, not 'disable'",
     })
   })
   it("no identity found: the default reason, or the lookup's own", () => {
@@ -265,6 +280,13 @@ describe('exclusions and guardrails say exactly why', () => {
   it('users are planned in object-id order whatever order the signals came in', () => {
     const r = plan(policy(rule('{}', '[disable]')), [user({ id: 'c' }), user({ id: 'a' }), user({ id: 'b' })])
     expect(actions(r)).toEqual(['a:disable', 'b:disable', 'c:disable'])
+    // Enough users for the sort to merge runs, not only insert: a fixed shuffle of 100 ids.
+    const ids = Array.from({ length: 100 }, (_, i) => `u${String((i * 37) % 100).padStart(3, '0')}`)
+    const many = plan(
+      policy(rule('{}', '[disable]'), 'limits:\n  maxActionsPerRun: 1000\n'),
+      ids.map((id) => user({ id })),
+    )
+    expect(many.steps.map((s) => s.userId)).toEqual([...ids].sort())
   })
 })
 

@@ -6,6 +6,7 @@
 import type { Writable } from 'node:stream'
 import { redactText } from '@tourniquet/core'
 import { type Plan, routeName, type Step } from '@tourniquet/policy'
+import { escapeField } from './escape.js'
 import type { LedgerHeadroom } from './ledger/ledger.js'
 import { type StepStatus, zeroCounts } from './status.js'
 
@@ -135,13 +136,12 @@ export class Audit {
     const shown = attention
       ? this.records.filter((r) => r.status === 'failed' || r.status === 'unverified').slice(0, TABLE_ROWS)
       : this.records
-    const rows = shown.map((r) => [
-      r.userPrincipalName,
-      r.action ?? '-',
-      r.route ?? '-',
-      r.status,
-      r.reason ?? '',
-    ])
+    // Escaped: a UPN or Graph's reason text could carry a terminal escape sequence or a newline.
+    const rows = shown.map((r) =>
+      [r.userPrincipalName, r.action ?? '-', r.route ?? '-', r.status, r.reason ?? ''].map((c) =>
+        escapeField(c, 'terminal'),
+      ),
+    )
     const head = ['user', 'action', 'route', 'status', 'reason']
     const widths = head.map((h, i) =>
       Math.min(48, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))),

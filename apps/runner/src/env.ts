@@ -8,6 +8,7 @@ import {
   CLOUD_NAMES,
   type CloudName,
   isConfigError,
+  isLoopbackHost,
   redactText,
   registerSecret,
   validateOrigin,
@@ -105,6 +106,12 @@ class EnvReader {
   }
 }
 
+/**
+ * Said instead of quoting the tenant, client id or auth mode: a client secret pasted into one of
+ * them is the likely mistake, and an error line ends up in the job's logs.
+ */
+const NOT_SHOWN = '(value not shown: it sits next to the credentials)'
+
 const APP_ID_MISSING = 'is not set; expected the application (client) id of the app registration'
 
 /** Reads the remediation job's settings; `env` defaults to the process environment. */
@@ -122,7 +129,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   const budgets = readBudgets(r)
   const notify = readNotify(r)
   const watch = readWatch(r)
-  // Messages quote the values they refuse; a secret pasted into the wrong variable must not be quoted.
+  // Messages never quote credential-adjacent values (see NOT_SHOWN); the rest still pass through the
+  // sanitizer, which knows the client secret and the shape of any Entra secret.
   registerSecret(r.get('AZURE_CLIENT_SECRET'))
   if (r.problems.length > 0)
     throw new ConfigurationError(r.problems.map((p) => ({ ...p, message: redactText(p.message) })))
@@ -149,7 +157,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
 function readTenant(r: EnvReader): string {
   const tenantId = r.required('AZURE_TENANT_ID', 'the directory (tenant) id or its primary domain')
   if (tenantId !== '' && !TENANT.test(tenantId))
-    r.problem('AZURE_TENANT_ID', `'${tenantId}' is not a tenant id (GUID) or domain`)
+    r.problem('AZURE_TENANT_ID', `is not a tenant id (GUID) or domain ${NOT_SHOWN}`)
   return tenantId
 }
 
@@ -161,7 +169,7 @@ function readCredential(r: EnvReader): { credential: CredentialConfig; clientId:
   if (auth !== 'managed-identity' && auth !== 'federated') {
     r.problem(
       'TOURNIQUET_AUTH',
-      `'${auth}' is not supported; expected managed-identity or federated (or leave it unset to use AZURE_CLIENT_SECRET / AZURE_CLIENT_CERTIFICATE_PATH)`,
+      `is not supported ${NOT_SHOWN}; expected managed-identity or federated (or leave it unset to use AZURE_CLIENT_SECRET / AZURE_CLIENT_CERTIFICATE_PATH)`,
     )
     return { credential: { kind: 'secret', secret: '' }, clientId }
   }
@@ -187,7 +195,7 @@ function readCredential(r: EnvReader): { credential: CredentialConfig; clientId:
 function readAppCredential(r: EnvReader, clientId: string): CredentialConfig {
   if (clientId === '') r.problem('AZURE_CLIENT_ID', APP_ID_MISSING)
   else if (!GUIDISH.test(clientId))
-    r.problem('AZURE_CLIENT_ID', `'${clientId}' is not an application (client) id (GUID)`)
+    r.problem('AZURE_CLIENT_ID', `is not an application (client) id (GUID) ${NOT_SHOWN}`)
   const secret = r.get('AZURE_CLIENT_SECRET')
   const certPath = r.get('AZURE_CLIENT_CERTIFICATE_PATH')
   if (secret !== undefined && certPath !== undefined)
@@ -231,13 +239,16 @@ function readLedger(r: EnvReader, overrides: ConfigOverrides): string {
   const ledger = overrides.ledger ?? r.get('TOURNIQUET_LEDGER') ?? 'tourniquet-ledger.jsonl'
   if (!/^https?:/i.test(ledger)) return ledger
   const u = URL.parse(ledger)
-  const local = u !== null && /^(127\.|localhost$)/.test(u.hostname)
+  // Plain http only to a loopback host (Azurite), compared exactly: 127.evil.example is not one.
+  const local = u !== null && isLoopbackHost(u.hostname)
   const blob =
     u !== null && (u.protocol === 'https:' || local) && u.pathname.split('/').filter(Boolean).length >= 2
+  // Quoted without its query: a SAS token's signature grants access to the ledger.
+  const shown = u === null ? 'the value' : `'${u.origin}${u.pathname}'`
   if (!blob)
     r.problem(
       'TOURNIQUET_LEDGER',
-      `'${ledger}' is not a blob URL; expected https://<account>.blob.core.windows.net/<container>/<blob> or a file path`,
+      `${shown} is not a blob URL; expected https://<account>.blob.core.windows.net/<container>/<blob> or a file path`,
     )
   return ledger
 }

@@ -41,6 +41,12 @@ const LEASE_LOST: Failure = {
   exitCode: EXIT.stepsFailed,
 }
 const RUN: Failure = { kind: 'run', note: 'the run failed', outcome: 'failed', exitCode: EXIT.stepsFailed }
+// A failed run like any other (same outcome and exit code), but the line says what to change: a
+// collection that outlasts the deadline is a tenant too large for it, or a Graph that never ends.
+const DEADLINE: Failure = {
+  ...RUN,
+  note: 'the run stopped at its deadline; raise TOURNIQUET_MAX_RUNTIME if the tenant needs longer',
+}
 
 /** Codes with an ending of their own; any other error fails the run (exit 1). */
 const FAILURE_BY_CODE: Readonly<Partial<Record<RunnerErrorCode | ErrorCode, Failure>>> = {
@@ -49,6 +55,7 @@ const FAILURE_BY_CODE: Readonly<Partial<Record<RunnerErrorCode | ErrorCode, Fail
   TQ_RUNNER_LEASE_LOST: LEASE_LOST,
   [ErrorCode.Config]: CONFIGURATION,
   [ErrorCode.Auth]: AUTHENTICATION,
+  [ErrorCode.Deadline]: DEADLINE,
 }
 
 /** How a run that threw `e` ends. Only our own errors are sorted; anything else is a failed run. */
@@ -62,6 +69,6 @@ export function failureOf(e: unknown): Failure {
  * always shown them, except where the ending already says what kind of failure it was.
  */
 export function failureMessage(e: unknown, failure: Failure): string {
-  if (failure !== RUN || !isTourniquetError(e)) return (e as Error)?.message ?? String(e)
+  if (failure.kind !== 'run' || !isTourniquetError(e)) return (e as Error)?.message ?? String(e)
   return `${e.code}: ${e.message}`
 }

@@ -1,8 +1,10 @@
-import { writeFile } from 'node:fs/promises'
 import type { Plan } from '@tourniquet/policy'
 import type { StepRecord } from './audit.js'
+import { escapeField } from './escape.js'
+import { openPrivate } from './privateFile.js'
 
-const cell = (s: string | null): string => (s ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ')
+/** Every interpolated value, table cell or not: the tenant chooses most of them. */
+const md = (s: string | null | undefined): string => escapeField(s, 'markdown')
 
 /** A Markdown report of the run for the humans who review it (TOURNIQUET_REPORT). */
 export async function writeReport(
@@ -12,24 +14,32 @@ export async function writeReport(
   records: StepRecord[],
 ): Promise<void> {
   const lines = [
-    `# Tourniquet run ${runId}`,
+    `# Tourniquet run ${md(runId)}`,
     '',
-    `Evaluated at ${plan.evaluatedAt}; detections since ${plan.lookbackStart}.`,
+    `Evaluated at ${md(plan.evaluatedAt)}; detections since ${md(plan.lookbackStart)}.`,
     '',
     '| user | rule | action | route | status | reason | request-id |',
     '|---|---|---|---|---|---|---|',
     ...records.map(
       (r) =>
-        `| ${cell(r.userPrincipalName)} | ${cell(r.rule)} | ${cell(r.action)} | ${cell(r.route)} | ${r.status} | ${cell(r.reason)} | ${cell(r.graphRequestId)} |`,
+        `| ${md(r.userPrincipalName)} | ${md(r.rule)} | ${md(r.action)} | ${md(r.route)} | ${md(r.status)} | ${md(r.reason)} | ${md(r.graphRequestId)} |`,
     ),
     '',
     '## Why',
     '',
-    ...plan.users.map(
-      (u) =>
-        `- ${u.userPrincipalName}: rule ${u.rules.join(', ')}; risk ${u.justification.riskLevel}/${u.justification.riskState}; signals ${u.justification.detections.map((d) => `${d.riskEventType} (${d.source ?? 'unknown source'}, ${d.detectedDateTime})`).join(', ') || 'none in the window'}`,
-    ),
+    ...plan.users.map((u) => {
+      const j = u.justification
+      const signals = j.detections
+        .map((d) => `${md(d.riskEventType)} (${md(d.source ?? 'unknown source')}, ${md(d.detectedDateTime)})`)
+        .join(', ')
+      return `- ${md(u.userPrincipalName)}: rule ${u.rules.map(md).join(', ')}; risk ${md(j.riskLevel)}/${md(j.riskState)}; signals ${signals || 'none in the window'}`
+    }),
     '',
   ]
-  await writeFile(path, lines.join('\n'))
+  const handle = await openPrivate(path, 'truncate')
+  try {
+    await handle.writeFile(lines.join('\n'))
+  } finally {
+    await handle.close()
+  }
 }

@@ -47,7 +47,8 @@ describe('container bundle', () => {
 
   it('the Dockerfile copies that bundle and runs it as a non-root user on Node 24', async () => {
     const dockerfile = await readFile(join(RUNNER, 'Dockerfile'), 'utf8')
-    expect(dockerfile).toMatch(/^FROM node:24-slim AS build$/m)
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-slim@sha256:[0-9a-f]{64}$/m)
+    expect(dockerfile).toMatch(/^FROM \$\{NODE_IMAGE\} AS build$/m)
     expect(dockerfile).toMatch(/deploy --prod --no-optional \/out/)
     expect(dockerfile).toMatch(/^USER node$/m)
     const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1]
@@ -62,5 +63,34 @@ describe('container bundle', () => {
       cwd: out,
     })
     expect(stdout).toMatch(/^tourniquet: contain compromised identities/)
+  })
+
+  it('supply chain: every stage from the digest-pinned base, pnpm checked against a pinned integrity, app files root-owned', async () => {
+    const dockerfile = await readFile(join(RUNNER, 'Dockerfile'), 'utf8')
+    const froms = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1])
+    const pinnedArg = '$' + '{NODE_IMAGE}' // the Dockerfile's text, not a template
+    expect(froms).toEqual([pinnedArg, pinnedArg])
+    // The build refuses a NODE_IMAGE overridden with a tag: run the Dockerfile's own check.
+    const check = /^RUN (case "\$\{NODE_IMAGE\}" in[\s\S]*?esac)$/m.exec(dockerfile)?.[1] ?? 'exit 9'
+    const script = check.replaceAll('\\\n', '\n')
+    const pinned = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1] ?? ''
+    await expect(run('sh', ['-c', script], { env: { NODE_IMAGE: pinned } })).resolves.toBeDefined()
+    await expect(run('sh', ['-c', script], { env: { NODE_IMAGE: 'node:24-slim' } })).rejects.toMatchObject({
+      stderr: expect.stringMatching(/NODE_IMAGE must be pinned by digest/),
+    })
+    // pnpm: the version the repository's packageManager names, checked against a sha512 integrity.
+    const root = JSON.parse(await readFile(join(RUNNER, '..', '..', 'package.json'), 'utf8')) as {
+      packageManager: string
+    }
+    expect(`pnpm@${/^ARG PNPM_VERSION=(\S+)$/m.exec(dockerfile)?.[1]}`).toBe(root.packageManager)
+    expect(dockerfile).toMatch(/^ARG PNPM_INTEGRITY=sha512-[A-Za-z0-9+/]{86}==$/m)
+    expect(dockerfile).toMatch(
+      /createHash\('sha512'\)[\s\S]*npm install --global [^\n]*pnpm-\$\{PNPM_VERSION\}\.tgz/,
+    )
+    expect(dockerfile).not.toMatch(/npm install --global pnpm@/)
+    // The runtime stage copies without --chown: root owns the app, the node user only reads it.
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('FROM '))
+    expect(runtime).toMatch(/^COPY --from=build \/out\/dist \.\/dist$/m)
+    expect(runtime).not.toMatch(/--chown/)
   })
 })

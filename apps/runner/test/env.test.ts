@@ -126,6 +126,41 @@ describe('configuration from the environment', () => {
       ).ledger,
     ).toMatch(/^https:/)
   })
+  it('never quotes a client secret pasted into the tenant, client id or auth settings', () => {
+    // Made up, in the shape Entra issues (three characters, a digit, Q~, 34 more).
+    const pasted = 'xY78Q~aBcDeFgHiJkLmNoPqRsTuVwXyZ01234567'
+    const p = problems({
+      AZURE_TENANT_ID: pasted,
+      AZURE_CLIENT_ID: pasted,
+      AZURE_CLIENT_CERTIFICATE_PATH: '/certs/app.pem',
+    })
+    expect(p.map((x) => x.variable)).toEqual(['AZURE_TENANT_ID', 'AZURE_CLIENT_ID'])
+    expect(p[1]?.message).toMatch(/is not an application \(client\) id \(GUID\)/)
+    expect(JSON.stringify(p)).not.toContain('aBcDeFgHiJkLmNoPqRsTuVwXyZ')
+    const auth = problems({ ...BASE, TOURNIQUET_AUTH: 'hunter2-not-a-mode' })
+    expect(JSON.stringify(auth)).not.toContain('hunter2-not-a-mode')
+  })
+  it('quotes a refused ledger URL without its SAS token', () => {
+    const p = problems({
+      ...BASE,
+      TOURNIQUET_LEDGER: 'https://acct.blob.core.windows.net/?sv=2024-11-04&sp=racw&sig=U2VjcmV0U2lnbmF0dXJl',
+    })
+    expect(p[0]?.variable).toBe('TOURNIQUET_LEDGER')
+    expect(p[0]?.message).toMatch(/^'https:\/\/acct\.blob\.core\.windows\.net\/' is not a blob URL/)
+    expect(JSON.stringify(p)).not.toMatch(/U2VjcmV0U2lnbmF0dXJl|sp=racw/)
+  })
+  it('accepts plain http for a ledger only on a loopback host, compared exactly', () => {
+    expect(
+      loadConfig({}, { ...BASE, TOURNIQUET_LEDGER: 'http://127.0.0.1:10000/acct/c/l.jsonl' }).ledger,
+    ).toMatch(/^http:/)
+    expect(
+      loadConfig({}, { ...BASE, TOURNIQUET_LEDGER: 'http://localhost:10000/acct/c/l.jsonl' }).ledger,
+    ).toMatch(/^http:/)
+    for (const host of ['127.evil.example', 'localhost.evil.example', '127.0.0.1.nip.io'])
+      expect(problems({ ...BASE, TOURNIQUET_LEDGER: `http://${host}/acct/c/l.jsonl` })[0]?.variable).toBe(
+        'TOURNIQUET_LEDGER',
+      )
+  })
   it('never puts the secret in a message', () => {
     const p = problems({ ...BASE, TOURNIQUET_MODE: 'x' })
     expect(JSON.stringify(p)).not.toContain(BASE.AZURE_CLIENT_SECRET)

@@ -5,7 +5,7 @@ import { generateTenant } from '@tourniquet/mock-graph'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ConfigurationError, isRunnerError, LedgerCorruptError, NoOutcomeError } from '../src/errors.js'
 import { EXIT } from '../src/exit.js'
-import { failureOf } from '../src/failures.js'
+import { failureMessage, failureOf } from '../src/failures.js'
 import { FileLedger } from '../src/ledger/fileLedger.js'
 import { InProcessTenant } from './support/tenant.js'
 
@@ -34,6 +34,16 @@ describe('runner errors: one base, stable codes, one code -> ending table', () =
       exitCode: EXIT.stepsFailed,
     })
     expect(failureOf(new Error('boom'))).toMatchObject({ kind: 'run', outcome: 'failed' })
+  })
+
+  it('the deadline: a failed run (exit 1) whose line says to raise TOURNIQUET_MAX_RUNTIME, with the code', () => {
+    const e = new DeadlineError(
+      "riskyUsers.list: the run's deadline (TOURNIQUET_MAX_RUNTIME) has passed; not sent",
+    )
+    const failure = failureOf(e)
+    expect(failure).toMatchObject({ kind: 'run', outcome: 'failed', exitCode: EXIT.stepsFailed })
+    expect(failure.note).toMatch(/stopped at its deadline; raise TOURNIQUET_MAX_RUNTIME/)
+    expect(failureMessage(e, failure)).toMatch(/^TQ_DEADLINE: riskyUsers\.list: /)
   })
 })
 

@@ -30,6 +30,7 @@ export {
   apiAvailable,
   CLOUD_NAMES,
   GRAPH_API_NAMES,
+  isLoopbackHost,
   TOKEN_EXCHANGE_AUDIENCE,
   validateOrigin,
 } from './internal/clouds.js'

@@ -20,6 +20,10 @@ export interface GraphContext {
   strictFilters: boolean
   /** The reported quirk: riskyUsers' last page carries a nextLink that answers 400 (FaultOptions). */
   riskyUsersLastPage400: boolean
+  /** Fault: every page's nextLink is the page's own URL (FaultOptions.selfNextLink). */
+  selfNextLink: boolean
+  /** Fault: collections never end; past the last item come empty pages (FaultOptions.endlessPages). */
+  endlessPages: boolean
 }
 
 type Route = {
@@ -117,15 +121,19 @@ function paged<T>(
   const size = offset === 0 || top < 3 ? top : top - (offset % 3)
   const value = all.slice(offset, offset + size).map(project)
   const body: Record<string, unknown> = { '@odata.context': `${ctx.base}/$metadata`, value }
-  if (offset + size < all.length || lastPageQuirk) {
+  const origin = ctx.nextLinkOrigin ? new URL(ctx.nextLinkOrigin).origin : url.origin
+  if (ctx.selfNextLink) {
+    body['@odata.nextLink'] = `${origin}${url.pathname}${url.search}`
+    return json(200, body)
+  }
+  if (offset + size < all.length || lastPageQuirk || ctx.endlessPages) {
     // Keep the caller's query as sent (Graph writes `$skiptoken`, not `%24skiptoken`).
     const kept = url.search
       .slice(1)
       .split('&')
       .filter((p) => p !== '' && !/^(\$|%24)skiptoken=/i.test(p))
-    const more = offset + size < all.length
+    const more = offset + size < all.length || ctx.endlessPages
     kept.push(`$skiptoken=${more ? Buffer.from(`o${offset + size}`).toString('base64url') : 'end'}`)
-    const origin = ctx.nextLinkOrigin ? new URL(ctx.nextLinkOrigin).origin : url.origin
     body['@odata.nextLink'] = `${origin}${url.pathname}?${kept.join('&')}`
   }
   return json(200, body)

@@ -47,6 +47,13 @@ export interface FaultOptions {
    * answers 400 (MDC issue #2329; microsoft-graph-docs issue #16332).
    */
   riskyUsersLastPage400?: boolean
+  /** Every collection page's @odata.nextLink is the page's own URL: a client must detect the cycle. */
+  selfNextLink?: boolean
+  /**
+   * Collections never end: past the last item come empty pages, each with a fresh nextLink. With
+   * latency, a collection that outlasts any run: the client's deadline must bound it.
+   */
+  endlessPages?: boolean
   /** Extra latency in ms, fixed part and uniform jitter. */
   latencyMs?: number
   latencyJitterMs?: number
@@ -321,6 +328,8 @@ export class MockGraph {
         nextLinkOrigin: this.options.faults?.forgedNextLink,
         strictFilters: this.options.strictFilters === true,
         riskyUsersLastPage400: this.options.faults?.riskyUsersLastPage400 === true,
+        selfNextLink: this.options.faults?.selfNextLink === true,
+        endlessPages: this.options.faults?.endlessPages === true,
       },
       method,
       path,

@@ -2,6 +2,7 @@ import { appendFile, mkdir, open, readFile, unlink } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { dirname } from 'node:path'
 import { LedgerLockedError } from '../errors.js'
+import { openPrivate } from '../privateFile.js'
 import { type Ledger, type LedgerEntry, parseLedgerLines } from './ledger.js'
 
 function alive(pid: number): boolean {
@@ -136,7 +137,8 @@ export class FileLedger implements Ledger {
 
   private async write(entries: LedgerEntry[]): Promise<void> {
     if (entries.length === 0) return
-    const handle = await open(this.path, 'a')
+    // Mode 0600, never through a symbolic link: the ledger says what was done to whom.
+    const handle = await openPrivate(this.path, 'append')
     try {
       await appendFile(handle, entries.map((e) => `${JSON.stringify(e)}\n`).join(''))
       // The intent must be on disk before the request leaves, or a crash could lose it.

@@ -34,6 +34,23 @@ describe('sanitizer', () => {
     expect(out).not.toContain('s3cr3t')
     expect(out).not.toContain('Pa55word!')
   })
+  it('cuts an Entra client secret out of free text without it being registered', () => {
+    // The shape Entra issues: 3 characters, a digit, Q~, then 34 more; made up, never a real one.
+    const secret = 'xY78Q~aBcDeFgHiJkLmNoPqRsTuVwXyZ01234567'
+    const out = redactText(`AZURE_CLIENT_ID: '${secret}' is not a GUID`)
+    expect(out).toBe(`AZURE_CLIENT_ID: '${REDACTED}' is not a GUID`)
+    // A GUID or an ordinary word next to a tilde is not one.
+    expect(redactText('a11c0000-0000-4000-a000-00000000c11e ~Q')).toBe(
+      'a11c0000-0000-4000-a000-00000000c11e ~Q',
+    )
+  })
+  it("cuts a SAS token's signature out of free text", () => {
+    const out = redactText(
+      'GET https://acct.blob.core.windows.net/c/b?sv=2024-11-04&sig=c2VjcmV0c2ln%3D failed',
+    )
+    expect(out).not.toContain('c2VjcmV0c2ln')
+    expect(out).toContain('sv=2024-11-04')
+  })
   it('cuts registered secret values wherever they appear', () => {
     registerSecret('my-very-own-client-secret')
     expect(redactText('the secret my-very-own-client-secret leaked')).toBe(`the secret ${REDACTED} leaked`)

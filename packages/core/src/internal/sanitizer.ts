@@ -70,13 +70,23 @@ export function sanitizeUrl(url: string | URL): string {
 
 const JWT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g
 const BEARER = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/gi
-const FORM_SECRET = /\b(client_secret|client_assertion|password|access_token|refresh_token)=([^&\s"]+)/gi
+// `sig` is a SAS token's signature (a ledger blob URL may carry one): the only part that grants access.
+const FORM_SECRET = /\b(client_secret|client_assertion|password|access_token|refresh_token|sig)=([^&\s"]+)/gi
 const JSON_SECRET =
   /"(client_secret|client_assertion|password|access_token|refresh_token)"\s*:\s*"(?:[^"\\]|\\.)*"/gi
+
+/**
+ * An Entra ID client secret as the portal and Graph issue them: three characters, a digit, `Q~`,
+ * then 31 to 34 more (URL-unreserved characters only). Recognised without registration, because the
+ * likely leak is a secret pasted into the wrong variable, where nothing registered it.
+ */
+const ENTRA_CLIENT_SECRET =
+  /(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])/g
 
 export function redactText(text: string): string {
   let out = text
     .replace(JWT, REDACTED)
+    .replace(ENTRA_CLIENT_SECRET, REDACTED)
     .replace(BEARER, `$1 ${REDACTED}`)
     .replace(FORM_SECRET, `$1=${REDACTED}`)
     .replace(JSON_SECRET, `"$1":"${REDACTED}"`)

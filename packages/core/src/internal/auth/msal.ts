@@ -223,7 +223,8 @@ export function createMsalTokenProvider(
 ): TokenProvider {
   const scope = `${target.resource}/.default`
   if (!TENANT.test(auth.tenantId))
-    throw new ConfigError('tenantId', `'${auth.tenantId}' is not a tenant id or domain`)
+    // Not quoted: a secret pasted into the tenant setting must not reach a log.
+    throw new ConfigError('tenantId', 'is not a tenant id (GUID) or domain')
   const credential = auth.credential
 
   const mi = (clientId: string | undefined): ManagedIdentityApplication =>

@@ -136,6 +136,7 @@ describe('the file ledger', () => {
     action: 'disable',
     route: { kind: 'entra', call: 'disable' },
     evidenceKey: 'k',
+    evidence: [],
   } as Step
 
   it('is created with mode 0600', async () => {

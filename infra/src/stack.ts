@@ -11,7 +11,7 @@ import * as pulumi from '@pulumi/pulumi'
 import { parsePolicy, permissionReport } from '@tourniquet/policy'
 import { assertCloudOffers, CLOUDS, permissionsIn } from './clouds.js'
 import { AuditWorkbook } from './components/auditWorkbook.js'
-import { LedgerStore } from './components/ledgerStore.js'
+import { LedgerStore, REQUESTS_BLOB } from './components/ledgerStore.js'
 import { RemediationApp } from './components/remediationApp.js'
 import { type RegistryAccess, ROLE, ScheduledRunner } from './components/scheduledRunner.js'
 import { SecretVault } from './components/secretVault.js'
@@ -149,15 +149,8 @@ export function createStack({
     },
   })
 
-  if (settings.approverGroupId !== undefined) {
-    // Approvers sign in as themselves (`tourniquet approve`) and may write decisions, nothing else.
-    new authorization.RoleAssignment(`${base}-approvers`, {
-      principalId: settings.approverGroupId,
-      principalType: 'Group',
-      roleDefinitionId: pulumi.interpolate`/subscriptions/${arm.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ROLE.storageBlobDataContributor}`,
-      scope: ledger.decisions.id,
-    })
-  }
+  if (settings.approverGroupId !== undefined)
+    grantApprovers(base, settings.approverGroupId, arm.subscriptionId, ledger)
 
   new AuditWorkbook(`${base}-workbook`, {
     resourceGroupName: group.name,
@@ -192,4 +185,46 @@ function registryAccess(settings: Settings, vault: SecretVault): RegistryAccess 
       passwordUri: vault.registryPasswordUri,
     }
   return undefined
+}
+
+/**
+ * Approvers sign in as themselves (`tourniquet approve`): they may write decisions, and read the
+ * requests they decide on, which the job writes beside the ledger. That read is one blob of the
+ * ledger container, so the role carries a condition: reads elsewhere in the container (the ledger
+ * itself) are not granted. Condition format: azure-docs articles/role-based-access-control/
+ * conditions-format.md; the blob path attribute: articles/storage/blobs/storage-auth-abac-attributes.md.
+ */
+function grantApprovers(
+  base: string,
+  groupId: string,
+  subscriptionId: pulumi.Input<string>,
+  ledger: LedgerStore,
+) {
+  const role = (id: string) =>
+    pulumi.interpolate`/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${id}`
+  new authorization.RoleAssignment(`${base}-approvers`, {
+    principalId: groupId,
+    principalType: 'Group',
+    roleDefinitionId: role(ROLE.storageBlobDataContributor),
+    scope: ledger.decisions.id,
+  })
+  new authorization.RoleAssignment(`${base}-approvers-requests`, {
+    principalId: groupId,
+    principalType: 'Group',
+    roleDefinitionId: role(ROLE.storageBlobDataReader),
+    scope: ledger.container.id,
+    conditionVersion: '2.0',
+    condition: approversReadOnly(REQUESTS_BLOB),
+  })
+}
+
+/** Allows the read data action only on the blob named; other data actions of the role are unaffected. */
+export function approversReadOnly(blob: string): string {
+  return [
+    '(',
+    " (!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'}))",
+    ' OR',
+    ` (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringEquals '${blob}')`,
+    ')',
+  ].join('\n')
 }

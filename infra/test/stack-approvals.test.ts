@@ -43,10 +43,11 @@ describe('approvals and notifications configured', () => {
     const job = onIt.find((r) => r.principalId === 'uami-principal-id')
     expect(job?.roleDefinitionId).toMatch(new RegExp(`/roleDefinitions/${READER}$`))
     const group = roles(d).filter((r) => r.principalId === APPROVERS)
-    expect(group).toHaveLength(1)
-    expect(group[0]).toMatchObject({ principalType: 'Group' })
-    expect(group[0]?.roleDefinitionId).toMatch(new RegExp(`/roleDefinitions/${CONTRIBUTOR}$`))
-    expect(onDecisions(group[0] as Role)).toBe(true)
+    expect(group).toHaveLength(2)
+    for (const r of group) expect(r.principalType).toBe('Group')
+    const writes = group.filter((r) => r.roleDefinitionId.endsWith(CONTRIBUTOR))
+    expect(writes).toHaveLength(1)
+    expect(onDecisions(writes[0] as Role)).toBe(true)
     // Nothing that writes the decisions container is the job's.
     expect(
       roles(d).filter(
@@ -54,6 +55,22 @@ describe('approvals and notifications configured', () => {
           r.principalId === 'uami-principal-id' && onDecisions(r) && !r.roleDefinitionId.endsWith(READER),
       ),
     ).toEqual([])
+  })
+
+  it('approvers may read the requests blob beside the ledger, and nothing else there (a role condition)', () => {
+    const reads = roles(d).filter((r) => r.principalId === APPROVERS && r.roleDefinitionId.endsWith(READER))
+    expect(reads).toHaveLength(1)
+    const read = reads[0] as Role & { condition: string; conditionVersion: string }
+    expect(read.scope).toMatch(/\/containers\/tourniquet$/)
+    expect(read.conditionVersion).toBe('2.0')
+    expect(read.condition).toContain(
+      "!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'})",
+    )
+    expect(read.condition).toContain(
+      "@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringEquals 'ledger.jsonl.approvals.jsonl'",
+    )
+    // The same blob the job writes requests to: `<ledger>.approvals.jsonl` (runner approvals/store.ts).
+    expect(`${d.outputs.ledgerUrl}.approvals.jsonl`).toMatch(/\/tourniquet\/ledger\.jsonl\.approvals\.jsonl$/)
   })
 
   it('notification URLs and key are Key Vault secrets, referenced by the job as secretRef env', () => {

@@ -34,6 +34,8 @@ export interface LedgerStoreArgs {
 
 export const LEDGER_CONTAINER = 'tourniquet'
 export const LEDGER_BLOB = 'ledger.jsonl'
+/** Where the runner writes approval requests: `<ledger>.approvals.jsonl`, in the ledger container. */
+export const REQUESTS_BLOB = `${LEDGER_BLOB}.approvals.jsonl`
 export const DECISIONS_CONTAINER = 'decisions'
 export const DECISIONS_BLOB = 'decisions.jsonl'
 

@@ -1,7 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest'
+import { jobNoPlainSecrets } from '../policy-pack/rules/jobNoPlainSecrets.js'
 import { parseSettings, SettingsError } from '../src/settings.js'
 import { base, type Deployed, deploy, type Job, ofType, one } from './deploy.js'
 import { SECRET_SIG } from './mocks.js'
+import { violations } from './policyHarness.js'
 
 const APPROVERS = '0a1b2c3d-0000-4000-a000-0000000000a1'
 const NOTIFY_URLS = 'https://contoso.webhook.office.com/workflows/abc?sig=notify-url-signature-value'
@@ -94,6 +96,11 @@ describe('approvals and notifications configured', () => {
       expect(ref?.keyVaultUrl).toMatch(new RegExp(`/secrets/.*-${name}-a1b2c3$`))
       expect(ref?.value).toBeUndefined()
     }
+  })
+
+  it("the policy pack's rule against plain secrets passes the job as deployed", async () => {
+    const job = one(d.mocks, 'azure-native:app:Job')
+    expect(await violations(jobNoPlainSecrets, job.type, job.state, job.name)).toEqual([])
   })
 
   it('the job is created after the notification secrets (Container Apps resolves them then)', () => {

@@ -23,12 +23,16 @@ export const CONFIG_KEYS = [
   'ledgerRetentionDays',
   'ledgerImmutabilityDays',
   'rbacPropagationSeconds',
+  'approverGroupId',
 ] as const
 
 export interface StackConfig {
   settings: Settings
   /** tourniquet:registryPassword, a Pulumi secret: it only ever flows into Key Vault. */
   registryPassword: pulumi.Output<string> | undefined
+  /** tourniquet:notifyUrls and tourniquet:notifySecret, Pulumi secrets: they only ever flow into Key Vault. */
+  notifyUrls: pulumi.Output<string> | undefined
+  notifySecret: pulumi.Output<string> | undefined
 }
 
 export function readConfig(): StackConfig {
@@ -40,5 +44,10 @@ export function readConfig(): StackConfig {
   }
   const registryPassword = config.getSecret('registryPassword')
   raw.registryPasswordSet = registryPassword !== undefined
-  return { settings: parseSettings(raw), registryPassword }
+  return {
+    settings: parseSettings(raw),
+    registryPassword,
+    notifyUrls: config.getSecret('notifyUrls'),
+    notifySecret: config.getSecret('notifySecret'),
+  }
 }

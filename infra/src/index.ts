@@ -13,7 +13,7 @@ import { createStack, type StackOutputs } from './stack.js'
  */
 function build(): StackOutputs {
   try {
-    const { settings, registryPassword } = readConfig()
+    const { settings, registryPassword, notifyUrls, notifySecret } = readConfig()
     const policyFile = resolve(process.cwd(), settings.policyPath)
     let policyText: string
     try {
@@ -29,6 +29,8 @@ function build(): StackOutputs {
       policyFile: settings.policyPath,
       now: new Date(),
       registryPassword,
+      notifyUrls,
+      notifySecret,
     })
   } catch (e) {
     if (e instanceof SettingsError || isPolicyError(e)) throw new pulumi.RunError(e.message)
@@ -43,6 +45,7 @@ export const servicePrincipalObjectId = outputs.servicePrincipalObjectId
 export const vaultUri = outputs.vaultUri
 export const jobName = outputs.jobName
 export const ledgerUrl = outputs.ledgerUrl
+export const decisionsUrl = outputs.decisionsUrl
 export const grantedPermissions = outputs.grantedPermissions
 /** Directory roles to assign to the service principal by hand (a Privileged Role Administrator). */
 export const directoryRolesToAssign = outputs.directoryRolesToAssign

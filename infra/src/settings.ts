@@ -91,6 +91,17 @@ const baseSchema = z.object({
   ledgerRetentionDays: number('days a deleted ledger blob stays recoverable', 1, 365).default(30),
   /** Optional time-based immutability on the ledger container (0 = off); appends stay allowed. */
   ledgerImmutabilityDays: number('days ledger blobs cannot be changed or deleted', 0, 146_000).default(0),
+  /**
+   * Entra group whose members approve or reject waiting steps (`tourniquet approve` with their own
+   * sign-in): Storage Blob Data Contributor on the decisions container, nothing else.
+   */
+  approverGroupId: z
+    .string()
+    .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, {
+      message:
+        "expected the approvers' Entra group object id (a GUID such as 0a1b2c3d-0000-4000-a000-000000000001)",
+    })
+    .optional(),
   /** The longest the job waits after a new role assignment before Container Apps resolves it. */
   rbacPropagationSeconds: number('seconds to wait for a new role assignment to take effect', 0, 900).default(
     120,

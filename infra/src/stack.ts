@@ -10,9 +10,10 @@ import * as azuread from '@pulumi/azuread'
 import * as pulumi from '@pulumi/pulumi'
 import { parsePolicy, permissionReport } from '@tourniquet/policy'
 import { assertCloudOffers, CLOUDS, permissionsIn } from './clouds.js'
-import { LedgerStore } from './components/ledgerStore.js'
+import { AuditWorkbook } from './components/auditWorkbook.js'
+import { LedgerStore, REQUESTS_BLOB } from './components/ledgerStore.js'
 import { RemediationApp } from './components/remediationApp.js'
-import { type RegistryAccess, ScheduledRunner } from './components/scheduledRunner.js'
+import { type RegistryAccess, ROLE, ScheduledRunner } from './components/scheduledRunner.js'
 import { SecretVault } from './components/secretVault.js'
 import { globalName, scopedName, stackSlug } from './names.js'
 import type { Settings } from './settings.js'
@@ -27,6 +28,9 @@ export interface StackInputs {
   now: Date
   /** tourniquet:registryPassword (a Pulumi secret), required with registryUsername. */
   registryPassword?: pulumi.Input<string> | undefined
+  /** tourniquet:notifyUrls and tourniquet:notifySecret (Pulumi secrets): kept in Key Vault only. */
+  notifyUrls?: pulumi.Input<string> | undefined
+  notifySecret?: pulumi.Input<string> | undefined
 }
 
 export interface StackOutputs {
@@ -35,6 +39,8 @@ export interface StackOutputs {
   vaultUri: pulumi.Output<string>
   jobName: pulumi.Output<string>
   ledgerUrl: pulumi.Output<string>
+  /** Where approvers append decisions and the job reads them (TOURNIQUET_DECISIONS). */
+  decisionsUrl: pulumi.Output<string>
   grantedPermissions: string[]
   directoryRolesToAssign: string[]
 }
@@ -45,6 +51,8 @@ export function createStack({
   policyFile,
   now,
   registryPassword,
+  notifyUrls,
+  notifySecret,
 }: StackInputs): StackOutputs {
   // The same parser and the same permission derivation as the runner and CI: a policy that does not
   // validate fails the preview with file, line and path.
@@ -101,6 +109,8 @@ export function createStack({
     ...(settings.registryUsername !== undefined && registryPassword !== undefined
       ? { registryPassword }
       : {}),
+    ...(notifyUrls !== undefined ? { notifyUrls } : {}),
+    ...(notifySecret !== undefined ? { notifySecret } : {}),
   })
 
   const ledger = new LedgerStore(`${base}-ledger`, {
@@ -128,6 +138,9 @@ export function createStack({
     dependsOn: vault.registryPassword ? [vault.registryPassword] : [],
     ledgerContainerId: ledger.container.id,
     ledgerUrl: ledger.ledgerUrl,
+    decisionsContainerId: ledger.decisions.id,
+    decisionsUrl: ledger.decisionsUrl,
+    notify: { urls: vault.notifyUrls, secret: vault.notifySecret },
     policyText,
     names: {
       job: scopedName('job', prefix, stack, 'runner'),
@@ -136,12 +149,25 @@ export function createStack({
     },
   })
 
+  if (settings.approverGroupId !== undefined)
+    grantApprovers(base, settings.approverGroupId, arm.subscriptionId, ledger)
+
+  new AuditWorkbook(`${base}-workbook`, {
+    resourceGroupName: group.name,
+    location: settings.location,
+    subscriptionId: arm.subscriptionId,
+    workspaceId: runner.workspace.id,
+    jobName: scopedName('job', prefix, stack, 'runner'),
+    displayName: `Tourniquet (${stack})`,
+  })
+
   return {
     applicationClientId: remediation.clientId,
     servicePrincipalObjectId: remediation.servicePrincipal.objectId,
     vaultUri: vault.vaultUri,
     jobName: runner.job.name,
     ledgerUrl: ledger.ledgerUrl,
+    decisionsUrl: ledger.decisionsUrl,
     grantedPermissions: remediation.grantedPermissions,
     directoryRolesToAssign: report.directoryRoles,
   }
@@ -159,4 +185,46 @@ function registryAccess(settings: Settings, vault: SecretVault): RegistryAccess 
       passwordUri: vault.registryPasswordUri,
     }
   return undefined
+}
+
+/**
+ * Approvers sign in as themselves (`tourniquet approve`): they may write decisions, and read the
+ * requests they decide on, which the job writes beside the ledger. That read is one blob of the
+ * ledger container, so the role carries a condition: reads elsewhere in the container (the ledger
+ * itself) are not granted. Condition format: azure-docs articles/role-based-access-control/
+ * conditions-format.md; the blob path attribute: articles/storage/blobs/storage-auth-abac-attributes.md.
+ */
+function grantApprovers(
+  base: string,
+  groupId: string,
+  subscriptionId: pulumi.Input<string>,
+  ledger: LedgerStore,
+) {
+  const role = (id: string) =>
+    pulumi.interpolate`/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${id}`
+  new authorization.RoleAssignment(`${base}-approvers`, {
+    principalId: groupId,
+    principalType: 'Group',
+    roleDefinitionId: role(ROLE.storageBlobDataContributor),
+    scope: ledger.decisions.id,
+  })
+  new authorization.RoleAssignment(`${base}-approvers-requests`, {
+    principalId: groupId,
+    principalType: 'Group',
+    roleDefinitionId: role(ROLE.storageBlobDataReader),
+    scope: ledger.container.id,
+    conditionVersion: '2.0',
+    condition: approversReadOnly(REQUESTS_BLOB),
+  })
+}
+
+/** Allows the read data action only on the blob named; other data actions of the role are unaffected. */
+export function approversReadOnly(blob: string): string {
+  return [
+    '(',
+    " (!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'}))",
+    ' OR',
+    ` (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringEquals '${blob}')`,
+    ')',
+  ].join('\n')
 }

@@ -38,6 +38,8 @@ export interface DeployOptions {
   mocks?: MockOptions
   now?: Date
   registryPassword?: string
+  notifyUrls?: string
+  notifySecret?: string
 }
 
 export async function deploy(settings: Settings, options: DeployOptions = {}) {
@@ -51,6 +53,8 @@ export async function deploy(settings: Settings, options: DeployOptions = {}) {
     now: options.now ?? NOW,
     registryPassword:
       options.registryPassword === undefined ? undefined : pulumi.secret(options.registryPassword),
+    notifyUrls: options.notifyUrls === undefined ? undefined : pulumi.secret(options.notifyUrls),
+    notifySecret: options.notifySecret === undefined ? undefined : pulumi.secret(options.notifySecret),
   })
   const outputs = {
     applicationClientId: await resolve(o.applicationClientId),
@@ -58,6 +62,7 @@ export async function deploy(settings: Settings, options: DeployOptions = {}) {
     vaultUri: await resolve(o.vaultUri),
     jobName: await resolve(o.jobName),
     ledgerUrl: await resolve(o.ledgerUrl),
+    decisionsUrl: await resolve(o.decisionsUrl),
     grantedPermissions: o.grantedPermissions,
     directoryRolesToAssign: o.directoryRolesToAssign,
   }

@@ -72,6 +72,17 @@ describe('policy pack: each rule passes a compliant fixture and catches one brok
     expect(await violations(jobNoPlainSecrets, JOB, plainSecret)).toEqual([
       expect.stringMatching(/AZURE_CLIENT_SECRET has a plain value/),
     ])
+    // Notification settings are credentials although their names and URL values do not look like one.
+    for (const [name, value] of [
+      ['TOURNIQUET_NOTIFY_URLS', 'https://contoso.webhook.office.com/workflows/abc?sig=x'],
+      ['TOURNIQUET_NOTIFY_SECRET', 'hmac'],
+    ]) {
+      const plainNotify = goodJob()
+      plainNotify.template.containers[0]?.env.push({ name, value } as never)
+      expect(await violations(jobNoPlainSecrets, JOB, plainNotify)).toEqual([
+        expect.stringMatching(new RegExp(`${name} has a plain value`)),
+      ])
+    }
     const looksLikeOne = goodJob()
     looksLikeOne.template.containers[0]?.env.push({
       name: 'SETTING',

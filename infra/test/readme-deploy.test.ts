@@ -64,8 +64,9 @@ describe("the README's deploy section", () => {
       (m) => m[1],
     )
     expect(set).toEqual(expect.arrayContaining(['location', 'image', 'registryId', 'policyPath']))
-    for (const key of set) expect([...CONFIG_KEYS, 'registryPassword']).toContain(key)
-    for (const key of [...CONFIG_KEYS, 'registryPassword']) expect(deploySection).toContain(`\`${key}\``)
+    const secrets = ['registryPassword', 'notifyUrls', 'notifySecret']
+    for (const key of set) expect([...CONFIG_KEYS, ...secrets]).toContain(key)
+    for (const key of [...CONFIG_KEYS, ...secrets]) expect(deploySection).toContain(`\`${key}\``)
   })
 
   it('the configuration its deploy commands set passes validation', () => {

@@ -47,17 +47,22 @@ describe('an image in another private registry, and an immutable ledger', () => 
   })
 
   it('no AcrPull: the identity only gets its vault and ledger roles', () => {
-    expect(ofType(d.mocks, 'azure-native:authorization:RoleAssignment')).toHaveLength(2)
+    expect(ofType(d.mocks, 'azure-native:authorization:RoleAssignment')).toHaveLength(3)
   })
 
   // azure-docs articles/storage/blobs/immutable-time-based-retention-policy-overview.md: with
   // allowProtectedAppendWrites, append blobs take new blocks while existing data stays immutable.
-  it('an optional time-based immutability policy protects the ledger while appends continue', () => {
-    expect(one(d.mocks, 'azure-native:storage:BlobContainerImmutabilityPolicy').inputs).toMatchObject({
-      containerName: 'tourniquet',
-      immutabilityPolicyName: 'default',
-      immutabilityPeriodSinceCreationInDays: 365,
-      allowProtectedAppendWrites: true,
-    })
+  it('an optional time-based immutability policy protects the ledger and the decisions while appends continue', () => {
+    const policies = ofType(d.mocks, 'azure-native:storage:BlobContainerImmutabilityPolicy').map(
+      (p) => p.inputs,
+    )
+    const expected = (containerName: string) =>
+      expect.objectContaining({
+        containerName,
+        immutabilityPolicyName: 'default',
+        immutabilityPeriodSinceCreationInDays: 365,
+        allowProtectedAppendWrites: true,
+      })
+    expect(policies).toEqual([expected('tourniquet'), expected('decisions')])
   })
 })

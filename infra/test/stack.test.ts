@@ -30,6 +30,8 @@ describe('the stack in secret mode (prod-like)', () => {
       'tourniquet:index:SecretVault': 1,
       'tourniquet:index:LedgerStore': 1,
       'tourniquet:index:ScheduledRunner': 1,
+      'tourniquet:index:AuditWorkbook': 1,
+      'azure-native:applicationinsights:Workbook': 1,
       'azure-native:resources:ResourceGroup': 1,
       'azure-native:managedidentity:UserAssignedIdentity': 1,
       'azuread:index/servicePrincipal:ServicePrincipal': 2,
@@ -40,12 +42,12 @@ describe('the stack in secret mode (prod-like)', () => {
       'azure-native:keyvault:Secret': 1,
       'azure-native:authorization:ManagementLockByScope': 2,
       'azure-native:storage:StorageAccount': 1,
-      'azure-native:storage:BlobContainer': 1,
+      'azure-native:storage:BlobContainer': 2,
       'azure-native:storage:BlobServiceProperties': 1,
       'azure-native:operationalinsights:Workspace': 1,
       'azure-native:monitor:DiagnosticSetting': 1,
       'azure-native:app:ManagedEnvironment': 1,
-      'azure-native:authorization:RoleAssignment': 3,
+      'azure-native:authorization:RoleAssignment': 4,
       'azure-native:app:Job': 1,
     })
   })
@@ -168,10 +170,10 @@ describe('the stack in secret mode (prod-like)', () => {
       allowBlobPublicAccess: false,
       enableHttpsTrafficOnly: true,
     })
-    expect(one(d.mocks, 'azure-native:storage:BlobContainer').inputs).toMatchObject({
-      containerName: 'tourniquet',
-      publicAccess: 'None',
-    })
+    expect(ofType(d.mocks, 'azure-native:storage:BlobContainer').map((c) => c.inputs)).toEqual([
+      expect.objectContaining({ containerName: 'tourniquet', publicAccess: 'None' }),
+      expect.objectContaining({ containerName: 'decisions', publicAccess: 'None' }),
+    ])
     expect(d.outputs.ledgerUrl).toMatch(
       /^https:\/\/tqst[a-z0-9]+\.blob\.core\.windows\.net\/tourniquet\/ledger\.jsonl$/,
     )
@@ -181,13 +183,16 @@ describe('the stack in secret mode (prod-like)', () => {
     const roles = ofType(d.mocks, 'azure-native:authorization:RoleAssignment').map(
       (r) => r.inputs as { roleDefinitionId: string; scope: string; principalId: string },
     )
-    expect(roles).toHaveLength(3)
+    expect(roles).toHaveLength(4)
     const acr = roles.find((r) => r.roleDefinitionId.endsWith('7f951dda-4ed3-4680-a7ca-43fe172d538d'))
     expect(acr?.scope).toBe(REGISTRY_ID)
     const vault = roles.find((r) => r.roleDefinitionId.endsWith('4633458b-17de-408a-b874-0445c86b69e6'))
     const blob = roles.find((r) => r.roleDefinitionId.endsWith('ba92f5b4-2d11-453d-a403-e96b0029c9fe'))
     expect(vault?.scope).toMatch(/Microsoft\.KeyVault\/vaults\/tqkv/)
     expect(blob?.scope).toMatch(/blobServices\/default\/containers\/tourniquet$/)
+    // The job only reads decisions (decision 012): Storage Blob Data Reader on that container.
+    const reader = roles.find((r) => r.roleDefinitionId.endsWith('2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'))
+    expect(reader?.scope).toMatch(/blobServices\/default\/containers\/decisions$/)
     expect(vault?.roleDefinitionId).toBe(
       `/subscriptions/${SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6`,
     )

@@ -2,6 +2,10 @@ import * as app from '@pulumi/azure-native/app/index.js'
 import { type ResourceValidationPolicy, validateResourceOfType } from '@pulumi/policy'
 
 const SECRET_NAME = /(secret|password|passwd|token|key|credential|connectionstring)/i
+// The runner's own settings that are credentials whatever they look like: webhook URLs carry their
+// signature (whoever has one can post), and the HMAC key signs notifications. Other TOURNIQUET_
+// names are plain settings, which is why the name pattern above skips that prefix.
+const ALWAYS_SECRET = new Set(['TOURNIQUET_NOTIFY_URLS', 'TOURNIQUET_NOTIFY_SECRET'])
 // Long high-entropy values look like credentials whatever their name.
 const SECRET_VALUE = /^(?=.*[A-Za-z])(?=.*\d)[A-Za-z0-9+/=_~.-]{32,}$/
 
@@ -15,7 +19,8 @@ export const jobNoPlainSecrets: ResourceValidationPolicy = {
     for (const container of job.template?.containers ?? []) {
       for (const env of container.env ?? []) {
         if (env.value === undefined || env.value === null) continue
-        if (SECRET_NAME.test(env.name ?? '') && !/^TOURNIQUET_/.test(env.name ?? '')) {
+        const name = env.name ?? ''
+        if (ALWAYS_SECRET.has(name) || (SECRET_NAME.test(name) && !/^TOURNIQUET_/.test(name))) {
           report(
             `container '${container.name}' env ${env.name} has a plain value; use secretRef to a Key Vault secret`,
           )

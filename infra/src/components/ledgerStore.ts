@@ -11,6 +11,12 @@
  *   append-blob ledger stay allowed (immutable-time-based-retention-policy-overview.md,
  *   allowProtectedAppendWrites);
  * - a CanNotDelete lock keeps the account itself from being deleted.
+ *
+ * Approvers' decisions live in a second container of the same account, `decisions`, so that the
+ * job can be given read-only access to them (scheduledRunner.ts) while approvers get write access
+ * to that container only (decision 012). Versioning and soft delete cover it (they are
+ * account-wide), and the optional immutability policy applies to it as well: decisions are appended
+ * to an append blob like the ledger.
  */
 import * as authorization from '@pulumi/azure-native/authorization/index.js'
 import * as storage from '@pulumi/azure-native/storage/index.js'
@@ -28,11 +34,18 @@ export interface LedgerStoreArgs {
 
 export const LEDGER_CONTAINER = 'tourniquet'
 export const LEDGER_BLOB = 'ledger.jsonl'
+/** Where the runner writes approval requests: `<ledger>.approvals.jsonl`, in the ledger container. */
+export const REQUESTS_BLOB = `${LEDGER_BLOB}.approvals.jsonl`
+export const DECISIONS_CONTAINER = 'decisions'
+export const DECISIONS_BLOB = 'decisions.jsonl'
 
 export class LedgerStore extends pulumi.ComponentResource {
   readonly account: storage.StorageAccount
   readonly container: storage.BlobContainer
   readonly ledgerUrl: pulumi.Output<string>
+  readonly decisions: storage.BlobContainer
+  /** The blob the job reads decisions from (TOURNIQUET_DECISIONS) and approvers append to. */
+  readonly decisionsUrl: pulumi.Output<string>
 
   constructor(name: string, args: LedgerStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super('tourniquet:index:LedgerStore', name, {}, opts)
@@ -51,16 +64,19 @@ export class LedgerStore extends pulumi.ComponentResource {
       },
       { parent: this },
     )
-    this.container = new storage.BlobContainer(
-      name,
-      {
-        resourceGroupName: args.resourceGroupName,
-        accountName: this.account.name,
-        containerName: LEDGER_CONTAINER,
-        publicAccess: 'None',
-      },
-      { parent: this },
-    )
+    const container = (suffix: string, containerName: string) =>
+      new storage.BlobContainer(
+        suffix === '' ? name : `${name}-${suffix}`,
+        {
+          resourceGroupName: args.resourceGroupName,
+          accountName: this.account.name,
+          containerName,
+          publicAccess: 'None',
+        },
+        { parent: this },
+      )
+    this.container = container('', LEDGER_CONTAINER)
+    this.decisions = container('decisions', DECISIONS_CONTAINER)
     new storage.BlobServiceProperties(
       name,
       {
@@ -74,19 +90,24 @@ export class LedgerStore extends pulumi.ComponentResource {
       { parent: this },
     )
     if (args.immutabilityDays > 0) {
-      new storage.BlobContainerImmutabilityPolicy(
-        name,
-        {
-          resourceGroupName: args.resourceGroupName,
-          accountName: this.account.name,
-          containerName: this.container.name,
-          immutabilityPolicyName: 'default',
-          immutabilityPeriodSinceCreationInDays: args.immutabilityDays,
-          // The ledger is an append blob: new lines stay allowed, existing ones cannot change.
-          allowProtectedAppendWrites: true,
-        },
-        { parent: this },
-      )
+      for (const [suffix, target] of [
+        ['', this.container],
+        ['decisions', this.decisions],
+      ] as const) {
+        new storage.BlobContainerImmutabilityPolicy(
+          suffix === '' ? name : `${name}-${suffix}`,
+          {
+            resourceGroupName: args.resourceGroupName,
+            accountName: this.account.name,
+            containerName: target.name,
+            immutabilityPolicyName: 'default',
+            immutabilityPeriodSinceCreationInDays: args.immutabilityDays,
+            // Both are append blobs: new lines stay allowed, existing ones cannot change.
+            allowProtectedAppendWrites: true,
+          },
+          { parent: this },
+        )
+      }
     }
     new authorization.ManagementLockByScope(
       `${name}-no-delete`,
@@ -99,6 +120,7 @@ export class LedgerStore extends pulumi.ComponentResource {
       { parent: this },
     )
     this.ledgerUrl = pulumi.interpolate`https://${this.account.name}.${args.blobSuffix}/${LEDGER_CONTAINER}/${LEDGER_BLOB}`
-    this.registerOutputs({ ledgerUrl: this.ledgerUrl })
+    this.decisionsUrl = pulumi.interpolate`https://${this.account.name}.${args.blobSuffix}/${DECISIONS_CONTAINER}/${DECISIONS_BLOB}`
+    this.registerOutputs({ ledgerUrl: this.ledgerUrl, decisionsUrl: this.decisionsUrl })
   }
 }

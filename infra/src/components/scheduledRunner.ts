@@ -20,6 +20,8 @@ import type { Settings } from '../settings.js'
 export const ROLE = {
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6',
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
+  // built-in-roles/storage.md#storage-blob-data-reader: read and list blobs, no write or delete.
+  storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1',
   acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d',
 } as const
 
@@ -31,6 +33,12 @@ export type RegistryAccess =
 /** The Consumption workload profile: the sizes up to 4 vCPU / 8 GiB (a Consumption-only environment stops at 2 / 4). */
 export const WORKLOAD_PROFILE = 'Consumption'
 
+/** A Key Vault secret the job references: the resource (the job waits for it) and its versionless URI. */
+export interface VaultRef {
+  resource: pulumi.Resource
+  uri: pulumi.Input<string>
+}
+
 export interface ScheduledRunnerArgs {
   resourceGroupName: pulumi.Input<string>
   subscriptionId: pulumi.Input<string>
@@ -40,12 +48,17 @@ export interface ScheduledRunnerArgs {
   appClientId: pulumi.Input<string>
   vaultId: pulumi.Input<string>
   /** Secret mode: the Key Vault secret (the job waits for it) and its versionless URI. */
-  clientSecret: { resource: pulumi.Resource; uri: pulumi.Input<string> } | undefined
+  clientSecret: VaultRef | undefined
   registry: RegistryAccess | undefined
   /** Resources the job must wait for besides its role assignments (e.g. the registry password secret). */
   dependsOn: pulumi.Resource[]
   ledgerContainerId: pulumi.Input<string>
   ledgerUrl: pulumi.Input<string>
+  /** The decisions container: the job only reads it (approvers write it). */
+  decisionsContainerId: pulumi.Input<string>
+  decisionsUrl: pulumi.Input<string>
+  /** Notification settings in Key Vault; unset: the job sends no notifications. */
+  notify: { urls?: VaultRef | undefined; secret?: VaultRef | undefined }
   policyText: string
   names: { job: string; environment: string; workspace: string }
 }
@@ -152,7 +165,10 @@ export class ScheduledRunner extends pulumi.ComponentResource {
     this.registerOutputs({ jobName: this.job.name })
   }
 
-  /** The identity's roles, each scoped to one resource: the vault, the ledger container, the registry. */
+  /**
+   * The identity's roles, each scoped to one resource: the vault, the ledger container, the decisions
+   * container (read only: a job that could write decisions could approve its own steps), the registry.
+   */
   private grantRoles(name: string, args: ScheduledRunnerArgs): authorization.RoleAssignment[] {
     const grant = (suffix: string, role: string, scope: pulumi.Input<string>) =>
       new authorization.RoleAssignment(
@@ -168,6 +184,7 @@ export class ScheduledRunner extends pulumi.ComponentResource {
     const roles = [
       grant('vault-secrets-user', ROLE.keyVaultSecretsUser, args.vaultId),
       grant('ledger-contributor', ROLE.storageBlobDataContributor, args.ledgerContainerId),
+      grant('decisions-reader', ROLE.storageBlobDataReader, args.decisionsContainerId),
     ]
     if (args.registry?.kind === 'acr') roles.push(grant('acr-pull', ROLE.acrPull, args.registry.registryId))
     return roles
@@ -201,6 +218,8 @@ function jobInputs(args: ScheduledRunnerArgs): JobInputs {
       { name: 'TOURNIQUET_POLICY', value: '/config/policy.yaml' },
       { name: 'TOURNIQUET_MODE', value: s.mode },
       { name: 'TOURNIQUET_LEDGER', value: args.ledgerUrl },
+      // Not the default beside the ledger: that container is the job's to write, this one the approvers'.
+      { name: 'TOURNIQUET_DECISIONS', value: args.decisionsUrl },
       // Leave a margin inside the replica timeout so the job records its own stop.
       { name: 'TOURNIQUET_MAX_RUNTIME', value: `PT${Math.max(60, s.replicaTimeoutSeconds - 120)}S` },
     ],
@@ -221,6 +240,7 @@ function jobInputs(args: ScheduledRunnerArgs): JobInputs {
   } else {
     inputs.env.push({ name: 'TOURNIQUET_AUTH', value: 'federated' })
   }
+  addNotify(inputs, args)
   // Container Apps pulls with the registries entry whose server matches the image's host.
   if (args.registry?.kind === 'acr') {
     inputs.registries.push({ server: args.registry.server, identity: args.identity.id })
@@ -237,4 +257,18 @@ function jobInputs(args: ScheduledRunnerArgs): JobInputs {
     })
   }
   return inputs
+}
+
+/** Notification URLs and key: Key Vault references only, and the job waits for them like the client secret. */
+function addNotify(inputs: JobInputs, args: ScheduledRunnerArgs): void {
+  const refs = [
+    ['notify-urls', 'TOURNIQUET_NOTIFY_URLS', args.notify.urls],
+    ['notify-secret', 'TOURNIQUET_NOTIFY_SECRET', args.notify.secret],
+  ] as const
+  for (const [name, env, ref] of refs) {
+    if (ref === undefined) continue
+    inputs.secrets.push({ name, keyVaultUrl: ref.uri, identity: args.identity.id })
+    inputs.waitFor.push(ref.resource)
+    inputs.env.push({ name: env, secretRef: name })
+  }
 }

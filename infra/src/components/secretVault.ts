@@ -1,7 +1,8 @@
 /**
  * Key Vault in RBAC mode with soft delete (90 days) and purge protection, a CanNotDelete lock, and the
- * secrets the job reads: the client secret (secret mode, with an expiry and a content type) and a
- * private registry's password. Their values only ever flow from their source into the vault: never
+ * secrets the job reads: the client secret (secret mode, with an expiry and a content type), a
+ * private registry's password, and the notification webhook URLs and HMAC key (the URLs carry their
+ * own signatures, so they are credentials too). Their values only ever flow from their source into the vault: never
  * into an output or plain config.
  *
  * Soft delete (azure-docs articles/key-vault/general/soft-delete-overview.md): a deleted vault or
@@ -24,6 +25,16 @@ export interface SecretVaultArgs {
   clientSecret?: { value: pulumi.Input<string>; endDate: pulumi.Input<string> }
   /** A private (non-Azure) registry's password. */
   registryPassword?: pulumi.Input<string>
+  /** TOURNIQUET_NOTIFY_URLS: comma-separated webhook URLs. */
+  notifyUrls?: pulumi.Input<string>
+  /** TOURNIQUET_NOTIFY_SECRET: the HMAC key that signs notifications. */
+  notifySecret?: pulumi.Input<string>
+}
+
+/** A Key Vault secret and its versionless URI. */
+export interface VaultSecret {
+  resource: keyvault.Secret
+  uri: pulumi.Output<string>
 }
 
 const unixSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000)
@@ -36,6 +47,8 @@ export class SecretVault extends pulumi.ComponentResource {
   readonly clientSecretUri: pulumi.Output<string> | undefined
   readonly registryPassword: keyvault.Secret | undefined
   readonly registryPasswordUri: pulumi.Output<string> | undefined
+  readonly notifyUrls: VaultSecret | undefined
+  readonly notifySecret: VaultSecret | undefined
 
   constructor(name: string, args: SecretVaultArgs, opts?: pulumi.ComponentResourceOptions) {
     super('tourniquet:index:SecretVault', name, {}, opts)
@@ -105,6 +118,21 @@ export class SecretVault extends pulumi.ComponentResource {
       this.registryPassword = undefined
       this.registryPasswordUri = undefined
     }
+    const optional = (suffix: string, value: pulumi.Input<string> | undefined, contentType: string) => {
+      if (value === undefined) return undefined
+      const resource = secret(suffix, { value: pulumi.secret(value), contentType })
+      return { resource, uri: uriOf(resource) }
+    }
+    this.notifyUrls = optional(
+      'notify-urls',
+      args.notifyUrls,
+      'text/plain; comma-separated webhook URLs the tourniquet job notifies',
+    )
+    this.notifySecret = optional(
+      'notify-secret',
+      args.notifySecret,
+      'text/plain; HMAC key the tourniquet job signs notifications with',
+    )
     this.registerOutputs({ vaultUri: this.vaultUri })
   }
 }

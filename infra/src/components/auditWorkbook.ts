@@ -1,0 +1,55 @@
+/**
+ * An Azure Monitor workbook over the job's Log Analytics workspace: runs, actions, failures,
+ * pending approvals and time to containment, from the audit lines (workbook/queries.ts).
+ * Microsoft.Insights/workbooks (azure-native applicationinsights.Workbook, API 2023-06-01):
+ * category 'workbook' is the gallery it shows in, kind 'shared' the only valid kind, sourceId the
+ * resource it belongs to, and the resource name must be a GUID.
+ */
+import { createHash } from 'node:crypto'
+import * as applicationinsights from '@pulumi/azure-native/applicationinsights/index.js'
+import * as pulumi from '@pulumi/pulumi'
+import { workbookContent } from '../workbook/workbook.js'
+
+export interface AuditWorkbookArgs {
+  resourceGroupName: pulumi.Input<string>
+  location: string
+  subscriptionId: pulumi.Input<string>
+  workspaceId: pulumi.Input<string>
+  jobName: string
+  displayName: string
+}
+
+/**
+ * The same GUID for the same subscription, group and job on every deployment (like Bicep's guid()),
+ * so an update changes the workbook in place instead of adding one.
+ */
+export function stableGuid(...parts: string[]): string {
+  const h = createHash('sha256').update(parts.join('/')).digest('hex')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`
+}
+
+export class AuditWorkbook extends pulumi.ComponentResource {
+  readonly workbook: applicationinsights.Workbook
+
+  constructor(name: string, args: AuditWorkbookArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('tourniquet:index:AuditWorkbook', name, {}, opts)
+    this.workbook = new applicationinsights.Workbook(
+      name,
+      {
+        resourceGroupName: args.resourceGroupName,
+        location: args.location,
+        resourceName: pulumi
+          .all([args.subscriptionId, args.resourceGroupName])
+          .apply(([sub, rg]) => stableGuid(sub, rg, args.jobName)),
+        kind: 'shared',
+        category: 'workbook',
+        displayName: args.displayName,
+        sourceId: args.workspaceId,
+        version: 'Notebook/1.0',
+        serializedData: pulumi.output(args.workspaceId).apply((id) => workbookContent(args.jobName, id)),
+      },
+      { parent: this },
+    )
+    this.registerOutputs({})
+  }
+}

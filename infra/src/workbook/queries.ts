@@ -1,0 +1,81 @@
+/**
+ * The workbook's Kusto queries over the job's audit (its stdout: one JSON object per line in
+ * ContainerAppConsoleLogs_CL.Log_s). Kept here, apart from the workbook layout, so tests can check
+ * every field and literal they rely on against recorded audit lines (test/workbook-queries.test.ts):
+ * a renamed audit field would otherwise leave a panel silently empty.
+ */
+
+export interface AuditQuery {
+  /** Panel title. */
+  title: string
+  /** Workbook visualization of the result. */
+  visualization: 'timechart' | 'table' | 'barchart'
+  query: string
+}
+
+/** The job's audit lines, each parsed into `e`. */
+const audit = (jobName: string) => `ContainerAppConsoleLogs_CL
+| where ContainerJobName_s == "${jobName}"
+| extend e = parse_json(Log_s)`
+
+export function auditQueries(jobName: string) {
+  const base = audit(jobName)
+  return {
+    runsOverTime: {
+      title: 'Runs over time, by outcome',
+      visualization: 'timechart',
+      query: `${base}
+| where tostring(e.event) == "summary"
+| summarize runs = count() by outcome = tostring(e.outcome), bin(TimeGenerated, 1h)`,
+    },
+    actions: {
+      title: 'Actions by rule, route and status',
+      visualization: 'table',
+      query: `${base}
+| where tostring(e.event) == "step"
+| summarize steps = count() by rule = tostring(e.rule), action = tostring(e.action), route = tostring(e.route), status = tostring(e.status)
+| order by steps desc`,
+    },
+    failures: {
+      title: 'Failed and unverified steps (latest 50)',
+      visualization: 'table',
+      query: `${base}
+| where tostring(e.event) == "step" and tostring(e.status) in ("failed", "unverified")
+| project TimeGenerated, runId = tostring(e.runId), user = tostring(e.userPrincipalName), rule = tostring(e.rule), action = tostring(e.action), route = tostring(e.route), status = tostring(e.status), reason = tostring(e.reason), graphRequestId = tostring(e.graphRequestId), correlationId = tostring(e.correlationId)
+| order by TimeGenerated desc
+| take 50`,
+    },
+    // A step is one user, action and evidence; its latest status among the runs that act decides
+    // whether it still waits. Plan runs are left out: they report "planned" and change nothing.
+    pendingApprovals: {
+      title: 'Steps waiting for approval',
+      visualization: 'table',
+      query: `${base}
+| where tostring(e.event) == "step" and tostring(e.status) != "planned" and isnotempty(tostring(e.evidenceKey))
+| extend userId = tostring(e.userId), action = tostring(e.action), evidenceKey = tostring(e.evidenceKey), status = tostring(e.status), user = tostring(e.userPrincipalName), rule = tostring(e.rule), runId = tostring(e.runId), reason = tostring(e.reason)
+| summarize arg_max(TimeGenerated, status, user, rule, runId, reason) by userId, action, evidenceKey
+| where status == "pendingApproval"
+| project requestedAt = TimeGenerated, user, action, rule, runId, reason`,
+    },
+    // From the run's start line to each verified step of that run. The audit does not carry when
+    // the risk was detected, so detection-to-containment cannot be computed yet (see the note).
+    timeToContainment: {
+      title: 'Time to containment: run start to verified step (seconds)',
+      visualization: 'table',
+      query: `let starts = ${base}
+| where tostring(e.event) == "start"
+| project runId = tostring(e.runId), started = TimeGenerated;
+${base}
+| where tostring(e.event) == "step" and tostring(e.status) == "succeeded"
+| project runId = tostring(e.runId), action = tostring(e.action), at = TimeGenerated
+| join kind=inner starts on runId
+| extend seconds = (at - started) / 1s
+| summarize steps = count(), p50 = percentile(seconds, 50), p90 = percentile(seconds, 90), slowest = max(seconds) by action`,
+    },
+  } satisfies Record<string, AuditQuery>
+}
+
+export const CONTAINMENT_NOTE =
+  '**Time to containment** here runs from the start of a run to each step it verified (status succeeded). ' +
+  'Detection-to-containment would also need when Entra ID Protection or Defender for Identity detected the risk; ' +
+  'the audit does not carry detection times yet, so that part is not shown.'

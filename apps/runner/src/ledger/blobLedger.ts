@@ -28,6 +28,7 @@ import {
   type LedgerHeadroom,
   latestInOrder,
   parseLedgerLines,
+  SerialWrites,
 } from './ledger.js'
 
 const LEASE_SECONDS = 60
@@ -68,7 +69,7 @@ export class BlobLedger implements Ledger {
   private lostReason: string | undefined
   private held: Held | undefined
   private renewTimer: NodeJS.Timeout | undefined
-  private tail: Promise<void> = Promise.resolve()
+  private readonly writes = new SerialWrites()
 
   constructor(options: BlobLedgerOptions) {
     const url = new URL(options.url)
@@ -153,7 +154,7 @@ export class BlobLedger implements Ledger {
 
   async release(): Promise<void> {
     clearInterval(this.renewTimer)
-    await this.tail
+    await this.writes.idle()
     await this.held?.lease.releaseLease().catch(() => undefined)
     this.held = undefined
   }
@@ -170,9 +171,7 @@ export class BlobLedger implements Ledger {
 
   /** Appends are serialized: one writer per lease, and each append names the position it expects. */
   append(entries: LedgerEntry[]): Promise<void> {
-    const turn = this.tail.then(() => this.write(entries))
-    this.tail = turn.catch(() => undefined)
-    return turn
+    return this.writes.run(() => this.write(entries))
   }
 
   private async write(entries: LedgerEntry[]): Promise<void> {

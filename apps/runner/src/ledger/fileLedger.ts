@@ -3,7 +3,7 @@ import { hostname } from 'node:os'
 import { dirname } from 'node:path'
 import { LedgerLockedError } from '../errors.js'
 import { openPrivate } from '../privateFile.js'
-import { type Ledger, type LedgerEntry, parseLedgerLines } from './ledger.js'
+import { type Ledger, type LedgerEntry, parseLedgerLines, SerialWrites } from './ledger.js'
 
 function alive(pid: number): boolean {
   try {
@@ -126,13 +126,11 @@ export class FileLedger implements Ledger {
     return parseLedgerLines(text, this.path)
   }
 
-  private tail: Promise<void> = Promise.resolve()
+  private readonly writes = new SerialWrites()
 
   /** Appends are serialized: concurrent groups must not interleave their lines. */
   append(entries: LedgerEntry[]): Promise<void> {
-    const turn = this.tail.then(() => this.write(entries))
-    this.tail = turn.catch(() => undefined)
-    return turn
+    return this.writes.run(() => this.write(entries))
   }
 
   private async write(entries: LedgerEntry[]): Promise<void> {

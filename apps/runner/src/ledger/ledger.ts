@@ -166,3 +166,19 @@ export function parseLedgerLines(text: string, location: string): LedgerEntry[] 
   })
   return out
 }
+
+/** Runs appends one after another: concurrent groups must never interleave their lines. */
+export class SerialWrites {
+  private tail: Promise<void> = Promise.resolve()
+
+  run(write: () => Promise<void>): Promise<void> {
+    const turn = this.tail.then(write)
+    this.tail = turn.catch(() => undefined)
+    return turn
+  }
+
+  /** Settles when every write queued so far has ended. */
+  idle(): Promise<void> {
+    return this.tail
+  }
+}

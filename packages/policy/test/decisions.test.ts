@@ -15,28 +15,8 @@ import {
   type Signals,
   type UserSignals,
 } from '../src/index.js'
+import { ago, NOW, user } from './signals.js'
 
-const NOW = new Date('2026-01-15T12:00:00Z')
-const ago = (h: number) => new Date(NOW.getTime() - h * 3_600_000).toISOString()
-
-function user(over: Partial<UserSignals> & { id?: string } = {}): UserSignals {
-  const id = over.id ?? 'u1'
-  return {
-    userId: id,
-    userPrincipalName: `${id}@contoso.example`,
-    risk: { level: 'high', state: 'atRisk' },
-    detections: [
-      {
-        id: `${id}-d1`,
-        riskEventType: 'leakedCredentials',
-        source: 'IdentityProtection',
-        detectedDateTime: ago(1),
-      },
-    ],
-    directory: { accountEnabled: true, onPremisesSyncEnabled: false, userType: 'Member' },
-    ...over,
-  }
-}
 const detection = (id: string, riskEventType: string, source: string | undefined, hoursAgo = 1) => ({
   id,
   riskEventType,

@@ -25,6 +25,7 @@ import {
   type Policy,
   permissionReport,
 } from '@tourniquet/policy'
+import { claimsOf } from './claims.js'
 import { clientFromConfig, credentialFor } from './client.js'
 import type { RunnerConfig } from './env.js'
 import { isConfigurationError } from './errors.js'
@@ -55,14 +56,8 @@ export interface DoctorOptions {
 
 /** The `roles` claim of an access token: the app roles granted. The token itself is never kept or shown. */
 export function rolesOf(token: string): string[] {
-  const payload = token.split('.')[1]
-  if (payload === undefined) return []
-  try {
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { roles?: unknown }
-    return Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : []
-  } catch {
-    return []
-  }
+  const roles = claimsOf(token).roles
+  return Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : []
 }
 
 async function tokenRoles(config: RunnerConfig, credential: Credential): Promise<string[]> {

@@ -101,3 +101,14 @@ export class NoOutcomeError extends RunnerError {
     this.name = 'NoOutcomeError'
   }
 }
+
+/** A line of an approval trail that is not a request or decision: no approval is guessed. */
+export class ApprovalTrailCorruptError extends RunnerError {
+  constructor(location: string, line: number, problem: string) {
+    super(
+      'TQ_RUNNER_LEDGER_CORRUPT',
+      `${location}: line ${line} ${problem}; refusing to guess what was approved`,
+    )
+    this.name = 'ApprovalTrailCorruptError'
+  }
+}

@@ -1,7 +1,12 @@
 import type { Step } from '@tourniquet/policy'
 import { describe, expect, it } from 'vitest'
 import { gate } from '../src/approvals/gate.js'
-import type { ApprovalDecision, ApprovalRequest } from '../src/approvals/records.js'
+import {
+  type ApprovalDecision,
+  type ApprovalRequest,
+  parseTrail,
+  requestSchema,
+} from '../src/approvals/records.js'
 
 const NOW = new Date('2026-12-01T12:00:00Z')
 const step = (evidence: string[], evidenceKey = evidence.join('+')): Step => ({
@@ -86,5 +91,24 @@ describe('approval gate', () => {
       waiting: [],
       skipped: [],
     })
+  })
+})
+
+describe('approval trails as input', () => {
+  it('a line that is not a record is an error naming the file, the line and the field, with the ledger-corrupt code', () => {
+    const good = JSON.stringify(asked(['d1']))
+    expect(() => parseTrail(`${good}\nnot json\n`, requestSchema, 'x.approvals.jsonl')).toThrow(
+      /x\.approvals\.jsonl: line 2 is not JSON/,
+    )
+    const forged = JSON.stringify({ ...asked(['d1']), expiresAt: 'never' })
+    const error = (() => {
+      try {
+        parseTrail(forged, requestSchema, 'x.approvals.jsonl')
+      } catch (e) {
+        return e
+      }
+    })()
+    expect(error).toMatchObject({ code: 'TQ_RUNNER_LEDGER_CORRUPT' })
+    expect((error as Error).message).toMatch(/line 1 is not a valid record \(expiresAt: /)
   })
 })

@@ -7,15 +7,13 @@ import { describe, expect, it } from 'vitest'
 import {
   type Action,
   apiNeeds,
-  evaluate,
   parsePolicy,
   permissionReport,
   requiredPermissions,
   resolveRoute,
-  type Signals,
   type UserSignals,
 } from '../src/index.js'
-import { ago, NOW, user } from './signals.js'
+import { actions, ago, plan, policy, rule, user } from './signals.js'
 
 const detection = (id: string, riskEventType: string, source: string | undefined, hoursAgo = 1) => ({
   id,
@@ -24,13 +22,6 @@ const detection = (id: string, riskEventType: string, source: string | undefined
   detectedDateTime: ago(hoursAgo),
 })
 
-const policy = (rules: string, extra = '') =>
-  parsePolicy(`version: 1\nlookback: PT24H\n${extra}rules:\n${rules}`)
-const rule = (when: string, then: string, name = 'r') =>
-  `  - name: ${name}\n    when: ${when}\n    then: ${then}\n`
-const plan = (p: ReturnType<typeof policy>, users: UserSignals[], signals: Partial<Signals> = {}) =>
-  evaluate(p, { users, ...signals }, NOW)
-const actions = (p: ReturnType<typeof plan>) => p.steps.map((s) => `${s.userId}:${s.action}`)
 const matchesAlone = (when: string, u: UserSignals): boolean =>
   plan(policy(rule(when, '[revokeSessions]')), [u]).steps.length === 1
 

@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { evaluate, parsePolicy, type Signals, type UserSignals } from '../src/index.js'
-import { ago, NOW, user } from './signals.js'
-
-const policy = (rules: string, extra = '') =>
-  parsePolicy(`version: 1\nlookback: PT24H\n${extra}rules:\n${rules}`)
-const rule = (when: string, then: string, name = 'r') =>
-  `  - name: ${name}\n    when: ${when}\n    then: ${then}\n`
-const plan = (p: ReturnType<typeof policy>, users: UserSignals[], signals: Partial<Signals> = {}) =>
-  evaluate(p, { users, ...signals }, NOW)
-const actions = (p: ReturnType<typeof plan>) => p.steps.map((s) => `${s.userId}:${s.action}`)
+import { evaluate } from '../src/index.js'
+import { actions, ago, NOW, plan, policy, rule, user } from './signals.js'
 
 describe('conditions', () => {
   it('riskLevel', () => {

@@ -7,6 +7,7 @@
 import { hostname, userInfo } from 'node:os'
 import type { Writable } from 'node:stream'
 import { canonicalAction } from '@tourniquet/policy'
+import { claimsOf } from '../claims.js'
 import { credentialFor } from '../client.js'
 import type { RunnerConfig } from '../env.js'
 import { EXIT } from '../exit.js'
@@ -77,9 +78,7 @@ async function decider(config: RunnerConfig, by: string | undefined, remote: boo
     const token = await storageCredential(config, await credentialFor(config)).getToken(
       'https://storage.azure.com/.default',
     )
-    const claims = JSON.parse(
-      Buffer.from(token?.token.split('.')[1] ?? '', 'base64url').toString('utf8') || '{}',
-    ) as Record<string, unknown>
+    const claims = claimsOf(token?.token)
     const name = [claims.upn, claims.unique_name, claims.preferred_username, claims.appid, claims.oid].find(
       (v) => typeof v === 'string',
     )

@@ -6,6 +6,7 @@
  * a decision holds for that evidence only.
  */
 import { z } from 'zod'
+import { ApprovalTrailCorruptError } from '../errors.js'
 
 const stepKey = {
   runId: z.string().min(1),
@@ -69,13 +70,17 @@ export function parseTrail<T>(text: string, schema: z.ZodType<T>, location: stri
     try {
       value = JSON.parse(line)
     } catch {
-      throw new Error(`${location} line ${i + 1}: not JSON`)
+      throw new ApprovalTrailCorruptError(location, i + 1, 'is not JSON')
     }
     const parsed = schema.safeParse(value)
-    if (!parsed.success)
-      throw new Error(
-        `${location} line ${i + 1}: not a valid record (${parsed.error.issues[0]?.path.join('.') ?? ''})`,
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      throw new ApprovalTrailCorruptError(
+        location,
+        i + 1,
+        `is not a valid record (${issue?.path.join('.') || 'the line'}: ${issue?.message ?? 'invalid'})`,
       )
+    }
     out.push(parsed.data)
   })
   return out

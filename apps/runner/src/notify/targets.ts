@@ -5,6 +5,8 @@
  * webhook URL is a credential (whoever holds it can post): it is registered with the sanitizer and
  * only its origin is ever written.
  */
+import { isLoopbackHost } from '@tourniquet/core'
+
 export const NOTIFY_KINDS = ['teams', 'slack', 'json'] as const
 export type NotifyKind = (typeof NOTIFY_KINDS)[number]
 
@@ -20,17 +22,13 @@ export interface NotifyTarget {
 const TEAMS_HOST = /(^|\.)(powerautomate\.com|powerplatform\.com|flow\.microsoft\.com|logic\.azure\.com)$/i
 const SLACK_HOST = /^hooks\.slack\.com$/i
 
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
-}
-
 /** Parses one entry; a string naming what is wrong (without quoting the URL) when it cannot be used. */
 export function parseTarget(entry: string): NotifyTarget | string {
   const prefixed = /^(teams|slack|json):(.*)$/i.exec(entry)
   const text = prefixed ? (prefixed[2] ?? '') : entry
   const url = URL.parse(text)
   if (url === null) return 'is not a URL'
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname)))
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname)))
     return 'must use https (plain http only for a loopback address)'
   if (url.username !== '' || url.password !== '') return 'must not carry credentials before the host'
   const kind = prefixed

@@ -80,8 +80,13 @@ export type Summary = Record<StepStatus, number> & {
   unmatched: number
   exitCode: number
   durationMs: number
+  /** How Identity Protection was read (decision 015), and why a full collection ran. */
+  collection?: 'full' | 'incremental'
+  collectionReason?: string
   /** Every Graph request attempt of the run, retries included, and how many were answered 429. */
   graphRequests?: number
+  /** Of those, the ones to Identity Protection (1 request/s per tenant for every app together). */
+  identityProtectionRequests?: number
   throttled429?: number
   peakRssMb?: number
   /** The blob ledger's room left in its current segment (decision 010); absent for a file ledger. */

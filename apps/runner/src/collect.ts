@@ -1,25 +1,22 @@
 /**
  * Collects the signals the policy decides on, with the fewest requests Graph's budgets allow:
- * risky users (paged at 500), detections in the lookback (paged at 500), directory facts through
- * $batch (20 users a request), exclusion groups, and Defender for Identity accounts of the synced
- * users the plan would act on through Defender for Identity ($batch, under their own budget).
+ * Identity Protection's risky users and detections (evidence/read.ts: everything in the lookback,
+ * or what changed since the last run, decision 015), directory facts through $batch (20 users a
+ * request) for the users whose signals changed, exclusion groups, and Defender for Identity
+ * accounts of the synced users the plan would act on through Defender for Identity ($batch, under
+ * their own budget).
  */
-import {
-  type GraphClient,
-  isGraphError,
-  RISK_DETECTION_SELECT,
-  RISKY_USER_SELECT,
-  USER_SELECT,
-} from '@tourniquet/core'
-import {
-  DEFAULT_RISK_STATES,
-  type DetectionSignal,
-  evaluate,
-  type Policy,
-  type Signals,
-  type UserSignals,
-} from '@tourniquet/policy'
+import { type GraphClient, USER_SELECT } from '@tourniquet/core'
+import { evaluate, type Policy, type Signals, type UserSignals } from '@tourniquet/policy'
 import { unavailableApis } from './cloud.js'
+import {
+  FilterRefused,
+  type Reading,
+  readAllDetections,
+  readAllRiskyUsers,
+  readChanges,
+} from './evidence/read.js'
+import { type EvidenceState, emptyState, policyDigest, signalsOf } from './evidence/state.js'
 
 export interface CollectNotes {
   riskyUsers: number
@@ -29,44 +26,121 @@ export interface CollectNotes {
   unresolvedExclusions: string[]
 }
 
-/** What one collection reads with, and writes its notes to. */
-interface Reading {
-  client: GraphClient
-  policy: Policy
-  now: Date
-  notes: CollectNotes
+/** How Identity Protection was read this run, for the plan and summary lines. */
+export interface Collection {
+  kind: 'full' | 'incremental'
+  /** Why a full collection ran: no state yet, the policy changed, the daily reconciliation, a refused filter. */
+  reason?: string
+}
+
+export interface CollectOptions {
   signal: AbortSignal | undefined
+  tenantId: string
+  settings: { mode: 'incremental' | 'full'; overlapMs: number; reconcileEveryMs: number }
+  /** The state the last run left: undefined when there is none or it cannot be used. */
+  previous: EvidenceState | undefined
+}
+
+export interface Collected {
+  signals: Signals
+  notes: CollectNotes
+  /** The policy with exclusions by object id: evaluate it, not the one passed in. */
+  policy: Policy
+  /** The state to keep for the next run. */
+  state: EvidenceState
+  collection: Collection
+  /** The users whose signals this run read afresh (all of them in a full collection). */
+  touched: ReadonlySet<string>
+  /** Whether the state differs from the one the run started from (an unchanged one is not saved again). */
+  changed: boolean
 }
 
 /**
  * Collects the signals, first resolving every `exclude.users` UPN to its object id. The returned
  * policy lists exclusions by object id only: a user is excluded by who they are, not by a UPN copy
- * that may be null or lag a rename (Identity Protection's), so evaluate it, not the one passed in.
+ * that may be null or lag a rename (Identity Protection's).
  */
 export async function collectSignals(
   client: GraphClient,
   policy: Policy,
   now: Date,
-  signal: AbortSignal | undefined,
-): Promise<{ signals: Signals; notes: CollectNotes; policy: Policy }> {
+  options: CollectOptions,
+): Promise<Collected> {
+  const { signal } = options
   const notes: CollectNotes = { riskyUsers: 0, detections: 0, warnings: [], unresolvedExclusions: [] }
   const upns = new Map<string, string>()
   const byId = await resolveExclusions(client, policy, { notes, upns, signal })
   const reading: Reading = { client, policy: byId, now, notes, signal }
-  const risky = await readRiskyUsers(reading)
-  // Detections (Identity Protection budget) and directory facts ($batch, directory budget) do not
-  // compete for a budget: read them side by side.
-  const [, sids] = await Promise.all([readDetections(reading, risky), readDirectoryFacts(reading, risky)])
+  const { state, touched, sids, collection, changed } = await readEvidence(reading, policy, options)
+  const signals = signalsOf(state)
   // An excluded user whose directory facts could not be read is still named by the directory's UPN.
-  for (const [id, upn] of upns) {
-    const user = risky.get(id)
-    if (user && user.directory === undefined) user.userPrincipalName = upn
+  for (const user of signals.users) {
+    const upn = upns.get(user.userId)
+    if (upn !== undefined && user.directory === undefined) user.userPrincipalName = upn
   }
-  const signals: Signals = { users: [...risky.values()], groupMembers: await readExclusionGroups(reading) }
+  signals.groupMembers = await readExclusionGroups(reading)
   const unavailable = unavailableApis(policy, client.endpoints.cloud)
   if (unavailable) signals.unavailable = unavailable
   else await readDefenderIdentities(reading, signals, sids)
-  return { signals, notes, policy: byId }
+  keepDefenderFacts(state, signals, touched)
+  return { signals, notes, policy: byId, state, collection, touched, changed: changed || touched.size > 0 }
+}
+
+/** Why this run cannot be incremental, or undefined when it can. */
+export function fullReason(
+  previous: EvidenceState | undefined,
+  { tenantId, digest, now, settings }: { tenantId: string; digest: string; now: Date; settings: CollectOptions['settings'] },
+): string | undefined {
+  if (settings.mode === 'full') return 'TOURNIQUET_COLLECTION is full'
+  if (previous === undefined) return 'no evidence state yet'
+  if (previous.tenantId !== tenantId) return 'the evidence state is of another tenant'
+  if (previous.policyDigest !== digest) return 'the policy changed'
+  if (previous.fullAt === undefined) return 'the last full collection was cut short'
+  const since = now.getTime() - Date.parse(previous.fullAt)
+  if (since >= settings.reconcileEveryMs || since < 0)
+    return `reconciliation: the last full collection was at ${previous.fullAt}`
+  if (previous.refusedAt !== undefined && now.getTime() - Date.parse(previous.refusedAt) < settings.reconcileEveryMs)
+    return `the service refused a last-updated filter at ${previous.refusedAt}; it is tried again at the next reconciliation`
+  return undefined
+}
+
+/** Identity Protection's side (incremental when it can be), then the directory facts of the users it touched. */
+async function readEvidence(
+  reading: Reading,
+  policy: Policy,
+  options: CollectOptions,
+): Promise<{
+  state: EvidenceState
+  touched: Set<string>
+  sids: Map<string, string>
+  collection: Collection
+  changed: boolean
+}> {
+  const digest = policyDigest(policy)
+  const { previous, tenantId, settings } = options
+  let reason = fullReason(previous, { tenantId, digest, now: reading.now, settings })
+  let refusedAt: string | undefined
+  if (reason === undefined && previous !== undefined) {
+    const changes = await readChanges(reading, previous, settings.overlapMs)
+    if (!(changes instanceof FilterRefused)) {
+      // Users without directory facts (a failed read) are asked again each run.
+      for (const u of changes.state.users.values()) if (u.directory === undefined) changes.touched.add(u.userId)
+      const sids = await readDirectoryFacts(reading, changes.state, changes.touched)
+      return { ...changes, sids, collection: { kind: 'incremental' } }
+    }
+    refusedAt = reading.now.toISOString()
+    reason = `fallback: the service refused a last-updated filter (${changes.message}); reading the whole lookback with the documented filters`
+    reading.notes.warnings.push(`incremental collection: ${reason}`)
+  }
+  const state = emptyState(tenantId, digest)
+  state.refusedAt = refusedAt ?? previous?.refusedAt
+  const complete = await readAllRiskyUsers(reading, state)
+  const touched = new Set(state.users.keys())
+  // Detections (Identity Protection budget) and directory facts ($batch, directory budget) do not
+  // compete for a budget: read them side by side.
+  const [, sids] = await Promise.all([readAllDetections(reading, state), readDirectoryFacts(reading, state, touched)])
+  if (complete) state.fullAt = reading.now.toISOString()
+  return { state, touched, sids, collection: { kind: 'full', reason: reason ?? 'full collection' }, changed: true }
 }
 
 /**
@@ -105,76 +179,26 @@ async function resolveExclusions(
   return { ...policy, exclude: { ...policy.exclude, users: ids } }
 }
 
-/** The risky users any rule can match (by risk level and state), keyed by user id. */
-async function readRiskyUsers({ client, policy, notes, signal }: Reading): Promise<Map<string, UserSignals>> {
-  const levels = policy.rules.every((r) => r.when.riskLevel)
-    ? [...new Set(policy.rules.flatMap((r) => r.when.riskLevel ?? []))]
-    : undefined
-  const states = [...new Set(policy.rules.flatMap((r) => r.when.riskState ?? DEFAULT_RISK_STATES))]
-  const risky = new Map<string, UserSignals>()
-  let read = 0
-  try {
-    for await (const u of client.riskyUsers.list(
-      { riskLevels: levels, riskStates: states, select: RISKY_USER_SELECT },
-      { signal },
-    )) {
-      read++
-      if (u.isDeleted) continue
-      risky.set(u.id, {
-        userId: u.id,
-        userPrincipalName: u.userPrincipalName ?? u.id,
-        risk: { level: u.riskLevel, state: u.riskState, detail: u.riskDetail },
-        detections: [],
-      })
-    }
-  } catch (e) {
-    // A reported service quirk: the last page's nextLink answers 400 (graph-contract.md Corrections
-    // 6). A refused next page after users were read ends the list with a warning: the users read are
-    // acted on (the guardrails still count them), any others are read by the next run. A 400 before
-    // any user was read is a real error (a refused filter, say).
-    if (!(isGraphError(e) && e.status === 400 && read > 0)) throw e
-    notes.warnings.push(
-      `riskyUsers: the service refused the next page after ${read} risky users (400, a known quirk of the last page); they are acted on, any others are read by the next run`,
-    )
-  }
-  notes.riskyUsers = risky.size
-  return risky
-}
-
-/** Every detection in the lookback, attached to its risky user. */
-async function readDetections(
-  { client, policy, now, notes, signal }: Reading,
-  risky: Map<string, UserSignals>,
-): Promise<void> {
-  const since = new Date(now.getTime() - policy.lookback)
-  for await (const d of client.riskDetections.list({ since, select: RISK_DETECTION_SELECT }, { signal })) {
-    notes.detections++
-    const user = risky.get(d.userId)
-    if (!user) continue
-    const detection: DetectionSignal = {
-      id: d.id,
-      riskEventType: d.riskEventType,
-      riskLevel: d.riskLevel,
-      source: d.source,
-      detectedDateTime: d.detectedDateTime,
-      detectionTimingType: d.detectionTimingType,
-    }
-    user.detections.push(detection)
-  }
-}
-
-/** The directory facts of each risky user; returns the on-premises SIDs of the synced ones. */
+/**
+ * The directory facts of the given risky users, into the state; returns the on-premises SIDs of
+ * the synced ones. Their Defender for Identity facts are dropped: they are looked up again.
+ */
 async function readDirectoryFacts(
   { client, notes, signal }: Reading,
-  risky: Map<string, UserSignals>,
+  state: EvidenceState,
+  ids: ReadonlySet<string>,
 ): Promise<Map<string, string>> {
   const sids = new Map<string, string>()
-  if (risky.size === 0) return sids
+  const wanted = [...ids].filter((id) => state.users.has(id))
+  if (wanted.length === 0) return sids
   // Handled as each $batch round answers: 10,000 users' facts are never all in memory at once.
-  for await (const [id, fact] of client.users.getEach([...risky.keys()], { select: USER_SELECT, signal })) {
-    const user = risky.get(id)
+  for await (const [id, fact] of client.users.getEach(wanted, { select: USER_SELECT, signal })) {
+    const user = state.users.get(id)
     if (!user) continue
+    user.defender = undefined
+    user.defenderNote = undefined
     if (fact instanceof Error) {
+      user.directory = undefined
       notes.warnings.push(`directory facts of ${user.userPrincipalName} could not be read (${fact.message})`)
       continue
     }
@@ -189,6 +213,17 @@ async function readDirectoryFacts(
       sids.set(id, fact.onPremisesSecurityIdentifier)
   }
   return sids
+}
+
+/** What the Defender for Identity lookups found for the users read afresh, kept for the next run. */
+function keepDefenderFacts(state: EvidenceState, signals: Signals, touched: ReadonlySet<string>): void {
+  for (const user of signals.users) {
+    if (!touched.has(user.userId)) continue
+    const stored = state.users.get(user.userId)
+    if (stored === undefined) continue
+    stored.defender = user.defender
+    stored.defenderNote = user.defenderNote
+  }
 }
 
 /** The transitive members of each exclusion group; a group that cannot be read is left out. */

@@ -70,6 +70,13 @@ export interface RunnerConfig {
   watch: { intervalMs: number; share: number }
   /** Where and how a run's notification goes (TOURNIQUET_NOTIFY_URLS, _SECRET, _TIMEOUT). */
   notify: NotifySettings
+  /**
+   * How a run reads Identity Protection (decision 015): `incremental` (TOURNIQUET_COLLECTION,
+   * default) reads what changed since the last run, re-reading the last `overlapMs`
+   * (TOURNIQUET_OVERLAP, default PT10M), with a full collection at least every `reconcileEveryMs`
+   * (TOURNIQUET_RECONCILE_EVERY, default PT24H); `full` reads the whole lookback every run.
+   */
+  collection: { mode: 'incremental' | 'full'; overlapMs: number; reconcileEveryMs: number }
 }
 
 /** Flags that override the environment. */
@@ -129,6 +136,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   const budgets = readBudgets(r)
   const notify = readNotify(r)
   const watch = readWatch(r)
+  const collection = readCollection(r)
   // Messages never quote credential-adjacent values (see NOT_SHOWN); the rest still pass through the
   // sanitizer, which knows the client secret and the shape of any Entra secret.
   registerSecret(r.get('AZURE_CLIENT_SECRET'))
@@ -149,6 +157,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     ...budgets,
     notify,
     watch,
+    collection,
     decisions: r.get('TOURNIQUET_DECISIONS'),
     managedIdentityClientId: r.get('TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID'),
   }
@@ -294,6 +303,24 @@ function readWatch(r: EnvReader): RunnerConfig['watch'] {
       `'${shareText}' is not a share between 0 and 1 of Identity Protection's 1 request/s`,
     )
   return { intervalMs: intervalMs ?? 15_000, share }
+}
+
+function readCollection(r: EnvReader): RunnerConfig['collection'] {
+  const mode = r.get('TOURNIQUET_COLLECTION') ?? 'incremental'
+  if (mode !== 'incremental' && mode !== 'full')
+    r.problem(
+      'TOURNIQUET_COLLECTION',
+      `'${mode}' is not a collection mode; expected incremental (what changed since the last run) or full (the whole lookback every run)`,
+    )
+  const duration = (name: string, fallback: string, example: string): number => {
+    const text = r.get(name) ?? fallback
+    const ms = parseDuration(text)
+    if (ms === undefined) r.problem(name, `'${text}' is not an ISO 8601 duration; expected e.g. ${example}`)
+    return ms ?? 0
+  }
+  const overlapMs = duration('TOURNIQUET_OVERLAP', 'PT10M', 'PT10M')
+  const reconcileEveryMs = duration('TOURNIQUET_RECONCILE_EVERY', 'PT24H', 'PT24H')
+  return { mode: mode === 'full' ? 'full' : 'incremental', overlapMs, reconcileEveryMs }
 }
 
 function readRuntime(r: EnvReader): number {

@@ -12,6 +12,7 @@ export const RUNNER_ERROR_CODES = [
   'TQ_RUNNER_LEDGER_LOCKED',
   'TQ_RUNNER_LEASE_LOST',
   'TQ_RUNNER_NO_OUTCOME',
+  'TQ_RUNNER_STATE_UNUSABLE',
 ] as const
 export type RunnerErrorCode = (typeof RUNNER_ERROR_CODES)[number]
 
@@ -110,5 +111,16 @@ export class ApprovalTrailCorruptError extends RunnerError {
       `${location}: line ${line} ${problem}; refusing to guess what was approved`,
     )
     this.name = 'ApprovalTrailCorruptError'
+  }
+}
+
+/**
+ * The evidence state cannot be used (not JSON, a field out of shape): a cache of Graph, so the run
+ * warns and collects in full (decision 015) rather than failing.
+ */
+export class EvidenceStateError extends RunnerError {
+  constructor(location: string, problem: string) {
+    super('TQ_RUNNER_STATE_UNUSABLE', `${location}: ${problem}`)
+    this.name = 'EvidenceStateError'
   }
 }

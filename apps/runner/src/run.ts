@@ -19,8 +19,10 @@ import { gateApprovals } from './approvals/phase.js'
 import { Audit, type StepRecord, skipRecord, stepRecord } from './audit.js'
 import { clientFromConfig, credentialFor } from './client.js'
 import { assertCloudOffers } from './cloud.js'
-import { collectSignals } from './collect.js'
+import { type Collection, collectSignals } from './collect.js'
 import type { RunnerConfig } from './env.js'
+import type { EvidenceState } from './evidence/state.js'
+import { type EvidenceStore, type Loaded, openEvidenceStore } from './evidence/store.js'
 import { EXIT } from './exit.js'
 import { failureMessage, failureOf } from './failures.js'
 import type { Ledger, LedgerHeadroom } from './ledger/ledger.js'
@@ -41,6 +43,8 @@ export interface RunOptions {
   client?: GraphClient
   /** Inject a ledger; otherwise opened from config.ledger. */
   ledger?: Ledger
+  /** Inject the evidence state's store; otherwise the one beside config.ledger. */
+  evidence?: EvidenceStore
   now?: () => Date
   /** Set when a stop is requested (SIGTERM): in-flight steps finish, nothing new starts. */
   stopSignal?: AbortSignal
@@ -71,6 +75,10 @@ interface Run {
   newApprovalRequests: number
   /** The ledger's room left, read before the lease is given back. */
   headroom: LedgerHeadroom | undefined
+  /** How Identity Protection was read (full or incremental, and why). */
+  collection: Collection | undefined
+  /** The users whose signals this run read afresh; undefined: all (a full collection). */
+  touched: ReadonlySet<string> | undefined
   ledger: Ledger | undefined
   locked: boolean
   ownClient: GraphClient | undefined
@@ -169,6 +177,8 @@ function beginRun(options: RunOptions): Run {
     ending: undefined,
     newApprovalRequests: 0,
     headroom: undefined,
+    collection: undefined,
+    touched: undefined,
     ledger: undefined,
     locked: false,
     ownClient: undefined,
@@ -198,7 +208,10 @@ function writeSummary(run: Run): void {
     unmatched: run.plan?.unmatched ?? 0,
     exitCode,
     durationMs: Date.now() - run.startedMs,
+    ...(run.collection ? { collection: run.collection.kind } : {}),
+    ...(run.collection?.reason ? { collectionReason: run.collection.reason } : {}),
     graphRequests: requests.requests,
+    identityProtectionRequests: requests.identityProtection,
     throttled429: requests.throttled,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     ...(headroom ? { ledgerHeadroom: headroom } : {}),
@@ -271,19 +284,34 @@ async function connect(run: Run, ledger: Ledger): Promise<GraphClient> {
 }
 
 /**
- * Collects and evaluates. The signals end here: only the plan (which keeps what the report needs)
- * stays alive through execution, not every user's detections as read.
+ * Collects (incrementally when the evidence state allows, decision 015) and evaluates. The signals
+ * end here: only the plan (which keeps what the report needs) stays alive through execution.
  */
 async function collectAndPlan(
   run: Run,
   client: GraphClient,
   policy: Policy,
 ): Promise<{ plan: Plan; riskyUsers: number }> {
-  const { signals, notes, policy: byId } = await collectSignals(client, policy, run.now, undefined)
-  const plan = refuseUnresolved(evaluate(byId, signals, run.now), notes.unresolvedExclusions)
+  const { config } = run
+  const evidence = await loadEvidence(run)
+  const collected = await collectSignals(client, policy, run.now, {
+    signal: undefined,
+    tenantId: config.tenantId,
+    settings: config.collection,
+    previous: evidence.loaded.state,
+  })
+  const { notes, collection } = collected
+  run.collection = collection
+  run.touched = collection.kind === 'incremental' ? collected.touched : undefined
+  const saved = collected.changed ? await saveEvidence(run, evidence, collected.state) : 'unchanged'
+  const plan = refuseUnresolved(evaluate(collected.policy, collected.signals, run.now), notes.unresolvedExclusions)
   run.plan = plan
   for (const w of notes.warnings) run.audit.event('warning', { message: w })
   run.audit.event('plan', {
+    collection: collection.kind,
+    ...(collection.reason ? { collectionReason: collection.reason } : {}),
+    changedUsers: collected.touched.size,
+    evidence: saved,
     riskyUsers: notes.riskyUsers,
     detections: notes.detections,
     users: plan.users.length,
@@ -292,6 +320,28 @@ async function collectAndPlan(
     unmatched: plan.unmatched,
   })
   return { plan, riskyUsers: notes.riskyUsers }
+}
+
+/** The evidence state beside the ledger; one that cannot be used is a warning and a full collection. */
+async function loadEvidence(run: Run): Promise<{ store: EvidenceStore; loaded: Loaded }> {
+  const store = run.options.evidence ?? (await openEvidenceStore(run.config, () => credentialFor(run.config)))
+  const loaded = await store.load()
+  if (loaded.unusable !== undefined) {
+    const message = `the evidence state cannot be used (${loaded.unusable}); collecting in full and writing a new one`
+    run.audit.event('warning', { message })
+    run.audit.note(`tourniquet: warning: ${message}`)
+  }
+  return { store, loaded }
+}
+
+/** Saves the state for the next run: 'saved', or 'kept' when another run saved one first. */
+async function saveEvidence(
+  run: Run,
+  evidence: { store: EvidenceStore; loaded: Loaded },
+  state: EvidenceState,
+): Promise<'saved' | 'kept'> {
+  if (run.stopping()) return 'kept'
+  return (await evidence.store.save(state, evidence.loaded)) ? 'saved' : 'kept'
 }
 
 /** An excluded UPN the directory could not resolve: nobody can be acted on safely, as for an unreadable group. */
@@ -312,11 +362,17 @@ function refuse(run: Run, plan: Plan, refused: Refusal, riskyUsers: number): Run
   return end(run, EXIT.refused, `refused by ${refused.limit}: nothing done`, riskyUsers)
 }
 
-/** What needs no action: the plan's skips, and steps the ledger says were done for this evidence. */
+/**
+ * What needs no action: the plan's skips, and steps the ledger says were done for this evidence.
+ * An incremental run says so only for the users whose signals changed: the others were said by the
+ * run that read them, and 10,000 stale users must not cost 10,000 lines a minute.
+ */
 function recordKnown(run: Run, plan: Plan, view: LedgerView): void {
-  const { audit } = run
-  for (const s of plan.skips) audit.step(skipRecord(audit.runId, s, `${s.reason}: ${s.detail}`))
+  const { audit, touched } = run
+  const told = (userId: string): boolean => touched === undefined || touched.has(userId)
+  for (const s of plan.skips) if (told(s.userId)) audit.step(skipRecord(audit.runId, s, `${s.reason}: ${s.detail}`))
   for (const { step, entry } of view.done) {
+    if (!told(step.userId)) continue
     const reason = `already done for this evidence by ${entry.runId} (${entry.outcome ?? 'recorded'})`
     audit.step(stepRecord(audit.runId, step, 'skipped', { reason }))
   }

@@ -101,6 +101,7 @@ describe('riskDetections', () => {
         'detectedDateTime',
         'detectionTimingType',
         'id',
+        'lastUpdatedDateTime',
         'riskEventType',
         'riskLevel',
         'source',
@@ -195,6 +196,14 @@ describe('riskDetections', () => {
     expect((error as ContractError).path).toBe('@odata.nextLink')
     expect(evilHits).toBe(0)
     await client.close()
+  })
+
+  it('filters by last update with ge and an unquoted time (a late offline detection keeps its old detectedDateTime)', () => {
+    const at = new Date('2026-12-01T10:00:00Z')
+    expect(riskDetectionFilter({ updatedSince: at })).toBe('lastUpdatedDateTime ge 2026-12-01T10:00:00.000Z')
+    expect(riskDetectionFilter({ since: at, updatedSince: at })).toBe(
+      '(detectedDateTime ge 2026-12-01T10:00:00.000Z) and (lastUpdatedDateTime ge 2026-12-01T10:00:00.000Z)',
+    )
   })
 
   it('escapes values in the filter (OData injection attempt)', () => {

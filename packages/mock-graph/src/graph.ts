@@ -238,12 +238,24 @@ const ACTION_PROVIDERS: Record<string, string[]> = {
 const SYNCED_ERROR =
   'Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.'
 
+/**
+ * Last-updated filters are used in the wild but listed on no docs page (CONTRACT.md
+ * "last-updated-filters"): with `strictFilters`, the mock is a service that refuses them, which the
+ * client must survive.
+ */
+function refuseUndocumentedFilter(ctx: GraphContext, url: URL, property: string): void {
+  const filter = url.searchParams.get('$filter') ?? ''
+  if (ctx.strictFilters && new RegExp(`\\b${property}\\b`, 'i').test(filter))
+    throw badRequest(`Invalid filter clause: filtering on property '${property}' is not supported.`, 'BadRequest')
+}
+
 export const ROUTES: Route[] = [
   {
     method: 'GET',
     pattern: /^\/identityProtection\/riskDetections$/,
     run: (ctx, _m, url) => {
       requirePerm(ctx, PERMS.readDetections)
+      refuseUndocumentedFilter(ctx, url, 'lastUpdatedDateTime')
       return paged(
         ctx,
         url,
@@ -269,13 +281,7 @@ export const ROUTES: Route[] = [
     pattern: /^\/identityProtection\/riskyUsers$/,
     run: (ctx, _m, url) => {
       requirePerm(ctx, PERMS.readRiskyUsers)
-      // Used in the wild but listed on no docs page (CONTRACT.md "riskyusers-filter"): a service
-      // that refuses it is one the client must survive.
-      if (ctx.strictFilters && /riskLastUpdatedDateTime/i.test(url.searchParams.get('$filter') ?? ''))
-        throw badRequest(
-          "Invalid filter clause: filtering on property 'riskLastUpdatedDateTime' is not supported.",
-          'BadRequest',
-        )
+      refuseUndocumentedFilter(ctx, url, 'riskLastUpdatedDateTime')
       const view = riskyUserView(ctx.tenant)
       return paged(
         ctx,

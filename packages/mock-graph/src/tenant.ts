@@ -159,6 +159,62 @@ export class Tenant {
     this.record({ kind, userId, appId })
   }
 
+  /**
+   * A detection becomes readable now, as Identity Protection publishes one: `lastUpdatedDateTime`
+   * is now, `detectedDateTime` is when it was detected (hours earlier for a late offline one,
+   * graph-contract.md Corrections 10), and the user's risk record is raised and its
+   * `riskLastUpdatedDateTime` moves. How the service aggregates a user's level is not documented:
+   * the mock keeps the highest level of an at-risk user.
+   */
+  detect(
+    userId: string,
+    d: { type: string; level: string; timing: 'realtime' | 'offline'; detectedAt: number },
+  ): MockDetection {
+    const user = this.users.get(userId)
+    if (!user) throw new Error(`no user ${userId} in the mock tenant`)
+    const nowIso = new Date(this.now()).toISOString()
+    const atIso = new Date(d.detectedAt).toISOString()
+    const detection: MockDetection = {
+      id: randomUUID(),
+      requestId: randomUUID(),
+      correlationId: randomUUID(),
+      riskEventType: d.type,
+      riskLevel: d.level,
+      riskState: 'atRisk',
+      riskDetail: 'none',
+      source: 'IdentityProtection',
+      detectionTimingType: d.timing,
+      activity: 'signin',
+      tokenIssuerType: 'AzureAD',
+      ipAddress: '203.0.113.7',
+      location: { city: '', state: '', countryOrRegion: '', geoCoordinates: null },
+      activityDateTime: atIso,
+      detectedDateTime: atIso,
+      lastUpdatedDateTime: nowIso,
+      userId,
+      userDisplayName: user.displayName,
+      userPrincipalName: user.userPrincipalName,
+      additionalInfo: '[]',
+    }
+    this.detections.push(detection)
+    const r = this.riskyUsers.get(userId)
+    const rank = (level: string): number => ['none', 'low', 'medium', 'high'].indexOf(level)
+    const level = r?.riskState === 'atRisk' && rank(r.riskLevel) > rank(d.level) ? r.riskLevel : d.level
+    const risk = { riskLevel: level, riskState: 'atRisk', riskDetail: 'none', riskLastUpdatedDateTime: nowIso }
+    if (r) Object.assign(r, risk)
+    else
+      this.riskyUsers.set(userId, {
+        id: userId,
+        userPrincipalName: user.userPrincipalName,
+        userDisplayName: user.displayName,
+        ...risk,
+        isDeleted: false,
+        processingUntil: 0,
+        history: [],
+      })
+    return detection
+  }
+
   revokeSignInSessions(user: MockUser, appId: string): void {
     // Sessions of external (B2B) users are not revoked: 200 and no effect, as the service does.
     if (user.userType === 'Guest') return

@@ -4,8 +4,15 @@ import { items, type PageOptions, selectText } from '../paging.js'
 import { type RiskDetection, riskDetectionSchema } from '../schemas.js'
 
 export interface RiskDetectionQuery {
-  /** Only detections detected at or after this time. */
+  /** Only detections detected at or after this time (the documented filter). */
   since?: Date
+  /**
+   * Only detections that appeared or changed at or after this time (`lastUpdatedDateTime ge`): the
+   * way to see a late offline detection, which keeps its old `detectedDateTime`. No docs page lists
+   * the property as filterable (graph-contract.md Corrections 7, 10): a caller needs a fallback for
+   * a 400.
+   */
+  updatedSince?: Date
   riskLevels?: readonly string[]
   riskEventTypes?: readonly string[]
   /** Page size; Graph's maximum for riskDetections is 500 (default 20). */
@@ -20,12 +27,13 @@ export const RISK_DETECTIONS_MAX_TOP = 500
 const REQUIRED = ['id', 'userId', 'riskEventType', 'riskLevel', 'detectedDateTime']
 
 /** What a policy decides on: a page of 500 is then a third of its full size to send and parse. */
-export const RISK_DETECTION_SELECT = [...REQUIRED, 'source', 'detectionTimingType'] as const
+export const RISK_DETECTION_SELECT = [...REQUIRED, 'source', 'detectionTimingType', 'lastUpdatedDateTime'] as const
 
 /** Builds the `$filter` text for a detection query (exposed for tests and dry-run output). */
 export function riskDetectionFilter(query: RiskDetectionQuery): string | undefined {
   return and(
     query.since === undefined ? undefined : ge('detectedDateTime', query.since),
+    query.updatedSince === undefined ? undefined : ge('lastUpdatedDateTime', query.updatedSince),
     anyOf('riskLevel', query.riskLevels),
     anyOf('riskEventType', query.riskEventTypes),
   )?.text

@@ -19,14 +19,20 @@ export const RISKY_USERS_MAX_TOP = 500
 const REQUIRED = ['id', 'riskLevel', 'riskState']
 
 /** What a policy decides on (and the deleted flag, to leave deleted users out). */
-export const RISKY_USER_SELECT = [...REQUIRED, 'userPrincipalName', 'riskDetail', 'isDeleted'] as const
+export const RISKY_USER_SELECT = [
+  ...REQUIRED,
+  'userPrincipalName',
+  'riskDetail',
+  'isDeleted',
+  'riskLastUpdatedDateTime',
+] as const
 
 const IP: ThrottleCost[] = [{ scope: 'identityProtection', tokens: 1 }]
 
 export interface RiskyUserQuery {
   riskLevels?: readonly string[]
   riskStates?: readonly string[]
-  /** Only users whose risk changed at or after this time (read-after-write checks). */
+  /** Only users whose risk changed at or after this time (read-after-write checks, incremental runs). */
   updatedSince?: Date
   top?: number
   /** Properties to return ($select); the ones the schema requires are always added. */

@@ -1,0 +1,204 @@
+/**
+ * The evidence state an incremental run starts from (decision 015): every risky user the policy's
+ * risk filter admits, with its directory and Defender for Identity facts, every detection of any
+ * user in the lookback, and the watermark: the newest last-updated time Graph has shown us. A run
+ * reads only what changed since the watermark (minus an overlap), merges it here, and evaluates
+ * the policy over the whole state, so its plan is the plan a full collection would make.
+ *
+ * The state is a cache of Graph, not a record of what was done (the ledger is): losing it costs one
+ * full collection, never an action twice. Like the ledger it is input (a file or a blob anyone with
+ * write access can edit), so it is checked line by line before it is trusted.
+ */
+import { createHash } from 'node:crypto'
+import {
+  DEFAULT_RISK_STATES,
+  type DetectionSignal,
+  type Policy,
+  type Signals,
+  type UserSignals,
+} from '@tourniquet/policy'
+import { z } from 'zod'
+import { EvidenceStateError } from '../errors.js'
+
+/** A risky user as the state keeps it: its signals without detections, and when Graph last changed it. */
+export interface StoredUser extends Omit<UserSignals, 'detections'> {
+  /** `riskLastUpdatedDateTime` as read: an unchanged record is not re-read from the directory. */
+  updated?: string | undefined
+}
+
+export interface StoredDetection extends DetectionSignal {
+  userId: string
+  /** `lastUpdatedDateTime` as read: the same detection re-read in the overlap changes nothing. */
+  updated?: string | undefined
+}
+
+export interface EvidenceState {
+  tenantId: string
+  /** The policy the state was collected for: another policy may admit other users (full collection). */
+  policyDigest: string
+  /** When the last complete full collection ran; undefined when it was cut short. */
+  fullAt: string | undefined
+  /** The newest last-updated time read (Graph's clock, not ours); undefined when nothing was ever read. */
+  watermark: string | undefined
+  /** When the service last refused a last-updated filter: full collections until the next reconciliation. */
+  refusedAt: string | undefined
+  users: Map<string, StoredUser>
+  /** Every detection in the lookback, of any user, by detection id. */
+  detections: Map<string, StoredDetection>
+}
+
+/** The risk levels and states whose users the collection reads (undefined levels: any level). */
+export interface RiskFilter {
+  levels: string[] | undefined
+  states: string[]
+}
+
+export function riskFilterOf(policy: Policy): RiskFilter {
+  // Levels narrow the read only when every rule names some: a rule without one matches any level.
+  const levels = policy.rules.every((r) => r.when.riskLevel)
+    ? [...new Set(policy.rules.flatMap((r) => r.when.riskLevel ?? []))]
+    : undefined
+  const states = [...new Set(policy.rules.flatMap((r) => r.when.riskState ?? DEFAULT_RISK_STATES))]
+  return { levels, states }
+}
+
+/** Whether a risky user is one the full collection's filtered read would return. */
+export const admits = (filter: RiskFilter, risk: { level: string; state: string }): boolean =>
+  (filter.levels === undefined || filter.levels.includes(risk.level)) && filter.states.includes(risk.state)
+
+/** The policy's fingerprint: any change (rules, routes, lookback) starts from a full collection. */
+export const policyDigest = (policy: Policy): string =>
+  createHash('sha256').update(JSON.stringify(policy)).digest('hex').slice(0, 32)
+
+export const emptyState = (tenantId: string, digest: string): EvidenceState => ({
+  tenantId,
+  policyDigest: digest,
+  fullAt: undefined,
+  watermark: undefined,
+  refusedAt: undefined,
+  users: new Map(),
+  detections: new Map(),
+})
+
+/** The later of two ISO times (either may be missing). */
+export function later(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b
+  if (b === undefined) return a
+  return Date.parse(b) > Date.parse(a) ? b : a
+}
+
+/** Drops detections detected before the lookback (no run can use them again); returns their users. */
+export function pruneDetections(state: EvidenceState, lookbackStartMs: number): Set<string> {
+  const users = new Set<string>()
+  for (const [id, d] of state.detections)
+    if (Date.parse(d.detectedDateTime) < lookbackStartMs) {
+      state.detections.delete(id)
+      users.add(d.userId)
+    }
+  return users
+}
+
+/** The signals the policy evaluates: every stored user with its stored detections. */
+export function signalsOf(state: EvidenceState): Signals {
+  const byUser = new Map<string, DetectionSignal[]>()
+  for (const d of state.detections.values()) {
+    const list = byUser.get(d.userId)
+    if (list === undefined) byUser.set(d.userId, [detectionSignal(d)])
+    else list.push(detectionSignal(d))
+  }
+  const users: UserSignals[] = []
+  for (const u of state.users.values()) {
+    const { updated: _, ...signals } = u
+    users.push({ ...signals, detections: byUser.get(u.userId) ?? [] })
+  }
+  return { users }
+}
+
+function detectionSignal(d: StoredDetection): DetectionSignal {
+  const { userId: _u, updated: _t, ...signal } = d
+  return signal
+}
+
+// --- Serialized form -------------------------------------------------------------------------
+
+const STATE_VERSION = 1
+const text = z.string().max(1024)
+const id = z.string().min(1).max(256)
+const time = z.iso.datetime({ offset: true })
+const optional = <T extends z.ZodType>(t: T) => t.optional()
+
+const USER = z.object({
+  userId: id,
+  userPrincipalName: text,
+  risk: z.object({ level: text, state: text, detail: optional(text) }),
+  updated: optional(time),
+  directory: optional(z.object({ accountEnabled: z.boolean(), onPremisesSyncEnabled: z.boolean(), userType: text })),
+  defender: optional(
+    z.object({
+      identityAccountId: id,
+      accounts: z.array(z.object({ provider: text, identifier: text, actions: z.array(text) })).max(100),
+    }),
+  ),
+  defenderNote: optional(text),
+})
+
+const DETECTION = z.object({
+  id,
+  userId: id,
+  riskEventType: text,
+  riskLevel: optional(text),
+  source: optional(text),
+  detectedDateTime: time,
+  detectionTimingType: optional(text),
+  updated: optional(time),
+})
+
+const STATE = z.object({
+  version: z.literal(STATE_VERSION),
+  tenantId: id,
+  policyDigest: id,
+  fullAt: optional(time),
+  watermark: optional(time),
+  refusedAt: optional(time),
+  users: z.array(USER),
+  detections: z.array(DETECTION),
+})
+
+/** The state from its stored text; a clear error naming the field when it is not one. */
+export function parseState(raw: string, location: string): EvidenceState {
+  let json: unknown
+  try {
+    json = JSON.parse(raw)
+  } catch {
+    throw new EvidenceStateError(location, 'not JSON')
+  }
+  const parsed = STATE.safeParse(json)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const where = issue?.path.join('.') || '(root)'
+    throw new EvidenceStateError(location, `${where}: ${issue?.message ?? 'invalid'}`)
+  }
+  const s = parsed.data
+  return {
+    tenantId: s.tenantId,
+    policyDigest: s.policyDigest,
+    fullAt: s.fullAt,
+    watermark: s.watermark,
+    refusedAt: s.refusedAt,
+    users: new Map(s.users.map((u) => [u.userId, u])),
+    detections: new Map(s.detections.map((d) => [d.id, d])),
+  }
+}
+
+export function serializeState(state: EvidenceState): string {
+  return JSON.stringify({
+    version: STATE_VERSION,
+    tenantId: state.tenantId,
+    policyDigest: state.policyDigest,
+    fullAt: state.fullAt,
+    watermark: state.watermark,
+    refusedAt: state.refusedAt,
+    users: [...state.users.values()],
+    detections: [...state.detections.values()],
+  })
+}

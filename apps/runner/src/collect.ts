@@ -89,7 +89,12 @@ export async function collectSignals(
 /** Why this run cannot be incremental, or undefined when it can. */
 export function fullReason(
   previous: EvidenceState | undefined,
-  { tenantId, digest, now, settings }: { tenantId: string; digest: string; now: Date; settings: CollectOptions['settings'] },
+  {
+    tenantId,
+    digest,
+    now,
+    settings,
+  }: { tenantId: string; digest: string; now: Date; settings: CollectOptions['settings'] },
 ): string | undefined {
   if (settings.mode === 'full') return 'TOURNIQUET_COLLECTION is full'
   if (previous === undefined) return 'no evidence state yet'
@@ -99,7 +104,10 @@ export function fullReason(
   const since = now.getTime() - Date.parse(previous.fullAt)
   if (since >= settings.reconcileEveryMs || since < 0)
     return `reconciliation: the last full collection was at ${previous.fullAt}`
-  if (previous.refusedAt !== undefined && now.getTime() - Date.parse(previous.refusedAt) < settings.reconcileEveryMs)
+  if (
+    previous.refusedAt !== undefined &&
+    now.getTime() - Date.parse(previous.refusedAt) < settings.reconcileEveryMs
+  )
     return `the service refused a last-updated filter at ${previous.refusedAt}; it is tried again at the next reconciliation`
   return undefined
 }
@@ -124,7 +132,8 @@ async function readEvidence(
     const changes = await readChanges(reading, previous, settings.overlapMs)
     if (!(changes instanceof FilterRefused)) {
       // Users without directory facts (a failed read) are asked again each run.
-      for (const u of changes.state.users.values()) if (u.directory === undefined) changes.touched.add(u.userId)
+      for (const u of changes.state.users.values())
+        if (u.directory === undefined) changes.touched.add(u.userId)
       const sids = await readDirectoryFacts(reading, changes.state, changes.touched)
       return { ...changes, sids, collection: { kind: 'incremental' } }
     }
@@ -138,9 +147,18 @@ async function readEvidence(
   const touched = new Set(state.users.keys())
   // Detections (Identity Protection budget) and directory facts ($batch, directory budget) do not
   // compete for a budget: read them side by side.
-  const [, sids] = await Promise.all([readAllDetections(reading, state), readDirectoryFacts(reading, state, touched)])
+  const [, sids] = await Promise.all([
+    readAllDetections(reading, state),
+    readDirectoryFacts(reading, state, touched),
+  ])
   if (complete) state.fullAt = reading.now.toISOString()
-  return { state, touched, sids, collection: { kind: 'full', reason: reason ?? 'full collection' }, changed: true }
+  return {
+    state,
+    touched,
+    sids,
+    collection: { kind: 'full', reason: reason ?? 'full collection' },
+    changed: true,
+  }
 }
 
 /**

@@ -304,7 +304,10 @@ async function collectAndPlan(
   run.collection = collection
   run.touched = collection.kind === 'incremental' ? collected.touched : undefined
   const saved = collected.changed ? await saveEvidence(run, evidence, collected.state) : 'unchanged'
-  const plan = refuseUnresolved(evaluate(collected.policy, collected.signals, run.now), notes.unresolvedExclusions)
+  const plan = refuseUnresolved(
+    evaluate(collected.policy, collected.signals, run.now),
+    notes.unresolvedExclusions,
+  )
   run.plan = plan
   for (const w of notes.warnings) run.audit.event('warning', { message: w })
   run.audit.event('plan', {
@@ -370,7 +373,8 @@ function refuse(run: Run, plan: Plan, refused: Refusal, riskyUsers: number): Run
 function recordKnown(run: Run, plan: Plan, view: LedgerView): void {
   const { audit, touched } = run
   const told = (userId: string): boolean => touched === undefined || touched.has(userId)
-  for (const s of plan.skips) if (told(s.userId)) audit.step(skipRecord(audit.runId, s, `${s.reason}: ${s.detail}`))
+  for (const s of plan.skips)
+    if (told(s.userId)) audit.step(skipRecord(audit.runId, s, `${s.reason}: ${s.detail}`))
   for (const { step, entry } of view.done) {
     if (!told(step.userId)) continue
     const reason = `already done for this evidence by ${entry.runId} (${entry.outcome ?? 'recorded'})`

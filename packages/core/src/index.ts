@@ -47,8 +47,8 @@ export { BATCH_MAX_ITEMS } from './internal/resources/batch.js'
 export { RISK_DETECTION_SELECT, riskDetectionFilter } from './internal/resources/riskDetections.js'
 export { RISKY_USER_SELECT, RISKY_USERS_CHUNK } from './internal/resources/riskyUsers.js'
 export { USER_SELECT, USER_VERIFY_SELECT, userItems } from './internal/resources/users.js'
-/* Response shapes the runner keeps between runs (the evidence state) */
-export type { RiskDetection, RiskyUser } from './internal/schemas.js'
 /* Secrets */
 export { redactText, registerSecret } from './internal/sanitizer.js'
+/* Response shapes the runner keeps between runs (the evidence state) */
+export type { RiskDetection, RiskyUser } from './internal/schemas.js'
 export type { TransportOptions } from './internal/transport/undiciTransport.js'

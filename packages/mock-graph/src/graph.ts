@@ -246,7 +246,10 @@ const SYNCED_ERROR =
 function refuseUndocumentedFilter(ctx: GraphContext, url: URL, property: string): void {
   const filter = url.searchParams.get('$filter') ?? ''
   if (ctx.strictFilters && new RegExp(`\\b${property}\\b`, 'i').test(filter))
-    throw badRequest(`Invalid filter clause: filtering on property '${property}' is not supported.`, 'BadRequest')
+    throw badRequest(
+      `Invalid filter clause: filtering on property '${property}' is not supported.`,
+      'BadRequest',
+    )
 }
 
 export const ROUTES: Route[] = [

@@ -200,7 +200,12 @@ export class Tenant {
     const r = this.riskyUsers.get(userId)
     const rank = (level: string): number => ['none', 'low', 'medium', 'high'].indexOf(level)
     const level = r?.riskState === 'atRisk' && rank(r.riskLevel) > rank(d.level) ? r.riskLevel : d.level
-    const risk = { riskLevel: level, riskState: 'atRisk', riskDetail: 'none', riskLastUpdatedDateTime: nowIso }
+    const risk = {
+      riskLevel: level,
+      riskState: 'atRisk',
+      riskDetail: 'none',
+      riskLastUpdatedDateTime: nowIso,
+    }
     if (r) Object.assign(r, risk)
     else
       this.riskyUsers.set(userId, {

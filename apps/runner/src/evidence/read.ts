@@ -99,7 +99,11 @@ export async function readChanges(
   overlapMs: number,
 ): Promise<{ state: EvidenceState; touched: Set<string>; changed: boolean } | FilterRefused> {
   const { client, policy, now, notes, signal } = reading
-  const state: EvidenceState = { ...previous, users: new Map(previous.users), detections: new Map(previous.detections) }
+  const state: EvidenceState = {
+    ...previous,
+    users: new Map(previous.users),
+    detections: new Map(previous.detections),
+  }
   const lookbackStart = now.getTime() - policy.lookback
   // With nothing ever read there is no Graph time to start from: the lookback bounds what matters.
   const from = previous.watermark === undefined ? lookbackStart : Date.parse(previous.watermark)
@@ -125,7 +129,10 @@ export async function readChanges(
   }
   read = 0
   try {
-    for await (const d of client.riskDetections.list({ updatedSince, select: RISK_DETECTION_SELECT }, { signal })) {
+    for await (const d of client.riskDetections.list(
+      { updatedSince, select: RISK_DETECTION_SELECT },
+      { signal },
+    )) {
       read++
       notes.detections++
       watermark = later(watermark, d.lastUpdatedDateTime)
@@ -184,7 +191,12 @@ function mergeRiskyUser(state: EvidenceState, filter: RiskFilter, u: RiskyUser, 
 }
 
 /** A detection read again: unchanged (the overlap), or stored afresh when it is in the lookback. */
-function mergeDetection(state: EvidenceState, lookbackStart: number, d: RiskDetection, touched: Set<string>): void {
+function mergeDetection(
+  state: EvidenceState,
+  lookbackStart: number,
+  d: RiskDetection,
+  touched: Set<string>,
+): void {
   const stored = state.detections.get(d.id)
   if (stored !== undefined && stored.updated === d.lastUpdatedDateTime) return
   // The full collection reads by detectedDateTime from the lookback's start: nothing older.

@@ -132,7 +132,9 @@ const USER = z.object({
   userPrincipalName: text,
   risk: z.object({ level: text, state: text, detail: optional(text) }),
   updated: optional(time),
-  directory: optional(z.object({ accountEnabled: z.boolean(), onPremisesSyncEnabled: z.boolean(), userType: text })),
+  directory: optional(
+    z.object({ accountEnabled: z.boolean(), onPremisesSyncEnabled: z.boolean(), userType: text }),
+  ),
   defender: optional(
     z.object({
       identityAccountId: id,

@@ -9,8 +9,8 @@ import { readFile, rename, stat } from 'node:fs/promises'
 import type { TokenCredential } from '@azure/core-auth'
 import type { Credential } from '@tourniquet/core'
 import type { RunnerConfig } from '../env.js'
-import { openPrivate } from '../privateFile.js'
 import { isRunnerError } from '../errors.js'
+import { openPrivate } from '../privateFile.js'
 import { type EvidenceState, parseState, serializeState } from './state.js'
 
 /** The state parsed, or why it cannot be used: a cache of Graph, so never a failed run. */
@@ -113,8 +113,7 @@ class BlobStore implements EvidenceStore {
       return parsed(raw, this.location, etag)
     } catch (e) {
       if (!(e instanceof RestError)) throw e
-      if (e.statusCode === 304 && cached)
-        return parsed(cached.raw, this.location, cached.etag)
+      if (e.statusCode === 304 && cached) return parsed(cached.raw, this.location, cached.etag)
       if (e.statusCode === 404) return { state: undefined, version: undefined }
       throw e
     }

@@ -27,7 +27,12 @@ export const RISK_DETECTIONS_MAX_TOP = 500
 const REQUIRED = ['id', 'userId', 'riskEventType', 'riskLevel', 'detectedDateTime']
 
 /** What a policy decides on: a page of 500 is then a third of its full size to send and parse. */
-export const RISK_DETECTION_SELECT = [...REQUIRED, 'source', 'detectionTimingType', 'lastUpdatedDateTime'] as const
+export const RISK_DETECTION_SELECT = [
+  ...REQUIRED,
+  'source',
+  'detectionTimingType',
+  'lastUpdatedDateTime',
+] as const
 
 /** Builds the `$filter` text for a detection query (exposed for tests and dry-run output). */
 export function riskDetectionFilter(query: RiskDetectionQuery): string | undefined {

@@ -1,7 +1,7 @@
 /**
  * Identity Protection's side of a collection, into an evidence state: everything in the lookback
  * (a full collection), or only what changed since the state's watermark (an incremental one). The
- * two must leave the same state for the same tenant history (test/e2e/incremental.e2e.test.ts).
+ * two must leave the same state for the same tenant history (apps/runner/test/incremental.test.ts).
  */
 import {
   type GraphClient,

@@ -8,19 +8,18 @@
 // seconds (x SCALE).
 import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   createMockGraph,
   DEFAULT_TENANT_ID,
   generateTenant,
-  REMEDIATION_APP_ID,
-  REMEDIATION_APP_SECRET,
   remediationTokenForm,
   serveMock,
 } from '@tourniquet/mock-graph'
 import { Agent, request } from 'undici'
+import { continuousScenario, writeContinuous } from './continuous.mjs'
+import { jobSetup } from './job.mjs'
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number)
 // N = 1,000 runs at Graph's real pace; N = 10,000 ten times faster so it fits in a minute (a run's
@@ -78,30 +77,6 @@ async function containerNodeFlags() {
   const dockerfile = await readFile(join(ROOT, 'apps/runner/Dockerfile'), 'utf8')
   const argv = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]')
   return argv.slice(1, argv.indexOf('dist/cli.js'))
-}
-
-/** A working folder with the mock's CA and a policy, and the job's environment for it at `SCALE`. */
-async function jobSetup(server, policy, SCALE) {
-  const dir = await mkdtemp(join(tmpdir(), 'tq-bench-'))
-  await writeFile(join(dir, 'ca.pem'), server.caPem)
-  await writeFile(join(dir, 'policy.yaml'), policy)
-  const env = {
-    PATH: process.env.PATH,
-    NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'),
-    AZURE_TENANT_ID: DEFAULT_TENANT_ID,
-    AZURE_CLIENT_ID: REMEDIATION_APP_ID,
-    AZURE_CLIENT_SECRET: REMEDIATION_APP_SECRET,
-    AZURE_AUTHORITY_HOST: server.url,
-    TOURNIQUET_GRAPH_URL: server.url,
-    TOURNIQUET_POLICY: join(dir, 'policy.yaml'),
-    TOURNIQUET_LEDGER: join(dir, 'ledger.jsonl'),
-    TOURNIQUET_MAX_RUNTIME: 'PT2H',
-    // The job's budgets at the fake tenant's speed.
-    TOURNIQUET_IDENTITY_PROTECTION_RPS: String(SCALE * 0.95),
-    TOURNIQUET_DIRECTORY_WRITE_RPS: String(20 * SCALE),
-    TOURNIQUET_DEFENDER_RPS: String(10 * SCALE),
-  }
-  return { dir, env }
 }
 
 async function tourniquet(n, SCALE) {
@@ -288,6 +263,15 @@ process.stderr.write(`Defender for Identity lookups at N=${MDI_N}...\n`)
 const mdi = MDI_N > 0 ? await defenderLookups(MDI_N, SCALE_FOR(MDI_N)) : undefined
 if (mdi) process.stderr.write(`${JSON.stringify(mdi)}\n`)
 
+// The continuous scenario (issue #14): minutes of simulated watching; BENCH_CONTINUOUS=0 skips it.
+const continuous =
+  process.env.BENCH_CONTINUOUS === '0'
+    ? undefined
+    : await continuousScenario({
+        cli: [process.execPath, ...(await containerNodeFlags()), join(ROOT, 'apps/runner/dist/cli.js')],
+        log: (line) => process.stderr.write(`continuous ${line}\n`),
+      })
+
 const tableOf = (rows) =>
   [
     '| N | mock speed | wall (ms) | lower bound (ms) | ratio to lower bound | ratio to any-order bound | real-Graph s: Tourniquet / baseline / bound | speed-up vs baseline | requests/user | 429s | peak RSS (MB) |',
@@ -346,14 +330,32 @@ try {
 } catch {
   // No earlier results.
 }
+// The continuous results of an earlier run stay when this one skipped them.
+let previousContinuous
+try {
+  previousContinuous = JSON.parse(readFileSync(join(RESULTS, 'bench.json'), 'utf8')).continuous
+} catch {
+  // No earlier results.
+}
 writeFileSync(
   join(RESULTS, 'bench.json'),
-  `${JSON.stringify({ node: process.version, latencyMs: LATENCY_MS, baselineScale: BASELINE_SCALE, results: rows, defenderLookups: mdi }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, latencyMs: LATENCY_MS, baselineScale: BASELINE_SCALE, results: rows, defenderLookups: mdi, continuous: previousContinuous }, null, 2)}\n`,
 )
 const mdiLine = mdi
   ? `\nDefender for Identity lookups (N = ${mdi.n}, plan of a synced-user disable): ${mdi.lookups} users looked up in ${mdi.httpRequests} HTTP requests, ${mdi.requestsPerSyncedUser} requests per synced user (one by one: 1), ${mdi.throttled429} 429s, ${mdi.wallMs} ms at ${mdi.scale}x.\n`
   : ''
 const table = `${tableOf(rows)}\n${mdiLine}`
-writeFileSync(join(RESULTS, 'bench.md'), `${table}\n`)
+const previousSection = (() => {
+  try {
+    const md = readFileSync(join(RESULTS, 'bench.md'), 'utf8')
+    const at = md.indexOf('Continuous containment')
+    return at < 0 ? '' : `\n${md.slice(at)}`
+  } catch {
+    return ''
+  }
+})()
+writeFileSync(join(RESULTS, 'bench.md'), `${table}\n${continuous ? '' : previousSection}`)
 writeFileSync(join(RESULTS, 'bench.svg'), svg())
+if (continuous) writeContinuous(RESULTS, continuous)
 console.log(table)
+if (continuous) console.log(`\n${continuous.markdown}`)

@@ -17,6 +17,9 @@ export {
   RUNNER_ERROR_CODES,
   RunnerError,
 } from './errors.js'
+export type { EvidenceState } from './evidence/state.js'
+export type { EvidenceStore, Loaded } from './evidence/store.js'
+export { BlobStore, evidenceLocation } from './evidence/store.js'
 export type { StepOutcome } from './execute.js'
 export { executeSteps } from './execute.js'
 export type { ExitCode } from './exit.js'

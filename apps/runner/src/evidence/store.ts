@@ -7,6 +7,7 @@
  */
 import { readFile, rename, stat } from 'node:fs/promises'
 import type { TokenCredential } from '@azure/core-auth'
+import type { StorageSharedKeyCredential } from '@azure/storage-blob'
 import type { Credential } from '@tourniquet/core'
 import type { RunnerConfig } from '../env.js'
 import { isRunnerError } from '../errors.js'
@@ -83,11 +84,12 @@ class FileStore implements EvidenceStore {
 /** The text of each blob state this process read last, by ETag: a watch iteration downloads only what changed. */
 const lastRead = new Map<string, { etag: string; raw: string }>()
 
-class BlobStore implements EvidenceStore {
+/** The state as a block blob beside a blob ledger; exported for tests against a real Storage (Azurite). */
+export class BlobStore implements EvidenceStore {
   readonly location: string
   constructor(
     url: string,
-    private readonly credential: TokenCredential,
+    private readonly credential: TokenCredential | StorageSharedKeyCredential,
   ) {
     const u = new URL(url)
     u.search = ''
@@ -96,7 +98,7 @@ class BlobStore implements EvidenceStore {
 
   private async client() {
     const { BlockBlobClient } = await import('@azure/storage-blob')
-    return new BlockBlobClient(this.location, this.credential)
+    return new BlockBlobClient(this.location, this.credential as TokenCredential)
   }
 
   async load(): Promise<Loaded> {

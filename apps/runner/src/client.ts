@@ -3,7 +3,13 @@
  * configured) and the client's deadline and budgets.
  */
 import { readFile } from 'node:fs/promises'
-import { type Credential, createGraphClient, type GraphClient, type TransportOptions } from '@tourniquet/core'
+import {
+  type Credential,
+  createGraphClient,
+  type GraphClient,
+  type GraphClientOptions,
+  type TransportOptions,
+} from '@tourniquet/core'
 import type { RunnerConfig } from './env.js'
 import { ConfigurationError } from './errors.js'
 
@@ -29,9 +35,11 @@ export function clientFromConfig(
   config: RunnerConfig,
   credential: Credential,
   transport?: TransportOptions,
+  sharedBudgets?: GraphClientOptions['sharedBudgets'],
 ): GraphClient {
   return createGraphClient({
     ...(transport ? { transport } : {}),
+    ...(sharedBudgets ? { sharedBudgets } : {}),
     tenantId: config.tenantId,
     clientId: config.clientId,
     credential,

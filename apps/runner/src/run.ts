@@ -5,7 +5,7 @@
  * phase is a function of its own. Plan mode (the default) changes nothing.
  */
 import type { Writable } from 'node:stream'
-import { type GraphClient, isAuthError, isPermissionError } from '@tourniquet/core'
+import { type GraphClient, type GraphClientOptions, isAuthError, isPermissionError } from '@tourniquet/core'
 import {
   evaluate,
   isPolicyError,
@@ -43,6 +43,8 @@ export interface RunOptions {
   client?: GraphClient
   /** Inject a ledger; otherwise opened from config.ledger. */
   ledger?: Ledger
+  /** Budgets that outlive this run (`tourniquet watch`'s share of Identity Protection). */
+  sharedBudgets?: GraphClientOptions['sharedBudgets']
   /** Inject the evidence state's store; otherwise the one beside config.ledger. */
   evidence?: EvidenceStore
   now?: () => Date
@@ -271,7 +273,13 @@ async function holdLease(run: Run): Promise<Ledger | undefined> {
 /** The injected client, or one built from the configuration (closed when the run ends). */
 async function connect(run: Run, ledger: Ledger): Promise<GraphClient> {
   const { config } = run
-  if (!run.options.client) run.ownClient = clientFromConfig(config, await credentialFor(config))
+  if (!run.options.client)
+    run.ownClient = clientFromConfig(
+      config,
+      await credentialFor(config),
+      undefined,
+      run.options.sharedBudgets,
+    )
   const client = run.options.client ?? (run.ownClient as GraphClient)
   run.audit.event('start', {
     mode: config.mode,

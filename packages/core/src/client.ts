@@ -2,7 +2,7 @@ import { ConfigError } from './errors.js'
 import { type AuthOptions, type Credential, createMsalTokenProvider } from './internal/auth/msal.js'
 import { type CloudName, type ResolvedEndpoints, resolveEndpoints } from './internal/clouds.js'
 import { GraphHttp } from './internal/graphHttp.js'
-import type { HttpTransport } from './internal/http.js'
+import type { HttpTransport, ThrottleScope } from './internal/http.js'
 import { authPolicy, type TokenProvider } from './internal/pipeline/authPolicy.js'
 import { bodyIntegrityPolicy } from './internal/pipeline/bodyIntegrityPolicy.js'
 import { clientRequestIdPolicy } from './internal/pipeline/clientRequestIdPolicy.js'
@@ -10,7 +10,7 @@ import { diagnosticsPolicy } from './internal/pipeline/diagnosticsPolicy.js'
 import { composePipeline, type PipelinePolicy } from './internal/pipeline/pipeline.js'
 import { retryPolicy } from './internal/pipeline/retryPolicy.js'
 import { DEFAULT_RETRY_OPTIONS, type RetryOptions } from './internal/pipeline/retryStrategies.js'
-import { type ThrottleLimits, throttlePolicy } from './internal/pipeline/throttlePolicy.js'
+import { type SharedBudget, type ThrottleLimits, throttlePolicy } from './internal/pipeline/throttlePolicy.js'
 import type { TokenBucket } from './internal/pipeline/tokenBucket.js'
 import { Batch } from './internal/resources/batch.js'
 import { Groups } from './internal/resources/groups.js'
@@ -34,6 +34,8 @@ export interface GraphClientOptions {
   transport?: TransportOptions
   retry?: Partial<RetryOptions>
   throttle?: Partial<ThrottleLimits>
+  /** Budgets shared with other clients (createSharedBudget): each request of the scope takes from it too. */
+  sharedBudgets?: Partial<Record<ThrottleScope, SharedBudget>>
   /** Epoch ms after which no retry wait may end (the run's schedule). */
   deadlineAt?: number
   /** Replaces msal entirely (tests, or tokens from elsewhere). */
@@ -88,7 +90,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     )
   const retry = { ...DEFAULT_RETRY_OPTIONS, ...options.retry }
   const random = options.random ?? Math.random
-  const throttle = throttlePolicy(options.throttle)
+  const throttle = throttlePolicy(options.throttle, options.sharedBudgets)
   const policies: PipelinePolicy[] = [
     clientRequestIdPolicy(),
     retryPolicy({ ...retry, deadlineAt: options.deadlineAt, random }),

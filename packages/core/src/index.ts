@@ -42,6 +42,8 @@ export { eq } from './internal/odata.js'
 /* Permissions */
 export type { GraphOperation } from './internal/permissions.js'
 export type { TokenProvider } from './internal/pipeline/authPolicy.js'
+export type { SharedBudget } from './internal/pipeline/throttlePolicy.js'
+export { createSharedBudget } from './internal/pipeline/throttlePolicy.js'
 /* Resources: group sizes, $select lists and $batch items */
 export { BATCH_MAX_ITEMS } from './internal/resources/batch.js'
 export { RISK_DETECTION_SELECT, riskDetectionFilter } from './internal/resources/riskDetections.js'

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { AbortedError } from '../../errors.js'
 import type { GraphRequest, GraphResponse } from '../http.js'
-import { throttlePolicy } from './throttlePolicy.js'
+import { createSharedBudget, throttlePolicy } from './throttlePolicy.js'
 import { TokenBucket } from './tokenBucket.js'
 
 const ip = (): GraphRequest => ({
@@ -82,5 +82,36 @@ describe('throttle policy', () => {
     const next = vi.fn(async () => ok)
     await policy.send({ ...ip(), throttle: [] }, next)
     expect(next).toHaveBeenCalledTimes(1)
+  })
+})
+
+describe('a budget shared by clients', () => {
+  beforeEach(() => vi.useFakeTimers())
+  afterEach(() => vi.useRealTimers())
+
+  it('holds clients together to its average after its burst, each still at its own pace', async () => {
+    // Two runs of `tourniquet watch`, one client each: a share of 0.2 request/s with a burst of 3.
+    const share = createSharedBudget({ capacity: 3, refillPerSecond: 0.2 })
+    const start = Date.now()
+    const sender = (sentAt: number[]) => async () => {
+      sentAt.push(Date.now() - start)
+      return ok
+    }
+    const first: number[] = []
+    const a = throttlePolicy({}, { identityProtection: share })
+    const all = Array.from({ length: 3 }, () => a.send(ip(), sender(first)))
+    await vi.advanceTimersByTimeAsync(3_000)
+    await Promise.all(all)
+    // The burst: the first client's own pace (0.95/s) is the only wait.
+    expect(first).toEqual([0, 1_053, 2_106])
+    const second: number[] = []
+    const b = throttlePolicy({}, { identityProtection: share })
+    const more = Array.from({ length: 2 }, () => b.send(ip(), sender(second)))
+    await vi.advanceTimersByTimeAsync(10_000)
+    await Promise.all(more)
+    // The burst is spent (0.6 tokens back by 3 s): the second client waits for the share, whatever
+    // its own bucket holds.
+    expect(second).toEqual([5_000, 10_000])
+    expect(share.available()).toBeLessThan(3)
   })
 })

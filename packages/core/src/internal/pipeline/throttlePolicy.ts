@@ -28,8 +28,28 @@ export interface ThrottlePolicy extends PipelinePolicy {
   readonly buckets: Readonly<Record<ThrottleScope, TokenBucket>>
 }
 
-/** Waits for each scope's tokens before the request goes out; a 429 empties that scope's bucket. */
-export function throttlePolicy(limits: Partial<ThrottleLimits> = {}): ThrottlePolicy {
+/**
+ * A budget that outlives one client: `tourniquet watch` builds a client per run, and its share of
+ * Identity Protection is an average over every run, with a small burst (decision 014's share).
+ */
+export interface SharedBudget {
+  take(tokens: number, signal?: AbortSignal): Promise<number>
+  available(): number
+}
+
+export function createSharedBudget(options: TokenBucketOptions): SharedBudget {
+  return new TokenBucket(options)
+}
+
+/**
+ * Waits for each scope's tokens before the request goes out (a shared budget's first, then the
+ * client's own pace, so a paced slot is not spent waiting on the share); a 429 empties that scope's
+ * own bucket.
+ */
+export function throttlePolicy(
+  limits: Partial<ThrottleLimits> = {},
+  shared: Partial<Record<ThrottleScope, SharedBudget>> = {},
+): ThrottlePolicy {
   const merged = { ...DEFAULT_THROTTLE_LIMITS, ...limits }
   const buckets: Record<ThrottleScope, TokenBucket> = {
     identityProtection: new TokenBucket(merged.identityProtection),
@@ -41,7 +61,9 @@ export function throttlePolicy(limits: Partial<ThrottleLimits> = {}): ThrottlePo
     buckets,
     async send(request, next) {
       for (const cost of request.throttle) {
-        const waited = await buckets[cost.scope].take(cost.tokens, request.signal)
+        const share = shared[cost.scope]
+        const waitedForShare = share === undefined ? 0 : await share.take(cost.tokens, request.signal)
+        const waited = waitedForShare + (await buckets[cost.scope].take(cost.tokens, request.signal))
         if (waited > 0) publishThrottleWait({ scope: cost.scope, waitMs: waited })
       }
       const response = await next(request)

@@ -195,10 +195,11 @@ async function measure({
     busyIdentityProtectionRequests: busy,
     identityProtectionRequestsPerSecond: Number((ipTotal / simulatedSeconds).toFixed(3)),
     identityProtection429: throttled.length,
+    busyRunMs: runs.filter((r) => r.steps > 0).map((r) => Math.round(r.summary.durationMs * scale)),
     duplicates: mock.duplicates().length,
   }
   log(
-    `${name}: ${result.runs} runs, p50 ${pct(result.latenciesMs, 50)} ms, p95 ${pct(result.latenciesMs, 95)} ms, missed ${missed}, steady IP ${max(steady)}, busy IP ${max(busy)}`,
+    `${name}: ${result.runs} runs, p50 ${pct(result.latenciesMs, 50)} ms, p95 ${pct(result.latenciesMs, 95)} ms, missed ${missed}, steady IP ${max(steady)}, busy IP ${max(busy)}, busy runs took ${result.busyRunMs.join(' ')} ms`,
   )
   return result
 }

@@ -80,6 +80,15 @@ export const emptyState = (tenantId: string, digest: string): EvidenceState => (
   detections: new Map(),
 })
 
+/** A copy whose users and detections can be changed without changing `state`. */
+export function copyState(state: EvidenceState): EvidenceState {
+  const users = new Map<string, StoredUser>()
+  for (const [id, u] of state.users) users.set(id, { ...u })
+  const detections = new Map<string, StoredDetection>()
+  for (const [id, d] of state.detections) detections.set(id, { ...d })
+  return { ...state, users, detections }
+}
+
 /** The later of two ISO times (either may be missing). */
 export function later(a: string | undefined, b: string | undefined): string | undefined {
   if (a === undefined) return b

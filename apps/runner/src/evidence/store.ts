@@ -12,12 +12,31 @@ import type { Credential } from '@tourniquet/core'
 import type { RunnerConfig } from '../env.js'
 import { isRunnerError } from '../errors.js'
 import { openPrivate } from '../privateFile.js'
-import { type EvidenceState, parseState, serializeState } from './state.js'
+import { copyState, type EvidenceState, parseState, serializeState } from './state.js'
+
+/**
+ * The state this process last loaded or saved at each location, by version: `tourniquet watch`
+ * reads a 10,000-user state every 15 s, and parsing and checking it costs more than the run's reads.
+ * Handed out as copies: a run changes the users it touches in place.
+ */
+const known = new Map<string, { version: string; state: EvidenceState }>()
+
+function remember(location: string, version: string, state: EvidenceState): void {
+  known.set(location, { version, state: copyState(state) })
+}
+
+/** The state at `version` if this process knows it already. */
+function recalled(location: string, version: string): Loaded | undefined {
+  const k = known.get(location)
+  return k?.version === version ? { state: copyState(k.state), version } : undefined
+}
 
 /** The state parsed, or why it cannot be used: a cache of Graph, so never a failed run. */
 function parsed(raw: string, location: string, version: string): Loaded {
   try {
-    return { state: parseState(raw, location), version }
+    const state = parseState(raw, location)
+    remember(location, version, state)
+    return { state, version }
   } catch (e) {
     if (!isRunnerError(e) || e.code !== 'TQ_RUNNER_STATE_UNUSABLE') throw e
     return { state: undefined, version, unusable: e.message }
@@ -62,6 +81,8 @@ class FileStore implements EvidenceStore {
   async load(): Promise<Loaded> {
     const version = await this.version()
     if (version === undefined) return { state: undefined, version }
+    const again = recalled(this.location, version)
+    if (again) return again
     const raw = await readFile(this.location, 'utf8')
     return parsed(raw, this.location, version)
   }
@@ -77,12 +98,11 @@ class FileStore implements EvidenceStore {
       await handle.close()
     }
     await rename(temporary, this.location)
+    const saved = await this.version()
+    if (saved !== undefined) remember(this.location, saved, state)
     return true
   }
 }
-
-/** The text of each blob state this process read last, by ETag: a watch iteration downloads only what changed. */
-const lastRead = new Map<string, { etag: string; raw: string }>()
 
 /** The state as a block blob beside a blob ledger; exported for tests against a real Storage (Azurite). */
 export class BlobStore implements EvidenceStore {
@@ -104,18 +124,18 @@ export class BlobStore implements EvidenceStore {
   async load(): Promise<Loaded> {
     const { RestError } = await import('@azure/storage-blob')
     const blob = await this.client()
-    const cached = lastRead.get(this.location)
+    // A watch iteration downloads the state only when it changed (304 otherwise).
+    const cached = known.get(this.location)?.version
     try {
       const answer = await blob.download(0, undefined, {
-        conditions: cached ? { ifNoneMatch: cached.etag } : {},
+        conditions: cached ? { ifNoneMatch: cached } : {},
       })
       const raw = (await streamText(answer.readableStreamBody)) ?? ''
-      const etag = answer.etag as string
-      lastRead.set(this.location, { etag, raw })
-      return parsed(raw, this.location, etag)
+      return parsed(raw, this.location, answer.etag as string)
     } catch (e) {
       if (!(e instanceof RestError)) throw e
-      if (e.statusCode === 304 && cached) return parsed(cached.raw, this.location, cached.etag)
+      const again = e.statusCode === 304 && cached ? recalled(this.location, cached) : undefined
+      if (again) return again
       if (e.statusCode === 404) return { state: undefined, version: undefined }
       throw e
     }
@@ -129,7 +149,7 @@ export class BlobStore implements EvidenceStore {
         conditions: loaded.version === undefined ? { ifNoneMatch: '*' } : { ifMatch: loaded.version },
         blobHTTPHeaders: { blobContentType: 'application/json' },
       })
-      lastRead.set(this.location, { etag: answer.etag as string, raw })
+      remember(this.location, answer.etag as string, state)
       return true
     } catch (e) {
       // 412: changed since we read it; 409: created since we found none.

@@ -40,10 +40,13 @@ const baseSchema = z.object({
           .split(/\s+/)
           .every((f) => CRON_FIELD.test(f)),
       {
-        message: "expected a five-field cron expression, e.g. '*/10 * * * *'",
+        message: "expected a five-field cron expression, e.g. '* * * * *' (every minute)",
       },
     )
-    .default('*/10 * * * *'),
+    // Every minute, the shortest cron Container Apps offers. Executions may overlap (a run can take
+    // longer than a minute); the ledger's lease makes the overlapping ones exit at once, acting on
+    // nothing (decision 014). For seconds rather than a minute, see trigger: watch.
+    .default('* * * * *'),
   mode: z.enum(['plan', 'apply'], { error: 'expected plan (a dry run) or apply' }).default('plan'),
   authMode: z
     .enum(['secret', 'federated'], {

@@ -20,11 +20,11 @@ function problems(raw: Record<string, unknown>): Array<{ key: string; message: s
 }
 
 describe('stack settings', () => {
-  it('defaults: dry run, federated (no secret), every 10 minutes, global cloud', () => {
+  it('defaults: dry run, federated (no secret), every minute, global cloud', () => {
     expect(parseSettings(base)).toMatchObject({
       mode: 'plan',
       authMode: 'federated',
-      schedule: '*/10 * * * *',
+      schedule: '* * * * *',
       cloud: 'global',
       replicaTimeoutSeconds: 1800,
       retryLimit: 1,

@@ -131,7 +131,14 @@ export class ScheduledRunner extends pulumi.ComponentResource {
         identity: { type: 'UserAssigned', userAssignedIdentities: [args.identity.id] },
         configuration: {
           triggerType: 'Schedule',
+          // One replica per execution: a run is one process holding the ledger's lease. With the
+          // one-minute default, executions overlap whenever a run outlasts a minute; Container Apps
+          // starts them anyway, and each finds the lease taken, logs "skipped" and exits 0 within
+          // seconds, so overlap costs a container start, not a second actor (decision 014).
           scheduleTriggerConfig: { cronExpression: s.schedule, parallelism: 1, replicaCompletionCount: 1 },
+          // Not shortened to the schedule: a first full collection of a large tenant takes minutes
+          // (10,000 users: ~7 at Graph's pace) and must be allowed to finish, while the lease keeps
+          // the executions that start meanwhile from acting.
           replicaTimeout: s.replicaTimeoutSeconds,
           replicaRetryLimit: s.retryLimit,
           secrets,

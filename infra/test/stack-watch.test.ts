@@ -92,12 +92,20 @@ describe('trigger watch: one watcher app instead of the job', () => {
     expect(w.identity).toEqual(job.identity)
     expect(w.configuration.registries).toEqual(job.configuration.registries)
     expect(w.configuration.secrets.map((s) => s.name)).toEqual(job.configuration.secrets.map((s) => s.name))
-    const { TOURNIQUET_WATCH_INTERVAL, TOURNIQUET_WATCH_SHARE, ...rest } = envOf(a)
+    const { TOURNIQUET_WATCH_INTERVAL, TOURNIQUET_WATCH_SHARE, TOURNIQUET_SECRET_ROTATION, ...rest } =
+      envOf(a)
     expect(Object.keys(rest).sort()).toEqual(Object.keys(envOf(j)).sort())
     expect(rest).toMatchObject({
       AZURE_CLIENT_SECRET: 'secretRef:graph-client-secret',
       TOURNIQUET_MODE: 'apply',
     })
+  })
+
+  // A running replica keeps the secret it started with: a rotation must start a new revision.
+  it('secret mode: the rotation number is in the template, so a rotation starts a new revision', () => {
+    expect(envOf(watcher().template.containers[0])).toMatchObject({ TOURNIQUET_SECRET_ROTATION: '1' })
+    const job = one(schedule.mocks, JOB).inputs as unknown as Job
+    expect(Object.keys(envOf(job.template.containers[0]))).not.toContain('TOURNIQUET_SECRET_ROTATION')
   })
 
   it("the identity's role assignments are the job's: the same four, none per resource", () => {

@@ -125,6 +125,10 @@ export function runnerContainer(args: RunnerContainerArgs, command: RunnerComman
     })
     c.waitFor.push(args.clientSecret.resource)
     env.push({ name: 'AZURE_CLIENT_SECRET', secretRef: 'graph-client-secret' })
+    // A job execution reads the secret when it starts; the watcher's replica only when its revision
+    // starts, and a versionless reference does not change the template. Naming the rotation here
+    // does: each rotation starts a new revision that reads the new version (the runner ignores it).
+    if (command === 'watch') env.push({ name: 'TOURNIQUET_SECRET_ROTATION', value: String(s.secretRotation) })
   } else {
     env.push({ name: 'TOURNIQUET_AUTH', value: 'federated' })
   }

@@ -33,10 +33,10 @@ export const WORKLOAD_PROFILE = 'Consumption'
  * `tourniquet watch` lets its current run finish (in-flight steps recorded, lease given back) and
  * exits. A run's steps are paced by Graph, so 30 s (the default) could cut one short and leave
  * interrupted steps for the next run to judge; 5 minutes covers a busy run's tail. The property is
- * template.terminationGracePeriodSeconds (azure-native 3.28 app.ContainerApp, API 2025-02-02-preview:
- * "Optional duration in seconds the Container App Instance needs to terminate gracefully ...
- * Defaults to 30 seconds"); its maximum, 600 s, is from the Azure App Service OSS support blog
- * (azureossd.github.io, "Graceful termination on Container Apps", 2024-05-27), not from the API spec.
+ * template.terminationGracePeriodSeconds (the installed azure-native 3.28 types of app.ContainerApp,
+ * API 2025-02-02-preview: a non-negative number of seconds, 30 when unset); its maximum, 600 s, is
+ * from Microsoft's App Service OSS support blog (azureossd.github.io, "Graceful termination on
+ * Container Apps", 2024-05-27), not from the API specification, which states none.
  */
 export const WATCH_GRACE_SECONDS = 300
 

@@ -6,6 +6,7 @@ import { jobNoPlainSecrets } from './rules/jobNoPlainSecrets.js'
 import { jobReplicaTimeout } from './rules/jobReplicaTimeout.js'
 import { keyVaultProtected } from './rules/keyVaultProtected.js'
 import { passwordEndDate } from './rules/passwordEndDate.js'
+import { watchAppSingleReplica } from './rules/watchAppSingleReplica.js'
 
 export const policies: Policies = [
   keyVaultProtected,
@@ -14,4 +15,5 @@ export const policies: Policies = [
   graphRolesAllowList,
   passwordEndDate,
   jobReplicaTimeout,
+  watchAppSingleReplica,
 ]

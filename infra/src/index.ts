@@ -43,7 +43,12 @@ const outputs = build()
 export const applicationClientId = outputs.applicationClientId
 export const servicePrincipalObjectId = outputs.servicePrincipalObjectId
 export const vaultUri = outputs.vaultUri
+/** `schedule` (the Container Apps job) or `watch` (the always-on watcher app). */
+export const trigger = outputs.trigger
+/** The scheduled job's name (trigger schedule only). */
 export const jobName = outputs.jobName
+/** The watch Container App's name (trigger watch only). */
+export const watchAppName = outputs.watchAppName
 export const ledgerUrl = outputs.ledgerUrl
 export const decisionsUrl = outputs.decisionsUrl
 export const grantedPermissions = outputs.grantedPermissions

@@ -3,7 +3,7 @@
  * is a unit test.
  *
  * Rules: azure-docs articles/azure-resource-manager/management/resource-name-rules.md (sections
- * Microsoft.App, Microsoft.KeyVault, Microsoft.ManagedIdentity, Microsoft.OperationalInsights,
+ * Microsoft.App (jobs, containerApps), Microsoft.KeyVault, Microsoft.ManagedIdentity, Microsoft.OperationalInsights,
  * Microsoft.Storage); the job rule also in Azure/PSRule.Rules.Azure docs/en/rules/Azure.ContainerApp.JobNaming.md.
  */
 import { createHash } from 'node:crypto'
@@ -22,6 +22,16 @@ export const NAME_RULES = {
     max: 32,
     pattern: /^(?!.*--)[a-z][a-z0-9-]*[a-z0-9]$/,
     what: 'a Container Apps job name: 2-32 lowercase letters, digits and hyphens, starting with a letter, ending with a letter or digit, no "--"',
+  },
+  /**
+   * Microsoft.App/containerApps (the watcher): 2-32 lowercase letters, digits, hyphens; starts with a
+   * letter, ends alphanumeric. No `--` as for jobs (the same API; not in the name-rules table).
+   */
+  containerApp: {
+    min: 2,
+    max: 32,
+    pattern: /^(?!.*--)[a-z][a-z0-9-]*[a-z0-9]$/,
+    what: 'a Container App name: 2-32 lowercase letters, digits and hyphens, starting with a letter, ending with a letter or digit, no "--"',
   },
   /** Microsoft.App/managedEnvironments: 2-60 lowercase letters, digits, hyphens; starts with a letter, ends alphanumeric. */
   environment: {

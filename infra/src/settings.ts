@@ -2,6 +2,7 @@
  * The stack's settings: one zod schema, so a bad value fails the preview with the key and what was
  * expected. Pure (no Pulumi): `config.ts` feeds it from pulumi.Config, tests from literals.
  */
+import { parseDuration } from '@tourniquet/policy'
 import { z } from 'zod'
 
 // Five fields (Container Apps jobs use standard cron): minute hour day-of-month month day-of-week.
@@ -40,10 +41,42 @@ const baseSchema = z.object({
           .split(/\s+/)
           .every((f) => CRON_FIELD.test(f)),
       {
-        message: "expected a five-field cron expression, e.g. '*/10 * * * *'",
+        message: "expected a five-field cron expression, e.g. '* * * * *' (every minute)",
       },
     )
-    .default('*/10 * * * *'),
+    // Every minute, the shortest cron Container Apps offers. Executions may overlap (a run can take
+    // longer than a minute); the ledger's lease makes the overlapping ones exit at once, acting on
+    // nothing (decision 014). For seconds rather than a minute, see trigger: watch.
+    .default('* * * * *'),
+  /**
+   * What starts runs: `schedule`, the Container Apps job on `schedule`; or `watch`, one always-on
+   * Container App running `tourniquet watch`, a run every `watchInterval` (decision 014). Never both.
+   */
+  trigger: z
+    .enum(['schedule', 'watch'], {
+      error:
+        'expected schedule (a Container Apps job on the cron schedule) or watch (one replica running `tourniquet watch`)',
+    })
+    .default('schedule'),
+  /** TOURNIQUET_WATCH_INTERVAL: unset leaves the runner's default (PT15S). */
+  watchInterval: z
+    .string()
+    .refine((v) => (parseDuration(v) ?? 0) >= 1_000, {
+      message: "expected an ISO 8601 duration of at least PT1S between watch runs, e.g. 'PT15S'",
+    })
+    .optional(),
+  /** TOURNIQUET_WATCH_SHARE: unset leaves the runner's default (0.2). */
+  watchShare: z.coerce
+    .number({ error: "expected a number: the watch's share of the job's Identity Protection rate, e.g. 0.2" })
+    .gt(0, {
+      message:
+        "expected a share greater than 0 and at most 1 of the job's Identity Protection rate, e.g. 0.2",
+    })
+    .max(1, {
+      message:
+        "expected a share greater than 0 and at most 1 of the job's Identity Protection rate, e.g. 0.2",
+    })
+    .optional(),
   mode: z.enum(['plan', 'apply'], { error: 'expected plan (a dry run) or apply' }).default('plan'),
   authMode: z
     .enum(['secret', 'federated'], {
@@ -122,6 +155,15 @@ const settingsSchema = baseSchema.superRefine((s, ctx) => {
       path: ['cpu'],
       message: `cpu ${s.cpu} with memory ${s.memory} is not a Container Apps Consumption size; expected one of ${CONSUMPTION_SIZES.map(([c, m]) => `${c}/${m}Gi`).join(', ')} (tourniquet:cpu / tourniquet:memory)`,
     })
+  }
+  // Settings of the watcher alone: with the scheduled job they would silently do nothing.
+  for (const key of ['watchInterval', 'watchShare'] as const) {
+    if (s[key] !== undefined && s.trigger !== 'watch')
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `only used with tourniquet:trigger watch (the trigger is ${s.trigger}); set the trigger to watch, or remove it: pulumi config rm tourniquet:${key}`,
+      })
   }
   const host = s.image.split('/')[0] ?? ''
   if (s.registryId !== undefined && s.registryUsername !== undefined) {

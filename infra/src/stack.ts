@@ -13,7 +13,8 @@ import { assertCloudOffers, CLOUDS, permissionsIn } from './clouds.js'
 import { AuditWorkbook } from './components/auditWorkbook.js'
 import { LedgerStore, REQUESTS_BLOB } from './components/ledgerStore.js'
 import { RemediationApp } from './components/remediationApp.js'
-import { type RegistryAccess, ROLE, ScheduledRunner } from './components/scheduledRunner.js'
+import type { RegistryAccess } from './components/runnerContainer.js'
+import { ROLE, ScheduledRunner } from './components/scheduledRunner.js'
 import { SecretVault } from './components/secretVault.js'
 import { globalName, scopedName, stackSlug } from './names.js'
 import type { Settings } from './settings.js'
@@ -37,7 +38,12 @@ export interface StackOutputs {
   applicationClientId: pulumi.Output<string>
   servicePrincipalObjectId: pulumi.Output<string>
   vaultUri: pulumi.Output<string>
-  jobName: pulumi.Output<string>
+  /** What starts runs (tourniquet:trigger): the scheduled job or the watch app. */
+  trigger: Settings['trigger']
+  /** The scheduled job's name; undefined with trigger watch. */
+  jobName: pulumi.Output<string> | undefined
+  /** The watch Container App's name; undefined with trigger schedule. */
+  watchAppName: pulumi.Output<string> | undefined
   ledgerUrl: pulumi.Output<string>
   /** Where approvers append decisions and the job reads them (TOURNIQUET_DECISIONS). */
   decisionsUrl: pulumi.Output<string>
@@ -144,6 +150,7 @@ export function createStack({
     policyText,
     names: {
       job: scopedName('job', prefix, stack, 'runner'),
+      watch: scopedName('containerApp', prefix, stack, 'watch'),
       environment: scopedName('environment', prefix, stack, 'env'),
       workspace: scopedName('workspace', prefix, stack, 'logs'),
     },
@@ -157,7 +164,9 @@ export function createStack({
     location: settings.location,
     subscriptionId: arm.subscriptionId,
     workspaceId: runner.workspace.id,
+    // Both names, whichever runs now: the audit of a stack that switched trigger stays in one view.
     jobName: scopedName('job', prefix, stack, 'runner'),
+    appName: scopedName('containerApp', prefix, stack, 'watch'),
     displayName: `Tourniquet (${stack})`,
   })
 
@@ -165,7 +174,9 @@ export function createStack({
     applicationClientId: remediation.clientId,
     servicePrincipalObjectId: remediation.servicePrincipal.objectId,
     vaultUri: vault.vaultUri,
-    jobName: runner.job.name,
+    trigger: settings.trigger,
+    jobName: runner.job?.name,
+    watchAppName: runner.watch?.name,
     ledgerUrl: ledger.ledgerUrl,
     decisionsUrl: ledger.decisionsUrl,
     grantedPermissions: remediation.grantedPermissions,

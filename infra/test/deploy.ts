@@ -60,7 +60,9 @@ export async function deploy(settings: Settings, options: DeployOptions = {}) {
     applicationClientId: await resolve(o.applicationClientId),
     servicePrincipalObjectId: await resolve(o.servicePrincipalObjectId),
     vaultUri: await resolve(o.vaultUri),
-    jobName: await resolve(o.jobName),
+    trigger: o.trigger,
+    jobName: o.jobName === undefined ? undefined : await resolve(o.jobName),
+    watchAppName: o.watchAppName === undefined ? undefined : await resolve(o.watchAppName),
     ledgerUrl: await resolve(o.ledgerUrl),
     decisionsUrl: await resolve(o.decisionsUrl),
     grantedPermissions: o.grantedPermissions,
@@ -98,6 +100,22 @@ export type Job = {
       args?: unknown
     }>
     volumes: unknown[]
+  }
+  identity: { type: string; userAssignedIdentities: string[] }
+}
+export type WatchApp = {
+  containerAppName: string
+  workloadProfileName?: string
+  environmentId: string
+  configuration: {
+    activeRevisionsMode: string
+    ingress?: unknown
+    secrets: Array<Record<string, unknown>>
+    registries?: Array<Record<string, unknown>>
+  }
+  template: Job['template'] & {
+    scale: { minReplicas: number; maxReplicas: number; rules?: unknown }
+    terminationGracePeriodSeconds: number
   }
   identity: { type: string; userAssignedIdentities: string[] }
 }

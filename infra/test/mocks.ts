@@ -130,6 +130,9 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
       case 'azure-native:app:Job':
         Object.assign(state, { name: inputs.jobName })
         break
+      case 'azure-native:app:ContainerApp':
+        Object.assign(state, { name: inputs.containerAppName })
+        break
       default:
         break
     }

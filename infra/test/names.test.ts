@@ -19,9 +19,16 @@ describe('names built from any Pulumi stack name', () => {
       expect(nameProblem('job', bad)).toMatch(/not a Container Apps job name/)
   })
 
-  it.each(STACKS)('stack %j gives valid job, environment, workspace and identity names', (stack) => {
+  it('the Container App (watcher) rule: 2-32 lowercase letters, digits, hyphens, starts with a letter', () => {
+    expect(nameProblem('containerApp', 'tq-prod-watch')).toBeUndefined()
+    for (const bad of ['tq-Prod-watch', 'tq--watch', '1tq-watch', 'tq-watch-', `tq-${'x'.repeat(30)}`])
+      expect(nameProblem('containerApp', bad)).toMatch(/not a Container App name/)
+  })
+
+  it.each(STACKS)('stack %j gives valid job, watcher, environment, workspace and identity names', (stack) => {
     for (const [kind, suffix] of [
       ['job', 'runner'],
+      ['containerApp', 'watch'],
       ['environment', 'env'],
       ['workspace', 'logs'],
       ['identity', 'job'],

@@ -7,6 +7,7 @@ import { jobNoPlainSecrets } from '../policy-pack/rules/jobNoPlainSecrets.js'
 import { jobReplicaTimeout } from '../policy-pack/rules/jobReplicaTimeout.js'
 import { keyVaultProtected } from '../policy-pack/rules/keyVaultProtected.js'
 import { passwordEndDate } from '../policy-pack/rules/passwordEndDate.js'
+import { watchAppSingleReplica } from '../policy-pack/rules/watchAppSingleReplica.js'
 import { parseSettings } from '../src/settings.js'
 import { base, type Deployed, deploy, POLICY } from './deploy.js'
 import { GRAPH_ROLE_IDS } from './mocks.js'
@@ -14,6 +15,7 @@ import { stackViolations, violations } from './policyHarness.js'
 
 const VAULT = 'azure-native:keyvault:Vault'
 const JOB = 'azure-native:app:Job'
+const APP = 'azure-native:app:ContainerApp'
 const ROLE = 'azuread:index/appRoleAssignment:AppRoleAssignment'
 const PASSWORD = 'azuread:index/applicationPassword:ApplicationPassword'
 
@@ -42,6 +44,18 @@ const goodJob = () => ({
     ],
   },
 })
+// The watcher as the program deploys it (trigger watch): the job's container, one replica, no ingress.
+const goodWatcher = () => {
+  const { configuration, ...rest } = goodJob()
+  return {
+    ...rest,
+    configuration: { activeRevisionsMode: 'Single', secrets: configuration.secrets } as Record<
+      string,
+      unknown
+    >,
+    template: { ...rest.template, scale: { minReplicas: 1, maxReplicas: 1 } as Record<string, unknown> },
+  }
+}
 const inSixMonths = () => new Date(Date.now() + 180 * 86_400_000).toISOString()
 
 describe('policy pack: each rule passes a compliant fixture and catches one broken property at a time', () => {
@@ -127,6 +141,39 @@ describe('policy pack: each rule passes a compliant fixture and catches one brok
     ).toEqual([expect.stringMatching(/at most 86400/)])
   })
 
+  it('the watch app: one replica at most, no ingress', async () => {
+    expect(await violations(watchAppSingleReplica, APP, goodWatcher())).toEqual([])
+    const two = goodWatcher()
+    two.template.scale.maxReplicas = 2
+    expect(await violations(watchAppSingleReplica, APP, two)).toEqual([
+      expect.stringMatching(/maxReplicas is 2; the watcher must run exactly one replica/),
+    ])
+    const unset = goodWatcher()
+    delete unset.template.scale.maxReplicas
+    expect(await violations(watchAppSingleReplica, APP, unset)).toEqual([
+      expect.stringMatching(/maxReplicas is unset \(Container Apps then allows 10\)/),
+    ])
+    const exposed = goodWatcher()
+    exposed.configuration.ingress = { external: false, targetPort: 8080 }
+    expect(await violations(watchAppSingleReplica, APP, exposed)).toEqual([
+      expect.stringMatching(/configuration\.ingress is set/),
+    ])
+    expect(await violations(watchAppSingleReplica, JOB, goodJob())).toBe('not applicable')
+  })
+
+  it('the watch app is held to the job rules on secrets and identity too', async () => {
+    expect(await violations(jobNoPlainSecrets, APP, goodWatcher())).toEqual([])
+    expect(await violations(jobManagedIdentity, APP, goodWatcher())).toEqual([])
+    const plain = goodWatcher()
+    plain.template.containers[0]?.env.push({ name: 'TOURNIQUET_NOTIFY_URLS', value: 'https://x' } as never)
+    expect(await violations(jobNoPlainSecrets, APP, plain)).toEqual([
+      expect.stringMatching(/TOURNIQUET_NOTIFY_URLS has a plain value/),
+    ])
+    expect(
+      await violations(jobManagedIdentity, APP, { ...goodWatcher(), identity: { type: 'None' } }),
+    ).toEqual([expect.stringMatching(/identity type is 'None'/)])
+  })
+
   // The ids are Microsoft Graph's published app role ids (permissions reference); the grant's
   // resource must be the Graph service principal (application id 00000003-0000-0000-c000-000000000000).
   it("Graph app roles: judged by app role id and the grant's resource, not by resource name", async () => {
@@ -190,6 +237,35 @@ describe('policy pack: each rule passes a compliant fixture and catches one brok
     expect(await violations(passwordEndDate, PASSWORD, { endDate: '2026-06-30T00:00:00.000Z' })).toEqual([
       expect.stringMatching(/is in the past: rotate/),
     ])
+  })
+})
+
+async function allViolations(d: Deployed): Promise<string[]> {
+  const found: string[] = []
+  const resources = d.mocks.resources.map((r) => ({ type: r.type, name: r.name, props: r.state }))
+  for (const policy of policies) {
+    if ('validateStack' in policy) {
+      found.push(...(await stackViolations(policy, resources)).map((m) => `${policy.name}: ${m}`))
+      continue
+    }
+    for (const r of resources) {
+      const v = await violations(policy, r.type, r.props, r.name)
+      if (v !== 'not applicable') found.push(...v.map((m) => `${policy.name} on ${r.name}: ${m}`))
+    }
+  }
+  return found
+}
+
+describe('policy pack: the real stack with the watcher is compliant', () => {
+  it('every resource of a trigger watch stack passes every rule, the watcher included', async () => {
+    const d = await deploy(
+      parseSettings({ ...base, authMode: 'secret', trigger: 'watch', watchShare: '0.2' }),
+      {
+        now: new Date(),
+      },
+    )
+    expect(d.mocks.resources.filter((r) => r.type === APP)).toHaveLength(1)
+    expect(await allViolations(d)).toEqual([])
   })
 })
 

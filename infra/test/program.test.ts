@@ -24,7 +24,7 @@ describe('the compiled program (dist/src/index.js) under plain Node', () => {
     import * as pulumi from '@pulumi/pulumi'
     const resources = []
     await pulumi.runtime.setMocks({
-      newResource: (a) => { resources.push(a.type); return { id: a.name + '-id', state: { ...a.inputs, appRoleIds: ${JSON.stringify(Object.fromEntries(roles.map((p) => [p, `role-${p}`])))}, objectId: 'obj', clientId: 'cid', principalId: 'pid', name: a.inputs.vaultName ?? a.inputs.accountName ?? a.inputs.jobName ?? a.name, properties: { ...(a.inputs.properties ?? {}), vaultUri: 'https://kv.vault.azure.net/' } } } },
+      newResource: (a) => { resources.push(a.type); return { id: a.name + '-id', state: { ...a.inputs, appRoleIds: ${JSON.stringify(Object.fromEntries(roles.map((p) => [p, `role-${p}`])))}, objectId: 'obj', clientId: 'cid', principalId: 'pid', name: a.inputs.vaultName ?? a.inputs.accountName ?? a.inputs.jobName ?? a.inputs.containerAppName ?? a.name, properties: { ...(a.inputs.properties ?? {}), vaultUri: 'https://kv.vault.azure.net/' } } } },
       call: (a) => a.token.includes('PublishedAppIds') ? { result: { MicrosoftGraph: '00000003-0000-0000-c000-000000000000' } } : { tenantId: 't', subscriptionId: 's', primarySharedKey: 'k' },
     }, 'tourniquet', 'dev', false)
     pulumi.runtime.setAllConfig(${JSON.stringify(config)})
@@ -32,7 +32,8 @@ describe('the compiled program (dist/src/index.js) under plain Node', () => {
       const program = await import(${JSON.stringify(pathToFileURL(join(INFRA, 'dist', 'src', 'index.js')).href)})
       const perms = await new Promise((r) => pulumi.output(program.grantedPermissions).apply(r))
       await new Promise((r) => setTimeout(r, 500))
-      console.log(JSON.stringify({ ok: true, permissions: perms, resources: resources.length, job: resources.includes('azure-native:app:Job') }))
+      const trigger = await new Promise((r) => pulumi.output(program.trigger).apply(r))
+      console.log(JSON.stringify({ ok: true, permissions: perms, resources: resources.length, job: resources.includes('azure-native:app:Job'), app: resources.includes('azure-native:app:ContainerApp'), trigger }))
     } catch (e) {
       console.log(JSON.stringify({ ok: false, message: e.message, runError: pulumi.RunError.isInstance(e) }))
     }
@@ -48,6 +49,8 @@ describe('the compiled program (dist/src/index.js) under plain Node', () => {
     permissions?: string[]
     resources?: number
     job?: boolean
+    app?: boolean
+    trigger?: string
   }> {
     const file = join(INFRA, `.program-smoke-${Math.random().toString(36).slice(2)}.mjs`)
     await writeFile(file, script(config, roles))
@@ -69,9 +72,31 @@ describe('the compiled program (dist/src/index.js) under plain Node', () => {
       'tourniquet:registryId': REGISTRY_ID,
       'tourniquet:policyPath': '../examples/policy.yaml',
     })
-    expect(result).toMatchObject({ ok: true, job: true })
+    expect(result).toMatchObject({ ok: true, job: true, app: false, trigger: 'schedule' })
     expect(result.permissions).toContain('IdentityRiskyUser.ReadWrite.All')
     expect(result.resources).toBeGreaterThan(15)
+  })
+
+  it('tourniquet:trigger watch registers the watcher app instead of the job and exports the trigger', async () => {
+    const result = await runProgram({
+      'tourniquet:location': 'westeurope',
+      'tourniquet:image': 'myregistry.azurecr.io/tourniquet-runner:1.0.0',
+      'tourniquet:registryId': REGISTRY_ID,
+      'tourniquet:trigger': 'watch',
+      'tourniquet:watchInterval': 'PT15S',
+    })
+    expect(result).toMatchObject({ ok: true, job: false, app: true, trigger: 'watch' })
+  })
+
+  it('a watch setting without tourniquet:trigger watch fails the preview, naming the key', async () => {
+    const result = await runProgram({
+      'tourniquet:location': 'westeurope',
+      'tourniquet:image': 'myregistry.azurecr.io/tourniquet-runner:1.0.0',
+      'tourniquet:registryId': REGISTRY_ID,
+      'tourniquet:watchShare': '0.5',
+    })
+    expect(result).toMatchObject({ ok: false, runError: true })
+    expect(result.message).toMatch(/tourniquet:watchShare: only used with tourniquet:trigger watch/)
   })
 
   it('a Graph permission the tenant does not know fails with its name (role ids are resolved by name)', async () => {

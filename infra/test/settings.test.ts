@@ -20,11 +20,11 @@ function problems(raw: Record<string, unknown>): Array<{ key: string; message: s
 }
 
 describe('stack settings', () => {
-  it('defaults: dry run, federated (no secret), every 10 minutes, global cloud', () => {
+  it('defaults: dry run, federated (no secret), every minute, global cloud', () => {
     expect(parseSettings(base)).toMatchObject({
       mode: 'plan',
       authMode: 'federated',
-      schedule: '*/10 * * * *',
+      schedule: '* * * * *',
       cloud: 'global',
       replicaTimeoutSeconds: 1800,
       retryLimit: 1,
@@ -52,6 +52,12 @@ describe('stack settings', () => {
     ['registryId', { registryId: '/subscriptions/x/registries/y' }, /registry's resource id/],
     ['ledgerRetentionDays', { ledgerRetentionDays: '0' }, /at least 1/],
     ['rbacPropagationSeconds', { rbacPropagationSeconds: '3600' }, /at most 900/],
+    ['trigger', { trigger: 'event' }, /schedule .* or watch/],
+    ['watchInterval', { trigger: 'watch', watchInterval: '15s' }, /ISO 8601 duration of at least PT1S/],
+    ['watchInterval', { trigger: 'watch', watchInterval: 'PT0.5S' }, /at least PT1S/],
+    ['watchShare', { trigger: 'watch', watchShare: '0' }, /greater than 0 and at most 1/],
+    ['watchShare', { trigger: 'watch', watchShare: '1.5' }, /greater than 0 and at most 1/],
+    ['watchShare', { trigger: 'watch', watchShare: 'a fifth' }, /expected a number/],
   ])('a bad %s is named with what is expected', (key, raw, message) => {
     const [p] = problems({ ...base, ...raw })
     expect(p?.key).toBe(key)
@@ -132,5 +138,29 @@ describe('private registries', () => {
     expect(() =>
       parseSettings({ location: 'westeurope', image: 'ghcr.io/contoso/runner:1.0.0' }),
     ).not.toThrow()
+  })
+})
+
+// Decision 014: the watcher's settings mean nothing to the scheduled job; they are refused rather
+// than silently ignored.
+describe('trigger and the watch settings', () => {
+  it('the schedule trigger by default; watch with an interval and a share', () => {
+    expect(parseSettings(base).trigger).toBe('schedule')
+    expect(
+      parseSettings({ ...base, trigger: 'watch', watchInterval: 'PT15S', watchShare: '0.2' }),
+    ).toMatchObject({ trigger: 'watch', watchInterval: 'PT15S', watchShare: 0.2 })
+    expect(parseSettings({ ...base, trigger: 'watch', watchShare: '1' }).watchShare).toBe(1)
+  })
+  it.each([
+    ['watchInterval', 'PT15S'],
+    ['watchShare', '0.2'],
+  ])('%s without trigger watch is refused, naming the key and the way out', (key, value) => {
+    for (const trigger of [undefined, 'schedule']) {
+      const [p] = problems({ ...base, ...(trigger ? { trigger } : {}), [key]: value })
+      expect(p?.key).toBe(key)
+      expect(p?.message).toMatch(/only used with tourniquet:trigger watch \(the trigger is schedule\)/)
+      expect(p?.message).toContain(`pulumi config rm tourniquet:${key}`)
+    }
+    expect(() => parseSettings({ ...base, [key]: value })).toThrow(new RegExp(`tourniquet:${key}: only used`))
   })
 })

@@ -135,7 +135,7 @@ describe('approvals and notifications configured', () => {
     const queries = data.items.filter((i) => i.type === 3).map((i) => i.content.query ?? '')
     expect(queries).toHaveLength(5)
     const job = (one(d.mocks, 'azure-native:app:Job').inputs as unknown as Job).jobName
-    for (const q of queries) expect(q).toContain(`ContainerJobName_s == "${job}"`)
+    for (const q of queries) expect(q).toContain(`column_ifexists("ContainerJobName_s", "") == "${job}"`)
     expect(data.items.map((i) => i.content.json ?? '').join('\n')).toMatch(/detection times yet/)
   })
 })

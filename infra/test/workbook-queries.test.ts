@@ -9,15 +9,18 @@ const LINES = readFileSync(join(import.meta.dirname, 'fixtures', 'audit.jsonl'),
   .filter((l) => l.trim() !== '')
   .map((l) => JSON.parse(l) as Record<string, unknown>)
 const JOB = 'tq-dev-runner'
-const QUERIES = Object.entries(auditQueries(JOB))
+const APP = 'tq-dev-watch'
+const QUERIES = Object.entries(auditQueries({ jobName: JOB, appName: APP }))
 
 /** Every audit field a query reads: e.<field>. */
 const fieldsOf = (query: string) => [
   ...new Set([...query.matchAll(/\be\.(\w+)/g)].map((m) => m[1] as string)),
 ]
-/** Every string literal a query compares with, except the job name (not an audit value). */
+/** Every string literal a query compares with, except the runner's names and columns (not audit values). */
 const literalsOf = (query: string) =>
-  [...new Set([...query.matchAll(/"([^"]*)"/g)].map((m) => m[1] as string))].filter((l) => l !== JOB)
+  [...new Set([...query.matchAll(/"([^"]*)"/g)].map((m) => m[1] as string))].filter(
+    (l) => ![JOB, APP, 'ContainerJobName_s', 'ContainerAppName_s', ''].includes(l),
+  )
 
 describe('the workbook queries against recorded audit lines', () => {
   it('the fixture holds a step of every status the queries filter on, and every event', () => {
@@ -45,8 +48,13 @@ describe('the workbook queries against recorded audit lines', () => {
     },
   )
 
-  it.each(QUERIES)('%s: reads only the job named, from the console log table', (_name, q) => {
-    expect(q.query).toContain(`ContainerAppConsoleLogs_CL\n| where ContainerJobName_s == "${JOB}"`)
+  // A job logs its name in ContainerJobName_s, a Container App in ContainerAppName_s; a workspace
+  // that never saw one of them lacks that column, and naming it directly would fail the query.
+  it.each(QUERIES)('%s: reads only the job or the watcher named, from the console log table', (_name, q) => {
+    expect(q.query).toContain(
+      `ContainerAppConsoleLogs_CL\n| where column_ifexists("ContainerJobName_s", "") == "${JOB}" or column_ifexists("ContainerAppName_s", "") == "${APP}"`,
+    )
+    expect(q.query).not.toMatch(/(?<!")Container(Job|App)Name_s ==/)
     expect(q.query).toContain('parse_json(Log_s)')
   })
 

@@ -1,5 +1,5 @@
 /**
- * An Azure Monitor workbook over the job's Log Analytics workspace: runs, actions, failures,
+ * An Azure Monitor workbook over the runner's Log Analytics workspace: runs, actions, failures,
  * pending approvals and time to containment, from the audit lines (workbook/queries.ts).
  * Microsoft.Insights/workbooks (azure-native applicationinsights.Workbook, API 2023-06-01):
  * category 'workbook' is the gallery it shows in, kind 'shared' the only valid kind, sourceId the
@@ -15,7 +15,10 @@ export interface AuditWorkbookArgs {
   location: string
   subscriptionId: pulumi.Input<string>
   workspaceId: pulumi.Input<string>
+  /** The job's name: it also seeds the workbook's GUID, so adding the watcher kept the same workbook. */
   jobName: string
+  /** The watch app's name: its audit lines carry ContainerAppName_s instead of ContainerJobName_s. */
+  appName: string
   displayName: string
 }
 
@@ -46,7 +49,9 @@ export class AuditWorkbook extends pulumi.ComponentResource {
         displayName: args.displayName,
         sourceId: args.workspaceId,
         version: 'Notebook/1.0',
-        serializedData: pulumi.output(args.workspaceId).apply((id) => workbookContent(args.jobName, id)),
+        serializedData: pulumi
+          .output(args.workspaceId)
+          .apply((id) => workbookContent({ jobName: args.jobName, appName: args.appName }, id)),
       },
       { parent: this },
     )

@@ -1,5 +1,5 @@
 /**
- * The workbook's Kusto queries over the job's audit (its stdout: one JSON object per line in
+ * The workbook's Kusto queries over the runner's audit (its stdout: one JSON object per line in
  * ContainerAppConsoleLogs_CL.Log_s). Kept here, apart from the workbook layout, so tests can check
  * every field and literal they rely on against recorded audit lines (test/workbook-queries.test.ts):
  * a renamed audit field would otherwise leave a panel silently empty.
@@ -13,13 +13,24 @@ export interface AuditQuery {
   query: string
 }
 
-/** The job's audit lines, each parsed into `e`. */
-const audit = (jobName: string) => `ContainerAppConsoleLogs_CL
-| where ContainerJobName_s == "${jobName}"
+/** The runner's Container Apps names: the scheduled job's and the watch app's. */
+export interface RunnerNames {
+  jobName: string
+  appName: string
+}
+
+/**
+ * The runner's audit lines, each parsed into `e`. A job's lines carry its name in ContainerJobName_s,
+ * the watch app's in ContainerAppName_s; a workspace only has the columns of what has logged to it,
+ * and a query naming a missing column fails, so each is read through column_ifexists. Both names
+ * always: a stack that switched trigger shows its whole history.
+ */
+const audit = ({ jobName, appName }: RunnerNames) => `ContainerAppConsoleLogs_CL
+| where column_ifexists("ContainerJobName_s", "") == "${jobName}" or column_ifexists("ContainerAppName_s", "") == "${appName}"
 | extend e = parse_json(Log_s)`
 
-export function auditQueries(jobName: string) {
-  const base = audit(jobName)
+export function auditQueries(names: RunnerNames) {
+  const base = audit(names)
   return {
     runsOverTime: {
       title: 'Runs over time, by outcome',

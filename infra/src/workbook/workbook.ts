@@ -3,7 +3,7 @@
  * item (type 1) and one Log Analytics query item (type 3, "KqlItem/1.0", queryType 0) per query,
  * each run against the workspace the workbook is attached to (sourceId / fallbackResourceIds).
  */
-import { type AuditQuery, auditQueries, CONTAINMENT_NOTE } from './queries.js'
+import { type AuditQuery, auditQueries, CONTAINMENT_NOTE, type RunnerNames } from './queries.js'
 
 const SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000
 
@@ -24,13 +24,13 @@ const kql = (name: string, q: AuditQuery) => ({
   },
 })
 
-export function workbookContent(jobName: string, workspaceId: string): string {
+export function workbookContent(names: RunnerNames, workspaceId: string): string {
   const items = [
     text(
       'about',
-      `## Tourniquet: job \`${jobName}\`\nFrom the job's audit lines in Log Analytics (last 7 days).`,
+      `## Tourniquet: job \`${names.jobName}\` or watcher \`${names.appName}\`\nFrom the runner's audit lines in Log Analytics (last 7 days).`,
     ),
-    ...Object.entries(auditQueries(jobName)).map(([name, q]) => kql(name, q)),
+    ...Object.entries(auditQueries(names)).map(([name, q]) => kql(name, q)),
     text('containment-note', CONTAINMENT_NOTE),
   ]
   return JSON.stringify({ version: 'Notebook/1.0', items, fallbackResourceIds: [workspaceId] })

@@ -28,7 +28,10 @@ export interface ThrottlePolicy extends PipelinePolicy {
   readonly buckets: Readonly<Record<ThrottleScope, TokenBucket>>
 }
 
-/** Waits for each scope's tokens before the request goes out; a 429 empties that scope's bucket. */
+/**
+ * Waits for each scope's tokens before the request goes out and paces from when it reached the
+ * wire (the transport's `onSent`); a 429 empties that scope's bucket.
+ */
 export function throttlePolicy(limits: Partial<ThrottleLimits> = {}): ThrottlePolicy {
   const merged = { ...DEFAULT_THROTTLE_LIMITS, ...limits }
   const buckets: Record<ThrottleScope, TokenBucket> = {
@@ -44,7 +47,19 @@ export function throttlePolicy(limits: Partial<ThrottleLimits> = {}): ThrottlePo
         const waited = await buckets[cost.scope].take(cost.tokens, request.signal)
         if (waited > 0) publishThrottleWait({ scope: cost.scope, waitMs: waited })
       }
-      const response = await next(request)
+      if (request.throttle.length === 0) return next(request)
+      // The service counts a request when it arrives, not when its token was granted: a request
+      // that reaches the wire late (a connection being set up, a busy event loop) must push the
+      // next one back by as much, or the two arrive closer than the budget allows.
+      const grantedAt = Date.now()
+      const onSent = request.onSent
+      const response = await next({
+        ...request,
+        onSent: (at) => {
+          for (const cost of request.throttle) buckets[cost.scope].spentLate(cost.tokens, at - grantedAt)
+          onSent?.(at)
+        },
+      })
       if (response.status === 429) {
         for (const cost of request.throttle) buckets[cost.scope].drain()
       }

@@ -3,11 +3,12 @@
 //   node test/bench/ip-pacing.mjs [N=10000] [SCALE=10] [CLI=apps/runner/bundle/cli.mjs]
 // Same tenant, policy, mock latency, budgets and node flags as bench.mjs. Prints one JSON line
 // (Identity Protection requests and 429s as the mock counted them, the smallest gap between two
-// arrivals), then, for each 429, the arrivals around it.
+// arrivals, the mock's event-loop delay), then, for each 429, the arrivals around it.
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import {
   createMockGraph,
   DEFAULT_TENANT_ID,
@@ -47,6 +48,9 @@ const env = {
   TOURNIQUET_DIRECTORY_WRITE_RPS: String(20 * SCALE),
   TOURNIQUET_DEFENDER_RPS: String(10 * SCALE),
 }
+// The mock stamps arrivals on this process's event loop: its delays are the mock's error in judging.
+const loop = monitorEventLoopDelay({ resolution: 5 })
+loop.enable()
 const started = performance.now()
 const child = spawn(
   process.execPath,
@@ -72,6 +76,7 @@ console.log(
     identityProtectionRequests: ip.length,
     identityProtection429: refused.length,
     all429: mock.log.filter((l) => l.status === 429).length,
+    mockLoopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
     minGapMs: Math.min(...rows.slice(1).map((r) => r.gap ?? Number.POSITIVE_INFINITY)),
   }),
 )

@@ -20,6 +20,7 @@ import {
 import { Agent, request } from 'undici'
 import { continuousScenario, writeContinuous } from './continuous.mjs'
 import { jobSetup } from './job.mjs'
+import { measureStart } from './start.mjs'
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number)
 // N = 1,000 runs at Graph's real pace; N = 10,000 ten times faster so it fits in a minute (a run's
@@ -76,7 +77,7 @@ function lowerBound(n, detections, writes, SCALE) {
 async function containerNodeFlags() {
   const dockerfile = await readFile(join(ROOT, 'apps/runner/Dockerfile'), 'utf8')
   const argv = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]')
-  return argv.slice(1, argv.indexOf('dist/cli.js'))
+  return argv.slice(1, argv.indexOf('bundle/cli.mjs'))
 }
 
 async function tourniquet(n, SCALE) {
@@ -84,10 +85,14 @@ async function tourniquet(n, SCALE) {
   const { dir, env } = await jobSetup(server, POLICY, SCALE)
   const started = performance.now()
   const flags = await containerNodeFlags()
-  const child = spawn(process.execPath, [...flags, join(ROOT, 'apps/runner/dist/cli.js'), 'run', '--apply'], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    [...flags, join(ROOT, 'apps/runner/bundle/cli.mjs'), 'run', '--apply'],
+    {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   let stdout = ''
   child.stdout.on('data', (d) => {
     stdout += d
@@ -216,6 +221,18 @@ async function defenderLookups(n, SCALE) {
   }
 }
 
+// Process start to the first request (start.mjs): the image's bundle with its compile cache, and the
+// tsc dist with node_modules that the image ran before decision 016.
+process.stderr.write('process start...\n')
+const start = await measureStart(Number(process.env.BENCH_START_RUNS ?? 11), await containerNodeFlags())
+process.stderr.write(`${JSON.stringify(start)}\n`)
+const processStart = {
+  processStartMs: start.medianMs.bundleWithCache,
+  processStartNoCacheMs: start.medianMs.bundle,
+  processStartBaselineMs: start.medianMs.dist,
+  processStartRuns: start.runs,
+}
+
 const rows = []
 for (const n of SIZES) {
   const scale = SCALE_FOR(n)
@@ -268,7 +285,7 @@ const continuous =
   process.env.BENCH_CONTINUOUS === '0'
     ? undefined
     : await continuousScenario({
-        cli: [process.execPath, ...(await containerNodeFlags()), join(ROOT, 'apps/runner/dist/cli.js')],
+        cli: [process.execPath, ...(await containerNodeFlags()), join(ROOT, 'apps/runner/bundle/cli.mjs')],
         log: (line) => process.stderr.write(`continuous ${line}\n`),
       })
 
@@ -339,12 +356,13 @@ try {
 }
 writeFileSync(
   join(RESULTS, 'bench.json'),
-  `${JSON.stringify({ node: process.version, latencyMs: LATENCY_MS, baselineScale: BASELINE_SCALE, results: rows, defenderLookups: mdi, continuous: previousContinuous }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, latencyMs: LATENCY_MS, baselineScale: BASELINE_SCALE, results: rows, defenderLookups: mdi, ...processStart, continuous: previousContinuous }, null, 2)}\n`,
 )
 const mdiLine = mdi
   ? `\nDefender for Identity lookups (N = ${mdi.n}, plan of a synced-user disable): ${mdi.lookups} users looked up in ${mdi.httpRequests} HTTP requests, ${mdi.requestsPerSyncedUser} requests per synced user (one by one: 1), ${mdi.throttled429} 429s, ${mdi.wallMs} ms at ${mdi.scale}x.\n`
   : ''
-const table = `${tableOf(rows)}\n${mdiLine}`
+const startLine = `\nProcess start to the first request (median of ${processStart.processStartRuns}): ${processStart.processStartMs} ms for the image's bundle with its compile cache (${processStart.processStartNoCacheMs} ms without), ${processStart.processStartBaselineMs} ms for the tsc dist with node_modules.\n`
+const table = `${tableOf(rows)}\n${mdiLine}${startLine}`
 const previousSection = (() => {
   try {
     const md = readFileSync(join(RESULTS, 'bench.md'), 'utf8')

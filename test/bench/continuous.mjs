@@ -402,7 +402,7 @@ const SECTION = 'Continuous containment'
 if (import.meta.main) {
   const root = join(import.meta.dirname, '..', '..')
   const out = await continuousScenario({
-    cli: [process.execPath, join(root, 'apps/runner/dist/cli.js')],
+    cli: [process.execPath, join(root, 'apps/runner/bundle/cli.mjs')],
     minutes: Number(process.env.BENCH_CONTINUOUS_MINUTES ?? 30),
     arrivals: Number(process.env.BENCH_CONTINUOUS_ARRIVALS ?? 40),
     log: (line) => process.stderr.write(`${line}\n`),

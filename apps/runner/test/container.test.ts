@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { isBuiltin } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -8,57 +9,83 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 const run = promisify(execFile)
 const RUNNER = join(import.meta.dirname, '..')
 
-// The Dockerfile's second stage is exactly `pnpm deploy --prod --no-optional`: build that bundle
-// here and start it, as the image would (no Docker engine on this machine).
+// The Dockerfile's second stage is exactly `apps/runner/bundle` (built by `pnpm build`) and the
+// compile cache written by starting it: copy the bundle alone into a temp folder, with no
+// node_modules anywhere above it, and start it as the image would (no Docker engine on this machine).
 describe('container bundle', () => {
   let out: string
   beforeAll(async () => {
-    out = join(await mkdtemp(join(tmpdir(), 'tq-deploy-')), 'app')
-    await run('pnpm', ['--filter=@tourniquet/runner', 'deploy', '--prod', '--no-optional', out], {
-      cwd: RUNNER,
-      env: { ...process.env, CI: 'true' },
-    })
-  }, 120_000)
+    out = join(await mkdtemp(join(tmpdir(), 'tq-image-')), 'app')
+    await cp(join(RUNNER, 'bundle'), join(out, 'bundle'), { recursive: true })
+  })
   afterAll(() => rm(join(out, '..'), { recursive: true, force: true }))
 
-  it('starts: node dist/cli.js --help', async () => {
-    const { stdout } = await run(process.execPath, [join(out, 'dist', 'cli.js'), '--help'], {
-      env: {},
-      cwd: out,
-    })
+  const start = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    run(process.execPath, [join(out, 'bundle', 'cli.mjs'), ...args], { env, cwd: out })
+
+  it('starts alone: node bundle/cli.mjs --help', async () => {
+    const { stdout } = await start(['--help'])
     expect(stdout).toMatch(/^tourniquet: contain compromised identities/)
   })
 
-  it('holds production dependencies only: no mock tenant, no test tools', async () => {
-    const pkgs = await run('ls', [join(out, 'node_modules'), join(out, 'node_modules', '@tourniquet')])
-    expect(pkgs.stdout).toMatch(/core/)
-    expect(pkgs.stdout).toMatch(/policy/)
-    expect(pkgs.stdout).not.toMatch(/mock-graph|vitest|typescript|azurite/)
+  it('loads the run command and its dependencies from the bundle: a configuration error, exit 2', async () => {
+    const result = await start(['run']).catch((e: { code: number; stderr: string }) => e)
+    expect(result).toMatchObject({ code: 2 })
+    expect((result as { stderr: string }).stderr).toMatch(
+      /configuration error, nothing done[\s\S]*AZURE_TENANT_ID/,
+    )
+  })
+
+  it('imports nothing but Node built-ins and the optional mock tenant: no node_modules needed', async () => {
+    const files = (await readdir(join(out, 'bundle'), { recursive: true })).filter((f) => f.endsWith('.mjs'))
+    const bare = new Set<string>()
+    for (const file of files) {
+      const text = await readFile(join(out, 'bundle', file), 'utf8')
+      // esbuild writes static imports at the start of a line; comment lines (` * import ...`) do not count.
+      for (const m of text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s*["']([^"'./][^"']*)["']/gm))
+        bare.add(m[1] ?? '')
+      for (const m of text.matchAll(/^(?!\s*(?:\*|\/\/)).*\bimport\(\s*["']([^"'./][^"']*)["']\s*\)/gm))
+        bare.add(m[1] ?? '')
+    }
+    expect([...bare].filter((s) => !s.startsWith('node:') && !isBuiltin(s)).sort()).toEqual([
+      '@tourniquet/mock-graph',
+    ])
   })
 
   it('without the mock, demo says what is missing instead of crashing', async () => {
-    const result = await run(process.execPath, [join(out, 'dist', 'cli.js'), 'demo'], {
-      env: {},
-      cwd: out,
-    }).catch((e: { code: number; stderr: string }) => e)
+    const result = await start(['demo']).catch((e: { code: number; stderr: string }) => e)
     expect(result).toMatchObject({ code: 2 })
     expect((result as { stderr: string }).stderr).toMatch(/needs @tourniquet\/mock-graph/)
   })
 
-  it('the Dockerfile copies that bundle and runs it as a non-root user on Node 24', async () => {
+  it('starts from the compile cache the image writes at build time', async () => {
+    const cache = join(out, '.compile-cache')
+    await start(['--help'], { NODE_COMPILE_CACHE: cache })
+    expect((await readdir(cache, { recursive: true })).length).toBeGreaterThan(0)
+    const { stdout } = await start(['--help'], { NODE_COMPILE_CACHE: cache })
+    expect(stdout).toMatch(/^tourniquet: contain compromised identities/)
+  })
+
+  it('the Dockerfile copies that bundle alone, writes its compile cache, and runs it as a non-root user on Node 24', async () => {
     const dockerfile = await readFile(join(RUNNER, 'Dockerfile'), 'utf8')
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-slim@sha256:[0-9a-f]{64}$/m)
     expect(dockerfile).toMatch(/^FROM \$\{NODE_IMAGE\} AS build$/m)
-    expect(dockerfile).toMatch(/deploy --prod --no-optional \/out/)
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('FROM '))
+    expect([...runtime.matchAll(/^COPY .*$/gm)].map((m) => m[0])).toEqual([
+      'COPY --from=build /src/apps/runner/bundle ./bundle',
+    ])
+    expect(runtime).toMatch(/^ENV NODE_COMPILE_CACHE=\/app\/\.compile-cache$/m)
+    expect(runtime).toMatch(/^RUN node bundle\/cli\.mjs --help >\/dev\/null$/m)
+    expect(runtime.indexOf('RUN node bundle')).toBeLessThan(runtime.indexOf('USER node'))
     expect(dockerfile).toMatch(/^USER node$/m)
     const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1]
     const argv = JSON.parse(cmd ?? '[]') as string[]
     expect(argv[0]).toBe('node')
-    expect(argv.slice(-2)).toEqual(['dist/cli.js', 'run'])
+    expect(argv.slice(-2)).toEqual(['bundle/cli.mjs', 'run'])
     // The garbage-collector flags of the CMD are ones this Node accepts: the bundle starts with them.
     const flags = argv.slice(1, -2)
     expect(flags).toEqual(['--max-semi-space-size=4', '--heap-growing-percent=50'])
-    const { stdout } = await run(process.execPath, [...flags, join(out, 'dist', 'cli.js'), '--help'], {
+    const { stdout } = await run(process.execPath, [...flags, join(out, 'bundle', 'cli.mjs'), '--help'], {
       env: {},
       cwd: out,
     })
@@ -90,7 +117,7 @@ describe('container bundle', () => {
     expect(dockerfile).not.toMatch(/npm install --global pnpm@/)
     // The runtime stage copies without --chown: root owns the app, the node user only reads it.
     const runtime = dockerfile.slice(dockerfile.lastIndexOf('FROM '))
-    expect(runtime).toMatch(/^COPY --from=build \/out\/dist \.\/dist$/m)
+    expect(runtime).toMatch(/^COPY --from=build \/src\/apps\/runner\/bundle \.\/bundle$/m)
     expect(runtime).not.toMatch(/--chown/)
   })
 })

@@ -13,9 +13,12 @@ export class ServiceBucket {
     this.updatedAt = now()
   }
 
-  /** Takes `n` tokens if available; otherwise returns how many ms until they would be. */
-  tryTake(n = 1): { ok: true } | { ok: false; retryAfterMs: number } {
-    const now = this.now()
+  /**
+   * Takes `n` tokens if available at `at` (default: now); otherwise returns how many ms until they
+   * would be. Requests judged out of order (one that arrived earlier, judged later) refill nothing.
+   */
+  tryTake(n = 1, at = this.now()): { ok: true } | { ok: false; retryAfterMs: number } {
+    const now = Math.max(at, this.updatedAt)
     this.tokens = Math.min(this.capacity, this.tokens + (now - this.updatedAt) * this.refillPerMs)
     this.updatedAt = now
     if (this.tokens >= n) {

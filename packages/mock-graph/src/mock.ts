@@ -111,7 +111,8 @@ export class MockGraph {
   readonly log: RequestLogEntry[] = []
   readonly options: MockGraphOptions
   private readonly issuer: TokenIssuer
-  private readonly now: () => number
+  /** The clock the mock judges by (`options.now`, or Date.now). */
+  readonly now: () => number
   private readonly random: Random
   private readonly ip: ServiceBucket
   private readonly writes = new Map<string, ServiceBucket>()
@@ -170,11 +171,11 @@ export class MockGraph {
   }
 
   /** Handles one request; RESET means "drop the connection without an answer". */
-  async handle(request: Request): Promise<MockResult> {
-    const started = this.now()
+  async handle(request: Request, arrivedAt?: number): Promise<MockResult> {
+    const started = arrivedAt ?? this.now()
     const url = new URL(request.url)
     await this.delay()
-    const out = await this.dispatch(request, url)
+    const out = await this.dispatch(request, url, started)
     const result = out.result
     if (result !== RESET) {
       result.headers.set('request-id', randomUUID())
@@ -199,6 +200,8 @@ export class MockGraph {
   private async dispatch(
     request: Request,
     url: URL,
+    /** When the request arrived, before the simulated latency: the time throttling judges. */
+    arrivedAt: number,
   ): Promise<{ result: MockResult; appId?: string; body?: unknown; fault?: string }> {
     const origin = url.origin
     if (!/^\/(v1\.0|beta)(\/|$)/.test(url.pathname)) {
@@ -268,8 +271,9 @@ export class MockGraph {
     }
     const base = `${origin}/${version}`
     let result: Response
-    if (request.method === 'POST' && path === '/$batch') result = await this.batch(claims, base, body)
-    else result = this.single(claims, base, request.method, path, url, body)
+    if (request.method === 'POST' && path === '/$batch')
+      result = await this.batch(claims, base, body, arrivedAt)
+    else result = this.single(claims, base, request.method, path, url, body, arrivedAt)
 
     if (this.chance(f?.rate504))
       return {
@@ -307,6 +311,7 @@ export class MockGraph {
     path: string,
     url: URL,
     body: unknown,
+    arrivedAt: number,
   ): Response {
     // An API the cloud does not offer has no segment there (CONTRACT.md "cloud-availability"; the
     // answer's shape is Graph's for an unknown segment, our choice: the docs do not show one).
@@ -318,7 +323,7 @@ export class MockGraph {
       )
     const unlicensed = this.featureOff(path)
     if (unlicensed) return unlicensed
-    const limited = this.limit(claims, method, path)
+    const limited = this.limit(claims, method, path, arrivedAt)
     if (limited) return limited
     return runRoute(
       {
@@ -355,12 +360,13 @@ export class MockGraph {
     return undefined
   }
 
-  private limit(claims: TokenClaims, method: string, path: string): Response | undefined {
+  private limit(claims: TokenClaims, method: string, path: string, arrivedAt: number): Response | undefined {
     if (this.options.limits?.enabled === false) return undefined
     const scope = scopeOf(method, path)
     if (scope === 'identityProtection') {
-      // Identity Protection's 429 carries no Retry-After.
-      if (!this.ip.tryTake().ok) return graphError(429, 'TooManyRequests', 'Too many requests.')
+      // Identity Protection's 429 carries no Retry-After. Judged at arrival (CONTRACT.md
+      // "ip-throttle"): the mock's simulated latency and its own busy event loop are not the client's.
+      if (!this.ip.tryTake(1, arrivedAt).ok) return graphError(429, 'TooManyRequests', 'Too many requests.')
     } else if (scope === 'directoryWrite') {
       const r = this.writeBucket(claims.appid).tryTake()
       if (!r.ok) {
@@ -375,7 +381,12 @@ export class MockGraph {
     return undefined
   }
 
-  private async batch(claims: TokenClaims, base: string, body: unknown): Promise<Response> {
+  private async batch(
+    claims: TokenClaims,
+    base: string,
+    body: unknown,
+    arrivedAt: number,
+  ): Promise<Response> {
     const requests = (body as { requests?: unknown } | undefined)?.requests
     if (!Array.isArray(requests) || requests.length === 0)
       return graphError(400, 'BadRequest', 'Invalid batch payload: requests is required.')
@@ -438,7 +449,7 @@ export class MockGraph {
       } else {
         const url = new URL(`${base}${r.url.startsWith('/') ? '' : '/'}${r.url}`)
         const path = url.pathname.slice(new URL(base).pathname.length)
-        res = this.single(claims, base, r.method.toUpperCase(), path, url, r.body)
+        res = this.single(claims, base, r.method.toUpperCase(), path, url, r.body, arrivedAt)
       }
       statuses.set(r.id, res.status)
       const text = await res.text()

@@ -46,9 +46,12 @@ export async function serveMock(mock: MockGraph, options: ServeOptions = {}): Pr
   const pki = useHttps ? (options.pki ?? (await createLoopbackPki())) : undefined
   let origin = ''
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    // Stamped when the headers are in, before the body is read: other requests' work can run
+    // while it is, and that time is the mock's, not the client's (CONTRACT.md "ip-throttle").
+    const arrivedAt = mock.now()
     void (async () => {
       try {
-        const result = await mock.handle(await toRequest(req, origin))
+        const result = await mock.handle(await toRequest(req, origin), arrivedAt)
         if (result === RESET) {
           req.socket.destroy()
           return

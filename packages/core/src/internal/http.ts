@@ -10,6 +10,12 @@ export interface HttpRequest {
   headers: Record<string, string>
   body?: string | undefined
   signal?: AbortSignal | undefined
+  /**
+   * Called by the transport with `Date.now()` when the request's headers are written to a
+   * connection, which can be later than when the pipeline handed it over (a connection being set
+   * up, an event loop busy elsewhere). The throttle policy paces from this moment (decision 003).
+   */
+  onSent?: ((at: number) => void) | undefined
 }
 
 export interface HttpResponse {

@@ -51,6 +51,26 @@ describe('throttle policy', () => {
   beforeEach(() => vi.useFakeTimers())
   afterEach(() => vi.useRealTimers())
 
+  it('paces Identity Protection from when each request reached the wire, not from when its token was granted', async () => {
+    const policy = throttlePolicy()
+    const onWire: number[] = []
+    const start = Date.now()
+    // Every other request waits 80 ms for its connection before undici writes it.
+    const next = vi.fn(async (request: GraphRequest) => {
+      const late = onWire.length % 2 === 0 ? 80 : 0
+      await new Promise((r) => setTimeout(r, late))
+      onWire.push(Date.now() - start)
+      request.onSent?.(Date.now())
+      return ok
+    })
+    const all = Array.from({ length: 6 }, () => policy.send(ip(), next))
+    await vi.advanceTimersByTimeAsync(7_000)
+    await Promise.all(all)
+    const gaps = onWire.slice(1).map((t, i) => t - (onWire[i] ?? 0))
+    // 0.95 requests/s: at least 1,053 ms between two arrivals, whatever the wire's delays.
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(1_052)
+  })
+
   it('paces Identity Protection just under 1 request per second per tenant by default', async () => {
     const policy = throttlePolicy()
     const sentAt: number[] = []

@@ -43,8 +43,8 @@ export function createSharedBudget(options: TokenBucketOptions): SharedBudget {
 
 /**
  * Waits for each scope's tokens before the request goes out (a shared budget's first, then the
- * client's own pace, so a paced slot is not spent waiting on the share); a 429 empties that scope's
- * own bucket.
+ * client's own pace, so a paced slot is not spent waiting on the share) and paces from when it
+ * reached the wire (the transport's `onSent`); a 429 empties that scope's own bucket.
  */
 export function throttlePolicy(
   limits: Partial<ThrottleLimits> = {},
@@ -66,7 +66,19 @@ export function throttlePolicy(
         const waited = waitedForShare + (await buckets[cost.scope].take(cost.tokens, request.signal))
         if (waited > 0) publishThrottleWait({ scope: cost.scope, waitMs: waited })
       }
-      const response = await next(request)
+      if (request.throttle.length === 0) return next(request)
+      // The service counts a request when it arrives, not when its token was granted: a request
+      // that reaches the wire late (a connection being set up, a busy event loop) must push the
+      // next one back by as much, or the two arrive closer than the budget allows.
+      const grantedAt = Date.now()
+      const onSent = request.onSent
+      const response = await next({
+        ...request,
+        onSent: (at) => {
+          for (const cost of request.throttle) buckets[cost.scope].spentLate(cost.tokens, at - grantedAt)
+          onSent?.(at)
+        },
+      })
       if (response.status === 429) {
         for (const cost of request.throttle) buckets[cost.scope].drain()
       }

@@ -52,10 +52,21 @@ export class TokenBucket {
     return turn
   }
 
+  /**
+   * `n` tokens granted earlier were spent `lateMs` later than granted (the request reached the wire
+   * then): the refill they make room for starts from that moment, as if they had been taken then.
+   */
+  spentLate(n: number, lateMs: number): void {
+    if (!(lateMs > 0)) return
+    this.refill()
+    this.tokens -= Math.min(Math.min(n, this.capacity), lateMs * this.refillPerMs)
+  }
+
   /** Empties the bucket: the service said the shared budget is spent (a 429 we did not predict). */
   drain(): void {
     this.refill()
-    this.tokens = 0
+    // Below zero already (tokens spent late): keep that debt.
+    this.tokens = Math.min(this.tokens, 0)
   }
 
   available(): number {

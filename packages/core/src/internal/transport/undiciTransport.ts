@@ -74,6 +74,30 @@ function flattenHeaders(raw: Record<string, string | string[] | undefined>): Rec
   return out
 }
 
+const SENT = Symbol('tourniquet.onSent')
+
+/**
+ * Reports when undici writes a request's headers to a connection: `onRequestStart` runs right
+ * before that write, once a connection is free and set up, which a queued request waits for.
+ */
+const reportSent: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
+  const onSent = (opts as { [SENT]?: (at: number) => void })[SENT]
+  if (onSent === undefined) return dispatch(opts, handler)
+  return dispatch(opts, {
+    onRequestStart: (controller, context) => {
+      onSent(Date.now())
+      handler.onRequestStart?.(controller, context)
+    },
+    onRequestUpgrade: (controller, statusCode, headers, socket) =>
+      handler.onRequestUpgrade?.(controller, statusCode, headers, socket),
+    onResponseStart: (controller, statusCode, headers, statusMessage) =>
+      handler.onResponseStart?.(controller, statusCode, headers, statusMessage),
+    onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
+    onResponseEnd: (controller, trailers) => handler.onResponseEnd?.(controller, trailers),
+    onResponseError: (controller, error) => handler.onResponseError?.(controller, error),
+  })
+}
+
 export function createUndiciTransport(options: TransportOptions = {}): HttpTransport {
   const o = { ...DEFAULT_TRANSPORT_OPTIONS, ...options }
   const owned =
@@ -85,7 +109,7 @@ export function createUndiciTransport(options: TransportOptions = {}): HttpTrans
           keepAliveTimeout: o.keepAliveTimeoutMs,
         })
       : undefined
-  const dispatcher: Dispatcher = options.dispatcher ?? (owned as Dispatcher)
+  const dispatcher: Dispatcher = (options.dispatcher ?? (owned as Dispatcher)).compose(reportSent)
 
   return {
     async send(req: HttpRequest): Promise<HttpResponse> {
@@ -96,6 +120,7 @@ export function createUndiciTransport(options: TransportOptions = {}): HttpTrans
           body: req.body,
           dispatcher,
           signal: req.signal,
+          ...(req.onSent === undefined ? {} : { [SENT]: req.onSent }),
         })
         const declared = Number(res.headers['content-length'] ?? '0')
         if (declared > o.maxResponseBytes) {

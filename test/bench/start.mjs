@@ -1,0 +1,98 @@
+// Process start to the first request on the wire, for the ways the runner can be started:
+//   node test/bench/start.mjs [RUNS]     (default 15; prints JSON, medians in ms)
+// The job is spawned against the mock tenant on loopback HTTPS (as the e2e suites do); the clock
+// stops when the mock receives its first request (the token request that precedes every Graph
+// call), and the child is then ended. Variants: the bundle with a V8 compile cache written
+// beforehand (what the image does at build time), the bundle without one, and the tsc dist with
+// node_modules (what the image ran before decision 016).
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import {
+  createMockGraph,
+  DEFAULT_TENANT_ID,
+  generateTenant,
+  REMEDIATION_APP_ID,
+  REMEDIATION_APP_SECRET,
+  serveMock,
+} from '@tourniquet/mock-graph'
+
+const ROOT = join(import.meta.dirname, '..', '..')
+export const BUNDLE = join(ROOT, 'apps/runner/bundle/cli.mjs')
+export const DIST = join(ROOT, 'apps/runner/dist/cli.js')
+const POLICY =
+  'version: 1\nlookback: PT48H\nrules:\n  - name: high\n    when: { riskLevel: [high] }\n    then: [revokeSessions]\n'
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+
+/** Medians over `runs` starts of each variant, interleaved so machine noise falls on all alike. */
+export async function measureStart(runs = 15, nodeFlags = []) {
+  const mock = createMockGraph({ tenant: generateTenant({ riskyUsers: 1, seed: 1 }) })
+  let first
+  const handle = mock.handle.bind(mock)
+  mock.handle = (request) => {
+    first ??= Date.now()
+    return handle(request)
+  }
+  const server = await serveMock(mock)
+  const dir = await mkdtemp(join(tmpdir(), 'tq-start-'))
+  await writeFile(join(dir, 'ca.pem'), server.caPem)
+  await writeFile(join(dir, 'policy.yaml'), POLICY)
+  const env = {
+    PATH: process.env.PATH,
+    NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'),
+    AZURE_TENANT_ID: DEFAULT_TENANT_ID,
+    AZURE_CLIENT_ID: REMEDIATION_APP_ID,
+    AZURE_CLIENT_SECRET: REMEDIATION_APP_SECRET,
+    AZURE_AUTHORITY_HOST: server.url,
+    TOURNIQUET_GRAPH_URL: server.url,
+    TOURNIQUET_POLICY: join(dir, 'policy.yaml'),
+    TOURNIQUET_LEDGER: join(dir, 'ledger.jsonl'),
+  }
+  const cache = join(dir, 'compile-cache')
+  const once = async (cli, extraEnv) => {
+    first = undefined
+    const started = Date.now()
+    const child = spawn(process.execPath, [...nodeFlags, cli, 'run'], {
+      env: { ...env, ...extraEnv },
+      stdio: 'ignore',
+    })
+    const exited = new Promise((r) => child.on('close', r))
+    while (first === undefined && child.exitCode === null) await new Promise((r) => setTimeout(r, 1))
+    child.kill('SIGKILL')
+    await exited
+    if (first === undefined) throw new Error(`${cli} exited before its first request`)
+    return first - started
+  }
+  // The image writes its cache by starting the bundle once at build time; so does this.
+  await new Promise((r) =>
+    spawn(process.execPath, [BUNDLE, '--help'], { env: { NODE_COMPILE_CACHE: cache }, stdio: 'ignore' }).on(
+      'close',
+      r,
+    ),
+  )
+  const samples = { bundleWithCache: [], bundle: [], dist: [] }
+  for (let i = 0; i < runs; i++) {
+    samples.bundleWithCache.push(await once(BUNDLE, { NODE_COMPILE_CACHE: cache }))
+    samples.bundle.push(await once(BUNDLE, {}))
+    samples.dist.push(await once(DIST, {}))
+  }
+  await server.close()
+  await rm(dir, { recursive: true, force: true })
+  return {
+    runs,
+    node: process.version,
+    medianMs: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])),
+    minMs: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, Math.min(...v)])),
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const runs = Number(process.argv[2] ?? 15)
+  console.log(JSON.stringify(await measureStart(runs), null, 2))
+}

@@ -286,6 +286,8 @@ const continuous =
     ? undefined
     : await continuousScenario({
         cli: [process.execPath, ...(await containerNodeFlags()), join(ROOT, 'apps/runner/bundle/cli.mjs')],
+        minutes: Number(process.env.BENCH_CONTINUOUS_MINUTES ?? 30),
+        arrivals: Number(process.env.BENCH_CONTINUOUS_ARRIVALS ?? 40),
         log: (line) => process.stderr.write(`continuous ${line}\n`),
       })
 

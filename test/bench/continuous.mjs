@@ -108,8 +108,8 @@ class Observed {
 const sleepUntil = (t) => new Promise((r) => setTimeout(r, Math.max(0, t - performance.now())))
 
 /**
- * One mode over the whole window. `start(env, observed)` starts its processes and returns a stop
- * function; `runOnce` is the warm-up run that leaves the evidence state a steady job would have.
+ * One mode over the whole window, on a fresh tenant: a warm-up run leaves the evidence state a job
+ * that has been running would have, then `drive` starts the mode's processes (`run(args)`).
  */
 async function measure({
   name,
@@ -138,6 +138,18 @@ async function measure({
     `${name}: warm-up ${fullRun?.collection} collection, ${fullRun?.identityProtectionRequests} Identity Protection requests`,
   )
 
+  const window = await watchWindow({ mock, ids, arrivals, scale, minutes, tailMinutes, drive, run })
+  await server.close()
+  await rm(dir, { recursive: true, force: true })
+  const result = outcome({ ...window, mock, ids, arrivals, scale, fullRun })
+  log(
+    `${name}: ${result.runs} runs, p50 ${pct(result.latenciesMs, 50)} ms, p95 ${pct(result.latenciesMs, 95)} ms, missed ${result.missed}, steady IP ${max(result.steadyIdentityProtectionRequests)}, busy IP ${max(result.busyIdentityProtectionRequests)}, busy runs took ${result.busyRunMs.join(' ')} ms`,
+  )
+  return result
+}
+
+/** The measured window: newcomers made readable on their schedule while `drive` runs the mode. */
+async function watchWindow({ mock, ids, arrivals, scale, minutes, tailMinutes, drive, run }) {
   const observed = new Observed()
   const readable = new Map()
   const t0 = performance.now()
@@ -161,9 +173,11 @@ async function measure({
   await drive({ run, observed, t0, settled, deadline, scale })
   const simulatedSeconds = ((performance.now() - t0) * scale) / 1000
   for (const t of timers) clearTimeout(t)
-  await server.close()
-  await rm(dir, { recursive: true, force: true })
+  return { observed, readable, startedAt, simulatedSeconds }
+}
 
+/** What one mode achieved: latencies, misses, Identity Protection requests per run, 429s. */
+function outcome({ observed, readable, startedAt, simulatedSeconds, mock, ids, arrivals, scale, fullRun }) {
   const latencies = []
   let missed = 0
   let missedLate = 0
@@ -184,7 +198,7 @@ async function measure({
     (l) => l.time >= startedAt && l.status === 429 && l.path.startsWith('/v1.0/identityProtection/'),
   )
   const ipTotal = runs.reduce((n, r) => n + ip(r), 0)
-  const result = {
+  return {
     latenciesMs: latencies.sort((a, b) => a - b),
     missed,
     missedLate,
@@ -198,10 +212,6 @@ async function measure({
     busyRunMs: runs.filter((r) => r.steps > 0).map((r) => Math.round(r.summary.durationMs * scale)),
     duplicates: mock.duplicates().length,
   }
-  log(
-    `${name}: ${result.runs} runs, p50 ${pct(result.latenciesMs, 50)} ms, p95 ${pct(result.latenciesMs, 95)} ms, missed ${missed}, steady IP ${max(steady)}, busy IP ${max(busy)}, busy runs took ${result.busyRunMs.join(' ')} ms`,
-  )
-  return result
 }
 
 /** The job: a new process every `periodMs` (simulated), whether or not the last one is still going. */

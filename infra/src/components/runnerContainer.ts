@@ -46,7 +46,7 @@ export const RUNNER_CMD_PREFIX = [
   'node',
   '--max-semi-space-size=4',
   '--heap-growing-percent=50',
-  'dist/cli.js',
+  'bundle/cli.mjs',
 ] as const
 
 /**

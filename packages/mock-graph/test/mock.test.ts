@@ -175,6 +175,26 @@ describe('graph: throttling as the service does it', () => {
     now += 1_000
     expect((await call('GET', '/identityProtection/riskyUsers')).status).toBe(200)
   })
+  it("judges Identity Protection's rate when a request arrived, not when its busy loop handled it", async () => {
+    let now = 1_000_000
+    const mock = createMockGraph({ now: () => now })
+    const { access_token } = (await (await token(mock)).json()) as { access_token: string }
+    const at = (arrivedAt: number) =>
+      mock.handle(
+        new Request(`${G}/identityProtection/riskyUsers`, {
+          headers: { authorization: `Bearer ${access_token}` },
+        }),
+        arrivedAt,
+      ) as Promise<Response>
+    // Handled 400 ms late: the next one, handled only 600 ms later, arrived a full second later.
+    now = 1_000_400
+    expect((await at(1_000_000)).status).toBe(200)
+    now = 1_001_000
+    expect((await at(1_001_000)).status).toBe(200)
+    // Handled 1.6 s after the last, but it arrived 500 ms after it.
+    now = 1_002_600
+    expect((await at(1_001_500)).status).toBe(429)
+  })
   it('limits directory writes per app with a Retry-After', async () => {
     let now = 1_000_000
     const mock = createMockGraph({

@@ -5,18 +5,11 @@
 // (Identity Protection requests and 429s as the mock counted them, the smallest gap between two
 // arrivals, the mock's event-loop delay), then, for each 429, the arrivals around it.
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import {
-  createMockGraph,
-  DEFAULT_TENANT_ID,
-  generateTenant,
-  REMEDIATION_APP_ID,
-  REMEDIATION_APP_SECRET,
-  serveMock,
-} from '@tourniquet/mock-graph'
+import { createMockGraph, generateTenant, serveMock } from '@tourniquet/mock-graph'
+import { jobSetup } from './job.mjs'
 
 const N = Number(process.argv[2] ?? 10_000)
 const SCALE = Number(process.argv[3] ?? 10)
@@ -30,24 +23,7 @@ const mock = createMockGraph({
   faults: { latencyMs: 20 },
 })
 const server = await serveMock(mock)
-const dir = await mkdtemp(join(tmpdir(), 'tq-pacing-'))
-await writeFile(join(dir, 'ca.pem'), server.caPem)
-await writeFile(join(dir, 'policy.yaml'), POLICY)
-const env = {
-  PATH: process.env.PATH,
-  NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'),
-  AZURE_TENANT_ID: DEFAULT_TENANT_ID,
-  AZURE_CLIENT_ID: REMEDIATION_APP_ID,
-  AZURE_CLIENT_SECRET: REMEDIATION_APP_SECRET,
-  AZURE_AUTHORITY_HOST: server.url,
-  TOURNIQUET_GRAPH_URL: server.url,
-  TOURNIQUET_POLICY: join(dir, 'policy.yaml'),
-  TOURNIQUET_LEDGER: join(dir, 'ledger.jsonl'),
-  TOURNIQUET_MAX_RUNTIME: 'PT2H',
-  TOURNIQUET_IDENTITY_PROTECTION_RPS: String(SCALE * 0.95),
-  TOURNIQUET_DIRECTORY_WRITE_RPS: String(20 * SCALE),
-  TOURNIQUET_DEFENDER_RPS: String(10 * SCALE),
-}
+const { dir, env } = await jobSetup(server, POLICY, SCALE)
 // The mock stamps arrivals on this process's event loop: its delays are the mock's error in judging.
 const loop = monitorEventLoopDelay({ resolution: 5 })
 loop.enable()

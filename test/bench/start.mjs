@@ -6,18 +6,11 @@
 // beforehand (what the image does at build time), the bundle without one, and the tsc dist with
 // node_modules (what the image ran before decision 016).
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import {
-  createMockGraph,
-  DEFAULT_TENANT_ID,
-  generateTenant,
-  REMEDIATION_APP_ID,
-  REMEDIATION_APP_SECRET,
-  serveMock,
-} from '@tourniquet/mock-graph'
+import { createMockGraph, generateTenant, serveMock } from '@tourniquet/mock-graph'
+import { jobSetup } from './job.mjs'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 export const BUNDLE = join(ROOT, 'apps/runner/bundle/cli.mjs')
@@ -40,20 +33,8 @@ export async function measureStart(runs = 15, nodeFlags = []) {
     return handle(request)
   }
   const server = await serveMock(mock)
-  const dir = await mkdtemp(join(tmpdir(), 'tq-start-'))
-  await writeFile(join(dir, 'ca.pem'), server.caPem)
-  await writeFile(join(dir, 'policy.yaml'), POLICY)
-  const env = {
-    PATH: process.env.PATH,
-    NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'),
-    AZURE_TENANT_ID: DEFAULT_TENANT_ID,
-    AZURE_CLIENT_ID: REMEDIATION_APP_ID,
-    AZURE_CLIENT_SECRET: REMEDIATION_APP_SECRET,
-    AZURE_AUTHORITY_HOST: server.url,
-    TOURNIQUET_GRAPH_URL: server.url,
-    TOURNIQUET_POLICY: join(dir, 'policy.yaml'),
-    TOURNIQUET_LEDGER: join(dir, 'ledger.jsonl'),
-  }
+  // The job's environment at Graph's own pace (the clock stops at its first request anyway).
+  const { dir, env } = await jobSetup(server, POLICY, 1)
   const cache = join(dir, 'compile-cache')
   const once = async (cli, extraEnv) => {
     first = undefined

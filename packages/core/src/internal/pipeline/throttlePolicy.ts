@@ -30,7 +30,7 @@ export interface ThrottlePolicy extends PipelinePolicy {
 
 /**
  * A budget that outlives one client: `tourniquet watch` builds a client per run, and its share of
- * Identity Protection is an average over every run, with a small burst (decision 014's share).
+ * Identity Protection is an average over every run, with a small burst (decision 015).
  */
 export interface SharedBudget {
   take(tokens: number, signal?: AbortSignal): Promise<number>

@@ -15,7 +15,7 @@ const state = (watermark: string): EvidenceState => ({
   tenantId: 'contoso.example',
   policyDigest: 'digest',
   fullAt: '2026-12-01T00:00:00.000Z',
-  watermark,
+  watermarks: { users: watermark, detections: watermark },
   refusedAt: undefined,
   users: new Map([
     [
@@ -58,7 +58,7 @@ describe('the evidence state in a blob (Azurite)', () => {
     expect(a).toEqual({ state: undefined, version: undefined })
     expect(await first.save(state('2026-12-01T10:00:00.000Z'), a)).toBe(true)
     expect(await second.save(state('2026-12-01T09:00:00.000Z'), b)).toBe(false)
-    expect((await second.load()).state?.watermark).toBe('2026-12-01T10:00:00.000Z')
+    expect((await second.load()).state?.watermarks.users).toBe('2026-12-01T10:00:00.000Z')
   })
 
   it('saves only over the version it loaded: an overlapping run cannot move the watermark back', async () => {
@@ -71,7 +71,7 @@ describe('the evidence state in a blob (Azurite)', () => {
     expect(await store.save(state('2026-12-01T11:00:00.000Z'), late)).toBe(true)
     expect(await store.save(state('2026-12-01T10:30:00.000Z'), early)).toBe(false)
     const now = await store.load()
-    expect(now.state?.watermark).toBe('2026-12-01T11:00:00.000Z')
+    expect(now.state?.watermarks.users).toBe('2026-12-01T11:00:00.000Z')
     expect(now.state?.users.get('u1')?.risk.level).toBe('high')
   })
 
@@ -79,7 +79,7 @@ describe('the evidence state in a blob (Azurite)', () => {
     const url = urlOf()
     const store = new BlobStore(url, credential)
     await store.save(state('2026-12-01T10:00:00.000Z'), await store.load())
-    expect((await store.load()).state?.watermark).toBe('2026-12-01T10:00:00.000Z')
+    expect((await store.load()).state?.watermarks.users).toBe('2026-12-01T10:00:00.000Z')
     const other = new BlobStore(url, credential)
     await other.save(state('2026-12-01T12:00:00.000Z'), await other.load())
     // Another process (not this one's cache) rewrites the blob.
@@ -87,13 +87,13 @@ describe('the evidence state in a blob (Azurite)', () => {
       version: 1,
       tenantId: 'contoso.example',
       policyDigest: 'digest',
-      watermark: '2026-12-01T13:00:00.000Z',
+      watermarks: { users: '2026-12-01T13:00:00.000Z', detections: '2026-12-01T13:00:00.000Z' },
       users: [],
       detections: [],
     })
     await new BlockBlobClient(url, credential).upload(raw, Buffer.byteLength(raw))
     const loaded = await store.load()
-    expect(loaded.state?.watermark).toBe('2026-12-01T13:00:00.000Z')
+    expect(loaded.state?.watermarks.users).toBe('2026-12-01T13:00:00.000Z')
     expect(loaded.state?.users.size).toBe(0)
   })
 
@@ -106,6 +106,6 @@ describe('the evidence state in a blob (Azurite)', () => {
     expect(loaded.state).toBeUndefined()
     expect(loaded.unusable).toMatch(/users/)
     expect(await store.save(state('2026-12-01T10:00:00.000Z'), loaded)).toBe(true)
-    expect((await store.load()).state?.watermark).toBe('2026-12-01T10:00:00.000Z')
+    expect((await store.load()).state?.watermarks.users).toBe('2026-12-01T10:00:00.000Z')
   })
 })

@@ -81,6 +81,18 @@ export function consultLedger(steps: readonly Step[], entries: readonly LedgerEn
   return view
 }
 
+/**
+ * For each step, the detection ids no step has acted on yet for that user and action: what makes
+ * it new (decision 010), and so what must have been read from Graph in the run that sends it.
+ */
+export function novelEvidence(entries: readonly LedgerEntry[]): (step: Step) => string[] {
+  const acted = actedOn(entries)
+  return (step) => {
+    const prior = acted.get(`${step.userId}|${step.action}`)
+    return step.evidence.filter((id) => !prior?.ids.has(id))
+  }
+}
+
 export interface ResumeContext {
   client: GraphClient
   ledger: Ledger

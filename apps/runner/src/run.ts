@@ -6,32 +6,34 @@
  */
 import type { Writable } from 'node:stream'
 import { type GraphClient, type GraphClientOptions, isAuthError, isPermissionError } from '@tourniquet/core'
-import {
-  evaluate,
-  isPolicyError,
-  loadPolicyFile,
-  type Plan,
-  type Policy,
-  type Refusal,
-} from '@tourniquet/policy'
+import { isPolicyError, loadPolicyFile, type Plan, type Policy, type Refusal, type Step } from '@tourniquet/policy'
 import { type Applied, appliedExitCode, applySteps, verifyOptions } from './apply.js'
 import { gateApprovals } from './approvals/phase.js'
 import { Audit, type StepRecord, skipRecord, stepRecord } from './audit.js'
 import { clientFromConfig, credentialFor } from './client.js'
 import { assertCloudOffers } from './cloud.js'
-import { type Collection, collectSignals } from './collect.js'
+import { type Collected, type Collection, collectSignals } from './collect.js'
 import type { RunnerConfig } from './env.js'
+import { emptyFreshness, type Freshness } from './evidence/read.js'
 import type { EvidenceState } from './evidence/state.js'
 import { type EvidenceStore, type Loaded, openEvidenceStore } from './evidence/store.js'
 import { EXIT } from './exit.js'
 import { failureMessage, failureOf } from './failures.js'
-import type { Ledger, LedgerHeadroom } from './ledger/ledger.js'
+import {
+  CHANGEABLE_SKIPS,
+  type Decision,
+  decideOnFreshFacts,
+  type FreshContext,
+  NeedsFullCollection,
+  stepKeys,
+} from './fresh.js'
+import { type Ledger, type LedgerEntry, type LedgerHeadroom, ledgerKey } from './ledger/ledger.js'
 import { openLedger } from './ledger/open.js'
 import { countRequests } from './metrics.js'
 import { digestOf, worthTelling } from './notify/message.js'
 import { notify } from './notify/send.js'
 import { writeReport } from './report.js'
-import { consultLedger, type LedgerView, resumeInterrupted } from './resume.js'
+import { type LedgerView, resumeInterrupted } from './resume.js'
 import { newRunId } from './runId.js'
 import type { VerifyOptions } from './verify.js'
 
@@ -81,6 +83,8 @@ interface Run {
   collection: Collection | undefined
   /** The users whose signals this run read afresh; undefined: all (a full collection). */
   touched: ReadonlySet<string> | undefined
+  /** Why the evidence state could not be saved (a warning on the summary line). */
+  stateWarning: string | undefined
   ledger: Ledger | undefined
   locked: boolean
   ownClient: GraphClient | undefined
@@ -134,10 +138,13 @@ async function phases(run: Run): Promise<RunResult> {
   const ledger = await holdLease(run)
   if (!ledger) return end(run, EXIT.ok, 'skipped: another run holds the lease')
   const client = await connect(run, ledger)
-  const { plan, riskyUsers } = await collectAndPlan(run, client, policy)
+  const entries = await ledger.load()
+  const decided = await collectAndPlan(run, client, policy, entries)
+  const { plan, riskyUsers } = decided
   if (plan.refused) return refuse(run, plan, plan.refused, riskyUsers)
-  const view = consultLedger(plan.steps, await ledger.load())
+  const view = decided.decision.view
   recordKnown(run, plan, view)
+  recordUnverifiable(run, decided.decision.unverifiable)
   const approvals = await gateApprovals(view.todo, {
     config: run.config,
     audit: run.audit,
@@ -145,7 +152,7 @@ async function phases(run: Run): Promise<RunResult> {
     now: run.now,
     credential: () => credentialFor(run.config),
   })
-  view.todo = approvals.todo
+  view.todo = await freshenApproved(run, decided.fresh, approvals.todo)
   run.newApprovalRequests = approvals.newRequests
   if (run.config.mode === 'plan') return planOnly(run, view, riskyUsers)
   const verify = verifyOptions(run.stopping(), run.options.verify)
@@ -181,6 +188,7 @@ function beginRun(options: RunOptions): Run {
     headroom: undefined,
     collection: undefined,
     touched: undefined,
+    stateWarning: undefined,
     ledger: undefined,
     locked: false,
     ownClient: undefined,
@@ -217,6 +225,7 @@ function writeSummary(run: Run): void {
     throttled429: requests.throttled,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     ...(headroom ? { ledgerHeadroom: headroom } : {}),
+    ...(run.stateWarning ? { evidenceWarning: run.stateWarning } : {}),
   })
   requests.stop()
 }
@@ -291,31 +300,48 @@ async function connect(run: Run, ledger: Ledger): Promise<GraphClient> {
   return client
 }
 
+/** The plan and what the fresh-facts phase decided, with what that phase needs again after approvals. */
+interface Decided {
+  plan: Plan
+  riskyUsers: number
+  decision: Decision
+  /** The context the fresh-facts phase ran in: approved steps are checked in it again before they are sent. */
+  fresh: FreshContext
+}
+
+/** Identity Protection reads one by one past which a full collection (about 40 at 10,000 users) is cheaper. */
+const MAX_FRESH_IDENTITY_PROTECTION_READS = 20
+
 /**
- * Collects (incrementally when the evidence state allows, decision 015) and evaluates. The signals
- * end here: only the plan (which keeps what the report needs) stays alive through execution.
+ * Collects (incrementally when the evidence state allows, decision 015), then decides on facts read
+ * from Graph in this run (fresh.ts): the state only saves requests. The signals end here: only the
+ * plan (which keeps what the report needs) stays alive through execution.
  */
 async function collectAndPlan(
   run: Run,
   client: GraphClient,
   policy: Policy,
-): Promise<{ plan: Plan; riskyUsers: number }> {
-  const { config } = run
+  entries: readonly LedgerEntry[],
+): Promise<Decided> {
   const evidence = await loadEvidence(run)
-  const collected = await collectSignals(client, policy, run.now, {
-    signal: undefined,
-    tenantId: config.tenantId,
-    settings: config.collection,
-    previous: evidence.loaded.state,
-  })
+  let fresh = emptyFreshness()
+  let collected = await collect(run, client, policy, { previous: evidence.loaded.state, fresh })
+  let context = freshContext(run, client, collected, fresh, entries)
+  let decision = await decideOnFreshFacts(context)
+  if (decision instanceof NeedsFullCollection) {
+    // A new freshness: the full collection starts from an empty state, so nothing read so far is in it.
+    fresh = emptyFreshness()
+    const full = `fresh facts: ${decision.reason}; a full collection reads them for fewer requests`
+    collected = await collect(run, client, policy, { previous: evidence.loaded.state, fresh, full })
+    context = freshContext(run, client, collected, fresh, entries)
+    decision = await decideOnFreshFacts({ ...context, maxIdentityProtectionReads: Number.POSITIVE_INFINITY })
+  }
+  if (decision instanceof NeedsFullCollection) throw new Error('unreachable: no limit on fresh reads')
   const { notes, collection } = collected
   run.collection = collection
   run.touched = collection.kind === 'incremental' ? collected.touched : undefined
-  const saved = collected.changed ? await saveEvidence(run, evidence, collected.state) : 'unchanged'
-  const plan = refuseUnresolved(
-    evaluate(collected.policy, collected.signals, run.now),
-    notes.unresolvedExclusions,
-  )
+  const saved = await saveEvidence(run, evidence, collected, fresh)
+  const plan = decision.plan
   run.plan = plan
   for (const w of notes.warnings) run.audit.event('warning', { message: w })
   run.audit.event('plan', {
@@ -329,8 +355,88 @@ async function collectAndPlan(
     steps: plan.steps.length,
     wanted: plan.wanted,
     unmatched: plan.unmatched,
+    freshReads: { riskyUsers: fresh.users.size, directory: fresh.directory.size, defender: fresh.defender.size },
   })
-  return { plan, riskyUsers: notes.riskyUsers }
+  return { plan, riskyUsers: notes.riskyUsers, decision, fresh: context }
+}
+
+function collect(
+  run: Run,
+  client: GraphClient,
+  policy: Policy,
+  from: { previous: EvidenceState | undefined; fresh: Freshness; full?: string },
+): Promise<Collected> {
+  const { config } = run
+  return collectSignals(client, policy, run.now, {
+    signal: undefined,
+    tenantId: config.tenantId,
+    settings: config.collection,
+    ...from,
+  })
+}
+
+function freshContext(
+  run: Run,
+  client: GraphClient,
+  collected: Collected,
+  fresh: Freshness,
+  entries: readonly LedgerEntry[],
+): FreshContext {
+  return {
+    client,
+    policy: collected.policy,
+    now: run.now,
+    state: collected.state,
+    fresh,
+    entries,
+    extras: collected.extras,
+    unresolved: collected.notes.unresolvedExclusions,
+    // Steps that wait for a person are checked when they are approved (freshenApproved).
+    acting: (step) => step.approval === undefined,
+    maxIdentityProtectionReads: MAX_FRESH_IDENTITY_PROTECTION_READS,
+    warnings: collected.notes.warnings,
+    signal: undefined,
+  }
+}
+
+/**
+ * Approved steps are sent only on facts read now: the plan is made again with them acting, and an
+ * approved step that the fresh facts no longer make (or whose facts could not be read) is not sent.
+ */
+async function freshenApproved(run: Run, context: FreshContext, todo: Step[]): Promise<Step[]> {
+  const approved = todo.filter((s) => s.approval !== undefined)
+  if (approved.length === 0) return todo
+  const keys = stepKeys(approved)
+  const decision = await decideOnFreshFacts({ ...context, acting: (s) => keys.has(ledgerKey(s)) })
+  const { audit } = run
+  if (decision instanceof NeedsFullCollection) {
+    recordUnverifiable(
+      run,
+      approved.map((step) => ({ step, reason: decision.reason })),
+    )
+    return todo.filter((s) => s.approval === undefined)
+  }
+  recordUnverifiable(run, decision.unverifiable)
+  const still = stepKeys(decision.view.todo)
+  for (const { step } of decision.view.interrupted) still.add(ledgerKey(step))
+  return todo.filter((s) => {
+    if (s.approval === undefined || still.has(ledgerKey(s))) return true
+    if (decision.unverifiable.some((u) => ledgerKey(u.step) === ledgerKey(s))) return false
+    const reason = 'approved, but the facts read from Graph now no longer make this step'
+    audit.step(stepRecord(audit.runId, s, 'skipped', { reason }))
+    return false
+  })
+}
+
+/** Steps whose facts could not be read from Graph this run: not sent, told as failed (asked again next run). */
+function recordUnverifiable(run: Run, unverifiable: Decision['unverifiable']): void {
+  const { audit } = run
+  for (const { step, reason } of unverifiable)
+    audit.step(
+      stepRecord(audit.runId, step, 'failed', {
+        reason: `not sent: the facts it rests on could not be read from Graph this run (${reason})`,
+      }),
+    )
 }
 
 /** The evidence state beside the ledger; one that cannot be used is a warning and a full collection. */
@@ -345,21 +451,38 @@ async function loadEvidence(run: Run): Promise<{ store: EvidenceStore; loaded: L
   return { store, loaded }
 }
 
-/** Saves the state for the next run: 'saved', or 'kept' when another run saved one first. */
+/** How far our clock may be from Graph's before the state (pruned by Graph's clock, aged by ours) is not saved. */
+const MAX_SKEW_MS = 5 * 60_000
+
+/**
+ * Saves the state for the next run: 'saved', 'kept' when another run saved one first, 'unchanged',
+ * 'not saved' (plan runs write no shared state; a clock far from Graph's), or 'failed' (a warning
+ * on the summary line: the next run collects from the older state, in full after a day).
+ */
 async function saveEvidence(
   run: Run,
   evidence: { store: EvidenceStore; loaded: Loaded },
-  state: EvidenceState,
-): Promise<'saved' | 'kept'> {
+  collected: Collected,
+  fresh: Freshness,
+): Promise<string> {
+  if (run.config.mode !== 'apply') return 'not saved (plan)'
+  if (fresh.graphTime !== undefined && Math.abs(fresh.graphTime - run.now.getTime()) > MAX_SKEW_MS) {
+    const message = `this host's clock (${run.now.toISOString()}) is ${Math.round((run.now.getTime() - fresh.graphTime) / 1000)} s from Graph's (${new Date(fresh.graphTime).toISOString()}); the evidence state is not saved`
+    run.audit.event('warning', { message })
+    run.stateWarning = message
+    return 'not saved (clock)'
+  }
+  if (!collected.changed && fresh.directory.size === 0 && fresh.defender.size === 0) return 'unchanged'
   if (run.stopping()) return 'kept'
-  return (await evidence.store.save(state, evidence.loaded)) ? 'saved' : 'kept'
-}
-
-/** An excluded UPN the directory could not resolve: nobody can be acted on safely, as for an unreadable group. */
-function refuseUnresolved(plan: Plan, unresolved: readonly string[]): Plan {
-  if (unresolved.length === 0 || plan.refused?.limit === 'exclude.groups') return plan
-  const reason = `exclude.users ${unresolved.join(', ')} could not be resolved to an object id, so nobody can be acted on safely`
-  return { ...plan, steps: [], refused: { limit: 'exclude.users', reason } }
+  try {
+    return (await evidence.store.save(collected.state, evidence.loaded)) ? 'saved' : 'kept'
+  } catch (e) {
+    const message = `the evidence state could not be saved (${(e as Error).message})`
+    run.audit.event('warning', { message })
+    run.audit.note(`tourniquet: warning: ${message}`)
+    run.stateWarning = message
+    return 'failed'
+  }
 }
 
 /** A guardrail refused the plan: every step is recorded as skipped and nothing is done. */
@@ -375,14 +498,17 @@ function refuse(run: Run, plan: Plan, refused: Refusal, riskyUsers: number): Run
 
 /**
  * What needs no action: the plan's skips, and steps the ledger says were done for this evidence.
- * An incremental run says so only for the users whose signals changed: the others were said by the
- * run that read them, and 10,000 stale users must not cost 10,000 lines a minute.
+ * An incremental run says so only for the users whose signals changed (10,000 stale users must not
+ * cost 10,000 lines a minute), except a skip that rests on a fact that can change (disabled, guest,
+ * route, no Defender for Identity account): it was re-read this run and is told every run until it
+ * resolves.
  */
 function recordKnown(run: Run, plan: Plan, view: LedgerView): void {
   const { audit, touched } = run
   const told = (userId: string): boolean => touched === undefined || touched.has(userId)
   for (const s of plan.skips)
-    if (told(s.userId)) audit.step(skipRecord(audit.runId, s, `${s.reason}: ${s.detail}`))
+    if (told(s.userId) || CHANGEABLE_SKIPS.has(s.reason))
+      audit.step(skipRecord(audit.runId, s, `${s.reason}: ${s.detail}`))
   for (const { step, entry } of view.done) {
     if (!told(step.userId)) continue
     const reason = `already done for this evidence by ${entry.runId} (${entry.outcome ?? 'recorded'})`

@@ -56,7 +56,7 @@ async function usersInState(
   const read = async (updatedSince: Date | undefined): Promise<Set<string>> => {
     const seen = new Set<string>()
     for await (const u of client.riskyUsers.list(
-      { riskStates: [state], updatedSince, select: ['id'] },
+      { riskStates: [state], updatedAfter: updatedSince, select: ['id'] },
       { signal },
     ))
       seen.add(u.id)

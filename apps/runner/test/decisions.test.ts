@@ -115,8 +115,10 @@ describe('aging evidence is not new evidence', () => {
         ],
       },
     ])
+    // Graph's clock moves with ours: detections age out by Graph's clock (its Date header).
+    let offset = 0
     t = await InProcessTenant.start(
-      { tenant },
+      { tenant, now: () => Date.now() + offset },
       `version: 1
 lookback: PT48H
 rules:
@@ -129,7 +131,8 @@ rules:
     await t.run('apply', { ledger })
     expect(actionsOf(t, 'revokeSignInSessions')).toHaveLength(1)
     // Ten hours later the 40-hour-old detection is outside the 48-hour lookback.
-    const later = new Date(Date.now() + 10 * 3_600_000)
+    offset = 10 * 3_600_000
+    const later = new Date(Date.now() + offset)
     const second = await t.run('apply', { ledger, now: () => later })
     expect(actionsOf(t, 'revokeSignInSessions')).toHaveLength(1)
     expect(second.lines.find((l) => l.event === 'step')).toMatchObject({
@@ -141,11 +144,12 @@ rules:
       tenant,
       seeded(17),
       { name: 'ann-again', detections: [{ type: 'passwordSpray', hoursAgo: 1 }] },
-      Date.now(),
+      Date.now() + offset,
     )
-    // The new detection belongs to ann: move it over.
+    // The new detection belongs to ann: move it over. It is published now (by Graph's clock).
     const fresh = tenant.detections.at(-1)
     if (fresh && user) fresh.userId = user.id
+    if (fresh) fresh.lastUpdatedDateTime = new Date(Date.now() + offset).toISOString()
     await t.run('apply', { ledger, now: () => later })
     expect(actionsOf(t, 'revokeSignInSessions')).toHaveLength(2)
   })

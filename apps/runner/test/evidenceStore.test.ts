@@ -16,7 +16,7 @@ const state = (watermark: string): EvidenceState => ({
   tenantId: 'contoso.example',
   policyDigest: 'digest',
   fullAt: '2026-12-01T00:00:00.000Z',
-  watermark,
+  watermarks: { users: watermark, detections: watermark },
   refusedAt: undefined,
   users: new Map([
     [
@@ -60,9 +60,9 @@ describe('the evidence state in a file', () => {
       serializeState(state('2026-12-01T12:30:00.000Z')),
     )
     const fresh = await store.load()
-    expect(fresh.state?.watermark).toBe('2026-12-01T12:30:00.000Z')
+    expect(fresh.state?.watermarks.users).toBe('2026-12-01T12:30:00.000Z')
     expect(await store.save(state('2026-12-01T11:00:00.000Z'), stale)).toBe(false)
     expect(await store.save(state('2026-12-01T13:00:00.000Z'), fresh)).toBe(true)
-    expect((await store.load()).state?.watermark).toBe('2026-12-01T13:00:00.000Z')
+    expect((await store.load()).state?.watermarks.users).toBe('2026-12-01T13:00:00.000Z')
   })
 })

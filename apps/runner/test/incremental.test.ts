@@ -162,8 +162,8 @@ describe('incremental runs', () => {
     const tenant = generateTenant({ riskyUsers: 20, seed: 5 })
     t = await InProcessTenant.start({ tenant, strictFilters: true }, POLICY)
     const ledger = new MemoryLedger()
-    await t.run('plan', { ledger })
-    const second = await t.run('plan', { ledger })
+    await t.run('apply', { ledger })
+    const second = await t.run('apply', { ledger })
     expect(summaryOf(second.lines)).toMatchObject({
       collection: 'full',
       collectionReason: expect.stringMatching(/^fallback: the service refused a last-updated filter/),
@@ -176,7 +176,7 @@ describe('incremental runs', () => {
     )
     // The next run does not ask again until the next reconciliation: one refused request, not one a run.
     const before = t.mock.log.length
-    const third = await t.run('plan', { ledger })
+    const third = await t.run('apply', { ledger })
     expect(summaryOf(third.lines).collectionReason).toMatch(
       /refused a last-updated filter at .*tried again at the next reconciliation/,
     )
@@ -188,7 +188,7 @@ describe('incremental runs', () => {
     t = await InProcessTenant.start({ tenant: generateTenant({ riskyUsers: 10, seed: 9 }) }, POLICY)
     const ledger = new MemoryLedger()
     const reasonOf = async (options: Parameters<InProcessTenant['run']>[1] = {}) =>
-      planLine((await (t as InProcessTenant).run('plan', { ledger, ...options })).lines).collectionReason
+      planLine((await (t as InProcessTenant).run('apply', { ledger, ...options })).lines).collectionReason
     expect(await reasonOf()).toBe('no evidence state yet')
     expect(await reasonOf()).toBeUndefined()
     await writeFile(`${t.dir}/policy.yaml`, POLICY.replace('PT48H', 'PT72H'))
@@ -199,8 +199,8 @@ describe('incremental runs', () => {
       /^reconciliation: the last full collection was at/,
     )
     const state = evidenceLocation(t.config.ledger)
-    await writeFile(state, (await readFile(state, 'utf8')).replace('"version":1', '"version":"one"'))
-    const broken = await t.run('plan', { ledger })
+    await writeFile(state, (await readFile(state, 'utf8')).replace('"version":2', '"version":"one"'))
+    const broken = await t.run('apply', { ledger })
     expect(planLine(broken.lines).collectionReason).toBe('no evidence state yet')
     expect(broken.err.text).toMatch(
       /the evidence state cannot be used \(.*evidence\.json: version: .*\); collecting in full/,

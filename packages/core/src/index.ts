@@ -39,6 +39,8 @@ export type { RequestMessage, ResponseMessage } from './internal/diagnostics.js'
 export { CHANNELS } from './internal/diagnostics.js'
 /* OData */
 export { eq } from './internal/odata.js'
+/* Paging */
+export type { PageInfo } from './internal/paging.js'
 /* Permissions */
 export type { GraphOperation } from './internal/permissions.js'
 export type { TokenProvider } from './internal/pipeline/authPolicy.js'

@@ -198,11 +198,11 @@ describe('riskDetections', () => {
     await client.close()
   })
 
-  it('filters by last update with ge and an unquoted time (a late offline detection keeps its old detectedDateTime)', () => {
+  it('filters by last update with gt and an unquoted time (a late offline detection keeps its old detectedDateTime)', () => {
     const at = new Date('2026-12-01T10:00:00Z')
-    expect(riskDetectionFilter({ updatedSince: at })).toBe('lastUpdatedDateTime ge 2026-12-01T10:00:00.000Z')
-    expect(riskDetectionFilter({ since: at, updatedSince: at })).toBe(
-      '(detectedDateTime ge 2026-12-01T10:00:00.000Z) and (lastUpdatedDateTime ge 2026-12-01T10:00:00.000Z)',
+    expect(riskDetectionFilter({ updatedAfter: at })).toBe('lastUpdatedDateTime gt 2026-12-01T10:00:00.000Z')
+    expect(riskDetectionFilter({ since: at, updatedAfter: at })).toBe(
+      '(detectedDateTime ge 2026-12-01T10:00:00.000Z) and (lastUpdatedDateTime gt 2026-12-01T10:00:00.000Z)',
     )
   })
 

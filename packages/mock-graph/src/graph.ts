@@ -252,6 +252,21 @@ function refuseUndocumentedFilter(ctx: GraphContext, url: URL, property: string)
     )
 }
 
+/**
+ * The one operator list Microsoft published for `riskyUser.riskLastUpdatedDateTime` is eq, gt, lt
+ * (CONTRACT.md "last-updated-operators"): the mock is a service that enforces it, so a client that
+ * sends `ge` finds out here and not in a tenant.
+ */
+function refuseUnlistedOperator(url: URL): void {
+  const filter = url.searchParams.get('$filter') ?? ''
+  const op = /\briskLastUpdatedDateTime\s+(ge|le|ne)\b/i.exec(filter)?.[1]
+  if (op)
+    throw badRequest(
+      `Invalid filter clause: operator '${op}' is not supported on riskLastUpdatedDateTime.`,
+      'BadRequest',
+    )
+}
+
 export const ROUTES: Route[] = [
   {
     method: 'GET',
@@ -285,6 +300,7 @@ export const ROUTES: Route[] = [
     run: (ctx, _m, url) => {
       requirePerm(ctx, PERMS.readRiskyUsers)
       refuseUndocumentedFilter(ctx, url, 'riskLastUpdatedDateTime')
+      refuseUnlistedOperator(url)
       const view = riskyUserView(ctx.tenant)
       return paged(
         ctx,

@@ -179,6 +179,9 @@ export class MockGraph {
     const result = out.result
     if (result !== RESET) {
       result.headers.set('request-id', randomUUID())
+      // Every answer carries the service's clock, as an origin server with a clock must (RFC 9110
+      // 6.6.1; CONTRACT.md "date-header"): a client may take Graph's time from it.
+      if (!result.headers.has('date')) result.headers.set('date', new Date(this.now()).toUTCString())
       const crid = request.headers.get('client-request-id')
       if (crid) result.headers.set('client-request-id', crid)
     }

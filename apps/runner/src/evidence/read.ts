@@ -1,11 +1,16 @@
 /**
  * Identity Protection's side of a collection, into an evidence state: everything in the lookback
- * (a full collection), or only what changed since the state's watermark (an incremental one). The
+ * (a full collection), or only what changed since each list's watermark (an incremental one). The
  * two must leave the same state for the same tenant history (apps/runner/test/incremental.test.ts).
+ *
+ * Each list's watermark is Graph's clock when its read began (the first answer's `Date` header),
+ * never the newest record time seen: a record that changes while a long read pages past it is
+ * after the watermark, so the next run reads it.
  */
 import {
   type GraphClient,
   isGraphError,
+  type PageInfo,
   RISK_DETECTION_SELECT,
   RISKY_USER_SELECT,
   type RiskDetection,
@@ -15,7 +20,6 @@ import type { Policy } from '@tourniquet/policy'
 import {
   admits,
   type EvidenceState,
-  later,
   pruneDetections,
   type RiskFilter,
   riskFilterOf,
@@ -30,127 +34,205 @@ export interface ReadNotes {
   warnings: string[]
 }
 
+/** What this run read from Graph itself: the facts a step may rest on (fresh.ts). */
+export interface Freshness {
+  /** Risky-user records read this run (by user id), found or found absent. */
+  users: Set<string>
+  /** Detections read this run, by id. */
+  detections: Set<string>
+  /** Users whose directory facts this run asked for. */
+  directory: Set<string>
+  /** Users whose Defender for Identity identity this run looked up by SID. */
+  defender: Set<string>
+  /** The on-premises SID of each synced user whose directory facts were read this run. */
+  sids: Map<string, string>
+  /** Graph's clock (ms) at its first answer this run, from the `Date` header. */
+  graphTime: number | undefined
+}
+
+export const emptyFreshness = (): Freshness => ({
+  users: new Set(),
+  detections: new Set(),
+  directory: new Set(),
+  defender: new Set(),
+  sids: new Map(),
+  graphTime: undefined,
+})
+
 export interface Reading {
   client: GraphClient
   policy: Policy
   now: Date
   notes: ReadNotes
   signal: AbortSignal | undefined
+  fresh: Freshness
 }
 
-/** The service answered a last-updated filter with 400 before any item: it does not take it. */
+/** The service refused a last-updated filter: its first request was answered 400. */
 export class FilterRefused {
   constructor(readonly message: string) {}
 }
 
-/** Graph's refusal of the next page after `read` items: the known last-page quirk (graph-contract.md Corrections 6). */
-const lastPageQuirk = (e: unknown, read: number): boolean => isGraphError(e) && e.status === 400 && read > 0
+/** Graph's refusal of the next page after `pages` answered: the known last-page quirk (microsoft-graph-docs issue 16332). */
+const lastPageQuirk = (e: unknown, pages: number): boolean => isGraphError(e) && e.status === 400 && pages > 0
+
+/**
+ * Follows one list's pages: remembers the first answer's `Date` (the list's watermark) and how
+ * many pages answered, so a 400 is judged by which request it answered, never by items counted
+ * (an empty first page with a nextLink is an answer, not a refusal).
+ */
+class ListRead {
+  pages = 0
+  startedAt: string | undefined
+  constructor(private readonly fresh: Freshness) {}
+  readonly onPage = (page: PageInfo): void => {
+    this.pages = page.number
+    if (page.number !== 1 || page.date === undefined) return
+    const ms = Date.parse(page.date)
+    if (Number.isNaN(ms)) return
+    this.startedAt = new Date(ms).toISOString()
+    this.fresh.graphTime ??= ms
+  }
+}
 
 /**
  * Every risky user the policy's filter admits. A refused next page after users were read ends the
  * list with a warning (the users read are acted on); the state is then not a complete collection,
- * so the next run collects in full again. A 400 before any user is a real error.
+ * so the next run collects in full again. A 400 to the first request is a real error.
  */
 export async function readAllRiskyUsers(reading: Reading, state: EvidenceState): Promise<boolean> {
-  const { client, policy, notes, signal } = reading
+  const { client, policy, notes, signal, fresh } = reading
   const filter = riskFilterOf(policy)
-  let read = 0
+  const list = new ListRead(fresh)
   try {
     for await (const u of client.riskyUsers.list(
       { riskLevels: filter.levels, riskStates: filter.states, select: RISKY_USER_SELECT },
-      { signal },
+      { signal, onPage: list.onPage },
     )) {
-      read++
-      state.watermark = later(state.watermark, u.riskLastUpdatedDateTime)
+      fresh.users.add(u.id)
       if (!u.isDeleted) state.users.set(u.id, storedUser(u))
     }
   } catch (e) {
-    if (!lastPageQuirk(e, read)) throw e
+    if (!lastPageQuirk(e, list.pages)) throw e
     notes.warnings.push(
-      `riskyUsers: the service refused the next page after ${read} risky users (400, a known quirk of the last page); they are acted on, any others are read by the next run`,
+      `riskyUsers: the service refused page ${list.pages + 1} after ${state.users.size} risky users (400, a known quirk of the last page); they are acted on, any others are read by the next run`,
     )
     return false
   } finally {
     notes.riskyUsers = state.users.size
   }
+  state.watermarks.users = list.startedAt
   return true
 }
 
 /** Every detection in the lookback, of any user: one of them may become risky before it ages out. */
 export async function readAllDetections(reading: Reading, state: EvidenceState): Promise<void> {
-  const { client, policy, now, notes, signal } = reading
+  const { client, policy, now, notes, signal, fresh } = reading
   const since = new Date(now.getTime() - policy.lookback)
-  for await (const d of client.riskDetections.list({ since, select: RISK_DETECTION_SELECT }, { signal })) {
+  const list = new ListRead(fresh)
+  for await (const d of client.riskDetections.list(
+    { since, select: RISK_DETECTION_SELECT },
+    { signal, onPage: list.onPage },
+  )) {
     notes.detections++
-    state.watermark = later(state.watermark, d.lastUpdatedDateTime)
+    fresh.detections.add(d.id)
     state.detections.set(d.id, storedDetection(d))
   }
+  state.watermarks.detections = list.startedAt
+}
+
+/** How far Graph's clock may be behind a watermark before the state is taken for forged or broken. */
+const CLOCK_TOLERANCE_MS = 5 * 60_000
+
+/** A watermark later than Graph's own clock: written by a faster clock, or forged; the state is not used. */
+export class FutureWatermark {
+  constructor(readonly message: string) {}
 }
 
 /**
- * What changed since `previous.watermark` less `overlapMs`, merged into a copy of `previous`;
- * returns the ids of the users whose signals changed (their directory facts are read again), or
- * FilterRefused when the service does not take a last-updated filter. Records re-read in the
- * overlap and unchanged are skipped. The watermark only moves when both lists were read to the end.
+ * What changed since each list's watermark less `overlapMs` (`gt`, so the overlap also covers a
+ * service that reads `gt` as `ge`), merged into a copy of `previous`; returns the ids of the users
+ * whose signals changed, FilterRefused when the service does not take a last-updated filter, or
+ * FutureWatermark when a watermark is ahead of Graph's clock. Records re-read in the overlap and
+ * unchanged are skipped. A list's watermark only moves when it was read to the end.
  */
 export async function readChanges(
   reading: Reading,
   previous: EvidenceState,
   overlapMs: number,
-): Promise<{ state: EvidenceState; touched: Set<string>; changed: boolean } | FilterRefused> {
-  const { client, policy, now, notes, signal } = reading
+): Promise<{ state: EvidenceState; touched: Set<string>; changed: boolean } | FilterRefused | FutureWatermark> {
+  const { client, policy, now, notes, signal, fresh } = reading
   const state: EvidenceState = {
     ...previous,
+    watermarks: { ...previous.watermarks },
     users: new Map(previous.users),
     detections: new Map(previous.detections),
   }
-  const lookbackStart = now.getTime() - policy.lookback
-  // With nothing ever read there is no Graph time to start from: the lookback bounds what matters.
-  const from = previous.watermark === undefined ? lookbackStart : Date.parse(previous.watermark)
-  const updatedSince = new Date(from - overlapMs)
+  const localLookbackStart = now.getTime() - policy.lookback
+  // With a list never read to the end there is no Graph time to start from: the lookback bounds what matters.
+  const after = (mark: string | undefined) =>
+    new Date((mark === undefined ? localLookbackStart : Date.parse(mark)) - overlapMs)
   const filter = riskFilterOf(policy)
   const touched = new Set<string>()
-  let watermark = previous.watermark
-  let read = 0
-  let complete = true
+  const users = new ListRead(fresh)
   try {
-    for await (const u of client.riskyUsers.list({ updatedSince, select: RISKY_USER_SELECT }, { signal })) {
-      read++
-      watermark = later(watermark, u.riskLastUpdatedDateTime)
+    for await (const u of client.riskyUsers.list(
+      { updatedAfter: after(previous.watermarks.users), select: RISKY_USER_SELECT },
+      { signal, onPage: users.onPage },
+    )) {
+      fresh.users.add(u.id)
       mergeRiskyUser(state, filter, u, touched)
     }
+    state.watermarks.users = users.startedAt
   } catch (e) {
-    if (isGraphError(e) && e.status === 400 && read === 0) return new FilterRefused(e.message)
-    if (!lastPageQuirk(e, read)) throw e
-    complete = false
+    if (isGraphError(e) && e.status === 400 && users.pages === 0) return new FilterRefused(e.message)
+    if (!lastPageQuirk(e, users.pages)) throw e
     notes.warnings.push(
-      `riskyUsers: the service refused the next page after ${read} changed risky users (400, a known quirk of the last page); the next run reads the same changes again`,
+      `riskyUsers: the service refused page ${users.pages + 1} of the changed risky users (400, a known quirk of the last page); the next run reads the same changes again`,
     )
   }
-  read = 0
+  const detections = new ListRead(fresh)
+  // Detections age out by Graph's clock, not ours: one run with a fast clock must not prune what
+  // later runs never read again.
+  const lookbackStart = () => (fresh.graphTime ?? now.getTime()) - policy.lookback
   try {
     for await (const d of client.riskDetections.list(
-      { updatedSince, select: RISK_DETECTION_SELECT },
-      { signal },
+      { updatedAfter: after(previous.watermarks.detections), select: RISK_DETECTION_SELECT },
+      { signal, onPage: detections.onPage },
     )) {
-      read++
       notes.detections++
-      watermark = later(watermark, d.lastUpdatedDateTime)
-      mergeDetection(state, lookbackStart, d, touched)
+      fresh.detections.add(d.id)
+      mergeDetection(state, lookbackStart(), d, touched)
     }
   } catch (e) {
-    if (isGraphError(e) && e.status === 400 && read === 0) return new FilterRefused(e.message)
+    if (isGraphError(e) && e.status === 400 && detections.pages === 0) return new FilterRefused(e.message)
     throw e
   }
+  state.watermarks.detections = detections.startedAt
+  const ahead = aheadOfGraph(previous, fresh.graphTime)
+  if (ahead) return new FutureWatermark(ahead)
   // A user whose evidence aged out has changed signals too.
-  for (const userId of pruneDetections(state, lookbackStart)) touched.add(userId)
-  state.watermark = complete ? watermark : previous.watermark
+  for (const userId of pruneDetections(state, lookbackStart())) touched.add(userId)
   notes.riskyUsers = state.users.size
-  const changed = touched.size > 0 || state.watermark !== previous.watermark
+  const changed =
+    touched.size > 0 ||
+    state.watermarks.users !== previous.watermarks.users ||
+    state.watermarks.detections !== previous.watermarks.detections
   return { state, touched, changed }
 }
 
-function storedUser(u: RiskyUser): StoredUser {
+/** Why a stored watermark cannot be Graph's (it is ahead of Graph's clock now), or undefined. */
+function aheadOfGraph(previous: EvidenceState, graphTime: number | undefined): string | undefined {
+  if (graphTime === undefined) return undefined
+  for (const [list, mark] of Object.entries(previous.watermarks)) {
+    if (mark === undefined) continue
+    if (Date.parse(mark) > graphTime + CLOCK_TOLERANCE_MS)
+      return `its ${list} watermark ${mark} is later than Graph's clock (${new Date(graphTime).toISOString()})`
+  }
+  return undefined
+}
+
+export function storedUser(u: RiskyUser): StoredUser {
   return {
     userId: u.id,
     // Identity Protection's copy, until the directory's is read (it is nullable and lags a rename).
@@ -160,7 +242,7 @@ function storedUser(u: RiskyUser): StoredUser {
   }
 }
 
-function storedDetection(d: RiskDetection): StoredDetection {
+export function storedDetection(d: RiskDetection): StoredDetection {
   return {
     id: d.id,
     userId: d.userId,
@@ -198,11 +280,12 @@ function mergeDetection(
   touched: Set<string>,
 ): void {
   const stored = state.detections.get(d.id)
-  if (stored !== undefined && stored.updated === d.lastUpdatedDateTime) return
+  if (stored !== undefined && stored.updated === d.lastUpdatedDateTime && stored.userId === d.userId) return
   // The full collection reads by detectedDateTime from the lookback's start: nothing older.
   if (Date.parse(d.detectedDateTime) < lookbackStart) {
     if (stored === undefined) return
     state.detections.delete(d.id)
   } else state.detections.set(d.id, storedDetection(d))
   touched.add(d.userId)
+  if (stored !== undefined && stored.userId !== d.userId) touched.add(stored.userId)
 }

@@ -1,13 +1,14 @@
 /**
  * The evidence state an incremental run starts from (decision 015): every risky user the policy's
  * risk filter admits, with its directory and Defender for Identity facts, every detection of any
- * user in the lookback, and the watermark: the newest last-updated time Graph has shown us. A run
- * reads only what changed since the watermark (minus an overlap), merges it here, and evaluates
+ * user in the lookback, and a watermark per list: Graph's own clock when that list's last complete
+ * read began. A run reads only what changed since (minus an overlap), merges it here, and evaluates
  * the policy over the whole state, so its plan is the plan a full collection would make.
  *
- * The state is a cache of Graph, not a record of what was done (the ledger is): losing it costs one
- * full collection, never an action twice. Like the ledger it is input (a file or a blob anyone with
- * write access can edit), so it is checked line by line before it is trusted.
+ * The state is a cache of Graph, not a record of what was done (the ledger is), and it never
+ * decides an action: every fact a step rests on is read from Graph in the run that sends it
+ * (fresh.ts). Like the ledger it is input (a file or a blob anyone with write access can edit), so
+ * it is checked before it is used, and a forged entry can at worst cost a full collection.
  */
 import { createHash } from 'node:crypto'
 import {
@@ -38,13 +39,22 @@ export interface EvidenceState {
   policyDigest: string
   /** When the last complete full collection ran; undefined when it was cut short. */
   fullAt: string | undefined
-  /** The newest last-updated time read (Graph's clock, not ours); undefined when nothing was ever read. */
-  watermark: string | undefined
+  /**
+   * Per list, Graph's clock (the `Date` of the first answer) when its last complete read began: a
+   * record that changed while a long read paged past it is after the watermark, so the next run
+   * reads it. Undefined when the list was never read to the end.
+   */
+  watermarks: Watermarks
   /** When the service last refused a last-updated filter: full collections until the next reconciliation. */
   refusedAt: string | undefined
   users: Map<string, StoredUser>
   /** Every detection in the lookback, of any user, by detection id. */
   detections: Map<string, StoredDetection>
+}
+
+export interface Watermarks {
+  users?: string | undefined
+  detections?: string | undefined
 }
 
 /** The risk levels and states whose users the collection reads (undefined levels: any level). */
@@ -74,7 +84,7 @@ export const emptyState = (tenantId: string, digest: string): EvidenceState => (
   tenantId,
   policyDigest: digest,
   fullAt: undefined,
-  watermark: undefined,
+  watermarks: {},
   refusedAt: undefined,
   users: new Map(),
   detections: new Map(),
@@ -86,14 +96,7 @@ export function copyState(state: EvidenceState): EvidenceState {
   for (const [id, u] of state.users) users.set(id, { ...u })
   const detections = new Map<string, StoredDetection>()
   for (const [id, d] of state.detections) detections.set(id, { ...d })
-  return { ...state, users, detections }
-}
-
-/** The later of two ISO times (either may be missing). */
-export function later(a: string | undefined, b: string | undefined): string | undefined {
-  if (a === undefined) return b
-  if (b === undefined) return a
-  return Date.parse(b) > Date.parse(a) ? b : a
+  return { ...state, watermarks: { ...state.watermarks }, users, detections }
 }
 
 /** Drops detections detected before the lookback (no run can use them again); returns their users. */
@@ -130,7 +133,8 @@ function detectionSignal(d: StoredDetection): DetectionSignal {
 
 // --- Serialized form -------------------------------------------------------------------------
 
-const STATE_VERSION = 1
+// 2: a watermark per list, taken from Graph's Date header (1 kept the newest record time read).
+const STATE_VERSION = 2
 const text = z.string().max(1024)
 const id = z.string().min(1).max(256)
 const time = z.iso.datetime({ offset: true })
@@ -169,7 +173,7 @@ const STATE = z.object({
   tenantId: id,
   policyDigest: id,
   fullAt: optional(time),
-  watermark: optional(time),
+  watermarks: z.object({ users: optional(time), detections: optional(time) }),
   refusedAt: optional(time),
   users: z.array(USER),
   detections: z.array(DETECTION),
@@ -194,7 +198,7 @@ export function parseState(raw: string, location: string): EvidenceState {
     tenantId: s.tenantId,
     policyDigest: s.policyDigest,
     fullAt: s.fullAt,
-    watermark: s.watermark,
+    watermarks: { users: s.watermarks.users, detections: s.watermarks.detections },
     refusedAt: s.refusedAt,
     users: new Map(s.users.map((u) => [u.userId, u])),
     detections: new Map(s.detections.map((d) => [d.id, d])),
@@ -207,7 +211,7 @@ export function serializeState(state: EvidenceState): string {
     tenantId: state.tenantId,
     policyDigest: state.policyDigest,
     fullAt: state.fullAt,
-    watermark: state.watermark,
+    watermarks: state.watermarks,
     refusedAt: state.refusedAt,
     users: [...state.users.values()],
     detections: [...state.detections.values()],

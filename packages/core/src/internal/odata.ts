@@ -41,6 +41,9 @@ export const eq = (name: string, value: ODataLiteral): ODataFilter =>
   make(`${field(name)} eq ${literal(value)}`)
 export const ge = (name: string, value: ODataLiteral): ODataFilter =>
   make(`${field(name)} ge ${literal(value)}`)
+/** Strictly after: the only ordering operator Microsoft ever listed for `riskLastUpdatedDateTime` (eq, gt, lt). */
+export const gt = (name: string, value: ODataLiteral): ODataFilter =>
+  make(`${field(name)} gt ${literal(value)}`)
 export const le = (name: string, value: ODataLiteral): ODataFilter =>
   make(`${field(name)} le ${literal(value)}`)
 

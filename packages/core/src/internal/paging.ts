@@ -14,6 +14,20 @@ export interface PageOptions {
   maxPages?: number | undefined
   /** Throttle cost of each page request (set by the resource, not by callers). */
   throttle?: ThrottleCost[] | undefined
+  /**
+   * Told of each page as it answers, before its items are yielded: its number (1 for the first
+   * request), the service's `Date` header, and how many items it held. A caller that must know
+   * which request failed (the first, or a later page) or Graph's own clock reads it here.
+   */
+  onPage?: ((page: PageInfo) => void) | undefined
+}
+
+export interface PageInfo {
+  /** 1 for the answer to the first request, 2 for the first nextLink, ... */
+  number: number
+  /** The response's `Date` header: the service's clock when it answered. */
+  date: string | undefined
+  items: number
 }
 
 /** The `$select` text for a query: undefined (every property) or the wanted ones plus the required ones. */
@@ -53,8 +67,9 @@ export async function* pages<S extends z.ZodType>(
       signal: options.signal,
       throttle: options.throttle,
     })
-    yield data.value as Array<z.output<S>>
     page++
+    options.onPage?.({ number: page, date: response.headers.date, items: data.value.length })
+    yield data.value as Array<z.output<S>>
     const next = data['@odata.nextLink']
     if (next === undefined) return
     let parsed: URL

@@ -7,6 +7,7 @@
  */
 export const OPERATION_PERMISSIONS = {
   'riskDetections.list': ['IdentityRiskEvent.Read.All'],
+  'riskDetections.get': ['IdentityRiskEvent.Read.All'],
   'riskyUsers.list': ['IdentityRiskyUser.Read.All'],
   'riskyUsers.get': ['IdentityRiskyUser.Read.All'],
   'riskyUsers.history': ['IdentityRiskyUser.Read.All'],

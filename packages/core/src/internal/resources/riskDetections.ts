@@ -1,5 +1,5 @@
 import type { GraphHttp } from '../graphHttp.js'
-import { and, anyOf, ge } from '../odata.js'
+import { and, anyOf, ge, gt } from '../odata.js'
 import { items, type PageOptions, selectText } from '../paging.js'
 import { type RiskDetection, riskDetectionSchema } from '../schemas.js'
 
@@ -7,12 +7,12 @@ export interface RiskDetectionQuery {
   /** Only detections detected at or after this time (the documented filter). */
   since?: Date
   /**
-   * Only detections that appeared or changed at or after this time (`lastUpdatedDateTime ge`): the
-   * way to see a late offline detection, which keeps its old `detectedDateTime`. No docs page lists
-   * the property as filterable (graph-contract.md Corrections 7, 10): a caller needs a fallback for
-   * a 400.
+   * Only detections that appeared or changed after this time (`lastUpdatedDateTime gt`, the operator
+   * used for the risky users' property too): the way to see a late offline detection, which keeps
+   * its old `detectedDateTime`. No docs page lists the property as filterable (microsoft-graph-docs
+   * issues 13750, 19592): a caller needs a fallback for a 400.
    */
-  updatedSince?: Date
+  updatedAfter?: Date
   riskLevels?: readonly string[]
   riskEventTypes?: readonly string[]
   /** Page size; Graph's maximum for riskDetections is 500 (default 20). */
@@ -38,7 +38,7 @@ export const RISK_DETECTION_SELECT = [
 export function riskDetectionFilter(query: RiskDetectionQuery): string | undefined {
   return and(
     query.since === undefined ? undefined : ge('detectedDateTime', query.since),
-    query.updatedSince === undefined ? undefined : ge('lastUpdatedDateTime', query.updatedSince),
+    query.updatedAfter === undefined ? undefined : gt('lastUpdatedDateTime', query.updatedAfter),
     anyOf('riskLevel', query.riskLevels),
     anyOf('riskEventType', query.riskEventTypes),
   )?.text
@@ -56,6 +56,20 @@ export class RiskDetections {
       $select: selectText(REQUIRED, query.select),
     })
     return items(this.http, 'riskDetections.list', url, riskDetectionSchema, { ...options, throttle: IP })
+  }
+
+  /** One detection by id (`GET /identityProtection/riskDetections/{id}`, documented beside the list). */
+  async get(id: string, options: { signal?: AbortSignal | undefined } = {}): Promise<RiskDetection> {
+    const url = this.http.url(`/identityProtection/riskDetections/${encodeURIComponent(id)}`)
+    const { data } = await this.http.call({
+      operation: 'riskDetections.get',
+      method: 'GET',
+      url,
+      schema: riskDetectionSchema,
+      throttle: IP,
+      signal: options.signal,
+    })
+    return data
   }
 }
 

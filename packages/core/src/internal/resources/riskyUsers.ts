@@ -1,6 +1,6 @@
 import type { GraphHttp } from '../graphHttp.js'
 import type { ThrottleCost } from '../http.js'
-import { and, anyOf, ge } from '../odata.js'
+import { and, anyOf, gt } from '../odata.js'
 import { items, type PageOptions, selectText } from '../paging.js'
 import {
   type RiskyUser,
@@ -32,8 +32,14 @@ const IP: ThrottleCost[] = [{ scope: 'identityProtection', tokens: 1 }]
 export interface RiskyUserQuery {
   riskLevels?: readonly string[]
   riskStates?: readonly string[]
-  /** Only users whose risk changed at or after this time (read-after-write checks, incremental runs). */
-  updatedSince?: Date
+  /**
+   * Only users whose risk changed after this time (read-after-write checks, incremental runs), as
+   * `riskLastUpdatedDateTime gt`: the one operator list Microsoft published for the property is
+   * eq, gt, lt (msgraph-sdk-go models/risky_user.go, 2024-02/03), and `gt` reportedly returns equal
+   * times too (microsoft-graph-docs issue 13750): callers overlap their windows rather than rely on
+   * either reading. No docs page lists it as filterable: a caller needs a fallback for a 400.
+   */
+  updatedAfter?: Date
   top?: number
   /** Properties to return ($select); the ones the schema requires are always added. */
   select?: readonly string[]
@@ -51,7 +57,7 @@ export class RiskyUsers {
     const filter = and(
       anyOf('riskLevel', query.riskLevels),
       anyOf('riskState', query.riskStates),
-      query.updatedSince === undefined ? undefined : ge('riskLastUpdatedDateTime', query.updatedSince),
+      query.updatedAfter === undefined ? undefined : gt('riskLastUpdatedDateTime', query.updatedAfter),
     )?.text
     const url = this.http.url('/identityProtection/riskyUsers', {
       $top: String(top),

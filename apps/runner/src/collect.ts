@@ -10,8 +10,8 @@ import type { GraphClient } from '@tourniquet/core'
 import type { Policy, Signals } from '@tourniquet/policy'
 import { unavailableApis } from './cloud.js'
 import {
-  type Freshness,
   FilterRefused,
+  type Freshness,
   FutureWatermark,
   type Reading,
   readAllDetections,

@@ -172,7 +172,8 @@ function settle(
     const { fresh } = ctx
     if (blocked.has(id)) return blocked.get(id)
     if (!fresh.users.has(id)) return 'its risky-user record was not read this run'
-    if (novel(step).some((d) => !fresh.detections.has(d))) return 'a detection behind it was not read this run'
+    if (novel(step).some((d) => !fresh.detections.has(d)))
+      return 'a detection behind it was not read this run'
     if (!fresh.directory.has(id)) return 'its directory facts were not read this run'
     if (step.route.kind === 'defenderForIdentity' && !fresh.defender.has(id))
       return 'its Defender for Identity identity was not looked up this run'
@@ -226,7 +227,8 @@ async function readRiskyUsers(ctx: FreshContext, ids: ReadonlySet<string>, block
         })
       } catch (e) {
         if (signal?.aborted) throw e
-        if (!notFound(e)) return void blocked.set(id, `its risky-user record could not be read (${(e as Error).message})`)
+        if (!notFound(e))
+          return void blocked.set(id, `its risky-user record could not be read (${(e as Error).message})`)
         fresh.users.add(id)
         state.users.delete(id)
       }
@@ -249,7 +251,8 @@ async function readDetections(ctx: FreshContext, ids: ReadonlySet<string>, block
       } catch (e) {
         if (signal?.aborted) throw e
         if (!notFound(e)) {
-          if (known) blocked.set(known.userId, `a detection behind it could not be read (${(e as Error).message})`)
+          if (known)
+            blocked.set(known.userId, `a detection behind it could not be read (${(e as Error).message})`)
           return
         }
         fresh.detections.add(id)
@@ -265,7 +268,13 @@ async function readDetections(ctx: FreshContext, ids: ReadonlySet<string>, block
  * signals changed, and here for the users a step or a changeable skip rests on.
  */
 export async function readDirectoryFacts(
-  { client, state, fresh, warnings, signal }: Pick<FreshContext, 'client' | 'state' | 'fresh' | 'warnings' | 'signal'>,
+  {
+    client,
+    state,
+    fresh,
+    warnings,
+    signal,
+  }: Pick<FreshContext, 'client' | 'state' | 'fresh' | 'warnings' | 'signal'>,
   ids: ReadonlySet<string>,
 ): Promise<void> {
   const wanted = [...ids].filter((id) => state.users.has(id) && !fresh.directory.has(id))

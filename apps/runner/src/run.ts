@@ -6,7 +6,14 @@
  */
 import type { Writable } from 'node:stream'
 import { type GraphClient, type GraphClientOptions, isAuthError, isPermissionError } from '@tourniquet/core'
-import { isPolicyError, loadPolicyFile, type Plan, type Policy, type Refusal, type Step } from '@tourniquet/policy'
+import {
+  isPolicyError,
+  loadPolicyFile,
+  type Plan,
+  type Policy,
+  type Refusal,
+  type Step,
+} from '@tourniquet/policy'
 import { type Applied, appliedExitCode, applySteps, verifyOptions } from './apply.js'
 import { gateApprovals } from './approvals/phase.js'
 import { Audit, type StepRecord, skipRecord, stepRecord } from './audit.js'
@@ -355,7 +362,11 @@ async function collectAndPlan(
     steps: plan.steps.length,
     wanted: plan.wanted,
     unmatched: plan.unmatched,
-    freshReads: { riskyUsers: fresh.users.size, directory: fresh.directory.size, defender: fresh.defender.size },
+    freshReads: {
+      riskyUsers: fresh.users.size,
+      directory: fresh.directory.size,
+      defender: fresh.defender.size,
+    },
   })
   return { plan, riskyUsers: notes.riskyUsers, decision, fresh: context }
 }

@@ -160,7 +160,9 @@ export async function readChanges(
   reading: Reading,
   previous: EvidenceState,
   overlapMs: number,
-): Promise<{ state: EvidenceState; touched: Set<string>; changed: boolean } | FilterRefused | FutureWatermark> {
+): Promise<
+  { state: EvidenceState; touched: Set<string>; changed: boolean } | FilterRefused | FutureWatermark
+> {
   const { client, policy, now, notes, signal, fresh } = reading
   const state: EvidenceState = {
     ...previous,

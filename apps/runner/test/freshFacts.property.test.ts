@@ -28,7 +28,7 @@ const ACTION_OF: Record<string, string> = {
 type Json = Record<string, unknown>
 interface StoredUser extends Json {
   userId: string
-  risk: { level: string; state: string }
+  risk: { level: string; state: string; detail?: string }
   directory?: { accountEnabled: boolean; onPremisesSyncEnabled: boolean; userType: string }
   defender?: unknown
 }

@@ -146,6 +146,8 @@ export function createStack({
     ledgerUrl: ledger.ledgerUrl,
     decisionsContainerId: ledger.decisions.id,
     decisionsUrl: ledger.decisionsUrl,
+    stateContainerId: ledger.state.id,
+    stateUrl: ledger.stateUrl,
     notify: { urls: vault.notifyUrls, secret: vault.notifySecret },
     policyText,
     names: {

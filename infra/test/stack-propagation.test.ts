@@ -15,7 +15,7 @@ describe('a first deployment: role assignments created just now', () => {
 
   it('creates the job only after the propagation wait, after every role assignment and the secret', () => {
     const roles = ofType(d.mocks, 'azure-native:authorization:RoleAssignment')
-    expect(roles).toHaveLength(4)
+    expect(roles).toHaveLength(5)
     const job = one(d.mocks, 'azure-native:app:Job')
     const lastRole = Math.max(...roles.map((r) => r.at))
     expect(job.at).toBeGreaterThanOrEqual(lastRole)

@@ -46,8 +46,8 @@ describe('an image in another private registry, and an immutable ledger', () => 
     expect(JSON.stringify(d.outputs)).not.toContain(REGISTRY_PASSWORD)
   })
 
-  it('no AcrPull: the identity only gets its vault and ledger roles', () => {
-    expect(ofType(d.mocks, 'azure-native:authorization:RoleAssignment')).toHaveLength(3)
+  it('no AcrPull: the identity only gets its vault and storage roles', () => {
+    expect(ofType(d.mocks, 'azure-native:authorization:RoleAssignment')).toHaveLength(4)
   })
 
   // azure-docs articles/storage/blobs/immutable-time-based-retention-policy-overview.md: with
@@ -64,5 +64,34 @@ describe('an image in another private registry, and an immutable ledger', () => 
         allowProtectedAppendWrites: true,
       })
     expect(policies).toEqual([expected('tourniquet'), expected('decisions')])
+  })
+
+  // The evidence state is overwritten every run: under the retention policy every save would be a
+  // 409 BlobImmutableDueToPolicy, and every run a full collection.
+  it('keeps the evidence state in its own container, outside the retention policy, with its versions deleted after a day', () => {
+    const containers = ofType(d.mocks, 'azure-native:storage:BlobContainer').map((c) => c.inputs.containerName)
+    expect(containers).toContain('state')
+    const env = (one(d.mocks, 'azure-native:app:Job').inputs as unknown as Job).template.containers[0]?.env
+    expect(env).toContainEqual({
+      name: 'TOURNIQUET_EVIDENCE',
+      value: expect.stringMatching(/\/state\/ledger\.jsonl\.evidence\.json$/),
+    })
+    // azure-docs articles/storage/blobs/lifecycle-management-overview.md: a version action deletes
+    // previous versions by age; the filter names the container as the prefix.
+    const policy = one(d.mocks, 'azure-native:storage:ManagementPolicy').inputs as unknown as {
+      policy: { rules: Array<{ definition: { filters: unknown; actions: unknown } }> }
+    }
+    expect(policy.policy.rules).toEqual([
+      expect.objectContaining({
+        definition: {
+          filters: { blobTypes: ['blockBlob'], prefixMatch: ['state/'] },
+          actions: { version: { delete: { daysAfterCreationGreaterThan: 1 } } },
+        },
+      }),
+    ])
+    const stateWriter = ofType(d.mocks, 'azure-native:authorization:RoleAssignment').find((r) =>
+      /\/containers\/state$/.test(String(r.inputs.scope)),
+    )
+    expect(stateWriter?.inputs.roleDefinitionId).toMatch(/ba92f5b4-2d11-453d-a403-e96b0029c9fe$/)
   })
 })

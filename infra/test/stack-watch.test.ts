@@ -115,7 +115,7 @@ describe('trigger watch: one watcher app instead of the job', () => {
           (r) => `${r.name} ${(r.inputs as { roleDefinitionId: string }).roleDefinitionId.split('/').at(-1)}`,
         )
         .sort()
-    expect(roles(d)).toHaveLength(4)
+    expect(roles(d)).toHaveLength(5)
     expect(roles(d)).toEqual(roles(schedule))
   })
 

@@ -42,12 +42,13 @@ describe('the stack in secret mode (prod-like)', () => {
       'azure-native:keyvault:Secret': 1,
       'azure-native:authorization:ManagementLockByScope': 2,
       'azure-native:storage:StorageAccount': 1,
-      'azure-native:storage:BlobContainer': 2,
+      'azure-native:storage:BlobContainer': 3,
       'azure-native:storage:BlobServiceProperties': 1,
+      'azure-native:storage:ManagementPolicy': 1,
       'azure-native:operationalinsights:Workspace': 1,
       'azure-native:monitor:DiagnosticSetting': 1,
       'azure-native:app:ManagedEnvironment': 1,
-      'azure-native:authorization:RoleAssignment': 4,
+      'azure-native:authorization:RoleAssignment': 5,
       'azure-native:app:Job': 1,
     })
   })
@@ -173,6 +174,7 @@ describe('the stack in secret mode (prod-like)', () => {
     expect(ofType(d.mocks, 'azure-native:storage:BlobContainer').map((c) => c.inputs)).toEqual([
       expect.objectContaining({ containerName: 'tourniquet', publicAccess: 'None' }),
       expect.objectContaining({ containerName: 'decisions', publicAccess: 'None' }),
+      expect.objectContaining({ containerName: 'state', publicAccess: 'None' }),
     ])
     expect(d.outputs.ledgerUrl).toMatch(
       /^https:\/\/tqst[a-z0-9]+\.blob\.core\.windows\.net\/tourniquet\/ledger\.jsonl$/,
@@ -183,13 +185,14 @@ describe('the stack in secret mode (prod-like)', () => {
     const roles = ofType(d.mocks, 'azure-native:authorization:RoleAssignment').map(
       (r) => r.inputs as { roleDefinitionId: string; scope: string; principalId: string },
     )
-    expect(roles).toHaveLength(4)
+    expect(roles).toHaveLength(5)
     const acr = roles.find((r) => r.roleDefinitionId.endsWith('7f951dda-4ed3-4680-a7ca-43fe172d538d'))
     expect(acr?.scope).toBe(REGISTRY_ID)
     const vault = roles.find((r) => r.roleDefinitionId.endsWith('4633458b-17de-408a-b874-0445c86b69e6'))
-    const blob = roles.find((r) => r.roleDefinitionId.endsWith('ba92f5b4-2d11-453d-a403-e96b0029c9fe'))
+    const blob = roles.filter((r) => r.roleDefinitionId.endsWith('ba92f5b4-2d11-453d-a403-e96b0029c9fe'))
     expect(vault?.scope).toMatch(/Microsoft\.KeyVault\/vaults\/tqkv/)
-    expect(blob?.scope).toMatch(/blobServices\/default\/containers\/tourniquet$/)
+    // Writes: the ledger's container, and the evidence state's (overwritten every run).
+    expect(blob.map((r) => r.scope.replace(/.*\/containers\//, '')).sort()).toEqual(['state', 'tourniquet'])
     // The job only reads decisions (decision 012): Storage Blob Data Reader on that container.
     const reader = roles.find((r) => r.roleDefinitionId.endsWith('2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'))
     expect(reader?.scope).toMatch(/blobServices\/default\/containers\/decisions$/)

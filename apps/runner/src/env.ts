@@ -76,7 +76,17 @@ export interface RunnerConfig {
    * (TOURNIQUET_OVERLAP, default PT10M), with a full collection at least every `reconcileEveryMs`
    * (TOURNIQUET_RECONCILE_EVERY, default PT24H); `full` reads the whole lookback every run.
    */
-  collection: { mode: 'incremental' | 'full'; overlapMs: number; reconcileEveryMs: number }
+  collection: {
+    mode: 'incremental' | 'full'
+    overlapMs: number
+    reconcileEveryMs: number
+    /**
+     * Where the evidence state lives (TOURNIQUET_EVIDENCE: a file path or a blob URL; default
+     * `<ledger>.evidence.json`). In Azure a container without the ledger's retention policy: the
+     * state is overwritten every run, the ledger never.
+     */
+    location?: string | undefined
+  }
 }
 
 /** Flags that override the environment. */
@@ -320,7 +330,13 @@ function readCollection(r: EnvReader): RunnerConfig['collection'] {
   }
   const overlapMs = duration('TOURNIQUET_OVERLAP', 'PT10M', 'PT10M')
   const reconcileEveryMs = duration('TOURNIQUET_RECONCILE_EVERY', 'PT24H', 'PT24H')
-  return { mode: mode === 'full' ? 'full' : 'incremental', overlapMs, reconcileEveryMs }
+  const location = r.get('TOURNIQUET_EVIDENCE')
+  return {
+    mode: mode === 'full' ? 'full' : 'incremental',
+    overlapMs,
+    reconcileEveryMs,
+    ...(location ? { location } : {}),
+  }
 }
 
 function readRuntime(r: EnvReader): number {

@@ -17,6 +17,12 @@
  * to that container only (decision 012). Versioning and soft delete cover it (they are
  * account-wide), and the optional immutability policy applies to it as well: decisions are appended
  * to an append blob like the ledger.
+ *
+ * The evidence state (decision 015) lives in a third container, `state`: it is a cache the job
+ * overwrites every run, so the immutability policy must not apply to it (a 409
+ * BlobImmutableDueToPolicy on every save would make every run a full collection). Versioning is
+ * account-wide, so a lifecycle rule deletes the state's versions after a day
+ * (lifecycle-management-overview.md): otherwise a multi-megabyte version a minute is kept forever.
  */
 import * as authorization from '@pulumi/azure-native/authorization/index.js'
 import * as storage from '@pulumi/azure-native/storage/index.js'
@@ -38,6 +44,11 @@ export const LEDGER_BLOB = 'ledger.jsonl'
 export const REQUESTS_BLOB = `${LEDGER_BLOB}.approvals.jsonl`
 export const DECISIONS_CONTAINER = 'decisions'
 export const DECISIONS_BLOB = 'decisions.jsonl'
+export const STATE_CONTAINER = 'state'
+/** The evidence state (TOURNIQUET_EVIDENCE). */
+export const STATE_BLOB = `${LEDGER_BLOB}.evidence.json`
+/** Days a superseded version of the evidence state is kept (the lifecycle rule's smallest useful step is a day). */
+export const STATE_VERSION_DAYS = 1
 
 export class LedgerStore extends pulumi.ComponentResource {
   readonly account: storage.StorageAccount
@@ -46,6 +57,10 @@ export class LedgerStore extends pulumi.ComponentResource {
   readonly decisions: storage.BlobContainer
   /** The blob the job reads decisions from (TOURNIQUET_DECISIONS) and approvers append to. */
   readonly decisionsUrl: pulumi.Output<string>
+  /** The evidence state's container: no retention policy, versions deleted after a day. */
+  readonly state: storage.BlobContainer
+  /** The blob the job keeps its evidence state in (TOURNIQUET_EVIDENCE). */
+  readonly stateUrl: pulumi.Output<string>
 
   constructor(name: string, args: LedgerStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super('tourniquet:index:LedgerStore', name, {}, opts)
@@ -77,6 +92,7 @@ export class LedgerStore extends pulumi.ComponentResource {
       )
     this.container = container('', LEDGER_CONTAINER)
     this.decisions = container('decisions', DECISIONS_CONTAINER)
+    this.state = container('state', STATE_CONTAINER)
     new storage.BlobServiceProperties(
       name,
       {
@@ -109,6 +125,28 @@ export class LedgerStore extends pulumi.ComponentResource {
         )
       }
     }
+    new storage.ManagementPolicy(
+      `${name}-state-versions`,
+      {
+        resourceGroupName: args.resourceGroupName,
+        accountName: this.account.name,
+        managementPolicyName: 'default',
+        policy: {
+          rules: [
+            {
+              name: 'evidence-state-versions',
+              enabled: true,
+              type: 'Lifecycle',
+              definition: {
+                filters: { blobTypes: ['blockBlob'], prefixMatch: [`${STATE_CONTAINER}/`] },
+                actions: { version: { delete: { daysAfterCreationGreaterThan: STATE_VERSION_DAYS } } },
+              },
+            },
+          ],
+        },
+      },
+      { parent: this, dependsOn: [this.state] },
+    )
     new authorization.ManagementLockByScope(
       `${name}-no-delete`,
       {
@@ -121,6 +159,7 @@ export class LedgerStore extends pulumi.ComponentResource {
     )
     this.ledgerUrl = pulumi.interpolate`https://${this.account.name}.${args.blobSuffix}/${LEDGER_CONTAINER}/${LEDGER_BLOB}`
     this.decisionsUrl = pulumi.interpolate`https://${this.account.name}.${args.blobSuffix}/${DECISIONS_CONTAINER}/${DECISIONS_BLOB}`
-    this.registerOutputs({ ledgerUrl: this.ledgerUrl, decisionsUrl: this.decisionsUrl })
+    this.stateUrl = pulumi.interpolate`https://${this.account.name}.${args.blobSuffix}/${STATE_CONTAINER}/${STATE_BLOB}`
+    this.registerOutputs({ ledgerUrl: this.ledgerUrl, decisionsUrl: this.decisionsUrl, stateUrl: this.stateUrl })
   }
 }

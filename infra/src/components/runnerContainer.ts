@@ -31,6 +31,7 @@ export interface RunnerContainerArgs {
   dependsOn: pulumi.Resource[]
   ledgerUrl: pulumi.Input<string>
   decisionsUrl: pulumi.Input<string>
+  stateUrl: pulumi.Input<string>
   /** Notification settings in Key Vault; unset: the runner sends no notifications. */
   notify: { urls?: VaultRef | undefined; secret?: VaultRef | undefined }
   policyText: string
@@ -105,6 +106,8 @@ export function runnerContainer(args: RunnerContainerArgs, command: RunnerComman
     { name: 'TOURNIQUET_LEDGER', value: args.ledgerUrl },
     // Not the default beside the ledger: that container is the job's to write, this one the approvers'.
     { name: 'TOURNIQUET_DECISIONS', value: args.decisionsUrl },
+    // Outside the ledger's container and its retention policy: the state is overwritten every run.
+    { name: 'TOURNIQUET_EVIDENCE', value: args.stateUrl },
     // Leave a margin inside the replica timeout so the job records its own stop. The watcher applies
     // it to each of its runs alike: a run that hangs ends, and the next one starts.
     { name: 'TOURNIQUET_MAX_RUNTIME', value: `PT${Math.max(60, s.replicaTimeoutSeconds - 120)}S` },

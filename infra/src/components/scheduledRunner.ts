@@ -47,6 +47,8 @@ export interface ScheduledRunnerArgs extends RunnerContainerArgs {
   ledgerContainerId: pulumi.Input<string>
   /** The decisions container: the runner only reads it (approvers write it). */
   decisionsContainerId: pulumi.Input<string>
+  /** The evidence state's container: the runner overwrites its state there every run. */
+  stateContainerId: pulumi.Input<string>
   /** Physical names; `watch` is used only with trigger watch. */
   names: { job: string; watch: string; environment: string; workspace: string }
 }
@@ -191,7 +193,8 @@ export class ScheduledRunner extends pulumi.ComponentResource {
 
   /**
    * The identity's roles, each scoped to one resource: the vault, the ledger container, the decisions
-   * container (read only: a job that could write decisions could approve its own steps), the registry.
+   * container (read only: a job that could write decisions could approve its own steps), the
+   * evidence state's container, the registry.
    * Granted to the identity, not to the job or app: the watcher runs as the same identity and needs
    * exactly these, so switching trigger neither adds nor removes an assignment.
    */
@@ -211,6 +214,7 @@ export class ScheduledRunner extends pulumi.ComponentResource {
       grant('vault-secrets-user', ROLE.keyVaultSecretsUser, args.vaultId),
       grant('ledger-contributor', ROLE.storageBlobDataContributor, args.ledgerContainerId),
       grant('decisions-reader', ROLE.storageBlobDataReader, args.decisionsContainerId),
+      grant('state-contributor', ROLE.storageBlobDataContributor, args.stateContainerId),
     ]
     if (args.registry?.kind === 'acr') roles.push(grant('acr-pull', ROLE.acrPull, args.registry.registryId))
     return roles

@@ -152,9 +152,12 @@ export class BlobStore implements EvidenceStore {
       remember(this.location, answer.etag as string, state)
       return true
     } catch (e) {
-      // 412: changed since we read it; 409: created since we found none.
-      if (e instanceof RestError && (e.statusCode === 412 || e.statusCode === 409)) return false
-      throw e
+      // 412: changed since we read it; 409 BlobAlreadyExists: created since we found none. Any
+      // other 409 (BlobImmutableDueToPolicy: a retention policy on the container) is a failure the
+      // run reports, not a lost race: every later run would otherwise collect in full, silently.
+      if (!(e instanceof RestError)) throw e
+      if (e.statusCode === 412 || (e.statusCode === 409 && e.code === 'BlobAlreadyExists')) return false
+      throw new Error(`${e.statusCode ?? 'error'} ${e.code ?? ''} from Azure Storage`.trim())
     }
   }
 }
@@ -171,7 +174,7 @@ export async function openEvidenceStore(
   config: RunnerConfig,
   credential: () => Promise<Credential>,
 ): Promise<EvidenceStore> {
-  const at = evidenceLocation(config.ledger)
+  const at = config.collection.location ?? evidenceLocation(config.ledger)
   if (!/^https?:\/\//i.test(at)) return new FileStore(at)
   const { storageCredential } = await import('../ledger/blobLedger.js')
   return new BlobStore(at, storageCredential(config, await credential()))

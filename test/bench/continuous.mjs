@@ -10,6 +10,12 @@
 //   (arrivals are uniform, so a constant start delay shifts every latency by that much);
 // - watch: one `tourniquet watch` process, a run every 15 simulated seconds;
 // - baseline: the design before issue #14: a full collection on the old 10-minute schedule.
+// Issue #21 adds cases where a run must not trust what it remembers: synced users whose AD account
+// Defender for Identity reports minutes after their risk, accounts disabled when their risk appears
+// and re-enabled minutes later while still at risk, and a state file a third party edits mid-window
+// (forged users at high risk, an invented detection on a contained user). Each special user counts
+// as contained once every action of its rule is verified; `missedContainments` counts those never
+// contained, `forgedActions` the actions on users Graph never reported.
 // Times are simulated (wall x scale), like the rest of the bench.
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
@@ -18,9 +24,12 @@ import { join } from 'node:path'
 import { addUserSpec, createMockGraph, generateTenant, seeded, serveMock } from '@tourniquet/mock-graph'
 import { jobSetup } from './job.mjs'
 
+// Special users (issue #21) are raised by a password spray and also disabled; the others as before.
 const POLICY =
-  'version: 1\nlookback: PT48H\nlimits:\n  maxActionsPerRun: 1000000\nrules:\n  - name: high\n    when: { riskLevel: [high] }\n    then: [confirmCompromised, revokeSessions]\n'
+  'version: 1\nlookback: PT48H\nlimits:\n  maxActionsPerRun: 1000000\nrules:\n  - name: spray\n    when: { riskLevel: [high], detections: { anyOf: [passwordSpray] } }\n    then: [confirmCompromised, revokeSessions, disable]\n  - name: high\n    when: { riskLevel: [high] }\n    then: [confirmCompromised, revokeSessions]\n'
 const ACTIONS = ['confirmCompromised', 'revokeSessions']
+const SPECIAL_ACTIONS = ['confirmCompromised', 'revokeSessions', 'disable']
+const BYSTANDERS = 5
 const STALE_USERS = 10_000
 const PLATFORM_START_MS = 30_000
 const HOUR = 3_600_000
@@ -41,15 +50,51 @@ function arrivalsOf({ arrivals, minutes, seed }) {
   }).sort((a, b) => a.atMs - b.atMs)
 }
 
-/** A fresh tenant: the stale backlog and the newcomers (directory users, not at risk yet). */
-async function tenantWithNewcomers(arrivals, scale, latencyMs) {
+/**
+ * The special users of issue #21, from a stream of their own (the newcomers above stay the same):
+ * `syncedLate` users' Defender for Identity account appears `lagMs` after their risk; `reenabled`
+ * users are disabled when their risk appears and re-enabled `lagMs` later.
+ */
+function specialsOf({ minutes, seed, synced = 6, reenabled = 4 }) {
+  const random = seeded(seed + 0x21)
+  const make = (kind, i) => ({
+    kind,
+    name: `${kind}${i}`,
+    atMs: Math.floor(random() * (minutes - 10) * 60_000),
+    lagMs: (3 + random() * 5) * 60_000,
+  })
+  return [
+    ...Array.from({ length: synced }, (_, i) => make('syncedLate', i)),
+    ...Array.from({ length: reenabled }, (_, i) => make('reenabled', i)),
+  ]
+}
+
+/** A fresh tenant: the stale backlog, the newcomers, the special users and bystanders (directory users, not at risk yet). */
+async function tenantWithNewcomers(arrivals, specials, scale, latencyMs) {
   const now = Date.now()
   const tenant = generateTenant({ riskyUsers: STALE_USERS, seed: 3, now: now - 3 * HOUR, highShare: 0 })
   const random = seeded(0xc0)
   const ids = arrivals.map((a) => addUserSpec(tenant, random, { name: a.name }, now).id)
+  const other = seeded(0xc1)
+  const special = specials.map((sp) => {
+    const user = addUserSpec(
+      tenant,
+      other,
+      { name: sp.name, kind: sp.kind === 'syncedLate' ? 'synced' : 'cloud', enabled: sp.kind !== 'reenabled' },
+      now,
+    )
+    // Defender for Identity has not reported the account yet.
+    const identity = [...tenant.identityAccounts.values()].find((i) => i.userId === user.id)
+    if (identity) tenant.identityAccounts.delete(identity.id)
+    return { ...sp, id: user.id, identity }
+  })
+  const bystanders = Array.from(
+    { length: BYSTANDERS },
+    (_, i) => addUserSpec(tenant, other, { name: `bystander${i}` }, now).id,
+  )
   const mock = createMockGraph({ tenant, timeScale: scale, faults: { latencyMs } })
   const server = await serveMock(mock)
-  return { mock, server, ids }
+  return { mock, server, ids, special, bystanders }
 }
 
 /** Reads a process's audit lines as they come: when each user's steps were verified, and each run's summary. */
@@ -94,10 +139,10 @@ class Observed {
   }
 
   /** When every action of the user was verified, or undefined. */
-  containedAt(userId) {
+  containedAt(userId, expected = ACTIONS) {
     const actions = this.verified.get(userId)
-    if (actions === undefined || !ACTIONS.every((a) => actions.has(a))) return undefined
-    return Math.max(...ACTIONS.map((a) => actions.get(a)))
+    if (actions === undefined || !expected.every((a) => actions.has(a))) return undefined
+    return Math.max(...expected.map((a) => actions.get(a)))
   }
 
   summaries() {
@@ -123,8 +168,10 @@ async function measure({
   tailMinutes,
   log,
 }) {
-  const { mock, server, ids } = await tenantWithNewcomers(arrivals, scale, latencyMs)
+  const specials = specialsOf({ minutes, seed: 14 })
+  const { mock, server, ids, special, bystanders } = await tenantWithNewcomers(arrivals, specials, scale, latencyMs)
   const { dir, env } = await jobSetup(server, POLICY, scale)
+  const stateFile = `${env.TOURNIQUET_LEDGER}.evidence.json`
   Object.assign(env, { TOURNIQUET_OVERLAP: `PT${600 / scale}S` }, extraEnv)
   const run = (args, observed) => {
     const child = spawn(cli[0], [...cli.slice(1), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -138,18 +185,71 @@ async function measure({
     `${name}: warm-up ${fullRun?.collection} collection, ${fullRun?.identityProtectionRequests} Identity Protection requests`,
   )
 
-  const window = await watchWindow({ mock, ids, arrivals, scale, minutes, tailMinutes, drive, run })
+  const window = await watchWindow({
+    mock,
+    ids,
+    arrivals,
+    special,
+    bystanders,
+    stateFile,
+    scale,
+    minutes,
+    tailMinutes,
+    drive,
+    run,
+  })
   await server.close()
   await rm(dir, { recursive: true, force: true })
-  const result = outcome({ ...window, mock, ids, arrivals, scale, fullRun })
+  const result = outcome({ ...window, mock, ids, arrivals, special, bystanders, scale, fullRun })
   log(
-    `${name}: ${result.runs} runs, p50 ${pct(result.latenciesMs, 50)} ms, p95 ${pct(result.latenciesMs, 95)} ms, missed ${result.missed}, steady IP ${max(result.steadyIdentityProtectionRequests)}, busy IP ${max(result.busyIdentityProtectionRequests)}, busy runs took ${result.busyRunMs.join(' ')} ms`,
+    `${name}: ${result.runs} runs, p50 ${pct(result.latenciesMs, 50)} ms, p95 ${pct(result.latenciesMs, 95)} ms, missed ${result.missed}, special missed ${result.missedSpecial} (p95 ${pct(result.specialLatenciesMs, 95)} ms), forged actions ${result.forgedActions}, steady IP ${max(result.steadyIdentityProtectionRequests)} / other ${max(result.steadyOtherRequests)}, busy IP ${max(result.busyIdentityProtectionRequests)}, busy runs took ${result.busyRunMs.join(' ')} ms`,
   )
   return result
 }
 
+/**
+ * What a third party writes into the state mid-window: each bystander (never at risk) at high risk
+ * with a detection, and an invented detection on every user already contained (a repeat).
+ */
+function tamper(stateFile, bystanders, observed) {
+  if (!existsSync(stateFile)) return
+  const state = JSON.parse(readFileSync(stateFile, 'utf8'))
+  const detectedDateTime = new Date(Date.now() - 60_000).toISOString()
+  for (const [i, userId] of bystanders.entries()) {
+    state.users.push({
+      userId,
+      userPrincipalName: `bystander${i}@forged.example`,
+      risk: { level: 'high', state: 'atRisk', detail: 'none' },
+      directory: { accountEnabled: true, onPremisesSyncEnabled: false, userType: 'Member' },
+    })
+    state.detections.push({ id: `forged-${i}`, userId, riskEventType: 'passwordSpray', detectedDateTime })
+  }
+  for (const userId of observed.verified.keys())
+    state.detections.push({ id: `invented-${userId}`, userId, riskEventType: 'passwordSpray', detectedDateTime })
+  writeFileSync(stateFile, JSON.stringify(state))
+}
+
+/** The special users' events: risk, then the Defender for Identity account or the re-enabling, `lagMs` later. */
+function specialTimers({ mock, special, readable, scale }) {
+  return special.flatMap((sp) => [
+    setTimeout(() => {
+      mock.tenant.detect(sp.id, { type: 'passwordSpray', level: 'high', timing: 'realtime', detectedAt: Date.now() - 6 * 60_000 })
+    }, sp.atMs / scale),
+    setTimeout(
+      () => {
+        if (sp.kind === 'syncedLate' && sp.identity) mock.tenant.identityAccounts.set(sp.identity.id, sp.identity)
+        const user = mock.tenant.users.get(sp.id)
+        if (sp.kind === 'reenabled' && user) user.accountEnabled = true
+        // Containment can start only now: the latency counts from here.
+        readable.set(sp.id, performance.now())
+      },
+      (sp.atMs + sp.lagMs) / scale,
+    ),
+  ])
+}
+
 /** The measured window: newcomers made readable on their schedule while `drive` runs the mode. */
-async function watchWindow({ mock, ids, arrivals, scale, minutes, tailMinutes, drive, run }) {
+async function watchWindow({ mock, ids, arrivals, special, bystanders, stateFile, scale, minutes, tailMinutes, drive, run }) {
   const observed = new Observed()
   const readable = new Map()
   const t0 = performance.now()
@@ -166,18 +266,32 @@ async function watchWindow({ mock, ids, arrivals, scale, minutes, tailMinutes, d
       })
     }, a.atMs / scale),
   )
+  timers.push(...specialTimers({ mock, special, readable, scale }))
+  timers.push(setTimeout(() => tamper(stateFile, bystanders, observed), (minutes * 60_000) / 2 / scale))
   const windowEnd = t0 + (minutes * 60_000) / scale
   const deadline = windowEnd + (tailMinutes * 60_000) / scale
   const settled = () =>
-    performance.now() >= windowEnd && ids.every((id) => observed.containedAt(id) !== undefined)
+    performance.now() >= windowEnd &&
+    ids.every((id) => observed.containedAt(id) !== undefined) &&
+    special.every((sp) => specialContainedAt(observed, sp, readable) !== undefined)
   await drive({ run, observed, t0, settled, deadline, scale })
   const simulatedSeconds = ((performance.now() - t0) * scale) / 1000
   for (const t of timers) clearTimeout(t)
   return { observed, readable, startedAt, simulatedSeconds }
 }
 
+/** When a special user was contained: every action of its rule verified, the disable after it could be done. */
+function specialContainedAt(observed, sp, readable) {
+  const at = observed.containedAt(sp.id, SPECIAL_ACTIONS)
+  const from = readable.get(sp.id)
+  if (at === undefined || from === undefined) return undefined
+  // A re-enabled account is contained by a disable verified after it was re-enabled.
+  const disabled = observed.verified.get(sp.id)?.get('disable')
+  return sp.kind === 'reenabled' && disabled < from ? undefined : at
+}
+
 /** What one mode achieved: latencies, misses, Identity Protection requests per run, 429s. */
-function outcome({ observed, readable, startedAt, simulatedSeconds, mock, ids, arrivals, scale, fullRun }) {
+function outcome({ observed, readable, startedAt, simulatedSeconds, mock, ids, arrivals, special, bystanders, scale, fullRun }) {
   const latencies = []
   let missed = 0
   let missedLate = 0
@@ -190,8 +304,19 @@ function outcome({ observed, readable, startedAt, simulatedSeconds, mock, ids, a
       if (a.timing === 'offline') missedLate++
     } else latencies.push(Math.round((at - from) * scale))
   })
+  const specialLatencies = []
+  let missedSpecial = 0
+  for (const sp of special) {
+    const at = specialContainedAt(observed, sp, readable)
+    if (at === undefined) missedSpecial++
+    else specialLatencies.push(Math.round((at - readable.get(sp.id)) * scale))
+  }
+  const forged = new Set(bystanders)
+  const forgedActions = mock.tenant.actions.filter((a) => forged.has(a.userId)).length
   const runs = observed.summaries()
   const ip = (r) => r.summary.identityProtectionRequests ?? 0
+  // Everything else a run sends: the directory's $batch reads, Defender for Identity lookups, writes, tokens.
+  const other = (r) => (r.summary.graphRequests ?? 0) - ip(r)
   const steady = runs.filter((r) => r.steps === 0).map(ip)
   const busy = runs.filter((r) => r.steps > 0).map(ip)
   const throttled = mock.log.filter(
@@ -201,6 +326,11 @@ function outcome({ observed, readable, startedAt, simulatedSeconds, mock, ids, a
   return {
     latenciesMs: latencies.sort((a, b) => a - b),
     missed,
+    specialLatenciesMs: specialLatencies.sort((a, b) => a - b),
+    missedSpecial,
+    forgedActions,
+    steadyOtherRequests: runs.filter((r) => r.steps === 0).map(other),
+    busyOtherRequests: runs.filter((r) => r.steps > 0).map(other),
     missedLate,
     runs: runs.length,
     fullCollectionIdentityProtectionRequests: fullRun?.identityProtectionRequests,
@@ -280,6 +410,8 @@ export async function continuousScenario({
     tailMinutes: 12,
   })
   const withStart = job.latenciesMs.map((ms) => ms + PLATFORM_START_MS)
+  const specials = specialsOf({ minutes, seed: 14 })
+  const special = (kind) => specials.filter((sp) => sp.kind === kind).length
   const continuous = {
     scale,
     minutes,
@@ -314,6 +446,17 @@ export async function continuousScenario({
     watchIdentityProtectionShare: watch.identityProtectionRequestsPerSecond,
     missedLateDetections: job.missedLate + watch.missedLate,
     missed: { job: job.missed, watch: watch.missed, baseline: baseline.missed },
+    // Issue #21: every newcomer and special user of the job and watch modes contained, nothing forged acted on.
+    missedContainments: job.missed + watch.missed + job.missedSpecial + watch.missedSpecial,
+    special: {
+      syncedLate: special('syncedLate'),
+      reenabled: special('reenabled'),
+      jobP95Ms: pct(job.specialLatenciesMs, 95),
+      watchP95Ms: pct(watch.specialLatenciesMs, 95),
+    },
+    forgedActions: job.forgedActions + watch.forgedActions,
+    steadyOtherRequestsPerRun: max([...job.steadyOtherRequests, ...watch.steadyOtherRequests]),
+    busyOtherRequestsPerRun: max([...job.busyOtherRequests, ...watch.busyOtherRequests]),
     identityProtection429: job.identityProtection429 + watch.identityProtection429,
     duplicates: job.duplicates + watch.duplicates + baseline.duplicates,
     modes: { job, watch, baseline },
@@ -342,7 +485,9 @@ function markdownOf(c) {
       c.baselineMaxMs,
     ),
     '',
-    `Steady state: ${c.steadyIdentityProtectionRequestsPerRun} Identity Protection requests per run (full collection: ${c.baselineSteadyIdentityProtectionRequestsPerRun}); watch used ${c.watchIdentityProtectionShare} request/s of the tenant's 1; late detections missed: ${c.missedLateDetections}; Identity Protection 429s: ${c.identityProtection429}; actions twice: ${c.duplicates}.`,
+    `Steady state: ${c.steadyIdentityProtectionRequestsPerRun} Identity Protection requests per run (full collection: ${c.baselineSteadyIdentityProtectionRequestsPerRun}) and at most ${c.steadyOtherRequestsPerRun} other Graph requests (directory, Defender for Identity, token; at most ${c.busyOtherRequestsPerRun} in a busy run); watch used ${c.watchIdentityProtectionShare} request/s of the tenant's 1; late detections missed: ${c.missedLateDetections}; Identity Protection 429s: ${c.identityProtection429}; actions twice: ${c.duplicates}.`,
+    '',
+    `Not trusting the cache (issue #21): ${c.special.syncedLate} synced users whose AD account Defender for Identity reports 3-8 minutes late and ${c.special.reenabled} accounts re-enabled 3-8 minutes after their risk, in each mode, contained at p95 ${s(c.special.jobP95Ms)} (job) / ${s(c.special.watchP95Ms)} (watch) after that; a third party's forged state mid-window (${BYSTANDERS} users never at risk, an invented detection on every contained user): ${c.forgedActions} actions on them. Missed containments: ${c.missedContainments}.`,
   ].join('\n')
 }
 

@@ -48,6 +48,14 @@ const DEADLINE: Failure = {
   note: 'the run stopped at its deadline; raise TOURNIQUET_MAX_RUNTIME if the tenant needs longer',
 }
 
+/** A stop (SIGTERM) that came while the run was still reading: nothing was sent. */
+export const STOPPED: Failure = {
+  kind: 'run',
+  note: 'stopped (SIGTERM) before acting',
+  outcome: 'stopped early: nothing done',
+  exitCode: EXIT.stepsFailed,
+}
+
 /** Codes with an ending of their own; any other error fails the run (exit 1). */
 const FAILURE_BY_CODE: Readonly<Partial<Record<RunnerErrorCode | ErrorCode, Failure>>> = {
   TQ_RUNNER_CONFIG: CONFIGURATION,

@@ -25,7 +25,7 @@ import { emptyFreshness, type Freshness } from './evidence/read.js'
 import type { EvidenceState } from './evidence/state.js'
 import { type EvidenceStore, type Loaded, openEvidenceStore } from './evidence/store.js'
 import { EXIT } from './exit.js'
-import { failureMessage, failureOf } from './failures.js'
+import { failureMessage, failureOf, STOPPED } from './failures.js'
 import {
   CHANGEABLE_SKIPS,
   type Decision,
@@ -249,7 +249,8 @@ async function diagnosePermissions(run: Run): Promise<void> {
 
 /** An error stopped the run: its code decides the ending (failures.ts). */
 function endOnError(run: Run, e: unknown): RunResult {
-  const failure = failureOf(e)
+  // Stopped (SIGTERM) while reading: nothing was sent, and nothing half-read is kept.
+  const failure = run.options.stopSignal?.aborted === true && run.plan === undefined ? STOPPED : failureOf(e)
   const message = failureMessage(e, failure)
   const aadsts = isAuthError(e) ? { aadsts: e.aadsts } : {}
   run.audit.event('error', { kind: failure.kind, message, ...aadsts })
@@ -379,7 +380,8 @@ function collect(
 ): Promise<Collected> {
   const { config } = run
   return collectSignals(client, policy, run.now, {
-    signal: undefined,
+    // SIGTERM stops a collection between pages: the platform's grace period is for in-flight steps.
+    signal: run.options.stopSignal,
     tenantId: config.tenantId,
     settings: config.collection,
     ...from,
@@ -406,7 +408,7 @@ function freshContext(
     acting: (step) => step.approval === undefined,
     maxIdentityProtectionReads: MAX_FRESH_IDENTITY_PROTECTION_READS,
     warnings: collected.notes.warnings,
-    signal: undefined,
+    signal: run.options.stopSignal,
   }
 }
 

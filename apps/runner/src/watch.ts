@@ -5,7 +5,8 @@
  * is acted on twice across iterations or alongside a scheduled job. It keeps its Identity Protection
  * use under a share of the job's rate on average (default 20%): other tools share that budget. A
  * failed iteration is logged and the next one comes; only a configuration or policy error on the
- * first iteration ends it (exit 2). SIGTERM lets the current iteration finish, then exits 0.
+ * first iteration ends it (exit 2). SIGTERM stops the current iteration's reads at once (nothing is
+ * sent on a half-read state), lets its in-flight steps finish, then exits 0.
  */
 
 import type { Writable } from 'node:stream'

@@ -338,3 +338,32 @@ rules:
     })
   })
 })
+
+describe('a stop while reading', () => {
+  it('SIGTERM stops a collection between pages: nothing more is read and nothing is sent', async () => {
+    const tenant = generateTenant({
+      riskyUsers: 400,
+      seed: 26,
+      now: Date.now() - 3 * HOUR,
+      highShare: 1,
+      detectionsPerUser: [2, 2],
+    })
+    const t = await InProcessTenant.start({ tenant }, DISABLE_POLICY())
+    try {
+      const mock = t.mock as MockGraph
+      const stop = new AbortController()
+      const handle = mock.handle.bind(mock)
+      mock.handle = async (request: Request, arrivedAt?: number) => {
+        if (new URL(request.url).pathname.endsWith('/identityProtection/riskDetections')) stop.abort()
+        return handle(request, arrivedAt)
+      }
+      const run = await t.run('apply', { ledger: new MemoryLedger(), stopSignal: stop.signal })
+      expect(summaryOf(run.lines)).toMatchObject({ outcome: 'stopped early: nothing done', exitCode: 1 })
+      // 800 detections are two pages: the second is never asked for.
+      expect(mock.log.filter((r) => r.path.endsWith('/riskDetections'))).toHaveLength(1)
+      expect(mock.tenant.actions).toEqual([])
+    } finally {
+      await t.stop()
+    }
+  })
+})

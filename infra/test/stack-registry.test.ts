@@ -69,7 +69,9 @@ describe('an image in another private registry, and an immutable ledger', () => 
   // The evidence state is overwritten every run: under the retention policy every save would be a
   // 409 BlobImmutableDueToPolicy, and every run a full collection.
   it('keeps the evidence state in its own container, outside the retention policy, with its versions deleted after a day', () => {
-    const containers = ofType(d.mocks, 'azure-native:storage:BlobContainer').map((c) => c.inputs.containerName)
+    const containers = ofType(d.mocks, 'azure-native:storage:BlobContainer').map(
+      (c) => c.inputs.containerName,
+    )
     expect(containers).toContain('state')
     const env = (one(d.mocks, 'azure-native:app:Job').inputs as unknown as Job).template.containers[0]?.env
     expect(env).toContainEqual({

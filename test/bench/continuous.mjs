@@ -80,7 +80,11 @@ async function tenantWithNewcomers(arrivals, specials, scale, latencyMs) {
     const user = addUserSpec(
       tenant,
       other,
-      { name: sp.name, kind: sp.kind === 'syncedLate' ? 'synced' : 'cloud', enabled: sp.kind !== 'reenabled' },
+      {
+        name: sp.name,
+        kind: sp.kind === 'syncedLate' ? 'synced' : 'cloud',
+        enabled: sp.kind !== 'reenabled',
+      },
       now,
     )
     // Defender for Identity has not reported the account yet.
@@ -169,7 +173,12 @@ async function measure({
   log,
 }) {
   const specials = specialsOf({ minutes, seed: 14 })
-  const { mock, server, ids, special, bystanders } = await tenantWithNewcomers(arrivals, specials, scale, latencyMs)
+  const { mock, server, ids, special, bystanders } = await tenantWithNewcomers(
+    arrivals,
+    specials,
+    scale,
+    latencyMs,
+  )
   const { dir, env } = await jobSetup(server, POLICY, scale)
   const stateFile = `${env.TOURNIQUET_LEDGER}.evidence.json`
   Object.assign(env, { TOURNIQUET_OVERLAP: `PT${600 / scale}S` }, extraEnv)
@@ -225,7 +234,12 @@ function tamper(stateFile, bystanders, observed) {
     state.detections.push({ id: `forged-${i}`, userId, riskEventType: 'passwordSpray', detectedDateTime })
   }
   for (const userId of observed.verified.keys())
-    state.detections.push({ id: `invented-${userId}`, userId, riskEventType: 'passwordSpray', detectedDateTime })
+    state.detections.push({
+      id: `invented-${userId}`,
+      userId,
+      riskEventType: 'passwordSpray',
+      detectedDateTime,
+    })
   writeFileSync(stateFile, JSON.stringify(state))
 }
 
@@ -233,11 +247,17 @@ function tamper(stateFile, bystanders, observed) {
 function specialTimers({ mock, special, readable, scale }) {
   return special.flatMap((sp) => [
     setTimeout(() => {
-      mock.tenant.detect(sp.id, { type: 'passwordSpray', level: 'high', timing: 'realtime', detectedAt: Date.now() - 6 * 60_000 })
+      mock.tenant.detect(sp.id, {
+        type: 'passwordSpray',
+        level: 'high',
+        timing: 'realtime',
+        detectedAt: Date.now() - 6 * 60_000,
+      })
     }, sp.atMs / scale),
     setTimeout(
       () => {
-        if (sp.kind === 'syncedLate' && sp.identity) mock.tenant.identityAccounts.set(sp.identity.id, sp.identity)
+        if (sp.kind === 'syncedLate' && sp.identity)
+          mock.tenant.identityAccounts.set(sp.identity.id, sp.identity)
         const user = mock.tenant.users.get(sp.id)
         if (sp.kind === 'reenabled' && user) user.accountEnabled = true
         // Containment can start only now: the latency counts from here.
@@ -249,7 +269,19 @@ function specialTimers({ mock, special, readable, scale }) {
 }
 
 /** The measured window: newcomers made readable on their schedule while `drive` runs the mode. */
-async function watchWindow({ mock, ids, arrivals, special, bystanders, stateFile, scale, minutes, tailMinutes, drive, run }) {
+async function watchWindow({
+  mock,
+  ids,
+  arrivals,
+  special,
+  bystanders,
+  stateFile,
+  scale,
+  minutes,
+  tailMinutes,
+  drive,
+  run,
+}) {
   const observed = new Observed()
   const readable = new Map()
   const t0 = performance.now()
@@ -291,7 +323,19 @@ function specialContainedAt(observed, sp, readable) {
 }
 
 /** What one mode achieved: latencies, misses, Identity Protection requests per run, 429s. */
-function outcome({ observed, readable, startedAt, simulatedSeconds, mock, ids, arrivals, special, bystanders, scale, fullRun }) {
+function outcome({
+  observed,
+  readable,
+  startedAt,
+  simulatedSeconds,
+  mock,
+  ids,
+  arrivals,
+  special,
+  bystanders,
+  scale,
+  fullRun,
+}) {
   const latencies = []
   let missed = 0
   let missedLate = 0

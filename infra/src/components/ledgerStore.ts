@@ -160,6 +160,10 @@ export class LedgerStore extends pulumi.ComponentResource {
     this.ledgerUrl = pulumi.interpolate`https://${this.account.name}.${args.blobSuffix}/${LEDGER_CONTAINER}/${LEDGER_BLOB}`
     this.decisionsUrl = pulumi.interpolate`https://${this.account.name}.${args.blobSuffix}/${DECISIONS_CONTAINER}/${DECISIONS_BLOB}`
     this.stateUrl = pulumi.interpolate`https://${this.account.name}.${args.blobSuffix}/${STATE_CONTAINER}/${STATE_BLOB}`
-    this.registerOutputs({ ledgerUrl: this.ledgerUrl, decisionsUrl: this.decisionsUrl, stateUrl: this.stateUrl })
+    this.registerOutputs({
+      ledgerUrl: this.ledgerUrl,
+      decisionsUrl: this.decisionsUrl,
+      stateUrl: this.stateUrl,
+    })
   }
 }

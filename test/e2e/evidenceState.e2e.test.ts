@@ -84,7 +84,7 @@ describe('the evidence state in a blob (Azurite)', () => {
     await other.save(state('2026-12-01T12:00:00.000Z'), await other.load())
     // Another process (not this one's cache) rewrites the blob.
     const raw = JSON.stringify({
-      version: 1,
+      version: 2,
       tenantId: 'contoso.example',
       policyDigest: 'digest',
       watermarks: { users: '2026-12-01T13:00:00.000Z', detections: '2026-12-01T13:00:00.000Z' },
@@ -99,7 +99,7 @@ describe('the evidence state in a blob (Azurite)', () => {
 
   it('a blob that is not a state is reported (naming the field) and replaced by the next save', async () => {
     const url = urlOf()
-    const bad = JSON.stringify({ version: 1, tenantId: 'contoso.example', policyDigest: 'd', users: 'x' })
+    const bad = JSON.stringify({ version: 2, tenantId: 'contoso.example', policyDigest: 'd', watermarks: {}, users: 'x' })
     await new BlockBlobClient(url, credential).upload(bad, Buffer.byteLength(bad))
     const store = new BlobStore(url, credential)
     const loaded = await store.load()

@@ -32,6 +32,11 @@ describe('tourniquet watch', () => {
       },
       Date.now(),
     )
+    // Published now, as Identity Protection does: its last-updated times are the service's clock.
+    const published = new Date().toISOString()
+    const record = tenant.mock.tenant.riskyUsers.get(user.id)
+    if (record) record.riskLastUpdatedDateTime = published
+    for (const d of tenant.mock.tenant.detections) if (d.userId === user.id) d.lastUpdatedDateTime = published
     await expect
       .poll(
         () =>

@@ -99,7 +99,13 @@ describe('the evidence state in a blob (Azurite)', () => {
 
   it('a blob that is not a state is reported (naming the field) and replaced by the next save', async () => {
     const url = urlOf()
-    const bad = JSON.stringify({ version: 2, tenantId: 'contoso.example', policyDigest: 'd', watermarks: {}, users: 'x' })
+    const bad = JSON.stringify({
+      version: 2,
+      tenantId: 'contoso.example',
+      policyDigest: 'd',
+      watermarks: {},
+      users: 'x',
+    })
     await new BlockBlobClient(url, credential).upload(bad, Buffer.byteLength(bad))
     const store = new BlobStore(url, credential)
     const loaded = await store.load()

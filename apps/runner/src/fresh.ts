@@ -195,12 +195,24 @@ function settle(
 
 /** Reads the stale facts into the state; a read that fails blocks that user's steps for this run. */
 async function readFresh(ctx: FreshContext, stale: Stale, blocked: Map<string, string>): Promise<void> {
+  const users = new Set([...stale.users, ...stale.directory, ...stale.defender])
+  const before = factsOf(ctx.state, users, stale.detections)
   await Promise.all([
     readRiskyUsers(ctx, stale.users, blocked),
     readDetections(ctx, stale.detections, blocked),
     readDirectoryFacts(ctx, stale.directory),
   ])
   await lookUpDefender(ctx, stale.defender)
+  // A quiet run re-reads the changeable skips' facts: the state is rewritten only when one changed.
+  if (factsOf(ctx.state, users, stale.detections) !== before) ctx.fresh.modified = true
+}
+
+/** What the state holds for these users and detections, to tell whether a read changed it. */
+function factsOf(state: EvidenceState, users: ReadonlySet<string>, detections: ReadonlySet<string>): string {
+  return JSON.stringify([
+    [...users].map((id) => state.users.get(id) ?? null),
+    [...detections].map((id) => state.detections.get(id) ?? null),
+  ])
 }
 
 const notFound = (e: unknown): boolean => isGraphError(e) && e.status === 404

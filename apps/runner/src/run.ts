@@ -485,7 +485,7 @@ async function saveEvidence(
     run.stateWarning = message
     return 'not saved (clock)'
   }
-  if (!collected.changed && fresh.directory.size === 0 && fresh.defender.size === 0) return 'unchanged'
+  if (!collected.changed && !fresh.modified) return 'unchanged'
   if (run.stopping()) return 'kept'
   try {
     return (await evidence.store.save(collected.state, evidence.loaded)) ? 'saved' : 'kept'

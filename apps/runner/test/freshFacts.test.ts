@@ -70,7 +70,8 @@ describe('every step rests on facts read in its run', () => {
       expect.objectContaining({ status: 'skipped', reason: expect.stringMatching(/noDefenderAccount/) }),
     ])
     const quiet = await t.run('apply', { ledger })
-    expect(planLine(quiet.lines)).toMatchObject({ collection: 'incremental' })
+    // Re-read, told again, and the state not rewritten: nothing it holds changed.
+    expect(planLine(quiet.lines)).toMatchObject({ collection: 'incremental', evidence: 'unchanged' })
     expect(stepLines(quiet.lines).filter((s) => s.userId === a)).toEqual([
       expect.objectContaining({ status: 'skipped', reason: expect.stringMatching(/noDefenderAccount/) }),
     ])

@@ -48,6 +48,8 @@ export interface Freshness {
   sids: Map<string, string>
   /** Graph's clock (ms) at its first answer this run, from the `Date` header. */
   graphTime: number | undefined
+  /** Whether a fresh read (fresh.ts) changed a stored fact: the state is then saved. */
+  modified: boolean
 }
 
 export const emptyFreshness = (): Freshness => ({
@@ -57,6 +59,7 @@ export const emptyFreshness = (): Freshness => ({
   defender: new Set(),
   sids: new Map(),
   graphTime: undefined,
+  modified: false,
 })
 
 export interface Reading {
@@ -216,10 +219,15 @@ export async function readChanges(
   // A user whose evidence aged out has changed signals too.
   for (const userId of pruneDetections(state, lookbackStart())) touched.add(userId)
   notes.riskyUsers = state.users.size
-  const changed =
-    touched.size > 0 ||
-    state.watermarks.users !== previous.watermarks.users ||
-    state.watermarks.detections !== previous.watermarks.detections
+  // Graph's clock moves every run: a quiet run saves the state (megabytes at 10,000 users) only once
+  // its watermarks are half an overlap old, which keeps what the next run re-reads bounded.
+  const moved = (list: 'users' | 'detections') => {
+    const was = previous.watermarks[list]
+    const now = state.watermarks[list]
+    if (was === undefined || now === undefined) return was !== now
+    return Date.parse(now) - Date.parse(was) > overlapMs / 2
+  }
+  const changed = touched.size > 0 || moved('users') || moved('detections')
   return { state, touched, changed }
 }
 

@@ -1,4 +1,4 @@
-import { addUserSpec, seeded } from '@tourniquet/mock-graph'
+import { addUserSpec, generateTenant, seeded } from '@tourniquet/mock-graph'
 import { afterEach, describe, expect, it } from 'vitest'
 import { collect, spawnCli, Tenant } from '../support/e2e.js'
 
@@ -62,8 +62,35 @@ describe('tourniquet watch', () => {
     // Within its share: on average half the job's 0.95 request/s, after a burst of WATCH_BURST (5).
     const ip = ipRequests()
     const span = spanOf(ip)
-    expect(ip.length).toBeLessThanOrEqual(Math.ceil(span * 0.5 * 0.95) + 5)
+    // The first run is a full collection (no state yet): it reads at the job's pace, outside the share.
+    const first = r.lines.find((l) => l.event === 'summary')
+    expect(first).toMatchObject({ collection: 'full' })
+    const full = Number(first?.identityProtectionRequests ?? 0)
+    expect(ip.length).toBeLessThanOrEqual(Math.ceil(span * 0.5 * 0.95) + 5 + full)
     expect(containedAfterMs).toBeLessThan(20_000)
+  }, 60_000)
+
+  it("reads a full collection (no state yet) at the job's pace, not its share: a large tenant's first run fits its deadline", async () => {
+    // 3,000 stale risky users and their detections: about 18 Identity Protection pages. At a share
+    // of 0.001 (after the burst of 5) they would take minutes; at the job's pace, under a second.
+    const tenant = generateTenant({ riskyUsers: 3_000, seed: 5, highShare: 0 })
+    t = await Tenant.start({ tenant, timeScale: 50 })
+    const mock = t.mock
+    const child = spawnCli(
+      ['watch', '--apply'],
+      t.env({
+        TOURNIQUET_WATCH_INTERVAL: 'PT1S',
+        TOURNIQUET_WATCH_SHARE: '0.001',
+        TOURNIQUET_IDENTITY_PROTECTION_RPS: String(50 * 0.95),
+      }),
+    )
+    const done = collect(child)
+    const pages = () => mock.log.filter((l) => l.path.startsWith('/v1.0/identityProtection/')).length
+    // At the share, 15 s allow the burst of 5 and one more.
+    await expect.poll(pages, { timeout: 15_000, interval: 100 }).toBeGreaterThan(9)
+    child.kill('SIGTERM')
+    const r = await done
+    expect(r.stderr).toMatch(/a full collection \(no evidence state yet\) reads at the job's pace/)
   }, 60_000)
 
   it('a bad policy at the start ends it with exit 2', async () => {

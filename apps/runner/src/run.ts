@@ -19,10 +19,10 @@ import { gateApprovals } from './approvals/phase.js'
 import { Audit, type StepRecord, skipRecord, stepRecord } from './audit.js'
 import { clientFromConfig, credentialFor } from './client.js'
 import { assertCloudOffers } from './cloud.js'
-import { type Collected, type Collection, collectSignals } from './collect.js'
+import { type Collected, type Collection, collectSignals, fullReason } from './collect.js'
 import type { RunnerConfig } from './env.js'
 import { emptyFreshness, type Freshness } from './evidence/read.js'
-import type { EvidenceState } from './evidence/state.js'
+import { type EvidenceState, policyDigest } from './evidence/state.js'
 import { type EvidenceStore, type Loaded, openEvidenceStore } from './evidence/store.js'
 import { EXIT } from './exit.js'
 import { failureMessage, failureOf, STOPPED } from './failures.js'
@@ -144,9 +144,10 @@ async function phases(run: Run): Promise<RunResult> {
   assertCloudOffers(policy, run.config.cloud)
   const ledger = await holdLease(run)
   if (!ledger) return end(run, EXIT.ok, 'skipped: another run holds the lease')
-  const client = await connect(run, ledger)
+  const evidence = await loadEvidence(run)
+  const client = await connect(run, ledger, paceOf(run, policy, evidence.loaded.state))
   const entries = await ledger.load()
-  const decided = await collectAndPlan(run, client, policy, entries)
+  const decided = await collectAndPlan(run, client, policy, { entries, evidence })
   const { plan, riskyUsers } = decided
   if (plan.refused) return refuse(run, plan, plan.refused, riskyUsers)
   const view = decided.decision.view
@@ -288,15 +289,14 @@ async function holdLease(run: Run): Promise<Ledger | undefined> {
 }
 
 /** The injected client, or one built from the configuration (closed when the run ends). */
-async function connect(run: Run, ledger: Ledger): Promise<GraphClient> {
+async function connect(
+  run: Run,
+  ledger: Ledger,
+  sharedBudgets: RunOptions['sharedBudgets'],
+): Promise<GraphClient> {
   const { config } = run
   if (!run.options.client)
-    run.ownClient = clientFromConfig(
-      config,
-      await credentialFor(config),
-      undefined,
-      run.options.sharedBudgets,
-    )
+    run.ownClient = clientFromConfig(config, await credentialFor(config), undefined, sharedBudgets)
   const client = run.options.client ?? (run.ownClient as GraphClient)
   run.audit.event('start', {
     mode: config.mode,
@@ -306,6 +306,27 @@ async function connect(run: Run, ledger: Ledger): Promise<GraphClient> {
     graph: client.endpoints.graphRoot,
   })
   return client
+}
+
+/**
+ * The budgets this run shares with others (`tourniquet watch`'s share of Identity Protection), or
+ * none when the run will collect in full: a watcher starting without a state, or at its daily
+ * reconciliation, reads at the job's pace (40 requests at 10,000 users: 42 s, not 4 minutes at
+ * the share), so a large tenant's full collection fits a run's deadline.
+ */
+function paceOf(run: Run, policy: Policy, previous: EvidenceState | undefined): RunOptions['sharedBudgets'] {
+  const shared = run.options.sharedBudgets
+  if (shared === undefined) return undefined
+  const { config } = run
+  const reason = fullReason(previous, {
+    tenantId: config.tenantId,
+    digest: policyDigest(policy),
+    now: run.now,
+    settings: config.collection,
+  })
+  if (reason === undefined) return shared
+  run.audit.note(`tourniquet: a full collection (${reason}) reads at the job's pace, not the watch's share`)
+  return undefined
 }
 
 /** The plan and what the fresh-facts phase decided, with what that phase needs again after approvals. */
@@ -329,9 +350,11 @@ async function collectAndPlan(
   run: Run,
   client: GraphClient,
   policy: Policy,
-  entries: readonly LedgerEntry[],
+  {
+    entries,
+    evidence,
+  }: { entries: readonly LedgerEntry[]; evidence: { store: EvidenceStore; loaded: Loaded } },
 ): Promise<Decided> {
-  const evidence = await loadEvidence(run)
   let fresh = emptyFreshness()
   let collected = await collect(run, client, policy, { previous: evidence.loaded.state, fresh })
   let context = freshContext(run, client, collected, fresh, entries)

@@ -166,69 +166,98 @@ export async function readChanges(
 ): Promise<
   { state: EvidenceState; touched: Set<string>; changed: boolean } | FilterRefused | FutureWatermark
 > {
-  const { client, policy, now, notes, signal, fresh } = reading
   const state: EvidenceState = {
     ...previous,
     watermarks: { ...previous.watermarks },
     users: new Map(previous.users),
     detections: new Map(previous.detections),
   }
-  const localLookbackStart = now.getTime() - policy.lookback
   // With a list never read to the end there is no Graph time to start from: the lookback bounds what matters.
+  const localLookbackStart = reading.now.getTime() - reading.policy.lookback
   const after = (mark: string | undefined) =>
     new Date((mark === undefined ? localLookbackStart : Date.parse(mark)) - overlapMs)
-  const filter = riskFilterOf(policy)
   const touched = new Set<string>()
-  const users = new ListRead(fresh)
+  const users = await readChangedUsers(reading, state, after(previous.watermarks.users), touched)
+  if (users instanceof FilterRefused) return users
+  const detections = await readChangedDetections(
+    reading,
+    state,
+    after(previous.watermarks.detections),
+    touched,
+  )
+  if (detections instanceof FilterRefused) return detections
+  const { fresh, notes, policy, now } = reading
+  const ahead = aheadOfGraph(previous, fresh.graphTime)
+  if (ahead) return new FutureWatermark(ahead)
+  // A user whose evidence aged out (by Graph's clock) has changed signals too.
+  for (const userId of pruneDetections(state, (fresh.graphTime ?? now.getTime()) - policy.lookback))
+    touched.add(userId)
+  notes.riskyUsers = state.users.size
+  // Graph's clock moves every run: a quiet run saves the state (megabytes at 10,000 users) only once
+  // its watermarks are half an overlap old, which keeps what the next run re-reads bounded.
+  const moved = (list: 'users' | 'detections') => {
+    const was = previous.watermarks[list]
+    const is = state.watermarks[list]
+    if (was === undefined || is === undefined) return was !== is
+    return Date.parse(is) - Date.parse(was) > overlapMs / 2
+  }
+  const changed = touched.size > 0 || moved('users') || moved('detections')
+  return { state, touched, changed }
+}
+
+/** The risky users changed after `after`, merged; the list's watermark moves when it was read to the end. */
+async function readChangedUsers(
+  { client, policy, notes, signal, fresh }: Reading,
+  state: EvidenceState,
+  after: Date,
+  touched: Set<string>,
+): Promise<undefined | FilterRefused> {
+  const filter = riskFilterOf(policy)
+  const list = new ListRead(fresh)
   try {
     for await (const u of client.riskyUsers.list(
-      { updatedAfter: after(previous.watermarks.users), select: RISKY_USER_SELECT },
-      { signal, onPage: users.onPage },
+      { updatedAfter: after, select: RISKY_USER_SELECT },
+      { signal, onPage: list.onPage },
     )) {
       fresh.users.add(u.id)
       mergeRiskyUser(state, filter, u, touched)
     }
-    state.watermarks.users = users.startedAt
+    state.watermarks.users = list.startedAt
   } catch (e) {
-    if (isGraphError(e) && e.status === 400 && users.pages === 0) return new FilterRefused(e.message)
-    if (!lastPageQuirk(e, users.pages)) throw e
+    if (isGraphError(e) && e.status === 400 && list.pages === 0) return new FilterRefused(e.message)
+    if (!lastPageQuirk(e, list.pages)) throw e
     notes.warnings.push(
-      `riskyUsers: the service refused page ${users.pages + 1} of the changed risky users (400, a known quirk of the last page); the next run reads the same changes again`,
+      `riskyUsers: the service refused page ${list.pages + 1} of the changed risky users (400, a known quirk of the last page); the next run reads the same changes again`,
     )
   }
-  const detections = new ListRead(fresh)
-  // Detections age out by Graph's clock, not ours: one run with a fast clock must not prune what
-  // later runs never read again.
+  return undefined
+}
+
+/** The detections changed after `after`, merged (detections age out by Graph's clock, not ours). */
+async function readChangedDetections(
+  { client, policy, now, notes, signal, fresh }: Reading,
+  state: EvidenceState,
+  after: Date,
+  touched: Set<string>,
+): Promise<undefined | FilterRefused> {
+  const list = new ListRead(fresh)
+  // One run with a fast clock must not drop what later runs never read again.
   const lookbackStart = () => (fresh.graphTime ?? now.getTime()) - policy.lookback
   try {
     for await (const d of client.riskDetections.list(
-      { updatedAfter: after(previous.watermarks.detections), select: RISK_DETECTION_SELECT },
-      { signal, onPage: detections.onPage },
+      { updatedAfter: after, select: RISK_DETECTION_SELECT },
+      { signal, onPage: list.onPage },
     )) {
       notes.detections++
       fresh.detections.add(d.id)
       mergeDetection(state, lookbackStart(), d, touched)
     }
   } catch (e) {
-    if (isGraphError(e) && e.status === 400 && detections.pages === 0) return new FilterRefused(e.message)
+    if (isGraphError(e) && e.status === 400 && list.pages === 0) return new FilterRefused(e.message)
     throw e
   }
-  state.watermarks.detections = detections.startedAt
-  const ahead = aheadOfGraph(previous, fresh.graphTime)
-  if (ahead) return new FutureWatermark(ahead)
-  // A user whose evidence aged out has changed signals too.
-  for (const userId of pruneDetections(state, lookbackStart())) touched.add(userId)
-  notes.riskyUsers = state.users.size
-  // Graph's clock moves every run: a quiet run saves the state (megabytes at 10,000 users) only once
-  // its watermarks are half an overlap old, which keeps what the next run re-reads bounded.
-  const moved = (list: 'users' | 'detections') => {
-    const was = previous.watermarks[list]
-    const now = state.watermarks[list]
-    if (was === undefined || now === undefined) return was !== now
-    return Date.parse(now) - Date.parse(was) > overlapMs / 2
-  }
-  const changed = touched.size > 0 || moved('users') || moved('detections')
-  return { state, touched, changed }
+  state.watermarks.detections = list.startedAt
+  return undefined
 }
 
 /** Why a stored watermark cannot be Graph's (it is ahead of Graph's clock now), or undefined. */

@@ -35,6 +35,29 @@ describe('token bucket', () => {
     expect(granted).toEqual([0, 0, 500, 1_000, 1_500, 2_000])
   })
 
+  // An NTP step or a VM resume can move the wall clock back; in watch mode the shared budget lives
+  // for days, so a debt of (step x rate) tokens would stop every run until the clock caught up.
+  it('keeps pacing at its rate when the wall clock steps back an hour', async () => {
+    const bucket = new TokenBucket({ capacity: 1, refillPerSecond: 1 })
+    await bucket.take(1)
+    vi.setSystemTime(Date.now() - 3_600_000)
+    let waited: number | undefined
+    void bucket.take(1).then((ms) => {
+      waited = ms
+    })
+    await vi.advanceTimersByTimeAsync(999)
+    expect(waited).toBeUndefined()
+    await vi.advanceTimersByTimeAsync(1)
+    expect(waited).toBe(1_000)
+  })
+
+  it('does not refill early when the wall clock steps forward', async () => {
+    const bucket = new TokenBucket({ capacity: 1, refillPerSecond: 1 })
+    await bucket.take(1)
+    vi.setSystemTime(Date.now() + 3_600_000)
+    expect(bucket.available()).toBe(0)
+  })
+
   it('lets the waiters behind an aborted one go on', async () => {
     const bucket = new TokenBucket({ capacity: 1, refillPerSecond: 1, initial: 0 })
     const controller = new AbortController()

@@ -524,7 +524,7 @@ describe('$batch', () => {
     )
     const client = testClient({ deadlineAt: Date.now() + 60_000 })
     const results = await client.batch.execute([userItems.setAccountEnabled('a', false)])
-    expect(results.get('a')?.error?.message).toMatch(/wait of 600 s .*deadline/)
+    expect(results.get('a')?.error?.message).toMatch(/due in 600 s .*deadline/)
     await client.close()
   })
 

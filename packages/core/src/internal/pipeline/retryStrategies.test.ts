@@ -125,6 +125,22 @@ describe('decideRetry', () => {
       delayMs: 500,
     })
   })
+  it("backs off a $batch item's 429 from its first resend: no policy drained a bucket for it", () => {
+    const item = req({ method: 'PATCH', throttle: [{ scope: 'directoryWrite', tokens: 1 }] })
+    expect(decideRetry({ request: item, response: res(429), batchItem: true }, o, NOW, half)).toMatchObject({
+      kind: 'retry',
+      delayMs: 500,
+    })
+    // Its own Retry-After still rules.
+    expect(
+      decideRetry(
+        { request: item, response: res(429, { 'retry-after': '7' }), batchItem: true },
+        o,
+        NOW,
+        half,
+      ),
+    ).toMatchObject({ kind: 'retry', delayMs: 7_000 })
+  })
   it('retries connection failures of idempotent requests', () => {
     expect(decideRetry({ request: req(), error: resetError() }, o, NOW, half).kind).toBe('retry')
   })

@@ -90,6 +90,14 @@ describe('sanitizer', () => {
   ])('keeps the diagnostic header %s (what a throttling or support case needs)', (name) => {
     expect(sanitizeHeaders({ [name.toUpperCase()]: 'value-1' })).toEqual({ [name]: 'value-1' })
   })
+  it.each(['$top', '$select', '$filter', '$expand', '$count', 'api-version'])(
+    'keeps the query parameter %s (it says what was asked, never who asked)',
+    (name) => {
+      expect(sanitizeUrl(`https://graph.test/v1.0/x?${name}=v`)).toBe(
+        `https://graph.test/v1.0/x?${encodeURIComponent(name)}=v`,
+      )
+    },
+  )
   it('joins a repeated header, drops an absent one, and still redacts tokens inside kept ones', () => {
     expect(
       sanitizeHeaders({

@@ -104,7 +104,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     endpoints.graphRoot,
     options.apiVersion ?? 'v1.0',
   )
-  const batch = new Batch(http, retry, random, options.deadlineAt)
+  const batch = new Batch(http, { retry, random, deadlineAt: options.deadlineAt, buckets: throttle.buckets })
   return {
     endpoints,
     riskDetections: new RiskDetections(http),

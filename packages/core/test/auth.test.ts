@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createClientCertificate, createLoopbackPki, type LoopbackPki } from '@tourniquet/mock-graph'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createTokenProvider, isAuthError, isConfigError } from '../src/index.js'
 import { aadstsError, type FakeAuthority, okToken, startFakeAuthority } from './support/fakeAuthority.js'
 import { TENANT } from './support/fixtures.js'
@@ -9,12 +8,10 @@ import { TENANT } from './support/fixtures.js'
 const SECRET = 'not-a-real-secret-value-0123456789'
 
 describe('token acquisition against a fake authority over https with a test CA', () => {
-  let pki: LoopbackPki
+  // Made once per run by test/support/pki.ts, not in a hook of this file.
+  const pki = inject('loopbackPki')
   let authority: FakeAuthority
 
-  beforeAll(async () => {
-    pki = await createLoopbackPki()
-  })
   afterEach(async () => {
     await authority?.close()
   })
@@ -101,7 +98,7 @@ describe('token acquisition against a fake authority over https with a test CA',
 
   it('signs a client assertion with the certificate (x5t#S256 of the certificate, no secret sent)', async () => {
     authority = await startFakeAuthority(pki)
-    const cert = await createClientCertificate()
+    const cert = inject('clientCertificate')
     const tokens = provider({ credential: { kind: 'certificate', pem: cert.pem } })
     await tokens.getToken({ forceRefresh: false })
     const form = authority.requests[0]?.form

@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
-import { createLoopbackPki, type LoopbackPki } from '@tourniquet/mock-graph'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { type FakeAuthority, okToken, startFakeAuthority } from './support/fakeAuthority.js'
 import { TENANT } from './support/fixtures.js'
 
@@ -15,12 +14,12 @@ const dist = pathToFileURL(join(import.meta.dirname, '..', 'dist', 'index.js')).
 // NODE_EXTRA_CA_CERTS is read once at process start, so this runs the built package in a child
 // Node (the same binary as the tests) with the variable set, and no CA passed in code.
 describe('a private CA through NODE_EXTRA_CA_CERTS', () => {
-  let pki: LoopbackPki
+  // Made once per run by test/support/pki.ts.
+  const pki = inject('loopbackPki')
   let authority: FakeAuthority
   let dir: string
 
   beforeAll(async () => {
-    pki = await createLoopbackPki()
     authority = await startFakeAuthority(pki)
     authority.answer = () => okToken('child-token')
     dir = await mkdtemp(join(tmpdir(), 'tq-ca-'))

@@ -55,6 +55,72 @@ describe('sanitizer', () => {
     registerSecret('my-very-own-client-secret')
     expect(redactText('the secret my-very-own-client-secret leaked')).toBe(`the secret ${REDACTED} leaked`)
   })
+  // The marker is spelled out, not taken from REDACTED: an empty marker would make a redacted
+  // header, parameter or token vanish without a trace, and a reader could not tell it was cut.
+  it('replaces each secret in free text with the word REDACTED and keeps the text around it', () => {
+    expect(redactText(`Authorization: Bearer ${JWT}`)).toBe('Authorization: Bearer REDACTED')
+    expect(redactText('header was Bearer   opaque.token-value~1 then more')).toBe(
+      'header was Bearer REDACTED then more',
+    )
+    expect(redactText('grant_type=client_credentials&client_secret=s3cr3t-v4lue&scope=x')).toBe(
+      'grant_type=client_credentials&client_secret=REDACTED&scope=x',
+    )
+    expect(redactText('refresh_token=abc123def456 sig=c2ln%3D')).toBe('refresh_token=REDACTED sig=REDACTED')
+    expect(redactText('{"access_token": "eyQ\\"quoted\\"", "expires_in": 3599}')).toBe(
+      '{"access_token":"REDACTED", "expires_in": 3599}',
+    )
+    expect(sanitizeHeaders({ authorization: 'x' })).toEqual({ authorization: 'REDACTED' })
+    expect(sanitizeUrl('https://graph.test/v1.0/x?$skiptoken=abc')).toBe(
+      'https://graph.test/v1.0/x?%24skiptoken=REDACTED',
+    )
+  })
+  it.each([
+    'client-request-id',
+    'request-id',
+    'retry-after',
+    'content-type',
+    'content-length',
+    'date',
+    'location',
+    'x-ms-ags-diagnostic',
+    'x-ms-resource-unit',
+    'x-ms-throttle-limit-percentage',
+    'x-ms-throttle-scope',
+    'x-ms-throttle-information',
+  ])('keeps the diagnostic header %s (what a throttling or support case needs)', (name) => {
+    expect(sanitizeHeaders({ [name.toUpperCase()]: 'value-1' })).toEqual({ [name]: 'value-1' })
+  })
+  it.each(['$top', '$select', '$filter', '$expand', '$count', 'api-version'])(
+    'keeps the query parameter %s (it says what was asked, never who asked)',
+    (name) => {
+      expect(sanitizeUrl(`https://graph.test/v1.0/x?${name}=v`)).toBe(
+        `https://graph.test/v1.0/x?${encodeURIComponent(name)}=v`,
+      )
+    },
+  )
+  it('joins a repeated header, drops an absent one, and still redacts tokens inside kept ones', () => {
+    expect(
+      sanitizeHeaders({
+        date: ['Mon', 'Tue'],
+        'request-id': undefined,
+        cookie: undefined,
+        location: `Bearer ${JWT}`,
+      }),
+    ).toEqual({ date: 'Mon, Tue', location: 'Bearer REDACTED' })
+  })
+  it('prints a URL without a query unchanged (minus credentials and fragment), and an unparsable one as REDACTED', () => {
+    expect(sanitizeUrl('https://user:pw@graph.test/v1.0/users/abc#frag')).toBe(
+      'https://graph.test/v1.0/users/abc',
+    )
+    expect(sanitizeUrl('not a url with a secret s3cr3t')).toBe('REDACTED')
+  })
+  it('ignores registered values shorter than 8 characters (they would cut ordinary words) and undefined', () => {
+    registerSecret('seven77')
+    registerSecret(undefined)
+    expect(redactText('seven77 undefined words')).toBe('seven77 undefined words')
+    registerSecret('eight888')
+    expect(redactText('an eight888 value')).toBe('an REDACTED value')
+  })
   it('errors redact their message, JSON and inspect output', () => {
     const e = new GraphError(`failed with Authorization: Bearer ${JWT}`, {
       status: 500,

@@ -25,6 +25,8 @@ export function aadstsCode(text: string): string | undefined {
 }
 
 export function adviceFor(code: string | undefined): string {
-  if (code !== undefined && ADVICE[code] !== undefined) return ADVICE[code]
+  // Own keys only: a code is digits today, but `ADVICE['constructor']` would be a function.
+  const advice = code !== undefined && Object.hasOwn(ADVICE, code) ? ADVICE[code] : undefined
+  if (advice !== undefined) return advice
   return 'check AZURE_TENANT_ID, AZURE_CLIENT_ID, the credential, and the cloud (TOURNIQUET_CLOUD / AZURE_AUTHORITY_HOST)'
 }

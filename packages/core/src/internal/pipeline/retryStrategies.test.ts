@@ -38,6 +38,12 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('Thu, 26 Nov 2026 10:00:07 GMT', NOW)).toBe(7_000))
   it('treats a past HTTP date as zero', () =>
     expect(parseRetryAfter('Thu, 26 Nov 2026 09:00:00 GMT', NOW)).toBe(0))
+  it('reads a value with spaces around it', () => expect(parseRetryAfter(' 3 ', NOW)).toBe(3_000))
+  it('rounds fractions of a millisecond up, never down', () => expect(parseRetryAfter('0.0001', NOW)).toBe(1))
+  it.each(['3s', 'x3', '3.', '26 Nov 2026 10:00:07 GMT', 'Thu, not a date'])(
+    'ignores %j (neither decimal seconds nor an HTTP date)',
+    (value) => expect(parseRetryAfter(value, NOW)).toBeUndefined(),
+  )
   it('ignores garbage and absence', () => {
     expect(parseRetryAfter('soon', NOW)).toBeUndefined()
     expect(parseRetryAfter('-3', NOW)).toBeUndefined()
@@ -53,6 +59,13 @@ describe('backoffDelay (full jitter)', () => {
     expect(backoffDelay(3, o, () => 0.999)).toBeLessThanOrEqual(400)
     expect(backoffDelay(3, o, () => 0.999)).toBeGreaterThan(390)
     expect(backoffDelay(3, o, () => 0)).toBe(0)
+  })
+  it('doubles its ceiling each attempt and draws a whole number of ms below it', () => {
+    const o = { ...DEFAULT_RETRY_OPTIONS, baseDelayMs: 100, maxDelayMs: 10_000 }
+    expect([1, 2, 3, 4].map((a) => backoffDelay(a, o, () => 0.5))).toEqual([50, 100, 200, 400])
+    expect(backoffDelay(3, o, () => 0.999)).toBe(399)
+    // An attempt number below 1 is treated as the first.
+    expect(backoffDelay(0, o, () => 0.5)).toBe(50)
   })
   it('never exceeds maxDelayMs however many attempts', () => {
     const o = { ...DEFAULT_RETRY_OPTIONS, baseDelayMs: 100, maxDelayMs: 1_000 }
@@ -125,12 +138,70 @@ describe('decideRetry', () => {
       delayMs: 500,
     })
   })
+  it("backs off a $batch item's 429 from its first resend: no policy drained a bucket for it", () => {
+    const item = req({ method: 'PATCH', throttle: [{ scope: 'directoryWrite', tokens: 1 }] })
+    expect(decideRetry({ request: item, response: res(429), batchItem: true }, o, NOW, half)).toMatchObject({
+      kind: 'retry',
+      delayMs: 500,
+    })
+    // Its own Retry-After still rules.
+    expect(
+      decideRetry(
+        { request: item, response: res(429, { 'retry-after': '7' }), batchItem: true },
+        o,
+        NOW,
+        half,
+      ),
+    ).toMatchObject({ kind: 'retry', delayMs: 7_000 })
+  })
   it('retries connection failures of idempotent requests', () => {
     expect(decideRetry({ request: req(), error: resetError() }, o, NOW, half).kind).toBe('retry')
   })
   it('does not retry certificate failures', () => {
     const tls = new TransportError('x', { phase: 'connect', causeCode: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' })
     expect(decideRetry({ request: req(), error: tls }, o, NOW, half).kind).toBe('done')
+  })
+  it.each([
+    'CERT_HAS_EXPIRED',
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  ])('does not retry the certificate failure %s', (causeCode) => {
+    const tls = new TransportError('x', { phase: 'connect', causeCode })
+    expect(decideRetry({ request: req(), error: tls }, o, NOW, half).kind).toBe('done')
+  })
+  it('retries a transport failure that names no cause, with the usual backoff', () => {
+    const bare = new TransportError('x', { phase: 'connect', causeCode: undefined })
+    expect(decideRetry({ request: req(), error: bare }, o, NOW, half)).toMatchObject({
+      kind: 'retry',
+      delayMs: 500,
+      reason: 'transport error ',
+    })
+  })
+  it('leaves an error that is not the transport to the caller', () => {
+    expect(decideRetry({ request: req(), error: new Error('bug') }, o, NOW, half).kind).toBe('done')
+  })
+  it('says why it retries', () => {
+    expect(decideRetry({ request: req(), response: res(503) }, o, NOW, half)).toMatchObject({
+      reason: 'status 503 without Retry-After',
+    })
+    expect(
+      decideRetry({ request: req(), response: res(503, { 'retry-after': '1' }) }, o, NOW, half),
+    ).toMatchObject({ reason: 'status 503 with Retry-After' })
+    expect(decideRetry({ request: req(), error: resetError() }, o, NOW, half)).toMatchObject({
+      reason: 'transport error ECONNRESET',
+    })
+  })
+  it('names what happened to a POST it will not resend, and keeps the cause', () => {
+    const answered = decideRetry({ request: post(), response: res(504) }, o, NOW, half)
+    expect(answered.kind === 'fail' && answered.error.message).toMatch(
+      /^users\.get: the service answered 504 after the request was sent; it may or may not have been applied/,
+    )
+    const reset = resetError()
+    const broke = decideRetry({ request: post(), error: reset }, o, NOW, half)
+    expect(broke.kind === 'fail' && broke.error.message).toMatch(/^users\.get: the connection broke after/)
+    expect(broke.kind === 'fail' && broke.error.cause).toBe(reset)
   })
   it('fails a POST with an unknown outcome instead of resending it', () => {
     const d = decideRetry({ request: post(), response: res(504) }, o, NOW, half)

@@ -29,6 +29,11 @@ export interface AttemptOutcome {
   request: GraphRequest
   response?: GraphResponse | undefined
   error?: unknown
+  /**
+   * The outcome of one item of a `$batch`: its status came inside the batch's 200, so no throttle
+   * policy saw its 429 and drained a bucket that would time the resend.
+   */
+  batchItem?: boolean | undefined
 }
 
 const RETRYABLE_STATUS = new Set([429, 503, 504])
@@ -100,11 +105,19 @@ export function decideRetry(
     // run's deadline and fails fast, naming the wait, when it would pass it.
     return { kind: 'retry', delayMs: retryAfter, reason: `status ${response?.status} with Retry-After` }
   }
-  if (response?.status === 429 && request.throttle.length > 0 && request.attempt === 1) {
+  if (
+    response?.status === 429 &&
+    request.throttle.length > 0 &&
+    request.attempt === 1 &&
+    !outcome.batchItem
+  ) {
     // A budget the client paces (Identity Protection's 1 request/s answers 429 without
     // Retry-After): the throttle policy drained its bucket on this 429, so the resend already waits
     // one refill interval, the time the budget needs. A blind backoff on top would only add idle
     // time; later attempts back off as usual in case another app spends the shared budget.
+    // A batch item backs off from its first resend: its share of the batch's cost is not the
+    // interval its scope needs, and Graph asks for exponential backoff when it gives no
+    // Retry-After (MDC concepts/throttling.md).
     return {
       kind: 'retry',
       delayMs: 0,

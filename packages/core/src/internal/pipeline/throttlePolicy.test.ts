@@ -1,7 +1,9 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { AbortedError } from '../../errors.js'
+import { CHANNELS, type ThrottleWaitMessage } from '../diagnostics.js'
 import type { GraphRequest, GraphResponse } from '../http.js'
-import { createSharedBudget, throttlePolicy } from './throttlePolicy.js'
+import { createSharedBudget, DEFAULT_THROTTLE_LIMITS, throttlePolicy } from './throttlePolicy.js'
 import { TokenBucket } from './tokenBucket.js'
 
 const ip = (): GraphRequest => ({
@@ -33,6 +35,29 @@ describe('token bucket', () => {
     await vi.advanceTimersByTimeAsync(2_000)
     await Promise.all(all)
     expect(granted).toEqual([0, 0, 500, 1_000, 1_500, 2_000])
+  })
+
+  // An NTP step or a VM resume can move the wall clock back; in watch mode the shared budget lives
+  // for days, so a debt of (step x rate) tokens would stop every run until the clock caught up.
+  it('keeps pacing at its rate when the wall clock steps back an hour', async () => {
+    const bucket = new TokenBucket({ capacity: 1, refillPerSecond: 1 })
+    await bucket.take(1)
+    vi.setSystemTime(Date.now() - 3_600_000)
+    let waited: number | undefined
+    void bucket.take(1).then((ms) => {
+      waited = ms
+    })
+    await vi.advanceTimersByTimeAsync(999)
+    expect(waited).toBeUndefined()
+    await vi.advanceTimersByTimeAsync(1)
+    expect(waited).toBe(1_000)
+  })
+
+  it('does not refill early when the wall clock steps forward', async () => {
+    const bucket = new TokenBucket({ capacity: 1, refillPerSecond: 1 })
+    await bucket.take(1)
+    vi.setSystemTime(Date.now() + 3_600_000)
+    expect(bucket.available()).toBe(0)
   })
 
   it('lets the waiters behind an aborted one go on', async () => {
@@ -97,11 +122,78 @@ describe('throttle policy', () => {
     expect(policy.buckets.identityProtection.available()).toBe(0)
   })
 
+  it('paces Defender for Identity at 10 requests/s after a burst of 20 by default', () => {
+    const policy = throttlePolicy()
+    expect(DEFAULT_THROTTLE_LIMITS.defenderForIdentity).toEqual({ capacity: 20, refillPerSecond: 10 })
+    expect(policy.buckets.defenderForIdentity.capacity).toBe(20)
+    expect(policy.buckets.defenderForIdentity.refillPerMs * 1000).toBeCloseTo(10)
+    expect(policy.buckets.identityProtection.capacity).toBe(1)
+  })
+
+  it('takes limits given for one scope and keeps the defaults of the others', () => {
+    const policy = throttlePolicy({ directoryWrite: { capacity: 7, refillPerSecond: 1 } })
+    expect(policy.buckets.directoryWrite.capacity).toBe(7)
+    expect(policy.buckets.identityProtection.refillPerMs * 1000).toBeCloseTo(0.95)
+  })
+
+  it('empties only the buckets of the throttled request, and none on other statuses', async () => {
+    const policy = throttlePolicy({
+      identityProtection: { capacity: 5, refillPerSecond: 1 },
+      directoryWrite: { capacity: 5, refillPerSecond: 1 },
+    })
+    await policy.send(ip(), async () => ({ ...ok, status: 503 }))
+    expect(policy.buckets.identityProtection.available()).toBe(4)
+    await policy.send(ip(), async () => ({ ...ok, status: 429 }))
+    expect(policy.buckets.identityProtection.available()).toBe(0)
+    expect(policy.buckets.directoryWrite.available()).toBe(5)
+  })
+
+  it('takes the tokens of every scope a request costs', async () => {
+    const policy = throttlePolicy({ directoryWrite: { capacity: 10, refillPerSecond: 1 } })
+    await policy.send({ ...ip(), throttle: [{ scope: 'directoryWrite', tokens: 3 }] }, async () => ok)
+    expect(policy.buckets.directoryWrite.available()).toBe(7)
+  })
+
+  it('reports a request that reached the wire late to the caller too, and charges the lateness to the scope', async () => {
+    const policy = throttlePolicy({ identityProtection: { capacity: 2, refillPerSecond: 1 } })
+    const seen: number[] = []
+    const at = Date.now() + 500
+    await policy.send({ ...ip(), onSent: (t) => seen.push(t) }, async (request) => {
+      request.onSent?.(at)
+      return ok
+    })
+    expect(seen).toEqual([at])
+    // One token taken, and half of the one refilled since counted as spent late.
+    expect(policy.buckets.identityProtection.available()).toBeCloseTo(0.5)
+  })
+
+  it('publishes each wait for a budget on the throttle-wait channel, and nothing when it did not wait', async () => {
+    const waits: ThrottleWaitMessage[] = []
+    const listener = (m: unknown): void => {
+      waits.push(m as ThrottleWaitMessage)
+    }
+    subscribe(CHANNELS.throttleWait, listener)
+    try {
+      const policy = throttlePolicy({ identityProtection: { capacity: 1, refillPerSecond: 2 } })
+      await policy.send(ip(), async () => ok)
+      expect(waits).toEqual([])
+      const second = policy.send(ip(), async () => ok)
+      await vi.advanceTimersByTimeAsync(500)
+      await second
+      expect(waits).toEqual([{ scope: 'identityProtection', waitMs: 500 }])
+    } finally {
+      unsubscribe(CHANNELS.throttleWait, listener)
+    }
+  })
+
   it('does not touch requests without a throttle cost', async () => {
     const policy = throttlePolicy({ identityProtection: { capacity: 1, refillPerSecond: 1, initial: 0 } })
     const next = vi.fn(async () => ok)
-    await policy.send({ ...ip(), throttle: [] }, next)
+    const request = { ...ip(), throttle: [] }
+    await policy.send(request, next)
     expect(next).toHaveBeenCalledTimes(1)
+    // Handed on as it came: no onSent of the policy's own wrapped around it.
+    expect(next).toHaveBeenCalledWith(request)
   })
 })
 

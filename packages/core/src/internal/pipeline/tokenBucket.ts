@@ -7,7 +7,15 @@ export interface TokenBucketOptions {
   refillPerSecond: number
   /** Tokens at start; defaults to capacity. */
   initial?: number
+  /**
+   * Milliseconds on a clock that never steps backwards; defaults to `performance.now()`. Not the
+   * wall clock: a backward step of D would leave a debt of D x rate, and a shared budget (watch)
+   * keeps that debt across runs.
+   */
+  clock?: () => number
 }
+
+const monotonic = (): number => performance.now()
 
 /**
  * A token bucket with FIFO waiters. `take` resolves when the tokens are granted; waiting is
@@ -18,6 +26,7 @@ export class TokenBucket {
   readonly refillPerMs: number
   private tokens: number
   private updatedAt: number
+  private readonly now: () => number
   private tail: Promise<void> = Promise.resolve()
 
   constructor(options: TokenBucketOptions) {
@@ -27,19 +36,20 @@ export class TokenBucket {
     this.capacity = options.capacity
     this.refillPerMs = options.refillPerSecond / 1000
     this.tokens = Math.min(options.initial ?? options.capacity, options.capacity)
-    this.updatedAt = Date.now()
+    this.now = options.clock ?? monotonic
+    this.updatedAt = this.now()
   }
 
   /** Takes `n` tokens (clamped to capacity); returns how long the caller waited in ms. */
   take(n: number, signal?: AbortSignal): Promise<number> {
     const want = Math.min(n, this.capacity)
-    const started = Date.now()
+    const started = this.now()
     const turn = this.tail.then(async () => {
       for (;;) {
         this.refill()
         if (this.tokens >= want) {
           this.tokens -= want
-          return Date.now() - started
+          return this.now() - started
         }
         await sleep(Math.ceil((want - this.tokens) / this.refillPerMs), signal)
       }
@@ -75,7 +85,7 @@ export class TokenBucket {
   }
 
   private refill(): void {
-    const now = Date.now()
+    const now = this.now()
     this.tokens = Math.min(this.capacity, this.tokens + (now - this.updatedAt) * this.refillPerMs)
     this.updatedAt = now
   }

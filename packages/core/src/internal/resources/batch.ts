@@ -1,8 +1,11 @@
 /**
  * JSON batching: at most 20 requests per `$batch`, results matched by id (the service answers in
- * any order). Each item is throttled on its own: items that come back 429 (or 503/504 when safe to
- * repeat) are sent again, alone with the other failed items, once their own Retry-After has passed;
- * the decision is the pipeline's `decideRetry`, so items and whole requests follow one rule.
+ * any order). Each item is throttled on its own (the batch itself answers 200, MDC
+ * concepts/json-batching.md): items that come back 429 (or 503/504 when safe to repeat) are sent
+ * again, alone with the other failed items, once their own Retry-After has passed, or after an
+ * exponential backoff with jitter when they carry none. The decision is the pipeline's
+ * `decideRetry`, so items and whole requests follow one rule, and an item's 429 drains its scopes'
+ * buckets as a whole request's 429 does in the throttle policy.
  */
 import { DeadlineError, type GraphError } from '../../errors.js'
 import { errorForResponse, type GraphHttp, parseWith } from '../graphHttp.js'
@@ -43,6 +46,20 @@ export interface BatchOptions {
   signal?: AbortSignal | undefined
 }
 
+/** What a Batch shares with the client it belongs to. */
+export interface BatchSettings {
+  retry?: RetryOptions | undefined
+  /** Jitter source for backoff; injected so tests are deterministic. */
+  random?: (() => number) | undefined
+  /** Absolute time (epoch ms) no item's wait may pass: the run's schedule. */
+  deadlineAt?: number | undefined
+  /**
+   * The client's throttle buckets (the throttle policy's), drained when an item comes back 429: the
+   * policy only sees the batch's 200, so it cannot tell that the scope's budget is spent.
+   */
+  buckets?: Readonly<Partial<Record<ThrottleScope, { drain(): void }>>> | undefined
+}
+
 interface Pending {
   item: BatchItem
   attempts: number
@@ -75,12 +92,20 @@ function lowerKeys(h: Record<string, string>): Record<string, string> {
 }
 
 export class Batch {
+  private readonly retry: RetryOptions
+  private readonly random: () => number
+  private readonly deadlineAt: number | undefined
+  private readonly buckets: Readonly<Partial<Record<ThrottleScope, { drain(): void }>>>
+
   constructor(
     private readonly http: GraphHttp,
-    private readonly retry: RetryOptions = DEFAULT_RETRY_OPTIONS,
-    private readonly random: () => number = Math.random,
-    private readonly deadlineAt: number | undefined = undefined,
-  ) {}
+    settings: BatchSettings = {},
+  ) {
+    this.retry = settings.retry ?? DEFAULT_RETRY_OPTIONS
+    this.random = settings.random ?? Math.random
+    this.deadlineAt = settings.deadlineAt
+    this.buckets = settings.buckets ?? {}
+  }
 
   /** Sends every item (in batches of 20) and returns one result per item id. */
   async execute(
@@ -125,7 +150,7 @@ export class Batch {
             requestId: undefined,
             attempts: p.attempts,
             error: new DeadlineError(
-              `${p.item.operation}: throttled; the service asked for a wait of ${Math.ceil((p.dueAt - now) / 1000)} s before the next attempt, which would pass the run's deadline (TOURNIQUET_MAX_RUNTIME)`,
+              `${p.item.operation}: throttled; the next attempt is due in ${Math.ceil((p.dueAt - now) / 1000)} s (the service's Retry-After, or a backoff when it gave none), which would pass the run's deadline`,
             ),
           }))
           return
@@ -189,6 +214,7 @@ export class Batch {
       const requestId = headers['request-id'] ?? response.requestId
       // Only a failed item needs a retry decision; a success goes straight to the results.
       let error: GraphError | Error | undefined
+      if (answer.status === 429) for (const c of p.item.throttle ?? []) this.buckets[c.scope]?.drain()
       if (answer.status < 200 || answer.status > 299) {
         const itemResponse: GraphResponse = {
           status: answer.status,
@@ -207,7 +233,7 @@ export class Batch {
           attempt: p.attempts,
         }
         const decision = decideRetry(
-          { request: itemRequest, response: itemResponse },
+          { request: itemRequest, response: itemResponse, batchItem: true },
           this.retry,
           now,
           this.random,

@@ -5,8 +5,7 @@ import {
   createServer as createNetServer,
   type Server as NetServer,
 } from 'node:net'
-import { createLoopbackPki, type LoopbackPki } from '@tourniquet/mock-graph'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createUndiciTransport } from './undiciTransport.js'
 
 // The throttle paces Identity Protection from when a request reaches the wire (decision 003): the
@@ -14,14 +13,14 @@ import { createUndiciTransport } from './undiciTransport.js'
 // TLS handshake waits 250 ms makes the two differ.
 describe('the transport reports when a request reaches the wire', () => {
   const HANDSHAKE_DELAY_MS = 250
-  let pki: LoopbackPki
+  // Made once per run by test/support/pki.ts.
+  const pki = inject('loopbackPki')
   let server: Server
   let proxy: NetServer
   let origin: string
   let receivedAt: number | undefined
 
   beforeAll(async () => {
-    pki = await createLoopbackPki()
     server = createServer({ key: pki.keyPem, cert: pki.certPem }, (_req, res) => {
       receivedAt = Date.now()
       res.setHeader('content-type', 'application/json')

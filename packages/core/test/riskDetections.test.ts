@@ -4,15 +4,36 @@ import { describe, expect, it } from 'vitest'
 import {
   type ContractError,
   isContractError,
+  isGraphError,
   RISK_DETECTION_SELECT,
   riskDetectionFilter,
 } from '../src/index.js'
 import { testClient } from './support/fixtures.js'
-import { useGraphNetwork, V1 } from './support/graphNetwork.js'
+import { graphError, useGraphNetwork, V1 } from './support/graphNetwork.js'
 
 const { network, log, record } = useGraphNetwork()
 
 describe('riskDetections', () => {
+  it('reads one detection by id, and a detection that does not exist is a 404 GraphError', async () => {
+    network.use(
+      http.get(`${V1}/identityProtection/riskDetections/:id`, ({ params }) =>
+        params.id === 'd1'
+          ? HttpResponse.json({
+              id: 'd1',
+              userId: 'u1',
+              riskEventType: 'leakedCredentials',
+              riskLevel: 'high',
+              detectedDateTime: '2026-12-04T09:00:00Z',
+            })
+          : graphError(404, 'NotFound', 'not found'),
+      ),
+    )
+    const client = testClient()
+    await expect(client.riskDetections.get('d1')).resolves.toMatchObject({ id: 'd1', userId: 'u1' })
+    const error = await client.riskDetections.get('invented').catch((e: unknown) => e)
+    expect(isGraphError(error) && error.status).toBe(404)
+    await client.close()
+  })
   it('sends the typed filter with $top=500 and follows nextLink across pages, streaming', async () => {
     const pages = 4
     network.use(

@@ -8,6 +8,39 @@ import { graphError, useGraphNetwork, V1 } from './support/graphNetwork.js'
 const { network, log, record } = useGraphNetwork()
 
 describe('riskyUsers', () => {
+  it("asks for changes with gt (the operators Microsoft listed: eq, gt, lt) and tells each page's number and Date as it answers", async () => {
+    const pages: string[] = []
+    network.use(
+      http.get(`${V1}/identityProtection/riskyUsers`, ({ request }) => {
+        const url = new URL(request.url)
+        pages.push(url.searchParams.get('$filter') ?? '')
+        const second = url.searchParams.has('$skiptoken')
+        return HttpResponse.json(
+          second
+            ? { value: [{ id: 'u2', riskLevel: 'high', riskState: 'atRisk' }] }
+            : { value: [], '@odata.nextLink': `${url.href}&$skiptoken=p2` },
+          { headers: { date: second ? 'Fri, 04 Dec 2026 10:00:05 GMT' : 'Fri, 04 Dec 2026 10:00:00 GMT' } },
+        )
+      }),
+    )
+    const client = testClient()
+    const seen: unknown[] = []
+    const users: string[] = []
+    for await (const u of client.riskyUsers.list(
+      { updatedAfter: new Date('2026-12-04T09:50:00Z') },
+      { onPage: (page) => seen.push(page) },
+    ))
+      users.push(u.id)
+    expect(pages[0]).toBe('riskLastUpdatedDateTime gt 2026-12-04T09:50:00.000Z')
+    expect(users).toEqual(['u2'])
+    // An empty first page is an answer: the caller can tell it from a refusal of the first request.
+    expect(seen).toEqual([
+      { number: 1, date: 'Fri, 04 Dec 2026 10:00:00 GMT', items: 0 },
+      { number: 2, date: 'Fri, 04 Dec 2026 10:00:05 GMT', items: 1 },
+    ])
+    await client.close()
+  })
+
   it('retries an Identity Protection 429 that carries no Retry-After, then succeeds', async () => {
     let calls = 0
     network.use(

@@ -36,7 +36,7 @@ describe('the evidence state in a file', () => {
   let store: EvidenceStore
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tq-evidence-'))
-    const config = { ledger: join(dir, 'ledger.jsonl') } as RunnerConfig
+    const config = { ledger: join(dir, 'ledger.jsonl'), collection: {} } as RunnerConfig
     store = await openEvidenceStore(config, () => Promise.reject(new Error('a file needs no credential')))
   })
   afterEach(() => rm(dir, { recursive: true, force: true }))

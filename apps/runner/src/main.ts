@@ -21,9 +21,11 @@ usage:
                                  read-only preflight: sign-in, permissions, licences, APIs, ledger
                                  (exit 0 ready, 1 something missing, 2 configuration or sign-in)
   tourniquet approvals           list the steps that wait for a person's approval
-  tourniquet approve --run RUN_ID [--user UPN_OR_ID] [--action ACTION] [--reason TEXT] [--by NAME]
-  tourniquet reject --run RUN_ID [--user UPN_OR_ID] [--action ACTION] [--reason TEXT] [--by NAME]
-                                 record a decision; the next run acts on approved steps once
+  tourniquet approve --run RUN_ID (--user UPN_OR_ID | --all) [--action ACTION] [--reason TEXT] [--by NAME]
+  tourniquet reject --run RUN_ID (--user UPN_OR_ID | --all) [--action ACTION] [--reason TEXT] [--by NAME]
+                                 record a decision as the signed-in identity (--by is a declared
+                                 note beside it); the next run acts on approved steps once; a
+                                 rejection stops an approved step that was not sent yet
   tourniquet undo --run RUN_ID [--apply]
                                  re-enable the accounts that run disabled (plan first, --apply to act)
   tourniquet policy test PATH    run the policy case files (*.cases.yaml) under PATH
@@ -56,6 +58,7 @@ const OPTIONS = {
   action: { type: 'string' },
   reason: { type: 'string' },
   by: { type: 'string' },
+  all: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const
 
@@ -72,7 +75,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   undo: (args) => runOrUndo('undo', args),
   approvals: withConfig(async (config) => {
     const { listApprovals } = await import('./approvals/commands.js')
-    return listApprovals(config, process.stdout)
+    return listApprovals(config, process.stdout, process.stderr)
   }),
   approve: (args) => decideCommand('approved', args),
   reject: (args) => decideCommand('rejected', args),
@@ -153,13 +156,19 @@ function withConfig(command: (config: RunnerConfig, args: Args) => Promise<numbe
 async function decideCommand(decision: 'approved' | 'rejected', args: Args): Promise<number> {
   const config = configFrom(args)
   if (!config) return EXIT.configuration
-  const { run, user, action, reason, by } = args.values
+  const { run, user, all, action, reason, by } = args.values
   if (typeof run !== 'string' || run === '')
     return usage(
       `${decision === 'approved' ? 'approve' : 'reject'} needs --run RUN_ID (see tourniquet approvals)`,
     )
   const { decide } = await import('./approvals/commands.js')
-  return decide(config, { runId: run, user, action, reason, by }, decision, process.stdout, process.stderr)
+  return decide(
+    config,
+    { runId: run, user, all, action, reason, by },
+    decision,
+    process.stdout,
+    process.stderr,
+  )
 }
 
 /** SIGTERM (Container Apps stopping the job): finish in-flight steps, record them, then exit. */

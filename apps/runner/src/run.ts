@@ -150,7 +150,7 @@ async function phases(run: Run): Promise<RunResult> {
   if (run.config.mode === 'plan') return planOnly(run, view, riskyUsers)
   const verify = verifyOptions(run.stopping(), run.options.verify)
   const resumed = await resumeInterrupted(view.interrupted, { client, ledger, audit: run.audit, verify })
-  const applied = await applySteps([...resumed, ...view.todo], {
+  const applied = await applySteps([...(await approvals.admit(resumed)), ...view.todo], {
     client,
     ledger,
     audit: run.audit,

@@ -273,9 +273,18 @@ function readNotify(r: EnvReader): NotifySettings {
   const targets: NotifyTarget[] = []
   entries.forEach((entry, i) => {
     registerSecret(entry.replace(/^(teams|slack|json):/i, ''))
-    const target = parseTarget(entry)
+    const target = parseTarget(entry, i + 1)
+    // One key per receiver: a receiver that knows the shared key could sign as Tourniquet to the others.
+    const keyName = `TOURNIQUET_NOTIFY_SECRET_${i + 1}`
+    const key = r.get(keyName)
+    registerSecret(key)
     if (typeof target === 'string') r.problem('TOURNIQUET_NOTIFY_URLS', `entry ${i + 1} ${target}`)
-    else targets.push(target)
+    else if (key !== undefined && target.kind !== 'json')
+      r.problem(
+        keyName,
+        `entry ${i + 1} is a ${target.kind} webhook, which is not signed; only generic JSON targets take a key`,
+      )
+    else targets.push(key === undefined ? target : { ...target, key })
   })
   const timeoutText = r.get('TOURNIQUET_NOTIFY_TIMEOUT') ?? 'PT10S'
   const timeoutMs = parseDuration(timeoutText)

@@ -28,8 +28,8 @@ import { failureMessage, failureOf } from './failures.js'
 import type { Ledger, LedgerHeadroom } from './ledger/ledger.js'
 import { openLedger } from './ledger/open.js'
 import { countRequests } from './metrics.js'
-import { digestOf, worthTelling } from './notify/message.js'
-import { notify } from './notify/send.js'
+import { digestOf, type RunDigest, tellWorthy } from './notify/message.js'
+import { notify, unsignedWarnings } from './notify/send.js'
 import { writeReport } from './report.js'
 import { consultLedger, type LedgerView, resumeInterrupted } from './resume.js'
 import { newRunId } from './runId.js'
@@ -52,6 +52,8 @@ export interface RunOptions {
   stopSignal?: AbortSignal
   verify?: Partial<VerifyOptions>
   runId?: string
+  /** What this run's notification says, if anything (`tourniquet watch` mutes a repeated failure). */
+  tellable?: (digest: RunDigest) => RunDigest | undefined
 }
 
 export interface RunResult {
@@ -120,9 +122,11 @@ async function tell(run: Run): Promise<void> {
     counts: audit.counts(),
     newPendingApprovals: run.newApprovalRequests,
   })
-  if (!worthTelling(digest)) return
+  const told = (run.options.tellable ?? tellWorthy)(digest)
+  if (!told) return
+  for (const message of unsignedWarnings(config.notify)) audit.event('warning', { message })
   const deadlineAt = run.startedMs + config.maxRuntimeMs
-  for (const d of await notify(digest, config.notify, deadlineAt)) audit.event('notification', { ...d })
+  for (const d of await notify(told, config.notify, deadlineAt)) audit.event('notification', { ...d })
 }
 
 async function phases(run: Run): Promise<RunResult> {

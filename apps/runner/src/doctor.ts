@@ -28,7 +28,7 @@ import {
   permissionReport,
 } from '@tourniquet/policy'
 import { decisionSchema, requestSchema } from './approvals/records.js'
-import { besideLedger, openTrails } from './approvals/store.js'
+import { besideLedger, jobStorage, openTrails } from './approvals/store.js'
 import { claimsOf } from './claims.js'
 import { clientFromConfig, credentialFor } from './client.js'
 import type { RunnerConfig } from './env.js'
@@ -382,10 +382,14 @@ async function decisionsLine(
 ): Promise<CheckLine | undefined> {
   if (!needsApprovals(policy)) return undefined
   try {
-    const trails = await openTrails(config, async () => credential, {
-      request: requestSchema,
-      decision: decisionSchema,
-    })
+    const trails = await openTrails(
+      config,
+      jobStorage(config, async () => credential),
+      {
+        request: requestSchema,
+        decision: decisionSchema,
+      },
+    )
     const read = await trails.decisions.load()
     const skipped =
       read.warnings.length === 0 ? '' : `; ${read.warnings.length} warning(s): ${read.warnings[0]}`

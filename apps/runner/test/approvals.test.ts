@@ -13,7 +13,7 @@ import {
   requestSchema,
 } from '../src/approvals/records.js'
 import { besideLedger, decisionsLocation, openTrails } from '../src/approvals/store.js'
-import { loadConfig, type RunnerConfig } from '../src/env.js'
+import { loadTrailConfig, type TrailConfig } from '../src/env.js'
 import { Sink } from './support/tenant.js'
 
 const NOW = new Date('2026-12-01T12:00:00Z')
@@ -196,22 +196,17 @@ describe('approval trails as input', () => {
 
 describe('approval trails on disk', () => {
   let dir: string
-  let config: RunnerConfig
+  let config: TrailConfig
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tq-trails-'))
     await writeFile(
       join(dir, 'policy.yaml'),
       'version: 1\napprovals: { require: [disable], timeout: PT4H }\nrules: []\n',
     )
-    config = loadConfig(
+    // What an approver's machine has: where the trails are; no app credential, no tenant.
+    config = loadTrailConfig(
       {},
-      {
-        AZURE_TENANT_ID: '72f988bf-0000-4000-a000-000000000001',
-        AZURE_CLIENT_ID: 'a11c0000-0000-4000-a000-00000000c11e',
-        AZURE_CLIENT_SECRET: 'the-secret-value-for-tests',
-        TOURNIQUET_LEDGER: join(dir, 'ledger.jsonl'),
-        TOURNIQUET_POLICY: join(dir, 'policy.yaml'),
-      },
+      { TOURNIQUET_LEDGER: join(dir, 'ledger.jsonl'), TOURNIQUET_POLICY: join(dir, 'policy.yaml') },
     )
   })
   afterEach(async () => {

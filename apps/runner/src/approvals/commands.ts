@@ -1,16 +1,18 @@
 /**
- * `tourniquet approvals`, `approve` and `reject`: the people's side of approvals, on the same
- * configuration as `run`. Listing reads the trails; a decision appends one line per matching request
- * with who decided (the signed-in identity for a blob trail, else the local user; `--by` is kept
- * beside it as a declared note, never in its place) and when. Exit 0 when something was listed or
- * recorded, 2 when the reference matches no open request or names no user (`--user` or `--all`).
+ * `tourniquet approvals`, `approve` and `reject`: the people's side of approvals. They need where
+ * the trails are and no app credential: a file trail needs no sign-in, and a blob trail is reached
+ * as the person at the keyboard (their Azure CLI account, signIn.ts). Listing reads the trails; a
+ * decision appends one line per matching request with who decided (the signed-in identity for a
+ * blob trail, else the local user; `--by` is kept beside it as a declared note, never in its place)
+ * and when. Exit 0 when something was listed or recorded, 2 when the reference matches no open
+ * request or names no user (`--user` or `--all`).
  */
 import { hostname, userInfo } from 'node:os'
 import type { Writable } from 'node:stream'
+import type { TokenCredential } from '@azure/core-auth'
 import { canonicalAction, loadPolicyFile } from '@tourniquet/policy'
 import { claimsOf } from '../claims.js'
-import { credentialFor } from '../client.js'
-import type { RunnerConfig } from '../env.js'
+import type { TrailConfig } from '../env.js'
 import { isConfigurationError } from '../errors.js'
 import { escapeField } from '../escape.js'
 import { EXIT } from '../exit.js'
@@ -22,7 +24,21 @@ import {
   decisionSchema,
   requestSchema,
 } from './records.js'
+import { ApproverSignInError, azureCliCredential } from './signIn.js'
 import { openTrails } from './store.js'
+
+/** How the commands reach blob trails; the Azure CLI's signed-in account unless a caller says otherwise. */
+export interface TrailAccess {
+  storage?: () => Promise<TokenCredential>
+}
+
+function storageOf(config: TrailConfig, access: TrailAccess): () => Promise<TokenCredential> {
+  let credential: TokenCredential | undefined
+  return async () => {
+    credential ??= access.storage ? await access.storage() : azureCliCredential(config.tenantId)
+    return credential
+  }
+}
 
 export interface DecideOptions {
   runId: string
@@ -38,10 +54,18 @@ export interface DecideOptions {
 type Read = Awaited<ReturnType<typeof readTrails>>
 
 /** The trails, or the exit code when the settings cannot locate them (reported on stderr). */
-async function readOrExplain(config: RunnerConfig, err: Writable): Promise<Read | number> {
+async function readOrExplain(
+  config: TrailConfig,
+  err: Writable,
+  storage: () => Promise<TokenCredential>,
+): Promise<Read | number> {
   try {
-    return await readTrails(config, err)
+    return await readTrails(config, err, storage)
   } catch (e) {
+    if (e instanceof ApproverSignInError) {
+      err.write(`tourniquet: sign-in failed, nothing done: ${e.message}\n`)
+      return EXIT.configuration
+    }
     if (!isConfigurationError(e)) throw e
     err.write(
       `tourniquet: configuration error, nothing done:\n${e.problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}\n`,
@@ -50,8 +74,8 @@ async function readOrExplain(config: RunnerConfig, err: Writable): Promise<Read 
   }
 }
 
-async function readTrails(config: RunnerConfig, err: Writable) {
-  const trails = await openTrails(config, () => credentialFor(config), {
+async function readTrails(config: TrailConfig, err: Writable, storage: () => Promise<TokenCredential>) {
+  const trails = await openTrails(config, storage, {
     request: requestSchema,
     decision: decisionSchema,
   })
@@ -75,7 +99,7 @@ function verdicts(decisions: readonly ApprovalDecision[]): Map<string, 'approved
  * The policy's approvals timeout, when the policy file is at hand: the gate times a request out from
  * its time plus this, so the listing does too. Without the file, the line's own expiry is shown.
  */
-async function policyTimeout(config: RunnerConfig): Promise<number | undefined> {
+async function policyTimeout(config: TrailConfig): Promise<number | undefined> {
   try {
     return (await loadPolicyFile(config.policyPath)).approvals.timeout
   } catch {
@@ -113,8 +137,13 @@ const age = (at: string, now: number): string => {
 /** A column for the terminal: escaped first (a forged line must not rewrite the screen), then padded. */
 const cell = (value: string, width: number): string => `${escapeField(value, 'terminal')} `.padEnd(width)
 
-export async function listApprovals(config: RunnerConfig, out: Writable, err?: Writable): Promise<number> {
-  const read = await readOrExplain(config, err ?? out)
+export async function listApprovals(
+  config: TrailConfig,
+  out: Writable,
+  err?: Writable,
+  access: TrailAccess = {},
+): Promise<number> {
+  const read = await readOrExplain(config, err ?? out, storageOf(config, access))
   if (typeof read === 'number') return read
   const { requests, decisions } = read
   const now = Date.now()
@@ -137,12 +166,9 @@ export async function listApprovals(config: RunnerConfig, out: Writable, err?: W
 }
 
 /** Who decides: the signed-in identity of the Storage token (blob trails), else the local user. */
-async function decider(config: RunnerConfig, remote: boolean): Promise<string> {
+async function decider(storage: () => Promise<TokenCredential>, remote: boolean): Promise<string> {
   if (remote) {
-    const { storageCredential } = await import('../ledger/blobLedger.js')
-    const token = await storageCredential(config, await credentialFor(config)).getToken(
-      'https://storage.azure.com/.default',
-    )
+    const token = await (await storage()).getToken('https://storage.azure.com/.default')
     const claims = claimsOf(token?.token)
     const name = [claims.upn, claims.unique_name, claims.preferred_username, claims.appid, claims.oid].find(
       (v) => typeof v === 'string',
@@ -153,12 +179,14 @@ async function decider(config: RunnerConfig, remote: boolean): Promise<string> {
 }
 
 export async function decide(
-  config: RunnerConfig,
+  config: TrailConfig,
   o: DecideOptions,
   decision: 'approved' | 'rejected',
   out: Writable,
   err: Writable,
+  access: TrailAccess = {},
 ): Promise<number> {
+  const storage = storageOf(config, access)
   const verb = decision === 'approved' ? 'approve' : 'reject'
   const action = o.action === undefined ? undefined : canonicalAction(o.action)
   if (o.action !== undefined && action === undefined) {
@@ -172,7 +200,7 @@ export async function decide(
     )
     return EXIT.configuration
   }
-  const read = await readOrExplain(config, err)
+  const read = await readOrExplain(config, err, storage)
   if (typeof read === 'number') return read
   const { trails, requests, decisions } = read
   const user = o.all ? undefined : o.user?.toLowerCase()
@@ -192,7 +220,7 @@ export async function decide(
     )
     return EXIT.configuration
   }
-  const by = await decider(config, /^https?:/i.test(trails.decisions.location))
+  const by = await decider(storage, /^https?:/i.test(trails.decisions.location))
   const declared = o.by?.trim() ? o.by.trim() : undefined
   const at = new Date().toISOString()
   const lines: ApprovalDecision[] = matching.map((r) => ({

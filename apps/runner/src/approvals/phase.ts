@@ -15,7 +15,7 @@ import type { RunnerConfig } from '../env.js'
 import { isConfigurationError } from '../errors.js'
 import { type Gate, type GateTrails, gate } from './gate.js'
 import { type ApprovalDecision, type ApprovalRequest, decisionSchema, requestSchema } from './records.js'
-import { openTrails, type Trail } from './store.js'
+import { jobStorage, openTrails, type Trail } from './store.js'
 
 export interface ApprovalPhase {
   /** The steps to go on with (to send, or in plan mode to show as planned). */
@@ -43,7 +43,7 @@ interface Read {
 async function readTrails(ctx: PhaseContext): Promise<Read | { unreadable: string }> {
   let opened: { requests: Trail<ApprovalRequest>; decisions: Trail<ApprovalDecision> }
   try {
-    opened = await openTrails(ctx.config, ctx.credential, {
+    opened = await openTrails(ctx.config, jobStorage(ctx.config, ctx.credential), {
       request: requestSchema,
       decision: decisionSchema,
     })

@@ -155,27 +155,39 @@ export interface TrailOptions {
   maxBytes?: number
 }
 
-/** The two trails for a configuration: requests beside the ledger, decisions where TOURNIQUET_DECISIONS says. */
+/**
+ * The two trails for a configuration: requests beside the ledger, decisions where
+ * TOURNIQUET_DECISIONS says. `storage` is asked for only when a trail is a blob: the job's Storage
+ * credential in a run, the approver's own sign-in in the trail commands.
+ */
 export async function openTrails<R, D>(
-  config: RunnerConfig,
-  credential: () => Promise<Credential>,
+  where: Pick<RunnerConfig, 'ledger' | 'decisions'>,
+  storage: () => Promise<TokenCredential>,
   schemas: { request: z.ZodType<R>; decision: z.ZodType<D> },
   options: TrailOptions = {},
 ): Promise<{ requests: Trail<R>; decisions: Trail<D> }> {
   const maxBytes = options.maxBytes ?? TRAIL_MAX_BYTES
-  const requestsAt = besideLedger(config.ledger, '.approvals.jsonl')
-  const decisionsAt = decisionsLocation(config)
-  let storage: TokenCredential | undefined
+  const requestsAt = besideLedger(where.ledger, '.approvals.jsonl')
+  const decisionsAt = decisionsLocation(where)
+  let credential: TokenCredential | undefined
   const openOne = async <T>(at: string, schema: z.ZodType<T>): Promise<Trail<T>> => {
     if (!isRemote(at)) return new FileTrail(at, schema, maxBytes)
-    if (!storage) {
-      const { storageCredential } = await import('../ledger/blobLedger.js')
-      storage = storageCredential(config, await credential())
-    }
-    return new BlobTrail(at, schema, storage, maxBytes)
+    credential ??= await storage()
+    return new BlobTrail(at, schema, credential, maxBytes)
   }
   return {
     requests: await openOne(requestsAt, schemas.request),
     decisions: await openOne(decisionsAt, schemas.decision),
+  }
+}
+
+/** The job's Storage credential for the trails (a run, doctor): the ledger's, from the app's credential. */
+export function jobStorage(
+  config: RunnerConfig,
+  credential: () => Promise<Credential>,
+): () => Promise<TokenCredential> {
+  return async () => {
+    const { storageCredential } = await import('../ledger/blobLedger.js')
+    return storageCredential(config, await credential())
   }
 }

@@ -108,6 +108,21 @@ process.stdout.write(JSON.stringify({ accessToken: token.access_token, expires_o
     expect(t.mock.tenant.actions.filter((a) => a.kind === 'disable')).toHaveLength(1)
   })
 
+  it('doctor reads the blob ledger, the evidence state and the decisions without creating or leasing anything', async () => {
+    const env = { ...job, TOURNIQUET_LEDGER: `${azurite.accountUrl}/tourniquet/doctor-ledger.jsonl` }
+    for (let i = 0; i < 2; i++) {
+      const r = await runCli(['doctor'], env)
+      // The second look still finds no blob: the first created none (and took no lease).
+      expect(r.stdout).toMatch(
+        /^ok\s+ledger\s+.*doctor-ledger\.jsonl: read; not locked now \(the ledger blob does not exist yet/m,
+      )
+      expect(r.stdout).toMatch(
+        /^ok\s+evidence state\s+.*doctor-ledger\.jsonl\.evidence\.json is reachable; none saved yet/m,
+      )
+      expect(r.stdout).toMatch(/^ok\s+decisions trail\s+.*decisions\/decisions\.jsonl is readable/m)
+    }
+  })
+
   it('a blob ledger without TOURNIQUET_DECISIONS is a configuration error naming it (exit 2)', async () => {
     const bare = { ...approver }
     delete bare.TOURNIQUET_DECISIONS

@@ -2,7 +2,7 @@
  * The approval phase inside a run, against the fake tenant: what a trail can and cannot do to a run
  * (security review 2026-12-04, findings 5 and 12; F-E was its reproduction).
  */
-import { writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { generateTenant, type MockGraph } from '@tourniquet/mock-graph'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ApprovalDecision } from '../src/approvals/records.js'
@@ -45,6 +45,27 @@ describe('approvals in a run', () => {
     expect(disables.length).toBeGreaterThan(0)
     expect(disables.every((s) => s.status === 'pendingApproval')).toBe(true)
     expect((t.mock as MockGraph).tenant.actionsOf('disable')).toEqual([])
+  })
+
+  it('a decisions trail that cannot be read holds back only the steps that need approval', async () => {
+    const tenant = generateTenant({ riskyUsers: 20, seed: 16, now: Date.now() - 3 * HOUR, highShare: 1 })
+    t = await InProcessTenant.start({ tenant }, POLICY)
+    // A directory where the file should be: opening works, reading does not (EISDIR).
+    await mkdir(`${t.config.ledger}.decisions.jsonl`)
+    const run = await t.run('apply', { ledger: new MemoryLedger() })
+    expect(run.exitCode).toBe(0)
+    expect(run.lines.filter((l) => l.event === 'warning').map((l) => l.message)).toEqual([
+      expect.stringMatching(
+        /^the approval trails cannot be read \(.*EISDIR.*\); no step that needs approval is sent/,
+      ),
+    ])
+    expect((t.mock as MockGraph).tenant.actionsOf('revokeSignInSessions').length).toBeGreaterThan(0)
+    expect((t.mock as MockGraph).tenant.actionsOf('disable')).toEqual([])
+    const disables = steps(run.lines).filter((s) => s.action === 'disable')
+    expect(disables.length).toBeGreaterThan(0)
+    expect(
+      disables.every((s) => s.status === 'skipped' && s.reason === 'approval: the trails cannot be read'),
+    ).toBe(true)
   })
 
   it('a step a crash interrupted passes the gate again: a rejection recorded since stops its resend', async () => {

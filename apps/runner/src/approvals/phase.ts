@@ -36,7 +36,7 @@ interface PhaseContext {
 
 interface Read {
   trails: GateTrails
-  requests: Trail<ApprovalRequest> | undefined
+  requests: Trail<ApprovalRequest>
 }
 
 /** Reads both trails; what cannot be read is a warning, and then nothing in it approves anything. */
@@ -128,7 +128,7 @@ async function record(g: Gate, r: Read, ctx: PhaseContext, resumed: boolean): Pr
   const fresh = g.waiting.filter((w) => w.fresh).map((w) => w.request)
   if (!apply || fresh.length === 0) return 0
   try {
-    await r.requests?.append(fresh)
+    await r.requests.append(fresh)
   } catch (e) {
     audit.event('warning', {
       message: `the approval requests could not be written (${(e as Error).message}); the next run asks again`,

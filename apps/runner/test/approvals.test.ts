@@ -135,6 +135,11 @@ describe('approval gate', () => {
     expect(g.warnings).toEqual([
       expect.stringMatching(/approval of disable for u1@contoso\.example .*by mallory .*it approves nothing/),
     ])
+    // A rejection so dated still rejects, and is named too.
+    const futureNo = decided(['d1'], 'rejected', '2026-12-01T13:00:00.000Z', 'bob')
+    const no = gate([step(['d1'])], { requests: [asked(['d1'])], decisions: [futureNo] }, ctx)
+    expect(no.skipped).toHaveLength(1)
+    expect(no.warnings).toEqual([expect.stringMatching(/a rejection of disable .*by bob .*it still rejects/)])
     // Within the tolerance (a few minutes of skew), it holds.
     const skewed = decided(['d1'], 'approved', '2026-12-01T12:04:00.000Z')
     expect(gate([step(['d1'])], { requests: [asked(['d1'])], decisions: [skewed] }, ctx).send).toHaveLength(1)

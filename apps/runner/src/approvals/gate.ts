@@ -8,7 +8,8 @@
  * - the trail's order is the order of decisions; the `at` a line declares orders nothing;
  * - a rejection outweighs every approval of the same step (a "no" recorded after a "yes" stops the
  *   step until it is sent; a "yes" cannot undo a "no": new evidence makes a new request);
- * - an approval dated in the future (beyond CLOCK_TOLERANCE_MS) approves nothing;
+ * - an approval dated in the future (beyond CLOCK_TOLERANCE_MS) approves nothing; a rejection so
+ *   dated still rejects; both are named in a warning;
  * - a request times out `approvals.timeout` after it was made, whatever expiry its line claims.
  */
 import { formatDuration, routeName, type Step } from '@tourniquet/policy'
@@ -56,12 +57,16 @@ export interface GateTrails {
 function believed(trails: GateTrails, now: Date, warnings: string[]): ApprovalDecision[] {
   const latest = now.getTime() + CLOCK_TOLERANCE_MS
   const out = trails.decisions.filter((d) => {
-    if (d.decision !== 'approved') return true
+    const future = Date.parse(d.at) > latest
+    const what = `${d.decision === 'approved' ? 'an approval' : 'a rejection'} of ${d.action} for ${d.userPrincipalName} (${d.userId}) by ${deciderOf(d)} is dated ${d.at}, after this run's clock (${now.toISOString()})`
+    // A "no" holds whatever its date: refusing it would let a wrong clock send a rejected step.
+    if (d.decision !== 'approved') {
+      if (future) warnings.push(`${what}; it still rejects`)
+      return true
+    }
     if (trails.decisionsCapped) return false
-    if (Date.parse(d.at) <= latest) return true
-    warnings.push(
-      `an approval of ${d.action} for ${d.userPrincipalName} (${d.userId}) by ${deciderOf(d)} is dated ${d.at}, after this run's clock (${now.toISOString()}); it approves nothing`,
-    )
+    if (!future) return true
+    warnings.push(`${what}; it approves nothing`)
     return false
   })
   if (trails.decisionsCapped && trails.decisions.some((d) => d.decision === 'approved'))

@@ -68,6 +68,25 @@ describe('approvals in a run', () => {
     ).toBe(true)
   })
 
+  it('with a blob ledger and no TOURNIQUET_DECISIONS, a run whose plan needs approval stops with a configuration error (exit 2)', async () => {
+    const tenant = generateTenant({ riskyUsers: 20, seed: 17, now: Date.now() - 3 * HOUR, highShare: 1 })
+    t = await InProcessTenant.start({ tenant }, POLICY)
+    // The ledger and the evidence state are in memory here; only the trails follow the setting.
+    const config = { ...t.config, ledger: 'http://127.0.0.1:9/tourniquet/ledger.jsonl', decisions: undefined }
+    const evidence = {
+      location: 'memory:evidence',
+      load: async () => ({ state: undefined, version: undefined }),
+      save: async () => true,
+    }
+    const run = await t.run('apply', { ledger: new MemoryLedger(), config, evidence })
+    expect(run.exitCode).toBe(2)
+    expect(run.lines.find((l) => l.event === 'error')).toMatchObject({
+      kind: 'configuration',
+      message: expect.stringMatching(/TOURNIQUET_DECISIONS: is not set, and the ledger is a blob/),
+    })
+    expect((t.mock as MockGraph).tenant.actions).toEqual([])
+  })
+
   it('a step a crash interrupted passes the gate again: a rejection recorded since stops its resend', async () => {
     const tenant = generateTenant({ riskyUsers: 30, seed: 21, now: Date.now() - 3 * HOUR, highShare: 1 })
     t = await InProcessTenant.start({ tenant }, POLICY)

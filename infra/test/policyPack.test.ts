@@ -90,6 +90,7 @@ describe('policy pack: each rule passes a compliant fixture and catches one brok
     for (const [name, value] of [
       ['TOURNIQUET_NOTIFY_URLS', 'https://contoso.webhook.office.com/workflows/abc?sig=x'],
       ['TOURNIQUET_NOTIFY_SECRET', 'hmac'],
+      ['TOURNIQUET_NOTIFY_SECRET_2', 'hmac'],
     ]) {
       const plainNotify = goodJob()
       plainNotify.template.containers[0]?.env.push({ name, value } as never)

@@ -39,9 +39,12 @@ describe('approvals', () => {
       first.steps.filter((s) => s.action === 'revokeSessions' && s.status === 'succeeded').length,
     ).toBeGreaterThan(0)
 
-    const list = await runCli(['approvals'], env)
+    // An approver's machine: no app credential and no tenant; a file trail needs no sign-in.
+    const person = { ...env }
+    for (const name of ['AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_TENANT_ID']) delete person[name]
+    const list = await runCli(['approvals'], person)
     expect(list.code).toBe(0)
-    expect(list.stdout).toMatch(/megan\.bowen@contoso\.example\s+disable\s+high/)
+    expect(list.stdout).toMatch(/megan\.bowen@contoso\.example\s+\S+\s+disable\s+entra\S*\s+high/)
 
     const runId = String(first.summary?.runId)
     const ok = await runCli(
@@ -56,10 +59,13 @@ describe('approvals', () => {
         '--reason',
         'ticket 42',
       ],
-      env,
+      person,
     )
     expect(ok.code).toBe(0)
-    expect(ok.stdout).toMatch(/approved disable megan\.bowen@contoso\.example .* by alice/)
+    // Who decided is the identity that ran the command (here the local user); --by is a declared note.
+    expect(ok.stdout).toMatch(
+      /approved disable megan\.bowen@contoso\.example .* by \S+@\S+ \(declared alice\)/,
+    )
 
     const second = await runCli(['run', '--apply'], env)
     expect(second.code).toBe(0)
@@ -69,7 +75,7 @@ describe('approvals', () => {
       ),
     ).toMatchObject({ status: 'succeeded' })
     expect(second.lines.find((l) => l.event === 'approval')?.decision).toMatch(
-      /approved by alice .*ticket 42/,
+      /approved by \S+ \(declared alice\) .*ticket 42/,
     )
     expect(
       second.steps.filter((s) => s.status === 'pendingApproval').map((s) => s.userPrincipalName),
@@ -94,19 +100,19 @@ describe('approvals', () => {
       env,
     )
     expect(no.code).toBe(0)
-    // The other request waits past its timeout: its expiry moved into the past, as time would.
+    // The other request waits past its timeout: it was made more than PT4H ago, as time would
+    // have it (the timeout runs from the request's time; its line's expiresAt is not trusted).
     const trail = join(t?.dir ?? '', 'ledger.jsonl.approvals.jsonl')
-    const past = new Date(Date.now() - 60_000).toISOString()
-    await writeFile(
-      trail,
-      (await readFile(trail, 'utf8')).replace(/"expiresAt":"[^"]+"/g, `"expiresAt":"${past}"`),
-    )
+    const past = new Date(Date.now() - 5 * 3_600_000).toISOString()
+    await writeFile(trail, (await readFile(trail, 'utf8')).replace(/"at":"[^"]+"/g, `"at":"${past}"`))
     const second = await runCli(['run', '--apply'], env)
     expect(second.code).toBe(0)
     const disable = (upn: string) =>
       second.steps.find((s) => s.userPrincipalName === upn && s.action === 'disable')
     expect(disable('megan.bowen@contoso.example')).toMatchObject({ status: 'skipped' })
-    expect(String(disable('megan.bowen@contoso.example')?.reason)).toMatch(/approval: rejected by bob/)
+    expect(String(disable('megan.bowen@contoso.example')?.reason)).toMatch(
+      /approval: rejected by \S+ \(declared bob\)/,
+    )
     expect(String(disable('vendor.contact_partner.example#EXT#@contoso.example')?.reason)).toMatch(
       /approval: no answer within PT4H .*skipped, as approvals.onTimeout says/,
     )
@@ -117,9 +123,13 @@ describe('approvals', () => {
     const { env } = await setUp()
     const plan = await runCli(['run'], env)
     expect(plan.steps.filter((s) => s.action === 'disable').every((s) => s.status === 'planned')).toBe(true)
-    const bad = await runCli(['approve', '--run', 'run-nope'], env)
+    const bad = await runCli(['approve', '--run', 'run-nope', '--all'], env)
     expect(bad.code).toBe(2)
     expect(bad.stderr).toMatch(/no open approval request matches --run run-nope/)
     expect((await runCli(['approve'], env)).code).toBe(2)
+    // Without --user or --all, nothing is decided for a whole run by accident.
+    const bare = await runCli(['approve', '--run', String(plan.summary?.runId)], env)
+    expect(bare.code).toBe(2)
+    expect(bare.stderr).toMatch(/needs either --user UPN_OR_ID .* or --all/)
   })
 })

@@ -1,3 +1,6 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
 import { REMEDIATION_APP_ID } from '@tourniquet/mock-graph'
 import { afterEach, describe, expect, it } from 'vitest'
 import { runCli, Tenant } from '../support/e2e.js'
@@ -55,6 +58,52 @@ describe('tourniquet doctor', () => {
     expect(line(r.stdout, 'note', 'permissions')).toMatch(
       /not needed by this policy: Directory\.ReadWrite\.All/,
     )
+  })
+
+  it('a documented higher permission counts as granted: ok via it, naming the lesser one that is enough, exit 0', async () => {
+    t = await Tenant.start({ scenario: 'demo' })
+    const app = t.mock.tenant.apps.get(REMEDIATION_APP_ID)
+    if (app) app.roles = [...app.roles.filter((r) => r !== 'User.Read.All'), 'Directory.Read.All']
+    const r = await runCli(['doctor'], t.env())
+    expect(r.code).toBe(0)
+    expect(line(r.stdout, 'ok', 'permission ')).toMatch(
+      /User\.Read\.All via Directory\.Read\.All; User\.Read\.All is enough/,
+    )
+    expect(line(r.stdout, 'ok', 'directory')).toBeDefined()
+    expect(r.stdout).not.toMatch(/not needed by this policy: .*Directory\.Read\.All/)
+    expect(r.stdout).not.toMatch(/^missing/m)
+  })
+
+  it('looks at the ledger lock without taking it: a stale lock is left for the next run, and said so', async () => {
+    t = await Tenant.start({ scenario: 'demo' })
+    const lock = join(t.dir, 'ledger.jsonl.lock')
+    // A lock of a process that no longer exists: a run would take it over; doctor must not.
+    const holder = JSON.stringify({ host: hostname(), pid: 2 ** 22 + 7, at: new Date().toISOString() })
+    await writeFile(lock, holder)
+    const r = await runCli(['doctor'], t.env())
+    expect(r.code).toBe(0)
+    expect(line(r.stdout, 'ok', 'ledger')).toMatch(
+      /read; not locked now \(a stale lock the next run takes over/,
+    )
+    expect(await readFile(lock, 'utf8')).toBe(holder)
+  })
+
+  it('reads the evidence state and, for a policy with approvals, the decisions trail', async () => {
+    t = await Tenant.start({ scenario: 'demo' })
+    const policy = join(t.dir, 'approvals.yaml')
+    await writeFile(
+      policy,
+      'version: 1\nlookback: PT48H\napprovals: { require: [disable] }\nrules:\n  - name: high\n    when: { riskLevel: [high] }\n    then: [revokeSessions, disable]\n',
+    )
+    await writeFile(join(t.dir, 'ledger.jsonl.decisions.jsonl'), 'not json\n')
+    const r = await runCli(['doctor'], t.env({ TOURNIQUET_POLICY: policy }))
+    expect(line(r.stdout, 'ok', 'evidence state')).toMatch(
+      /ledger\.jsonl\.evidence\.json is reachable; none saved yet/,
+    )
+    expect(line(r.stdout, 'note', 'decisions trail')).toMatch(
+      /decisions\.jsonl is readable \(0 decision\(s\)\); 1 warning\(s\): .*line 1 skipped/,
+    )
+    expect(r.code).toBe(0)
   })
 
   it('with Identity Protection unlicensed: tells the licence apart from a permission, exit 1', async () => {

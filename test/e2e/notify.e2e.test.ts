@@ -123,8 +123,12 @@ describe('notifications', () => {
       'forcePasswordReset',
       'forcePasswordReset',
     ])
-    const expected = `sha256=${createHmac('sha256', 'sign-key-7d1f').update(json.body).digest('hex')}`
-    expect(json.headers['x-tourniquet-signature']).toBe(expected)
+    // t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">, the time within the receiver's window.
+    const [, sentAt, v1] =
+      /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(json.headers['x-tourniquet-signature'])) ?? []
+    expect(Math.abs(Date.now() / 1000 - Number(sentAt))).toBeLessThan(300)
+    expect(v1).toBe(createHmac('sha256', 'sign-key-7d1f').update(`${sentAt}.${json.body}`).digest('hex'))
+    expect(r.lines.filter((l) => l.event === 'warning')).toEqual([])
     for (const g of rx.got) {
       expect(g.body).not.toContain(REMEDIATION_APP_SECRET)
       expect(g.body).not.toContain('sign-key-7d1f')
@@ -134,6 +138,25 @@ describe('notifications', () => {
     expect(deliveries.map((d) => d.status)).toEqual(['delivered', 'delivered', 'delivered'])
     expect(r.stdout + r.stderr).not.toContain(token)
     expect(r.lines.at(-1)?.event).toBe('summary')
+  })
+
+  it('a generic target without a key is sent unsigned, and the audit warns naming the entry', async () => {
+    t = await Tenant.start({ scenario: 'demo' })
+    rx = new Receiver(() => 200)
+    const base = await rx.start()
+    const r = await runCli(
+      ['run', '--apply'],
+      t.env({ TOURNIQUET_NOTIFY_URLS: `json:${base}/json/tok-4c2d` }),
+    )
+    expect(r.code).toBe(0)
+    expect(rx.got).toHaveLength(1)
+    expect(rx.got[0]?.headers['x-tourniquet-signature']).toBeUndefined()
+    expect(r.lines.filter((l) => l.event === 'warning').map((l) => l.message)).toEqual([
+      expect.stringMatching(
+        /notification target 1 \(json http:\/\/127\.0\.0\.1:\d+\) is sent unsigned: set TOURNIQUET_NOTIFY_SECRET_1/,
+      ),
+    ])
+    expect(r.stdout + r.stderr).not.toContain('tok-4c2d')
   })
 
   it('a plan with nothing done sends nothing', async () => {

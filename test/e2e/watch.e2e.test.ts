@@ -1,4 +1,8 @@
-import { addUserSpec, generateTenant, seeded } from '@tourniquet/mock-graph'
+import { writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { addUserSpec, generateTenant, REMEDIATION_APP_ID, seeded } from '@tourniquet/mock-graph'
 import { afterEach, describe, expect, it } from 'vitest'
 import { collect, spawnCli, Tenant } from '../support/e2e.js'
 
@@ -92,6 +96,73 @@ describe('tourniquet watch', () => {
     const r = await done
     expect(r.stderr).toMatch(/a full collection \(no evidence state yet\) reads at the job's pace/)
   }, 60_000)
+
+  it('a failure that persists is told once, then again when it clears, not every run', async () => {
+    t = await Tenant.start({ scenario: 'empty' })
+    const tenant = t
+    const got: string[] = []
+    const rx = createServer((req, res) => {
+      let body = ''
+      req.on('data', (d: Buffer) => {
+        body += d.toString()
+      })
+      req.on('end', () => {
+        got.push(body)
+        res.end()
+      })
+    })
+    await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r))
+    try {
+      // An admin at high risk, and an app without the directory role to disable an admin: the
+      // disable fails on every run until the role is granted.
+      const app = tenant.mock.tenant.apps.get(REMEDIATION_APP_ID)
+      const roles = app?.directoryRoles ?? []
+      if (app) app.directoryRoles = []
+      addUserSpec(
+        tenant.mock.tenant,
+        seeded(12),
+        {
+          name: 'ops.admin',
+          admin: true,
+          risk: { level: 'high' },
+          detections: [{ type: 'leakedCredentials' }],
+        },
+        Date.now(),
+      )
+      const policy = join(tenant.dir, 'disable.yaml')
+      await writeFile(
+        policy,
+        'version: 1\nlookback: PT48H\nrules:\n  - name: high\n    when: { riskLevel: [high] }\n    then: [disable]\n',
+      )
+      const child = spawnCli(
+        ['watch', '--apply'],
+        tenant.env({
+          TOURNIQUET_POLICY: policy,
+          TOURNIQUET_WATCH_INTERVAL: 'PT1S',
+          TOURNIQUET_WATCH_SHARE: '0.5',
+          TOURNIQUET_NOTIFY_URLS: `json:http://127.0.0.1:${(rx.address() as AddressInfo).port}/hook`,
+          TOURNIQUET_NOTIFY_SECRET: 'watch-key-3e9a',
+        }),
+      )
+      const done = collect(child)
+      const failedRuns = () => tenant.mock.log.filter((l) => l.method === 'PATCH').length
+      await expect.poll(failedRuns, { timeout: 30_000, interval: 100 }).toBeGreaterThanOrEqual(4)
+      expect(got).toHaveLength(1)
+      expect(JSON.parse(got[0] ?? '{}')).toMatchObject({ exitCode: 1 })
+      if (app) app.directoryRoles = roles
+      await expect.poll(() => got.length, { timeout: 20_000, interval: 100 }).toBe(2)
+      expect(JSON.parse(got[1] ?? '{}')).toMatchObject({
+        exitCode: 0,
+        note: expect.stringMatching(/cleared/),
+      })
+      child.kill('SIGTERM')
+      const r = await done
+      expect(r.code).toBe(0)
+      expect(got).toHaveLength(2)
+    } finally {
+      rx.close()
+    }
+  }, 90_000)
 
   it('a bad policy at the start ends it with exit 2', async () => {
     t = await Tenant.start({ scenario: 'empty' })

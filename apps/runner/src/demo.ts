@@ -118,11 +118,11 @@ async function planThenApply(
   say('\nStep 2: apply the same plan, then read every effect back from the tenant.')
   const apply = { ...job, config: { ...config, mode: 'apply' as const } }
   const applied = await runJob(apply)
-  say('\nStep 3: a person approves what waits (tourniquet approve --run ... --by ...).')
+  say('\nStep 3: a person approves what waits (tourniquet approve --run ... --all --by ...).')
   const { decide } = await import('./approvals/commands.js')
   await decide(
     config,
-    { runId: applied.runId, by: 'demo-approver', reason: 'demo' },
+    { runId: applied.runId, all: true, by: 'demo-approver', reason: 'demo' },
     'approved',
     process.stdout,
     process.stderr,

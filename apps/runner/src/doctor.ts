@@ -1,7 +1,9 @@
 /**
  * `tourniquet doctor`: a read-only preflight against the configured tenant, with the same
- * configuration as `run`. It sends no write: a sign-in, a few one-page reads, and the ledger's lock
- * taken and given back. One line per check, ok / missing / cannot tell / note, each with what to do.
+ * configuration as `run`. It sends no write and takes no lock: a sign-in, a few one-page reads, the
+ * ledger read and its lock looked at (taking it, even briefly, would make a scheduled run that starts
+ * meanwhile skip), the evidence state and the decisions trail read. One line per check, ok /
+ * missing / cannot tell / note, each with what to do.
  * Exit 0 when the policy can run as written, 1 when something it needs is missing, 2 on a
  * configuration, policy or sign-in error.
  */
@@ -25,10 +27,13 @@ import {
   type Policy,
   permissionReport,
 } from '@tourniquet/policy'
+import { decisionSchema, requestSchema } from './approvals/records.js'
+import { besideLedger, jobStorage, openTrails } from './approvals/store.js'
 import { claimsOf } from './claims.js'
 import { clientFromConfig, credentialFor } from './client.js'
 import type { RunnerConfig } from './env.js'
 import { isConfigurationError } from './errors.js'
+import { openEvidenceStore } from './evidence/store.js'
 import { EXIT } from './exit.js'
 import type { Ledger } from './ledger/ledger.js'
 import { openLedger } from './ledger/open.js'
@@ -75,24 +80,71 @@ async function tokenRoles(config: RunnerConfig, credential: Credential): Promise
   }
 }
 
+/**
+ * The application permissions Graph also accepts for what each least-privileged one is needed
+ * for: the "Higher privileged permissions" column of each operation's permissions table, as
+ * packages/mock-graph/CONTRACT.md records them with their pages. A permission with none listed
+ * ("Not available") has no stand-in. A stand-in is granted, but more than the job needs.
+ */
+export const HIGHER_PRIVILEGED: Readonly<Record<string, readonly string[]>> = {
+  // riskdetection-list, riskyuser-list/get/list-history, riskyuser-confirmcompromised/dismiss/
+  // confirmsafe, user-revokesigninsessions, security identityAccounts list/get/invokeAction: none.
+  // user-get (api/user-get.md): the directory reads of risky users and excluded UPNs.
+  'User.Read.All': ['User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+  // user-update, as user-get.md's "Permissions for specific scenarios" names for accountEnabled.
+  'User.EnableDisableAccount.All': ['User.ReadWrite.All', 'Directory.ReadWrite.All'],
+  // The same, for passwordProfile.
+  'User-PasswordProfile.ReadWrite.All': ['User.ReadWrite.All', 'Directory.ReadWrite.All'],
+  // group-list-transitivemembers (api/group-list-transitivemembers.md).
+  'GroupMember.ReadBasic.All': [
+    'GroupMember.Read.All',
+    'Group.ReadBasic.All',
+    'Group.Read.All',
+    'Directory.Read.All',
+    'GroupMember.ReadWrite.All',
+    'Group.ReadWrite.All',
+  ],
+}
+
+/** The granted role that stands for `permission`: itself, else a documented higher one, else none. */
+function grantedAs(permission: string, granted: ReadonlySet<string>): string | undefined {
+  if (granted.has(permission)) return permission
+  return (HIGHER_PRIVILEGED[permission] ?? []).find((alt) => granted.has(alt))
+}
+
 /** What the token grants against what the policy needs (PermissionReport), one line per difference. */
 export function permissionLines(report: PermissionReport, roles: readonly string[]): CheckLine[] {
   const granted = new Set(roles)
   const lines: CheckLine[] = []
-  for (const p of report.permissions.filter((x) => !granted.has(x)))
+  const standIns = new Set<string>()
+  for (const p of report.permissions) {
+    const as = grantedAs(p, granted)
+    if (as === p) continue
+    const needed = `needed to ${(report.reasons[p] ?? []).join('; ')}`
+    if (as === undefined) {
+      lines.push({
+        status: 'missing',
+        check: 'permission',
+        detail: `${p}, ${needed}`,
+        fix: 'grant it as an application permission with admin consent (pulumi up grants exactly what the policy needs)',
+      })
+      continue
+    }
+    standIns.add(as)
     lines.push({
-      status: 'missing',
+      status: 'ok',
       check: 'permission',
-      detail: `${p}, needed to ${(report.reasons[p] ?? []).join('; ')}`,
-      fix: 'grant it as an application permission with admin consent (pulumi up grants exactly what the policy needs)',
+      detail: `${p} via ${as}; ${p} is enough (${needed})`,
+      fix: `least privilege: grant ${p} and remove ${as} if nothing else needs it`,
     })
-  if (lines.length === 0)
+  }
+  if (!lines.some((l) => l.status === 'missing'))
     lines.push({
       status: 'ok',
       check: 'permissions',
-      detail: `the app holds the ${report.permissions.length} Graph permissions the policy needs`,
+      detail: `the app holds the ${report.permissions.length} Graph permissions the policy needs${standIns.size > 0 ? ' (some through a higher one)' : ''}`,
     })
-  const extra = roles.filter((r) => !report.permissions.includes(r))
+  const extra = roles.filter((r) => !report.permissions.includes(r) && !standIns.has(r))
   if (extra.length > 0)
     lines.push({
       status: 'note',
@@ -132,6 +184,7 @@ interface Probe {
 }
 
 async function runProbe(probe: Probe, roles: ReadonlySet<string>): Promise<CheckLine> {
+  const held = grantedAs(probe.permission, roles)
   try {
     return { status: 'ok', check: probe.check, detail: await probe.read() }
   } catch (e) {
@@ -141,11 +194,11 @@ async function runProbe(probe: Probe, roles: ReadonlySet<string>): Promise<Check
       ? `Graph answered ${e.status}${e.graphCode ? ` ${e.graphCode}` : ''}${e.graphMessage ? `: ${e.graphMessage}` : ''}`
       : (e as Error).message
     if (isGraphError(e) && e.status === 403) {
-      return roles.has(probe.permission)
+      return held !== undefined
         ? {
             status: 'missing',
             check: probe.check,
-            detail: `Graph refused the read although the app holds ${probe.permission} (${graph})`,
+            detail: `Graph refused the read although the app holds ${held === probe.permission ? held : `${probe.permission} (via ${held})`} (${graph})`,
             fix: probe.otherwise,
           }
         : {
@@ -266,20 +319,98 @@ async function ledgerLine(
   try {
     const ledger = injected ?? (await openLedger(config, async () => credential))
     await ledger.load()
-    if (!(await ledger.acquire()))
+    // Looked at, never taken: a run starting while doctor held it would skip.
+    const lock = await ledger.lockState?.()
+    if (lock === undefined)
       return {
-        status: 'cannot tell',
+        status: 'ok',
         check: 'ledger',
-        detail: `${ledger.location} is readable; another run holds its lock now`,
+        detail: `${ledger.location}: read (its lock cannot be looked at)`,
       }
-    await ledger.release()
-    return { status: 'ok', check: 'ledger', detail: `${ledger.location}: read, lock taken and released` }
+    return {
+      status: 'ok',
+      check: 'ledger',
+      detail: `${ledger.location}: read; ${lock.held ? `a run holds its lock now (${lock.detail})` : `not locked now (${lock.detail})`}`,
+    }
   } catch (e) {
     return {
       status: 'missing',
       check: 'ledger',
       detail: `the ledger cannot be used: ${(e as Error).message}`,
       fix: 'check TOURNIQUET_LEDGER and, for a blob, the identity’s Storage Blob Data Contributor role on the container',
+    }
+  }
+}
+
+/** The evidence state beside the ledger (incremental collection): read, never written. */
+async function evidenceLine(config: RunnerConfig, credential: Credential): Promise<CheckLine | undefined> {
+  if (config.collection.mode !== 'incremental') return undefined
+  const shown = besideLedger(config.ledger, '.evidence.json')
+  try {
+    const loaded = await (await openEvidenceStore(config, async () => credential)).load()
+    if (loaded.unusable !== undefined)
+      return {
+        status: 'note',
+        check: 'evidence state',
+        detail: `${shown} is reachable but cannot be used (${loaded.unusable})`,
+        fix: 'nothing to do: the next run collects in full and replaces it',
+      }
+    return {
+      status: 'ok',
+      check: 'evidence state',
+      detail: `${shown} is reachable; ${loaded.state === undefined ? 'none saved yet (the first run saves it)' : 'a state is saved'}; writing it is not tried (doctor writes nothing)`,
+    }
+  } catch (e) {
+    return {
+      status: 'missing',
+      check: 'evidence state',
+      detail: `${shown} cannot be read: ${(e as Error).message}`,
+      fix: 'for a blob, the identity needs Storage Blob Data Contributor on the ledger container; for a file, read and write on its directory',
+    }
+  }
+}
+
+/** Whether the policy waits for people at all: only then is the decisions trail read. */
+const needsApprovals = (policy: Policy): boolean =>
+  policy.approvals.require.length > 0 || policy.rules.some((r) => (r.requireApproval?.length ?? 0) > 0)
+
+/** The decisions trail, read as a run reads it (only when the policy has approvals). */
+async function decisionsLine(
+  config: RunnerConfig,
+  credential: Credential,
+  policy: Policy,
+): Promise<CheckLine | undefined> {
+  if (!needsApprovals(policy)) return undefined
+  try {
+    const trails = await openTrails(
+      config,
+      jobStorage(config, async () => credential),
+      {
+        request: requestSchema,
+        decision: decisionSchema,
+      },
+    )
+    const read = await trails.decisions.load()
+    const skipped =
+      read.warnings.length === 0 ? '' : `; ${read.warnings.length} warning(s): ${read.warnings[0]}`
+    return {
+      status: read.warnings.length === 0 ? 'ok' : 'note',
+      check: 'decisions trail',
+      detail: `${trails.decisions.location} is readable (${read.records.length} decision(s))${skipped}`,
+    }
+  } catch (e) {
+    if (isConfigurationError(e))
+      return {
+        status: 'missing',
+        check: 'decisions trail',
+        detail: e.message,
+        fix: 'set TOURNIQUET_DECISIONS to a blob in the decisions container (pulumi up sets it)',
+      }
+    return {
+      status: 'missing',
+      check: 'decisions trail',
+      detail: `the decisions trail cannot be read: ${(e as Error).message}`,
+      fix: 'for a blob, the identity needs Storage Blob Data Reader on the decisions container',
     }
   }
 }
@@ -351,7 +482,12 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
       lines.push(line)
       print(out, line)
     }
-    for (const line of [...roleLines(report, policy), await ledgerLine(config, credential, options.ledger)]) {
+    const storage = [
+      await ledgerLine(config, credential, options.ledger),
+      await evidenceLine(config, credential),
+      await decisionsLine(config, credential, policy),
+    ].filter((l): l is CheckLine => l !== undefined)
+    for (const line of [...roleLines(report, policy), ...storage]) {
       lines.push(line)
       print(out, line)
     }

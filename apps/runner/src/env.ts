@@ -173,6 +173,36 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   }
 }
 
+/**
+ * What `tourniquet approvals`, `approve` and `reject` need: where the trails are, and the policy
+ * (for its approvals timeout). No app credential: an approver is not the remediation app, and
+ * signs in as a person only when a trail is a blob (approvals/signIn.ts).
+ */
+export interface TrailConfig {
+  ledger: string
+  decisions: string | undefined
+  policyPath: string
+  /** AZURE_TENANT_ID when set: the tenant the approver's Azure CLI token is asked for. */
+  tenantId: string | undefined
+}
+
+/** Reads the trail commands' settings; `env` defaults to the process environment. */
+export function loadTrailConfig(overrides: ConfigOverrides = {}, env: Env = process.env): TrailConfig {
+  const r = new EnvReader(env)
+  const tenantId = r.get('AZURE_TENANT_ID')
+  if (tenantId !== undefined && !TENANT.test(tenantId))
+    r.problem('AZURE_TENANT_ID', `is not a tenant id (GUID) or domain ${NOT_SHOWN}`)
+  const ledger = readLedger(r, overrides)
+  if (r.problems.length > 0)
+    throw new ConfigurationError(r.problems.map((p) => ({ ...p, message: redactText(p.message) })))
+  return {
+    ledger,
+    decisions: r.get('TOURNIQUET_DECISIONS'),
+    policyPath: overrides.policy ?? r.get('TOURNIQUET_POLICY') ?? 'policy.yaml',
+    tenantId,
+  }
+}
+
 function readTenant(r: EnvReader): string {
   const tenantId = r.required('AZURE_TENANT_ID', 'the directory (tenant) id or its primary domain')
   if (tenantId !== '' && !TENANT.test(tenantId))
@@ -283,9 +313,18 @@ function readNotify(r: EnvReader): NotifySettings {
   const targets: NotifyTarget[] = []
   entries.forEach((entry, i) => {
     registerSecret(entry.replace(/^(teams|slack|json):/i, ''))
-    const target = parseTarget(entry)
+    const target = parseTarget(entry, i + 1)
+    // One key per receiver: a receiver that knows the shared key could sign as Tourniquet to the others.
+    const keyName = `TOURNIQUET_NOTIFY_SECRET_${i + 1}`
+    const key = r.get(keyName)
+    registerSecret(key)
     if (typeof target === 'string') r.problem('TOURNIQUET_NOTIFY_URLS', `entry ${i + 1} ${target}`)
-    else targets.push(target)
+    else if (key !== undefined && target.kind !== 'json')
+      r.problem(
+        keyName,
+        `entry ${i + 1} is a ${target.kind} webhook, which is not signed; only generic JSON targets take a key`,
+      )
+    else targets.push(key === undefined ? target : { ...target, key })
   })
   const timeoutText = r.get('TOURNIQUET_NOTIFY_TIMEOUT') ?? 'PT10S'
   const timeoutMs = parseDuration(timeoutText)

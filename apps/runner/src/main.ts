@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util'
 import { formatPolicyTestReport, isPolicyError, policyJsonSchema, runPolicyTests } from '@tourniquet/policy'
-import { loadConfig, type RunnerConfig } from './env.js'
+import { loadConfig, loadTrailConfig, type RunnerConfig, type TrailConfig } from './env.js'
 import { isConfigurationError } from './errors.js'
 import { EXIT } from './exit.js'
 import { runJob } from './run.js'
@@ -20,10 +20,15 @@ usage:
   tourniquet doctor [--policy FILE] [--ledger PATH|URL]
                                  read-only preflight: sign-in, permissions, licences, APIs, ledger
                                  (exit 0 ready, 1 something missing, 2 configuration or sign-in)
-  tourniquet approvals           list the steps that wait for a person's approval
-  tourniquet approve --run RUN_ID [--user UPN_OR_ID] [--action ACTION] [--reason TEXT] [--by NAME]
-  tourniquet reject --run RUN_ID [--user UPN_OR_ID] [--action ACTION] [--reason TEXT] [--by NAME]
-                                 record a decision; the next run acts on approved steps once
+  tourniquet approvals [--ledger PATH|URL]
+                                 list the steps that wait for a person's approval; the trail
+                                 commands need no app credential: file trails no sign-in, blob
+                                 trails your own (az login)
+  tourniquet approve --run RUN_ID (--user UPN_OR_ID | --all) [--action ACTION] [--reason TEXT] [--by NAME]
+  tourniquet reject --run RUN_ID (--user UPN_OR_ID | --all) [--action ACTION] [--reason TEXT] [--by NAME]
+                                 record a decision as the signed-in identity (--by is a declared
+                                 note beside it); the next run acts on approved steps once; a
+                                 rejection stops an approved step that was not sent yet
   tourniquet undo --run RUN_ID [--apply]
                                  re-enable the accounts that run disabled (plan first, --apply to act)
   tourniquet policy test PATH    run the policy case files (*.cases.yaml) under PATH
@@ -56,6 +61,7 @@ const OPTIONS = {
   action: { type: 'string' },
   reason: { type: 'string' },
   by: { type: 'string' },
+  all: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const
 
@@ -70,10 +76,12 @@ type Command = (args: Args) => Promise<number>
 const COMMANDS: Readonly<Record<string, Command>> = {
   run: (args) => runOrUndo('run', args),
   undo: (args) => runOrUndo('undo', args),
-  approvals: withConfig(async (config) => {
+  approvals: async (args) => {
+    const config = trailConfigFrom(args)
+    if (!config) return EXIT.configuration
     const { listApprovals } = await import('./approvals/commands.js')
-    return listApprovals(config, process.stdout)
-  }),
+    return listApprovals(config, process.stdout, process.stderr)
+  },
   approve: (args) => decideCommand('approved', args),
   reject: (args) => decideCommand('rejected', args),
   watch: withConfig(async (config) => {
@@ -142,6 +150,21 @@ function configFrom({ values }: Args): RunnerConfig | undefined {
   }
 }
 
+/**
+ * The trail commands' settings: where the trails are, no app credential (an approver is a person,
+ * not the remediation app). Undefined (reported) when they cannot be used.
+ */
+function trailConfigFrom({ values }: Args): TrailConfig | undefined {
+  try {
+    return loadTrailConfig({ policy: values.policy, ledger: values.ledger })
+  } catch (e) {
+    if (!isConfigurationError(e)) throw e
+    const problems = e.problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')
+    process.stderr.write(`tourniquet: configuration error, nothing done:\n${problems}\n`)
+    return undefined
+  }
+}
+
 /** A command that needs the settings: a configuration error is reported and exits 2 before it runs. */
 function withConfig(command: (config: RunnerConfig, args: Args) => Promise<number>): Command {
   return async (args) => {
@@ -151,15 +174,21 @@ function withConfig(command: (config: RunnerConfig, args: Args) => Promise<numbe
 }
 
 async function decideCommand(decision: 'approved' | 'rejected', args: Args): Promise<number> {
-  const config = configFrom(args)
+  const config = trailConfigFrom(args)
   if (!config) return EXIT.configuration
-  const { run, user, action, reason, by } = args.values
+  const { run, user, all, action, reason, by } = args.values
   if (typeof run !== 'string' || run === '')
     return usage(
       `${decision === 'approved' ? 'approve' : 'reject'} needs --run RUN_ID (see tourniquet approvals)`,
     )
   const { decide } = await import('./approvals/commands.js')
-  return decide(config, { runId: run, user, action, reason, by }, decision, process.stdout, process.stderr)
+  return decide(
+    config,
+    { runId: run, user, all, action, reason, by },
+    decision,
+    process.stdout,
+    process.stderr,
+  )
 }
 
 /** SIGTERM (Container Apps stopping the job): finish in-flight steps, record them, then exit. */

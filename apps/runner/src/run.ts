@@ -37,8 +37,8 @@ import {
 import { type Ledger, type LedgerEntry, type LedgerHeadroom, ledgerKey } from './ledger/ledger.js'
 import { openLedger } from './ledger/open.js'
 import { countRequests } from './metrics.js'
-import { digestOf, worthTelling } from './notify/message.js'
-import { notify } from './notify/send.js'
+import { digestOf, type RunDigest, tellWorthy } from './notify/message.js'
+import { notify, unsignedWarnings } from './notify/send.js'
 import { writeReport } from './report.js'
 import { type LedgerView, resumeInterrupted } from './resume.js'
 import { newRunId } from './runId.js'
@@ -61,6 +61,8 @@ export interface RunOptions {
   stopSignal?: AbortSignal
   verify?: Partial<VerifyOptions>
   runId?: string
+  /** What this run's notification says, if anything (`tourniquet watch` mutes a repeated failure). */
+  tellable?: (digest: RunDigest) => RunDigest | undefined
 }
 
 export interface RunResult {
@@ -131,9 +133,11 @@ async function tell(run: Run): Promise<void> {
     counts: audit.counts(),
     newPendingApprovals: run.newApprovalRequests,
   })
-  if (!worthTelling(digest)) return
+  const told = (run.options.tellable ?? tellWorthy)(digest)
+  if (!told) return
+  for (const message of unsignedWarnings(config.notify)) audit.event('warning', { message })
   const deadlineAt = run.startedMs + config.maxRuntimeMs
-  for (const d of await notify(digest, config.notify, deadlineAt)) audit.event('notification', { ...d })
+  for (const d of await notify(told, config.notify, deadlineAt)) audit.event('notification', { ...d })
 }
 
 async function phases(run: Run): Promise<RunResult> {
@@ -165,7 +169,7 @@ async function phases(run: Run): Promise<RunResult> {
   if (run.config.mode === 'plan') return planOnly(run, view, riskyUsers)
   const verify = verifyOptions(run.stopping(), run.options.verify)
   const resumed = await resumeInterrupted(view.interrupted, { client, ledger, audit: run.audit, verify })
-  const applied = await applySteps([...resumed, ...view.todo], {
+  const applied = await applySteps([...(await approvals.admit(resumed)), ...view.todo], {
     client,
     ledger,
     audit: run.audit,

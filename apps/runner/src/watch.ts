@@ -15,6 +15,7 @@ import { createSharedBudget, type SharedBudget } from '@tourniquet/core'
 import { formatDuration } from '@tourniquet/policy'
 import type { RunnerConfig } from './env.js'
 import { EXIT } from './exit.js'
+import { onceUntilChanged } from './notify/message.js'
 import { runJob } from './run.js'
 
 export interface WatchOptions {
@@ -45,6 +46,8 @@ export async function runWatch({ config, out, err, stopSignal }: WatchOptions): 
   err.write(
     `tourniquet watch: a ${config.mode} run every ${formatDuration(config.watch.intervalMs)}, Identity Protection at most ${share.perSecond.toFixed(2)} request/s on average (bursts of ${WATCH_BURST}); SIGTERM stops after the current run\n`,
   )
+  // Every 15 s, a failure that persists would be a message each time: told once, then on a change.
+  const tellable = onceUntilChanged()
   for (let iteration = 1; !stopSignal.aborted; iteration++) {
     const started = Date.now()
     try {
@@ -54,6 +57,7 @@ export async function runWatch({ config, out, err, stopSignal }: WatchOptions): 
         err,
         stopSignal,
         sharedBudgets: { identityProtection: share.budget },
+        tellable,
       })
       if (iteration === 1 && result.exitCode === EXIT.configuration && result.plan === undefined)
         return EXIT.configuration

@@ -6,6 +6,8 @@ const SECRET_NAME = /(secret|password|passwd|token|key|credential|connectionstri
 // signature (whoever has one can post), and the HMAC key signs notifications. Other TOURNIQUET_
 // names are plain settings, which is why the name pattern above skips that prefix.
 const ALWAYS_SECRET = new Set(['TOURNIQUET_NOTIFY_URLS', 'TOURNIQUET_NOTIFY_SECRET'])
+// A notification target's own key (TOURNIQUET_NOTIFY_SECRET_<n>, one per receiver) is one too.
+const TARGET_KEY = /^TOURNIQUET_NOTIFY_SECRET_\d+$/
 // Long high-entropy values look like credentials whatever their name.
 const SECRET_VALUE = /^(?=.*[A-Za-z])(?=.*\d)[A-Za-z0-9+/=_~.-]{32,}$/
 
@@ -41,7 +43,11 @@ function check(job: Runner, report: (message: string) => void): void {
     for (const env of container.env ?? []) {
       if (env.value === undefined || env.value === null) continue
       const name = env.name ?? ''
-      if (ALWAYS_SECRET.has(name) || (SECRET_NAME.test(name) && !/^TOURNIQUET_/.test(name))) {
+      if (
+        ALWAYS_SECRET.has(name) ||
+        TARGET_KEY.test(name) ||
+        (SECRET_NAME.test(name) && !/^TOURNIQUET_/.test(name))
+      ) {
         report(
           `container '${container.name}' env ${env.name} has a plain value; use secretRef to a Key Vault secret`,
         )

@@ -1,44 +1,129 @@
 /**
- * `tourniquet approvals`, `approve` and `reject`: the people's side of approvals, on the same
- * configuration as `run`. Listing reads the trails; a decision appends one line per matching request
- * with who decided (`--by`, else the signed-in identity for a blob trail, else the local user) and
- * when. Exit 0 when something was listed or recorded, 2 when the reference matches no open request.
+ * `tourniquet approvals`, `approve` and `reject`: the people's side of approvals. They need where
+ * the trails are and no app credential: a file trail needs no sign-in, and a blob trail is reached
+ * as the person at the keyboard (their Azure CLI account, signIn.ts). Listing reads the trails; a
+ * decision appends one line per matching request with who decided (the signed-in identity for a
+ * blob trail, else the local user; `--by` is kept beside it as a declared note, never in its place)
+ * and when. Exit 0 when something was listed or recorded, 2 when the reference matches no open
+ * request or names no user (`--user` or `--all`).
  */
 import { hostname, userInfo } from 'node:os'
 import type { Writable } from 'node:stream'
-import { canonicalAction } from '@tourniquet/policy'
+import type { TokenCredential } from '@azure/core-auth'
+import { canonicalAction, loadPolicyFile } from '@tourniquet/policy'
 import { claimsOf } from '../claims.js'
-import { credentialFor } from '../client.js'
-import type { RunnerConfig } from '../env.js'
+import type { TrailConfig } from '../env.js'
+import { isConfigurationError } from '../errors.js'
+import { escapeField } from '../escape.js'
 import { EXIT } from '../exit.js'
 import {
   type ApprovalDecision,
   type ApprovalRequest,
   approvalKey,
+  deciderOf,
   decisionSchema,
   requestSchema,
 } from './records.js'
+import { ApproverSignInError, azureCliCredential } from './signIn.js'
 import { openTrails } from './store.js'
+
+/** How the commands reach blob trails; the Azure CLI's signed-in account unless a caller says otherwise. */
+export interface TrailAccess {
+  storage?: () => Promise<TokenCredential>
+}
+
+function storageOf(config: TrailConfig, access: TrailAccess): () => Promise<TokenCredential> {
+  let credential: TokenCredential | undefined
+  return async () => {
+    credential ??= access.storage ? await access.storage() : azureCliCredential(config.tenantId)
+    return credential
+  }
+}
 
 export interface DecideOptions {
   runId: string
   user?: string | undefined
+  /** Every open step of the run: must be said on purpose, never the default of a missing --user. */
+  all?: boolean | undefined
   action?: string | undefined
   reason?: string | undefined
+  /** A name the approver declares; recorded beside the identity that wrote the line. */
   by?: string | undefined
 }
 
-async function trailsOf(config: RunnerConfig) {
-  return openTrails(config, () => credentialFor(config), { request: requestSchema, decision: decisionSchema })
+type Read = Awaited<ReturnType<typeof readTrails>>
+
+/** The trails, or the exit code when the settings cannot locate them (reported on stderr). */
+async function readOrExplain(
+  config: TrailConfig,
+  err: Writable,
+  storage: () => Promise<TokenCredential>,
+): Promise<Read | number> {
+  try {
+    return await readTrails(config, err, storage)
+  } catch (e) {
+    if (e instanceof ApproverSignInError) {
+      err.write(`tourniquet: sign-in failed, nothing done: ${e.message}\n`)
+      return EXIT.configuration
+    }
+    if (!isConfigurationError(e)) throw e
+    err.write(
+      `tourniquet: configuration error, nothing done:\n${e.problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}\n`,
+    )
+    return EXIT.configuration
+  }
 }
 
-/** Requests not yet decided and not past their timeout. */
-function open(requests: ApprovalRequest[], decisions: ApprovalDecision[], now: number): ApprovalRequest[] {
-  const decided = new Set(decisions.map(approvalKey))
+async function readTrails(config: TrailConfig, err: Writable, storage: () => Promise<TokenCredential>) {
+  const trails = await openTrails(config, storage, {
+    request: requestSchema,
+    decision: decisionSchema,
+  })
+  const [requests, decisions] = await Promise.all([trails.requests.load(), trails.decisions.load()])
+  for (const w of [...requests.warnings, ...decisions.warnings])
+    err.write(`tourniquet: warning: ${escapeField(w, 'terminal')}\n`)
+  return { trails, requests: requests.records, decisions: decisions.records }
+}
+
+/** Per request key, what was decided so far: a rejection outweighs approvals, as in the gate. */
+function verdicts(decisions: readonly ApprovalDecision[]): Map<string, 'approved' | 'rejected'> {
+  const out = new Map<string, 'approved' | 'rejected'>()
+  for (const d of decisions) {
+    const key = approvalKey(d)
+    if (out.get(key) !== 'rejected') out.set(key, d.decision)
+  }
+  return out
+}
+
+/**
+ * The policy's approvals timeout, when the policy file is at hand: the gate times a request out from
+ * its time plus this, so the listing does too. Without the file, the line's own expiry is shown.
+ */
+async function policyTimeout(config: TrailConfig): Promise<number | undefined> {
+  try {
+    return (await loadPolicyFile(config.policyPath)).approvals.timeout
+  } catch {
+    return undefined
+  }
+}
+
+const expiryOf = (r: ApprovalRequest, timeoutMs: number | undefined): number =>
+  timeoutMs === undefined ? Date.parse(r.expiresAt) : Date.parse(r.at) + timeoutMs
+
+/** One request per key, not past its timeout, whose verdict so far is one of `accept`. */
+function requestsWith(
+  requests: readonly ApprovalRequest[],
+  decisions: readonly ApprovalDecision[],
+  accept: ReadonlyArray<'open' | 'approved' | 'rejected'>,
+  now: number,
+  timeoutMs: number | undefined,
+): ApprovalRequest[] {
+  const decided = verdicts(decisions)
   const seen = new Set<string>()
   return requests.filter((r) => {
     const key = approvalKey(r)
-    if (decided.has(key) || seen.has(key) || Date.parse(r.expiresAt) < now) return false
+    if (seen.has(key) || expiryOf(r, timeoutMs) < now || !accept.includes(decided.get(key) ?? 'open'))
+      return false
     seen.add(key)
     return true
   })
@@ -49,35 +134,41 @@ const age = (at: string, now: number): string => {
   return minutes < 90 ? `${minutes} min` : `${Math.round(minutes / 60)} h`
 }
 
-export async function listApprovals(config: RunnerConfig, out: Writable): Promise<number> {
-  const { requests, decisions } = await trailsOf(config)
+/** A column for the terminal: escaped first (a forged line must not rewrite the screen), then padded. */
+const cell = (value: string, width: number): string => `${escapeField(value, 'terminal')} `.padEnd(width)
+
+export async function listApprovals(
+  config: TrailConfig,
+  out: Writable,
+  err?: Writable,
+  access: TrailAccess = {},
+): Promise<number> {
+  const read = await readOrExplain(config, err ?? out, storageOf(config, access))
+  if (typeof read === 'number') return read
+  const { requests, decisions } = read
   const now = Date.now()
-  const pending = open(await requests.load(), await decisions.load(), now)
+  const pending = requestsWith(requests, decisions, ['open'], now, await policyTimeout(config))
   if (pending.length === 0) {
     out.write('no step waits for approval\n')
     return EXIT.ok
   }
   out.write(
-    'run id                            user                                      action              rule                  age     evidence\n',
+    `${'run id'.padEnd(34)}${'user'.padEnd(42)}${'user id'.padEnd(38)}${'action'.padEnd(20)}${'route'.padEnd(28)}${'rule'.padEnd(22)}${'age'.padEnd(8)}evidence\n`,
   )
   for (const r of pending)
     out.write(
-      `${r.runId.padEnd(34)}${r.userPrincipalName.padEnd(42)}${r.action.padEnd(20)}${r.rule.padEnd(22)}${age(r.at, now).padEnd(8)}${r.evidence.join(', ') || '(risk level)'}\n`,
+      `${cell(r.runId, 34)}${cell(r.userPrincipalName, 42)}${cell(r.userId, 38)}${cell(r.action, 20)}${cell(r.route, 28)}${cell(r.rule, 22)}${age(r.at, now).padEnd(8)}${escapeField(r.evidence.join(', ') || '(risk level)', 'terminal')}\n`,
     )
   out.write(
-    `${pending.length} waiting; tourniquet approve --run RUN_ID [--user UPN] [--action ACTION] (or reject)\n`,
+    `${pending.length} waiting; tourniquet approve --run RUN_ID (--user UPN_OR_ID | --all) [--action ACTION] (or reject)\n`,
   )
   return EXIT.ok
 }
 
-/** Who decides: --by, else the signed-in identity of the Storage token (blob trails), else the local user. */
-async function decider(config: RunnerConfig, by: string | undefined, remote: boolean): Promise<string> {
-  if (by !== undefined && by.trim() !== '') return by.trim()
+/** Who decides: the signed-in identity of the Storage token (blob trails), else the local user. */
+async function decider(storage: () => Promise<TokenCredential>, remote: boolean): Promise<string> {
   if (remote) {
-    const { storageCredential } = await import('../ledger/blobLedger.js')
-    const token = await storageCredential(config, await credentialFor(config)).getToken(
-      'https://storage.azure.com/.default',
-    )
+    const token = await (await storage()).getToken('https://storage.azure.com/.default')
     const claims = claimsOf(token?.token)
     const name = [claims.upn, claims.unique_name, claims.preferred_username, claims.appid, claims.oid].find(
       (v) => typeof v === 'string',
@@ -88,49 +179,68 @@ async function decider(config: RunnerConfig, by: string | undefined, remote: boo
 }
 
 export async function decide(
-  config: RunnerConfig,
+  config: TrailConfig,
   o: DecideOptions,
   decision: 'approved' | 'rejected',
   out: Writable,
   err: Writable,
+  access: TrailAccess = {},
 ): Promise<number> {
+  const storage = storageOf(config, access)
+  const verb = decision === 'approved' ? 'approve' : 'reject'
   const action = o.action === undefined ? undefined : canonicalAction(o.action)
   if (o.action !== undefined && action === undefined) {
-    err.write(`tourniquet: --action: '${o.action}' is not an action\n`)
+    err.write(`tourniquet: --action: '${escapeField(o.action, 'terminal')}' is not an action\n`)
     return EXIT.configuration
   }
-  const { requests, decisions } = await trailsOf(config)
-  const user = o.user?.toLowerCase()
-  const matching = open(await requests.load(), await decisions.load(), Date.now()).filter(
+  // One mistyped command must not decide dozens of steps: "all of them" is said with --all.
+  if ((o.user === undefined || o.user === '') === (o.all !== true)) {
+    err.write(
+      `tourniquet: ${verb} needs either --user UPN_OR_ID (one person's steps) or --all (every open step of the run), not both or neither\n`,
+    )
+    return EXIT.configuration
+  }
+  const read = await readOrExplain(config, err, storage)
+  if (typeof read === 'number') return read
+  const { trails, requests, decisions } = read
+  const user = o.all ? undefined : o.user?.toLowerCase()
+  // A rejection may follow an approval (until the step is sent, the gate then skips it); an
+  // approval never overrides a rejection.
+  const accept = decision === 'approved' ? (['open'] as const) : (['open', 'approved'] as const)
+  const matching = requestsWith(requests, decisions, accept, Date.now(), await policyTimeout(config)).filter(
     (r) =>
       r.runId === o.runId &&
       (user === undefined || r.userId.toLowerCase() === user || r.userPrincipalName.toLowerCase() === user) &&
       (action === undefined || r.action === action),
   )
   if (matching.length === 0) {
+    const ref = `--run ${o.runId}${o.user ? ` --user ${o.user}` : ''}${o.all ? ' --all' : ''}${o.action ? ` --action ${o.action}` : ''}`
     err.write(
-      `tourniquet: no open approval request matches --run ${o.runId}${o.user ? ` --user ${o.user}` : ''}${o.action ? ` --action ${o.action}` : ''} (see tourniquet approvals)\n`,
+      `tourniquet: no open approval request matches ${escapeField(ref, 'terminal')} (see tourniquet approvals)\n`,
     )
     return EXIT.configuration
   }
-  const by = await decider(config, o.by, /^https?:/i.test(decisions.location))
+  const by = await decider(storage, /^https?:/i.test(trails.decisions.location))
+  const declared = o.by?.trim() ? o.by.trim() : undefined
   const at = new Date().toISOString()
-  await decisions.append(
-    matching.map((r) => ({
-      type: 'decision' as const,
-      at,
-      runId: r.runId,
-      userId: r.userId,
-      userPrincipalName: r.userPrincipalName,
-      action: r.action,
-      evidenceKey: r.evidenceKey,
-      detections: r.detections,
-      decision,
-      by,
-      ...(o.reason ? { reason: o.reason } : {}),
-    })),
-  )
-  for (const r of matching)
-    out.write(`${decision} ${r.action} ${r.userPrincipalName} (run ${r.runId}) by ${by}\n`)
+  const lines: ApprovalDecision[] = matching.map((r) => ({
+    type: 'decision' as const,
+    at,
+    runId: r.runId,
+    userId: r.userId,
+    userPrincipalName: r.userPrincipalName,
+    action: r.action,
+    evidenceKey: r.evidenceKey,
+    detections: r.detections,
+    decision,
+    by,
+    ...(declared ? { declaredBy: declared } : {}),
+    ...(o.reason ? { reason: o.reason } : {}),
+  }))
+  await trails.decisions.append(lines)
+  for (const d of lines)
+    out.write(
+      `${escapeField(`${decision} ${d.action} ${d.userPrincipalName} (run ${d.runId}) by ${deciderOf(d)}`, 'terminal')}\n`,
+    )
   return EXIT.ok
 }

@@ -3,13 +3,26 @@
  * is sent when a person approved it for this evidence, skipped when rejected, and otherwise waits
  * (its request written once, on the first run that plans it) until its timeout, then is skipped or
  * sent as the policy says. A step whose evidence changed is a new step: a new request.
+ *
+ * What must stay true, since anyone who may approve may also write any line into the trail:
+ * - the trail's order is the order of decisions; the `at` a line declares orders nothing;
+ * - a rejection outweighs every approval of the same step (a "no" recorded after a "yes" stops the
+ *   step until it is sent; a "yes" cannot undo a "no": new evidence makes a new request);
+ * - an approval dated in the future (beyond CLOCK_TOLERANCE_MS) approves nothing; a rejection so
+ *   dated still rejects; both are named in a warning;
+ * - a request times out `approvals.timeout` after it was made, whatever expiry its line claims.
  */
 import { formatDuration, routeName, type Step } from '@tourniquet/policy'
-import { type ApprovalDecision, type ApprovalRequest, covers } from './records.js'
+import { type ApprovalDecision, type ApprovalRequest, covers, deciderOf } from './records.js'
+
+/** How far a decision's clock may run ahead of the job's before its date is not believed. */
+export const CLOCK_TOLERANCE_MS = 5 * 60_000
 
 export interface Waiting {
   step: Step
   request: ApprovalRequest
+  /** When the request times out: its time plus the policy's approvals.timeout. */
+  until: string
   /** Requested by this run (the notification tells of new requests only). */
   fresh: boolean
 }
@@ -21,6 +34,8 @@ export interface Gate {
   granted: Array<{ step: Step; why: string }>
   waiting: Waiting[]
   skipped: Array<{ step: Step; reason: string }>
+  /** Decisions that were not believed, and why (audit warnings). */
+  warnings: string[]
 }
 
 export interface GateContext {
@@ -30,11 +45,47 @@ export interface GateContext {
   evidenceOf: (step: Step) => string[]
 }
 
-/** The latest decision that speaks for the step. */
+export interface GateTrails {
+  requests: readonly ApprovalRequest[]
+  /** In the order they were appended. */
+  decisions: readonly ApprovalDecision[]
+  /** The decisions trail was larger than the read cap: a rejection may sit beyond it. */
+  decisionsCapped?: boolean
+}
+
+/** The decisions that may speak: approvals dated in the future, or read from a capped trail, may not. */
+function believed(trails: GateTrails, now: Date, warnings: string[]): ApprovalDecision[] {
+  const latest = now.getTime() + CLOCK_TOLERANCE_MS
+  const out = trails.decisions.filter((d) => {
+    const future = Date.parse(d.at) > latest
+    const what = `${d.decision === 'approved' ? 'an approval' : 'a rejection'} of ${d.action} for ${d.userPrincipalName} (${d.userId}) by ${deciderOf(d)} is dated ${d.at}, after this run's clock (${now.toISOString()})`
+    // A "no" holds whatever its date: refusing it would let a wrong clock send a rejected step.
+    if (d.decision !== 'approved') {
+      if (future) warnings.push(`${what}; it still rejects`)
+      return true
+    }
+    if (trails.decisionsCapped) return false
+    if (!future) return true
+    warnings.push(`${what}; it approves nothing`)
+    return false
+  })
+  if (trails.decisionsCapped && trails.decisions.some((d) => d.decision === 'approved'))
+    warnings.push(
+      'the decisions trail is larger than the read cap: its approvals are not trusted (a rejection may sit past the cap) until it is compacted',
+    )
+  return out
+}
+
+/** What speaks for the step: its last rejection if it has one, else its last approval (trail order). */
 function decisionFor(step: Step, decisions: readonly ApprovalDecision[]): ApprovalDecision | undefined {
-  let latest: ApprovalDecision | undefined
-  for (const d of decisions) if (covers(d, step) && (!latest || d.at > latest.at)) latest = d
-  return latest
+  let approval: ApprovalDecision | undefined
+  let rejection: ApprovalDecision | undefined
+  for (const d of decisions) {
+    if (!covers(d, step)) continue
+    if (d.decision === 'rejected') rejection = d
+    else approval = d
+  }
+  return rejection ?? approval
 }
 
 /** The first request that speaks for the step. */
@@ -61,37 +112,38 @@ function request(step: Step, ctx: GateContext): ApprovalRequest {
   }
 }
 
-export function gate(
-  steps: readonly Step[],
-  trail: { requests: readonly ApprovalRequest[]; decisions: readonly ApprovalDecision[] },
-  ctx: GateContext,
-): Gate {
-  const out: Gate = { send: [], granted: [], waiting: [], skipped: [] }
+export function gate(steps: readonly Step[], trails: GateTrails, ctx: GateContext): Gate {
+  const out: Gate = { send: [], granted: [], waiting: [], skipped: [], warnings: [] }
+  const decisions = steps.some((s) => s.approval) ? believed(trails, ctx.now, out.warnings) : []
   for (const step of steps) {
     if (!step.approval) {
       out.send.push(step)
       continue
     }
-    const decision = decisionFor(step, trail.decisions)
+    const decision = decisionFor(step, decisions)
     const by = decision
-      ? `${decision.by} at ${decision.at}${decision.reason ? ` (${decision.reason})` : ''}`
+      ? `${deciderOf(decision)} at ${decision.at}${decision.reason ? ` (${decision.reason})` : ''}`
       : ''
+    if (decision?.decision === 'rejected') {
+      out.skipped.push({ step, reason: `approval: rejected by ${by}` })
+      continue
+    }
     if (decision?.decision === 'approved') {
       out.send.push(step)
       out.granted.push({ step, why: `approved by ${by}` })
       continue
     }
-    if (decision?.decision === 'rejected') {
-      out.skipped.push({ step, reason: `approval: rejected by ${by}` })
-      continue
-    }
-    const asking = requestFor(step, trail.requests)
+    const asking = requestFor(step, trails.requests)
     if (!asking) {
-      out.waiting.push({ step, request: request(step, ctx), fresh: true })
+      const fresh = request(step, ctx)
+      out.waiting.push({ step, request: fresh, until: fresh.expiresAt, fresh: true })
       continue
     }
-    if (ctx.now.getTime() <= Date.parse(asking.expiresAt)) {
-      out.waiting.push({ step, request: asking, fresh: false })
+    // From the request's time and the policy, never the line's expiresAt: whoever can write the
+    // requests trail could otherwise time a request out at once (and, with onTimeout: apply, send it).
+    const expires = Date.parse(asking.at) + step.approval.timeoutMs
+    if (ctx.now.getTime() <= expires) {
+      out.waiting.push({ step, request: asking, until: new Date(expires).toISOString(), fresh: false })
       continue
     }
     const unanswered = `no answer within ${formatDuration(step.approval.timeoutMs)} of the request by ${asking.runId}`

@@ -1,53 +1,120 @@
 /**
  * The run's approval phase, between the ledger and the actions: only when a planned step needs
  * approval are the trails read at all. Apply mode writes the new requests and records waiting steps
- * as `pendingApproval`; plan mode writes nothing and shows what would wait.
+ * as `pendingApproval`; plan mode writes nothing and shows what would wait. Steps a crash
+ * interrupted pass the same gate before they are sent again (`admit`): a rejection recorded since
+ * must stop them too.
+ *
+ * The phase can only hold steps back: a trail it cannot read, or a line in it that is not a record,
+ * costs the steps that need approval (they wait) and never a step that needs none.
  */
 import type { Credential } from '@tourniquet/core'
 import type { Plan, Step } from '@tourniquet/policy'
 import { type Audit, stepRecord } from '../audit.js'
 import type { RunnerConfig } from '../env.js'
-import { gate } from './gate.js'
-import { decisionSchema, requestSchema } from './records.js'
-import { openTrails } from './store.js'
+import { isConfigurationError } from '../errors.js'
+import { type Gate, type GateTrails, gate } from './gate.js'
+import { type ApprovalDecision, type ApprovalRequest, decisionSchema, requestSchema } from './records.js'
+import { jobStorage, openTrails, type Trail } from './store.js'
 
 export interface ApprovalPhase {
   /** The steps to go on with (to send, or in plan mode to show as planned). */
   todo: Step[]
   /** Requests this run made: a notification tells of them. */
   newRequests: number
+  /** Of the steps a crash interrupted and that are to be sent again, those the trail still lets go. */
+  admit(resumed: Step[]): Promise<Step[]>
 }
 
-export async function gateApprovals(
-  todo: Step[],
-  ctx: { config: RunnerConfig; audit: Audit; plan: Plan; now: Date; credential: () => Promise<Credential> },
-): Promise<ApprovalPhase> {
-  if (!todo.some((s) => s.approval)) return { todo, newRequests: 0 }
-  const { config, audit } = ctx
-  const trails = await openTrails(config, ctx.credential, {
-    request: requestSchema,
-    decision: decisionSchema,
-  })
-  const [requests, decisions] = await Promise.all([trails.requests.load(), trails.decisions.load()])
+interface PhaseContext {
+  config: RunnerConfig
+  audit: Audit
+  plan: Plan
+  now: Date
+  credential: () => Promise<Credential>
+}
+
+interface Read {
+  trails: GateTrails
+  requests: Trail<ApprovalRequest>
+}
+
+/** Reads both trails; what cannot be read is a warning, and then nothing in it approves anything. */
+async function readTrails(ctx: PhaseContext): Promise<Read | { unreadable: string }> {
+  let opened: { requests: Trail<ApprovalRequest>; decisions: Trail<ApprovalDecision> }
+  try {
+    opened = await openTrails(ctx.config, jobStorage(ctx.config, ctx.credential), {
+      request: requestSchema,
+      decision: decisionSchema,
+    })
+    const [requests, decisions] = await Promise.all([opened.requests.load(), opened.decisions.load()])
+    for (const message of [...requests.warnings, ...decisions.warnings])
+      ctx.audit.event('warning', { message })
+    return {
+      trails: { requests: requests.records, decisions: decisions.records, decisionsCapped: decisions.capped },
+      requests: opened.requests,
+    }
+  } catch (e) {
+    // A setting that cannot work (a blob ledger without TOURNIQUET_DECISIONS) stops the run (exit 2).
+    if (isConfigurationError(e)) throw e
+    const message = `the approval trails cannot be read (${(e as Error).message}); no step that needs approval is sent or requested this run`
+    ctx.audit.event('warning', { message })
+    return { unreadable: message }
+  }
+}
+
+export async function gateApprovals(todo: Step[], ctx: PhaseContext): Promise<ApprovalPhase> {
+  let read: Read | { unreadable: string } | undefined
+  const readOnce = async () => {
+    read ??= await readTrails(ctx)
+    return read
+  }
+  const pass = async (steps: Step[], resumed: boolean): Promise<{ send: Step[]; newRequests: number }> => {
+    if (!steps.some((s) => s.approval)) return { send: steps, newRequests: 0 }
+    const r = await readOnce()
+    if ('unreadable' in r) {
+      for (const step of steps.filter((s) => s.approval))
+        ctx.audit.step(
+          stepRecord(ctx.audit.runId, step, 'skipped', { reason: 'approval: the trails cannot be read' }),
+        )
+      return { send: steps.filter((s) => !s.approval), newRequests: 0 }
+    }
+    const g = gate(steps, r.trails, {
+      runId: ctx.audit.runId,
+      now: ctx.now,
+      evidenceOf: evidenceOf(ctx.plan),
+    })
+    return { send: g.send, newRequests: await record(g, r, ctx, resumed) }
+  }
+  const first = await pass(todo, false)
+  return {
+    todo: first.send,
+    newRequests: first.newRequests,
+    admit: async (resumed) => (await pass(resumed, true)).send,
+  }
+}
+
+function evidenceOf(plan: Plan): (s: Step) => string[] {
   const evidence = new Map(
-    ctx.plan.users.map((u) => [
-      u.userId,
-      [...new Set(u.justification.detections.map((d) => d.riskEventType))],
-    ]),
+    plan.users.map((u) => [u.userId, [...new Set(u.justification.detections.map((d) => d.riskEventType))]]),
   )
-  const g = gate(
-    todo,
-    { requests, decisions },
-    { runId: audit.runId, now: ctx.now, evidenceOf: (s) => evidence.get(s.userId) ?? [] },
-  )
-  const apply = config.mode === 'apply'
-  for (const { step, reason } of g.skipped) audit.step(stepRecord(audit.runId, step, 'skipped', { reason }))
+  return (s) => evidence.get(s.userId) ?? []
+}
+
+/** Audits the gate's verdicts and, in apply mode, appends the new requests; returns how many. */
+async function record(g: Gate, r: Read, ctx: PhaseContext, resumed: boolean): Promise<number> {
+  const { audit } = ctx
+  const apply = ctx.config.mode === 'apply'
+  const again = resumed ? ' (interrupted earlier; not sent again)' : ''
+  for (const message of g.warnings) audit.event('warning', { message })
+  for (const { step, reason } of g.skipped)
+    audit.step(stepRecord(audit.runId, step, 'skipped', { reason: `${reason}${again}` }))
   for (const w of g.waiting) {
     const reason = !apply
       ? "needs a person's approval: apply records the request and sends nothing until then"
       : w.fresh
-        ? `waits for a person's approval (requested now, until ${w.request.expiresAt})`
-        : `waits for a person's approval (requested by ${w.request.runId} at ${w.request.at}, until ${w.request.expiresAt})`
+        ? `waits for a person's approval (requested now, until ${w.until})`
+        : `waits for a person's approval (requested by ${w.request.runId} at ${w.request.at}, until ${w.until})`
     audit.step(stepRecord(audit.runId, w.step, apply ? 'pendingApproval' : 'planned', { reason }))
   }
   for (const { step, why } of g.granted)
@@ -59,6 +126,16 @@ export async function gateApprovals(
       decision: why,
     })
   const fresh = g.waiting.filter((w) => w.fresh).map((w) => w.request)
-  if (apply) await trails.requests.append(fresh)
-  return { todo: g.send, newRequests: apply ? fresh.length : 0 }
+  if (!apply || fresh.length === 0) return 0
+  try {
+    await r.requests.append(fresh)
+  } catch (e) {
+    audit.event('warning', {
+      message: `the approval requests could not be written (${(e as Error).message}); the next run asks again`,
+    })
+    return 0
+  }
+  // Later passes of this run see what this one asked for: one request per step, not two.
+  r.trails = { ...r.trails, requests: [...r.trails.requests, ...fresh] }
+  return fresh.length
 }

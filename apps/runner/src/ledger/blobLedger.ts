@@ -26,6 +26,7 @@ import {
   type Ledger,
   type LedgerEntry,
   type LedgerHeadroom,
+  type LockState,
   latestInOrder,
   parseLedgerLines,
   SerialWrites,
@@ -157,6 +158,21 @@ export class BlobLedger implements Ledger {
     await this.writes.idle()
     await this.held?.lease.releaseLease().catch(() => undefined)
     this.held = undefined
+  }
+
+  /** The newest segment's lease, read from its properties: nothing is created or leased. */
+  async lockState(): Promise<LockState> {
+    const n = await this.newest()
+    try {
+      const props = await this.segment(n).getProperties()
+      return props.leaseState === 'leased'
+        ? { held: true, detail: `segment ${n} is leased (${props.leaseDuration ?? 'fixed'} lease)` }
+        : { held: false, detail: `segment ${n} is not leased` }
+    } catch (e) {
+      if (isStatus(e, 404))
+        return { held: false, detail: 'the ledger blob does not exist yet (the first run creates it)' }
+      throw e
+    }
   }
 
   /** The newest snapshot and segment: everything a run needs, never the whole history. */

@@ -3,7 +3,7 @@ import { hostname } from 'node:os'
 import { dirname } from 'node:path'
 import { LedgerLockedError } from '../errors.js'
 import { openPrivate } from '../privateFile.js'
-import { type Ledger, type LedgerEntry, parseLedgerLines, SerialWrites } from './ledger.js'
+import { type Ledger, type LedgerEntry, type LockState, parseLedgerLines, SerialWrites } from './ledger.js'
 
 function alive(pid: number): boolean {
   try {
@@ -94,6 +94,25 @@ export class FileLedger implements Ledger {
       }
     }
     return false
+  }
+
+  async lockState(): Promise<LockState> {
+    const text = await readFile(this.lockPath, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return undefined
+      throw e
+    })
+    if (text === undefined) return { held: false, detail: 'no lock file' }
+    const holder = readHolder(text)
+    const who = holder ? `host ${holder.host ?? 'unknown'}, pid ${holder.pid}, since ${holder.at}` : 'unknown'
+    try {
+      const stale = this.staleness(holder)
+      return stale === 'held'
+        ? { held: true, detail: `held by ${who}` }
+        : { held: false, detail: `a stale lock the next run takes over (${stale})` }
+    } catch {
+      // Another host's lock within the maximum runtime: its run may be going on.
+      return { held: true, detail: `held by ${who}` }
+    }
   }
 
   /** Why the lock can be taken over, or 'held' when its run may still be going; throws when unknowable. */

@@ -50,8 +50,19 @@ export interface Ledger {
   /** What the ledger can still take before it must be compacted, for the summary (blob ledger). */
   headroom?(): LedgerHeadroom | undefined
   release(): Promise<void>
+  /**
+   * Whether a run holds the lock now, read without taking it (doctor): taking it, even briefly,
+   * would make a scheduled run that starts meanwhile skip.
+   */
+  lockState?(): Promise<LockState>
   load(): Promise<LedgerEntry[]>
   append(entries: LedgerEntry[]): Promise<void>
+}
+
+export interface LockState {
+  held: boolean
+  /** Who holds it and since when, or why it would be taken over, when that can be read. */
+  detail: string
 }
 
 export interface LedgerHeadroom {

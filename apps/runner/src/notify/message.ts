@@ -20,6 +20,8 @@ export interface RunDigest {
   pendingApprovals: Array<Pick<StepRecord, 'userPrincipalName' | 'action' | 'rule'>>
   /** How many of them this run asked for (the others were asked for before). */
   newPendingApprovals: number
+  /** A line the watch adds: that a failure told before has cleared. */
+  note?: string
 }
 
 const SEVERE = new Set(['disable', 'forcePasswordReset'])
@@ -57,44 +59,90 @@ export function worthTelling(d: RunDigest): boolean {
   )
 }
 
+/** The message a single run sends: its digest when it is worth telling. */
+export const tellWorthy = (d: RunDigest): RunDigest | undefined => (worthTelling(d) ? d : undefined)
+
+/** What makes two failures the same failure: the ending and which steps failed, not the wording. */
+function failureOf(d: RunDigest): string | undefined {
+  if (d.exitCode === 0 && d.failed.length === 0) return undefined
+  const steps = d.failed.map((f) => `${f.action ?? 'run'} ${f.userPrincipalName}`).sort()
+  return JSON.stringify([d.exitCode, d.outcome, steps])
+}
+
+/**
+ * For a process that runs again and again (`tourniquet watch`, every 15 s): a failure is told once,
+ * then again only when it changes or clears, instead of every run. A run that also acted or asked
+ * for an approval is told as usual. The state lives in the returned function, owned by the loop
+ * that calls it: one per watch, none in module scope.
+ */
+export function onceUntilChanged(): (d: RunDigest) => RunDigest | undefined {
+  let told: string | undefined
+  return (d) => {
+    const failure = failureOf(d)
+    const before = told
+    told = failure
+    const news = d.counts.succeeded + d.counts.unverified > 0 || d.newPendingApprovals > 0
+    if (failure !== undefined) return failure !== before || news ? d : undefined
+    if (before !== undefined) return { ...d, note: 'The failure told before has cleared.' }
+    return tellWorthy(d)
+  }
+}
+
 function headline(d: RunDigest): string {
   const c = d.counts
   const waiting = c.pendingApproval > 0 ? `, ${c.pendingApproval} awaiting approval` : ''
-  return `Tourniquet ${d.mode} run ${d.runId}: ${d.outcome} (exit ${d.exitCode}). ${c.succeeded} succeeded, ${c.unverified} unverified, ${c.failed} failed, ${c.skipped} skipped${waiting}.`
+  const note = d.note === undefined ? '' : ` ${d.note}`
+  return `Tourniquet ${d.mode} run ${d.runId}: ${d.outcome} (exit ${d.exitCode}). ${c.succeeded} succeeded, ${c.unverified} unverified, ${c.failed} failed, ${c.skipped} skipped${waiting}.${note}`
 }
 
-function lines(d: RunDigest): { title: string; items: string[] }[] {
-  const more = (n: number): string[] => (n > LIST_MAX ? [`and ${n - LIST_MAX} more`] : [])
+/** One list item stays short: a reason can be long Graph text, and the card has a size limit. */
+const ITEM_MAX = 300
+const short = (s: string): string => (s.length > ITEM_MAX ? `${s.slice(0, ITEM_MAX - 1)}…` : s)
+
+/** The lists, each cut to `max` items and counted ("and N more"). */
+function lines(d: RunDigest, max = LIST_MAX): { title: string; items: string[] }[] {
   const sections = [
     {
       title: 'Severe steps',
-      items: d.severe
-        .slice(0, LIST_MAX)
-        .map((s) => `${s.action} ${s.userPrincipalName}: ${s.status} (${s.route ?? ''})`),
-      total: d.severe.length,
+      items: d.severe.map((s) => `${s.action} ${s.userPrincipalName}: ${s.status} (${s.route ?? ''})`),
     },
     {
       title: 'Failed',
-      items: d.failed
-        .slice(0, LIST_MAX)
-        .map((s) => `${s.action ?? 'run'} ${s.userPrincipalName}: ${s.reason ?? ''}`),
-      total: d.failed.length,
+      items: d.failed.map((s) => `${s.action ?? 'run'} ${s.userPrincipalName}: ${s.reason ?? ''}`),
     },
     {
       title: 'Awaiting approval',
-      items: d.pendingApprovals
-        .slice(0, LIST_MAX)
-        .map((s) => `${s.action} ${s.userPrincipalName} (rule ${s.rule ?? ''})`),
-      total: d.pendingApprovals.length,
+      items: d.pendingApprovals.map((s) => `${s.action} ${s.userPrincipalName} (rule ${s.rule ?? ''})`),
     },
   ]
   return sections
-    .filter((s) => s.total > 0)
-    .map((s) => ({ title: s.title, items: [...s.items, ...more(s.total)] }))
+    .filter((s) => s.items.length > 0)
+    .map((s) => ({
+      title: s.title,
+      items: [
+        ...s.items.slice(0, max).map(short),
+        ...(s.items.length > max ? [`and ${s.items.length - max} more`] : []),
+      ],
+    }))
 }
+
+/**
+ * A Workflows flow posts the card with the Teams connector's "post card in a chat or channel", whose
+ * message limit is about 28 KB; above it the post fails "Request Entity too large"
+ * (https://learn.microsoft.com/connectors/teams/, known issues; the incoming-webhook page says
+ * 28 KB too). The card is built within it with headroom: the lists shrink and say how many more.
+ */
+export const TEAMS_MAX_BYTES = 27 * 1024
 
 /** A Workflows webhook takes a message with one Adaptive Card attachment (version 1.4). */
 export function teamsPayload(d: RunDigest): unknown {
+  for (let max = LIST_MAX; ; max--) {
+    const payload = teamsCard(d, max)
+    if (max === 0 || Buffer.byteLength(JSON.stringify(payload)) <= TEAMS_MAX_BYTES) return payload
+  }
+}
+
+function teamsCard(d: RunDigest, max: number): unknown {
   const body: unknown[] = [
     { type: 'TextBlock', text: 'Tourniquet', weight: 'Bolder', size: 'Medium' },
     { type: 'TextBlock', text: headline(d), wrap: true },
@@ -107,7 +155,7 @@ export function teamsPayload(d: RunDigest): unknown {
       ],
     },
   ]
-  for (const s of lines(d)) {
+  for (const s of lines(d, max)) {
     body.push({ type: 'TextBlock', text: s.title, weight: 'Bolder', wrap: true })
     body.push({ type: 'TextBlock', text: s.items.map((i) => `- ${i}`).join('\n'), wrap: true })
   }
@@ -128,9 +176,23 @@ export function teamsPayload(d: RunDigest): unknown {
   }
 }
 
-// Slack: a section's text is at most 3,000 characters; mrkdwn needs &, < and > escaped.
-const slackText = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').slice(0, 3_000)
+const SLACK_ENTITY: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' }
+const SLACK_TEXT_MAX = 3_000
+
+/**
+ * Slack: a section's text is at most 3,000 characters; mrkdwn needs &, < and > escaped. The text is
+ * cut before it is escaped, at a whole character, so the cut never splits an entity (a dangling
+ * `&am` would show) or a surrogate pair.
+ */
+export function slackText(s: string): string {
+  let out = ''
+  for (const ch of s) {
+    const piece = SLACK_ENTITY[ch] ?? ch
+    if (out.length + piece.length > SLACK_TEXT_MAX) break
+    out += piece
+  }
+  return out
+}
 
 /** An incoming webhook takes `text` (the notification's fallback) and Block Kit `blocks`. */
 export function slackPayload(d: RunDigest): unknown {

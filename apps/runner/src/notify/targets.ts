@@ -15,6 +15,10 @@ export interface NotifyTarget {
   url: string
   /** What the audit may show: the kind and the origin, never the path or query (they hold the token). */
   label: string
+  /** Its place in TOURNIQUET_NOTIFY_URLS, from 1: TOURNIQUET_NOTIFY_SECRET_<entry> is its own key. */
+  entry: number
+  /** This target's own HMAC key (generic JSON only). */
+  key?: string | undefined
 }
 
 // Workflows ("post to a channel when a webhook request is received") URLs: Power Automate and Power
@@ -23,7 +27,7 @@ const TEAMS_HOST = /(^|\.)(powerautomate\.com|powerplatform\.com|flow\.microsoft
 const SLACK_HOST = /^hooks\.slack\.com$/i
 
 /** Parses one entry; a string naming what is wrong (without quoting the URL) when it cannot be used. */
-export function parseTarget(entry: string): NotifyTarget | string {
+export function parseTarget(entry: string, index = 1): NotifyTarget | string {
   const prefixed = /^(teams|slack|json):(.*)$/i.exec(entry)
   const text = prefixed ? (prefixed[2] ?? '') : entry
   const url = URL.parse(text)
@@ -38,5 +42,5 @@ export function parseTarget(entry: string): NotifyTarget | string {
       : SLACK_HOST.test(url.hostname)
         ? 'slack'
         : 'json'
-  return { kind, url: url.href, label: `${kind} ${url.origin}` }
+  return { kind, url: url.href, label: `${kind} ${url.origin}`, entry: index }
 }

@@ -124,6 +124,8 @@ async function tell(run: Run): Promise<void> {
   const { config, audit } = run
   const ending = run.ending
   if (config.notify.targets.length === 0 || !ending) return
+  // Stopped (SIGTERM) before acting: nothing happened, and the next run reads again; nobody is paged.
+  if (ending.outcome === STOPPED.outcome) return
   const digest = digestOf(audit.records, {
     runId: audit.runId,
     tenantId: config.tenantId,

@@ -158,6 +158,10 @@ export function createStack({
     },
   })
 
+  // The ledger account's writes go to the runner's workspace: who wrote a decision sits next to
+  // the audit of the run that read it.
+  ledger.logWrites({ workspaceId: runner.workspace.id })
+
   if (settings.approverGroupId !== undefined)
     grantApprovers(base, settings.approverGroupId, arm.subscriptionId, ledger)
 

@@ -53,9 +53,8 @@ export const STATE_VERSION_DAYS = 1
 
 /**
  * The blob service's resource-log categories sent to Log Analytics, where they land in the
- * StorageBlobLogs table (azure-monitor-docs articles/azure-monitor/reference/supported-logs/
- * microsoft-storage-storageaccounts-blobservices-logs.md; azure-docs
- * articles/storage/blobs/monitor-blob-storage.md, "Collection and routing"). StorageRead is left
+ * StorageBlobLogs table (https://learn.microsoft.com/azure/azure-monitor/reference/supported-logs/microsoft-storage-storageaccounts-blobservices-logs;
+ * azure-docs articles/storage/blobs/monitor-blob-storage.md, "Collection and routing"). StorageRead is left
  * out: every run reads the ledger and the decisions, and those reads would outnumber the writes
  * an audit asks about many times over.
  */

@@ -11,7 +11,12 @@ import * as pulumi from '@pulumi/pulumi'
 import { parsePolicy, permissionReport } from '@tourniquet/policy'
 import { assertCloudOffers, CLOUDS, permissionsIn } from './clouds.js'
 import { AuditWorkbook } from './components/auditWorkbook.js'
-import { LedgerStore, REQUESTS_BLOB } from './components/ledgerStore.js'
+import {
+  BLOB_LOG_CATEGORIES,
+  DECISIONS_CONTAINER,
+  LedgerStore,
+  REQUESTS_BLOB,
+} from './components/ledgerStore.js'
 import { RemediationApp } from './components/remediationApp.js'
 import type { RegistryAccess } from './components/runnerContainer.js'
 import { ROLE, ScheduledRunner } from './components/scheduledRunner.js'
@@ -158,6 +163,10 @@ export function createStack({
     },
   })
 
+  // The ledger account's writes go to the runner's workspace: who wrote a decision sits next to
+  // the audit of the run that read it.
+  ledger.logWrites({ workspaceId: runner.workspace.id })
+
   if (settings.approverGroupId !== undefined)
     grantApprovers(base, settings.approverGroupId, arm.subscriptionId, ledger)
 
@@ -170,6 +179,11 @@ export function createStack({
     jobName: scopedName('job', prefix, stack, 'runner'),
     appName: scopedName('containerApp', prefix, stack, 'watch'),
     displayName: `Tourniquet (${stack})`,
+    decisionLogs: {
+      accountName: ledger.account.name,
+      container: DECISIONS_CONTAINER,
+      categories: BLOB_LOG_CATEGORIES,
+    },
   })
 
   return {

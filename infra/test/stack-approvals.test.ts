@@ -14,6 +14,7 @@ const CONTRIBUTOR = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 type Role = { roleDefinitionId: string; scope: string; principalId: string; principalType: string }
 const roles = (d: Deployed) =>
   ofType(d.mocks, 'azure-native:authorization:RoleAssignment').map((r) => r.inputs as unknown as Role)
+const partition = <T>(xs: T[], p: (x: T) => boolean): [T[], T[]] => [xs.filter(p), xs.filter((x) => !p(x))]
 const onDecisions = (r: Role) => /\/containers\/decisions$/.test(r.scope)
 
 // azure-docs articles/role-based-access-control/built-in-roles/storage.md: Storage Blob Data Reader
@@ -133,9 +134,15 @@ describe('approvals and notifications configured', () => {
     expect(data.version).toBe('Notebook/1.0')
     expect(data.fallbackResourceIds).toEqual([`${workspace.name}-id`])
     const queries = data.items.filter((i) => i.type === 3).map((i) => i.content.query ?? '')
-    expect(queries).toHaveLength(5)
+    expect(queries).toHaveLength(6)
+    const [audit, storage] = partition(queries, (q) => q.includes('ContainerAppConsoleLogs_CL'))
+    expect(audit).toHaveLength(5)
     const job = (one(d.mocks, 'azure-native:app:Job').inputs as unknown as Job).jobName
-    for (const q of queries) expect(q).toContain(`column_ifexists("ContainerJobName_s", "") == "${job}"`)
+    for (const q of audit) expect(q).toContain(`column_ifexists("ContainerJobName_s", "") == "${job}"`)
+    // Who wrote a decision: the blob logs of this stack's ledger account, in the same workspace.
+    const account = one(d.mocks, 'azure-native:storage:StorageAccount').inputs.accountName as string
+    expect(storage).toHaveLength(1)
+    expect(storage[0]).toMatch(new RegExp(`^StorageBlobLogs\n\\| where AccountName == "${account}" `))
     expect(data.items.map((i) => i.content.json ?? '').join('\n')).toMatch(/detection times yet/)
   })
 })

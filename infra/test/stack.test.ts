@@ -46,7 +46,8 @@ describe('the stack in secret mode (prod-like)', () => {
       'azure-native:storage:BlobServiceProperties': 1,
       'azure-native:storage:ManagementPolicy': 1,
       'azure-native:operationalinsights:Workspace': 1,
-      'azure-native:monitor:DiagnosticSetting': 1,
+      // The vault's audit log and the ledger account's blob writes.
+      'azure-native:monitor:DiagnosticSetting': 2,
       'azure-native:app:ManagedEnvironment': 1,
       'azure-native:authorization:RoleAssignment': 5,
       'azure-native:app:Job': 1,
@@ -147,11 +148,36 @@ describe('the stack in secret mode (prod-like)', () => {
         scope: expect.stringMatching(/Microsoft\.Storage\/storageAccounts\/tqst[a-z0-9]+$/),
       }),
     ])
-    expect(one(d.mocks, 'azure-native:monitor:DiagnosticSetting').inputs).toMatchObject({
-      resourceUri: expect.stringMatching(/Microsoft\.KeyVault\/vaults\/tqkv/),
-      workspaceId: expect.stringMatching(/-id$/),
-      logs: [{ category: 'AuditEvent', enabled: true }],
-    })
+    const vaultAudit = ofType(d.mocks, 'azure-native:monitor:DiagnosticSetting').filter((s) =>
+      /Microsoft\.KeyVault\/vaults\/tqkv/.test(s.inputs.resourceUri as string),
+    )
+    expect(vaultAudit.map((s) => s.inputs)).toEqual([
+      expect.objectContaining({
+        workspaceId: expect.stringMatching(/-id$/),
+        logs: [{ category: 'AuditEvent', enabled: true }],
+      }),
+    ])
+  })
+
+  // azure-docs articles/storage/blobs/monitor-blob-storage.md: blob logs are set on the blob
+  // service's resource id; StorageWrite and StorageDelete land in StorageBlobLogs.
+  it("the ledger account's blob writes and deletes (who wrote a decision) go to the job's workspace", () => {
+    const account = one(d.mocks, 'azure-native:storage:StorageAccount')
+    const workspace = one(d.mocks, 'azure-native:operationalinsights:Workspace')
+    const blobLogs = ofType(d.mocks, 'azure-native:monitor:DiagnosticSetting').filter((s) =>
+      (s.inputs.resourceUri as string).includes('Microsoft.Storage'),
+    )
+    expect(blobLogs.map((s) => s.inputs)).toEqual([
+      {
+        name: 'tourniquet-blob-writes',
+        resourceUri: `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/${account.inputs.accountName}/blobServices/default`,
+        workspaceId: `${workspace.name}-id`,
+        logs: [
+          { category: 'StorageWrite', enabled: true },
+          { category: 'StorageDelete', enabled: true },
+        ],
+      },
+    ])
   })
 
   it('the ledger survives the job: versioning, blob and container soft delete (30 days by default)', () => {

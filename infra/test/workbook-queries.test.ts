@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { auditQueries } from '../src/workbook/queries.js'
+import { BLOB_LOG_CATEGORIES, DECISIONS_CONTAINER } from '../src/components/ledgerStore.js'
+import { auditQueries, decisionQueries } from '../src/workbook/queries.js'
 
 // Real audit output of the built runner against the mock (see fixtures/README.md).
 const LINES = readFileSync(join(import.meta.dirname, 'fixtures', 'audit.jsonl'), 'utf8')
@@ -82,5 +83,38 @@ describe('the workbook queries against recorded audit lines', () => {
     ])
       expect(where('step', f)).toBe(true)
     expect(where('start', 'runId')).toBe(true)
+  })
+})
+
+describe("the decision writers' query over the ledger account's blob logs", () => {
+  const ACCOUNT = 'tqstab12cd34ef56'
+  const { decisionWrites } = decisionQueries({
+    accountName: ACCOUNT,
+    container: DECISIONS_CONTAINER,
+    categories: BLOB_LOG_CATEGORIES,
+  })
+
+  it('reads the categories the diagnostic setting sends, of the ledger account, in the decisions container only', () => {
+    expect(decisionWrites.query).toMatch(/^StorageBlobLogs\n/)
+    expect(decisionWrites.query).toContain(
+      `where AccountName == "${ACCOUNT}" and Category in ("StorageWrite", "StorageDelete")`,
+    )
+    // The path's first segment, not "contains": a ledger blob named .../decisions/... is not a decision.
+    expect(decisionWrites.query).toContain('extend blob = tostring(parse_url(Uri).Path)')
+    expect(decisionWrites.query).toContain('where blob startswith "/decisions/"')
+  })
+
+  it('shows who wrote (object id, UPN, how authenticated, from where), what, with which status', () => {
+    const project = decisionWrites.query.split('\n').find((l) => l.startsWith('| project ')) ?? ''
+    expect(project.replace('| project ', '').split(', ')).toEqual([
+      'TimeGenerated',
+      'RequesterObjectId',
+      'RequesterUpn',
+      'AuthenticationType',
+      'CallerIpAddress',
+      'OperationName',
+      'StatusCode',
+      'blob',
+    ])
   })
 })

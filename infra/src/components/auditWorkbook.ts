@@ -1,6 +1,7 @@
 /**
  * An Azure Monitor workbook over the runner's Log Analytics workspace: runs, actions, failures,
- * pending approvals and time to containment, from the audit lines (workbook/queries.ts).
+ * pending approvals and time to containment, from the audit lines, and who wrote to the decisions
+ * container, from the ledger account's blob logs (workbook/queries.ts).
  * Microsoft.Insights/workbooks (azure-native applicationinsights.Workbook, API 2023-06-01):
  * category 'workbook' is the gallery it shows in, kind 'shared' the only valid kind, sourceId the
  * resource it belongs to, and the resource name must be a GUID.
@@ -20,6 +21,12 @@ export interface AuditWorkbookArgs {
   /** The watch app's name: its audit lines carry ContainerAppName_s instead of ContainerJobName_s. */
   appName: string
   displayName: string
+  /** The ledger account's blob logs: who wrote to the decisions container. */
+  decisionLogs: {
+    accountName: pulumi.Input<string>
+    container: string
+    categories: readonly string[]
+  }
 }
 
 /**
@@ -50,8 +57,14 @@ export class AuditWorkbook extends pulumi.ComponentResource {
         sourceId: args.workspaceId,
         version: 'Notebook/1.0',
         serializedData: pulumi
-          .output(args.workspaceId)
-          .apply((id) => workbookContent({ jobName: args.jobName, appName: args.appName }, id)),
+          .all([args.workspaceId, args.decisionLogs.accountName])
+          .apply(([id, accountName]) =>
+            workbookContent(
+              { jobName: args.jobName, appName: args.appName },
+              { ...args.decisionLogs, accountName },
+              id,
+            ),
+          ),
       },
       { parent: this },
     )

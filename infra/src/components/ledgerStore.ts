@@ -25,6 +25,7 @@
  * (lifecycle-management-overview.md): otherwise a multi-megabyte version a minute is kept forever.
  */
 import * as authorization from '@pulumi/azure-native/authorization/index.js'
+import * as monitor from '@pulumi/azure-native/monitor/index.js'
 import * as storage from '@pulumi/azure-native/storage/index.js'
 import * as pulumi from '@pulumi/pulumi'
 
@@ -50,6 +51,20 @@ export const STATE_BLOB = `${LEDGER_BLOB}.evidence.json`
 /** Days a superseded version of the evidence state is kept (the lifecycle rule's smallest useful step is a day). */
 export const STATE_VERSION_DAYS = 1
 
+/**
+ * The blob service's resource-log categories sent to Log Analytics, where they land in the
+ * StorageBlobLogs table (https://learn.microsoft.com/azure/azure-monitor/reference/supported-logs/microsoft-storage-storageaccounts-blobservices-logs;
+ * azure-docs articles/storage/blobs/monitor-blob-storage.md, "Collection and routing"). StorageRead is left
+ * out: every run reads the ledger and the decisions, and those reads would outnumber the writes
+ * an audit asks about many times over.
+ */
+export const BLOB_LOG_CATEGORIES = ['StorageWrite', 'StorageDelete'] as const
+
+export interface BlobLogsArgs {
+  /** The Log Analytics workspace the job's audit goes to, so one workbook reads both. */
+  workspaceId: pulumi.Input<string>
+}
+
 export class LedgerStore extends pulumi.ComponentResource {
   readonly account: storage.StorageAccount
   readonly container: storage.BlobContainer
@@ -61,9 +76,11 @@ export class LedgerStore extends pulumi.ComponentResource {
   readonly state: storage.BlobContainer
   /** The blob the job keeps its evidence state in (TOURNIQUET_EVIDENCE). */
   readonly stateUrl: pulumi.Output<string>
+  private readonly logicalName: string
 
   constructor(name: string, args: LedgerStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super('tourniquet:index:LedgerStore', name, {}, opts)
+    this.logicalName = name
     this.account = new storage.StorageAccount(
       name,
       {
@@ -165,5 +182,27 @@ export class LedgerStore extends pulumi.ComponentResource {
       decisionsUrl: this.decisionsUrl,
       stateUrl: this.stateUrl,
     })
+  }
+
+  /**
+   * Sends the blob service's writes and deletes to Log Analytics (StorageBlobLogs): each names the
+   * Entra identity whose token made it (RequesterObjectId, RequesterUpn), which is how an approval
+   * is traced to a person. A method rather than a constructor argument because the workspace
+   * belongs to the runner, which is built after this store (it needs the containers' ids).
+   * Scope: the blob service, `<account>/blobServices/default`: the blob log categories belong to
+   * that resource, not to the account (monitor-blob-storage.md: "the resource ID of the Blob
+   * storage endpoint").
+   */
+  logWrites(args: BlobLogsArgs): monitor.DiagnosticSetting {
+    return new monitor.DiagnosticSetting(
+      `${this.logicalName}-blob-logs`,
+      {
+        name: 'tourniquet-blob-writes',
+        resourceUri: pulumi.interpolate`${this.account.id}/blobServices/default`,
+        workspaceId: args.workspaceId,
+        logs: BLOB_LOG_CATEGORIES.map((category) => ({ category, enabled: true })),
+      },
+      { parent: this },
+    )
   }
 }

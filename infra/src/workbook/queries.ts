@@ -86,6 +86,46 @@ ${base}
   } satisfies Record<string, AuditQuery>
 }
 
+/** Where the decisions are and which blob log categories reach the workspace (LedgerStore). */
+export interface DecisionLogNames {
+  /** The ledger storage account (StorageBlobLogs.AccountName). */
+  accountName: string
+  /** The decisions container: its writes are approvals and rejections. */
+  container: string
+  /** The categories the account's diagnostic setting sends: writes and deletes, no reads. */
+  categories: readonly string[]
+}
+
+/**
+ * Who wrote to the decisions container, from the storage account's own log rather than from the
+ * line's `by`: the Entra identity whose token made the request (RequesterObjectId, and
+ * RequesterUpn for a user), how it authenticated and from where. Failed requests are kept: a 403
+ * from the job's identity is an attempt to approve its own step. Columns are those of the
+ * StorageBlobLogs reference (https://learn.microsoft.com/azure/azure-monitor/reference/tables/storagebloblogs);
+ * Uri carries the container as the first segment of its path, and a query string
+ * (`?comp=appendblock`) that is cut off.
+ */
+export function decisionQueries({ accountName, container, categories }: DecisionLogNames) {
+  return {
+    decisionWrites: {
+      title: 'Who wrote to the decisions container (latest 100 writes and deletes)',
+      visualization: 'table',
+      query: `StorageBlobLogs
+| where AccountName == "${accountName}" and Category in (${categories.map((c) => `"${c}"`).join(', ')})
+| extend blob = tostring(parse_url(Uri).Path)
+| where blob startswith "/${container}/"
+| project TimeGenerated, RequesterObjectId, RequesterUpn, AuthenticationType, CallerIpAddress, OperationName, StatusCode, blob
+| order by TimeGenerated desc
+| take 100`,
+    },
+  } satisfies Record<string, AuditQuery>
+}
+
+export const DECISIONS_NOTE =
+  "**Who wrote a decision** is read from the ledger storage account's blob logs (StorageBlobLogs): " +
+  'the identity whose token wrote to the decisions container, not the `--by` note on the line. ' +
+  '`tourniquet approve` and `reject` send a PutBlob that only creates the trail (409 once it exists) and an AppendBlock with the decision.'
+
 export const CONTAINMENT_NOTE =
   '**Time to containment** here runs from the start of a run to each step it verified (status succeeded). ' +
   'Detection-to-containment would also need when Entra ID Protection or Defender for Identity detected the risk; ' +

@@ -3,7 +3,15 @@
  * item (type 1) and one Log Analytics query item (type 3, "KqlItem/1.0", queryType 0) per query,
  * each run against the workspace the workbook is attached to (sourceId / fallbackResourceIds).
  */
-import { type AuditQuery, auditQueries, CONTAINMENT_NOTE, type RunnerNames } from './queries.js'
+import {
+  type AuditQuery,
+  auditQueries,
+  CONTAINMENT_NOTE,
+  DECISIONS_NOTE,
+  type DecisionLogNames,
+  decisionQueries,
+  type RunnerNames,
+} from './queries.js'
 
 const SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000
 
@@ -24,7 +32,11 @@ const kql = (name: string, q: AuditQuery) => ({
   },
 })
 
-export function workbookContent(names: RunnerNames, workspaceId: string): string {
+export function workbookContent(
+  names: RunnerNames,
+  decisions: DecisionLogNames,
+  workspaceId: string,
+): string {
   const items = [
     text(
       'about',
@@ -32,6 +44,8 @@ export function workbookContent(names: RunnerNames, workspaceId: string): string
     ),
     ...Object.entries(auditQueries(names)).map(([name, q]) => kql(name, q)),
     text('containment-note', CONTAINMENT_NOTE),
+    text('decisions-note', DECISIONS_NOTE),
+    ...Object.entries(decisionQueries(decisions)).map(([name, q]) => kql(name, q)),
   ]
   return JSON.stringify({ version: 'Notebook/1.0', items, fallbackResourceIds: [workspaceId] })
 }

@@ -97,6 +97,10 @@ interface Run {
   ledger: Ledger | undefined
   locked: boolean
   ownClient: GraphClient | undefined
+  /** A client at the job's pace for a full collection the run turned to under a shared budget (closed at the end). */
+  unsharedClient: GraphClient | undefined
+  /** Whether the run's own client takes from a budget shared with other runs (watch's share). */
+  shared: boolean
 }
 
 export async function runJob(options: RunOptions): Promise<RunResult> {
@@ -112,6 +116,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     run.headroom = run.ledger?.headroom?.()
     if (run.locked) await run.ledger?.release()
     await run.ownClient?.close()
+    await run.unsharedClient?.close()
   }
   // After the lease is given back: a slow webhook delays no other run. The summary stays last.
   await tell(run)
@@ -206,6 +211,8 @@ function beginRun(options: RunOptions): Run {
     ledger: undefined,
     locked: false,
     ownClient: undefined,
+    unsharedClient: undefined,
+    shared: false,
   }
   return run
 }
@@ -303,6 +310,7 @@ async function connect(
   const { config } = run
   if (!run.options.client)
     run.ownClient = clientFromConfig(config, await credentialFor(config), undefined, sharedBudgets)
+  run.shared = run.ownClient !== undefined && sharedBudgets !== undefined
   const client = run.options.client ?? (run.ownClient as GraphClient)
   run.audit.event('start', {
     mode: config.mode,
@@ -333,6 +341,18 @@ function paceOf(run: Run, policy: Policy, previous: EvidenceState | undefined): 
   if (reason === undefined) return shared
   run.audit.note(`tourniquet: a full collection (${reason}) reads at the job's pace, not the watch's share`)
   return undefined
+}
+
+/**
+ * The client for a full collection the run turned to midway: under `tourniquet watch`'s shared
+ * budget a client of its own at the job's pace (like a full collection known from the start, see
+ * paceOf), else the run's client.
+ */
+async function fullCollectionClient(run: Run, client: GraphClient): Promise<GraphClient> {
+  if (!run.shared) return client
+  run.audit.note("tourniquet: a full collection reads at the job's pace, not the watch's share")
+  run.unsharedClient ??= clientFromConfig(run.config, await credentialFor(run.config))
+  return run.unsharedClient
 }
 
 /** The plan and what the fresh-facts phase decided, with what that phase needs again after approvals. */
@@ -369,8 +389,9 @@ async function collectAndPlan(
     // A new freshness: the full collection starts from an empty state, so nothing read so far is in it.
     fresh = emptyFreshness()
     const full = `fresh facts: ${decision.reason}; a full collection reads them for fewer requests`
-    collected = await collect(run, client, policy, { previous: evidence.loaded.state, fresh, full })
-    context = freshContext(run, client, collected, fresh, entries)
+    const reader = await fullCollectionClient(run, client)
+    collected = await collect(run, reader, policy, { previous: evidence.loaded.state, fresh, full })
+    context = freshContext(run, reader, collected, fresh, entries)
     decision = await decideOnFreshFacts({ ...context, maxIdentityProtectionReads: Number.POSITIVE_INFINITY })
   }
   if (decision instanceof NeedsFullCollection) throw new Error('unreachable: no limit on fresh reads')

@@ -139,6 +139,24 @@ describe('consultLedger', () => {
     expect(consultLedger([s], [other, failed]).done).toEqual([{ step: s, entry: other }])
   })
 
+  it('respects the last line of the exact key over a later line of another key', () => {
+    const s = step('u1', ['d1'])
+    const done = line(s, 'done', 'succeeded')
+    const laterIntent = line(step('u1', ['d1', 'd2']), 'intent')
+    expect(consultLedger([s], [done, laterIntent]).done).toEqual([{ step: s, entry: done }])
+    const intent = line(s, 'intent')
+    const laterDone = line(step('u1', ['d1', 'd2']), 'done', 'succeeded')
+    expect(consultLedger([s], [intent, laterDone]).interrupted).toEqual([{ step: s, entry: intent }])
+  })
+
+  it('matches a line written before lines carried their detections by its evidence key', () => {
+    const s = step('u1', ['d1'])
+    const { evidence: _d, ...done } = line(s, 'done', 'succeeded')
+    expect(consultLedger([s], [done]).done).toEqual([{ step: s, entry: done }])
+    const { evidence: _i, ...intent } = line(s, 'intent')
+    expect(consultLedger([s], [intent]).interrupted).toEqual([{ step: s, entry: intent }])
+  })
+
   it('splits several steps independently', () => {
     const a = step('u1', ['d1'])
     const b = step('u2', ['d2'])

@@ -3,7 +3,6 @@
  * and this run has not read is read now, for exactly the users the steps and the changeable skips
  * rest on, and a step whose facts could not be read is not sent.
  */
-import { USER_SELECT } from '@tourniquet/core'
 import { type Policy, parsePolicy, type Step } from '@tourniquet/policy'
 import { describe, expect, it } from 'vitest'
 import { emptyFreshness, type Freshness, storedDetection, storedUser } from '../../src/evidence/read.js'
@@ -661,7 +660,6 @@ rules:
     graph.riskyUserById.set('u1', riskyUser('u1'))
     const again = await decided(
       context(graph, {
-        ...ctx,
         users: [stored('u1')],
         detections: [['d1', 'u1']],
         entries: [intent],

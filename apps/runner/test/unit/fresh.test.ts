@@ -3,6 +3,7 @@
  * and this run has not read is read now, for exactly the users the steps and the changeable skips
  * rest on, and a step whose facts could not be read is not sent.
  */
+import { USER_SELECT } from '@tourniquet/core'
 import { type Policy, parsePolicy, type Step } from '@tourniquet/policy'
 import { describe, expect, it } from 'vitest'
 import { emptyFreshness, type Freshness, storedDetection, storedUser } from '../../src/evidence/read.js'
@@ -300,6 +301,86 @@ rules:
     expect([...ctx.state.detections.keys()]).toEqual(['d3'])
     expect(ctx.state.detections.get('d3')).toEqual(storedDetection(graph.detectionById.get('d3') as never))
     expect(ctx.fresh.detections).toEqual(new Set(['d1', 'd2', 'd3']))
+    expect(ctx.fresh.modified).toBe(true)
+  })
+
+  it('marks the state modified when only a detection read again changed', async () => {
+    const graph = new FakeGraph()
+    graph.detectionById.set('d1', { ...recent('d1', 'u1'), riskLevel: 'low' })
+    const ctx = context(graph, {
+      users: [stored('u1')],
+      detections: [['d1', 'u1']],
+      fresh: { users: new Set(['u1']), directory: new Set(['u1']) },
+    })
+    await decided(ctx)
+    expect(ctx.state.detections.get('d1')?.riskLevel).toBe('low')
+    expect(ctx.fresh.modified).toBe(true)
+  })
+
+  it('reads a stale risky user and a stale detection of the same step in one round, and sends it', async () => {
+    const graph = new FakeGraph()
+    graph.riskyUserById.set('u1', riskyUser('u1'))
+    graph.detectionById.set('d1', recent('d1', 'u1'))
+    const ctx = context(graph, {
+      users: [stored('u1')],
+      detections: [['d1', 'u1']],
+      fresh: { directory: new Set(['u1']) },
+    })
+    const d = await decided(ctx)
+    expect(graph.calls.riskyUsersGet).toEqual(['u1'])
+    expect(graph.calls.detectionsGet).toEqual(['d1'])
+    expect(todoUsers(d)).toEqual(['u1'])
+    expect(d.unverifiable).toEqual([])
+  })
+
+  it('passes the run`s signal to every read, and asks the directory for the facts the policy needs', async () => {
+    const graph = new FakeGraph()
+    graph.riskyUserById.set('u1', riskyUser('u1'))
+    graph.detectionById.set('d1', recent('d1', 'u1'))
+    graph.directory.set('u1', { ...SYNCED, onPremisesSecurityIdentifier: SID })
+    graph.identitiesBySid.set(SID, [identity('i1', SID)])
+    const signal = new AbortController().signal
+    const ctx = {
+      ...context(graph, { users: [stored('u1', { directory: SYNCED })], detections: [['d1', 'u1']] }),
+      signal,
+    }
+    await decided(ctx)
+    expect(new Map(graph.options)).toEqual(
+      new Map<string, unknown>([
+        ['riskyUsers.get', { signal }],
+        ['riskDetections.get', { signal }],
+        ['users.getEach', { select: USER_SELECT, signal }],
+        ['identityAccounts.findBySids', { signal }],
+      ]),
+    )
+    expect(graph.options).toHaveLength(4)
+  })
+
+  it('does not bring back a user whose risky-user record went (404) while its directory facts were being read', async () => {
+    const graph = new FakeGraph()
+    graph.directoryTurns = 3
+    graph.directory.set('u1', CLOUD)
+    const ctx = context(graph, { users: [stored('u1')] })
+    const d = await decided(ctx)
+    expect(graph.calls.usersGetEach).toEqual([['u1']])
+    expect(ctx.state.users.has('u1')).toBe(false)
+    expect(d.plan.steps).toEqual([])
+  })
+
+  it('looks up no Defender for Identity identity of a user whose risky-user record went (404)', async () => {
+    const graph = new FakeGraph()
+    const defender = {
+      identityAccountId: 'i1',
+      accounts: [{ provider: 'activeDirectory', identifier: 'a', actions: [] }],
+    }
+    const ctx = context(graph, {
+      users: [stored('u1', { directory: SYNCED, defender })],
+      fresh: { directory: new Set(['u1']), sids: new Map([['u1', SID]]) },
+    })
+    const d = await decided(ctx)
+    expect(graph.calls.findBySids).toEqual([])
+    expect(d.plan.steps).toEqual([])
+    expect(ctx.state.users.has('u1')).toBe(false)
   })
 
   it('uses the host clock for the lookback when Graph`s is not known', async () => {
@@ -730,6 +811,7 @@ rules:
     expect(d.view).toEqual({ todo: [], done: [], interrupted: [] })
     expect(d.unverifiable).toEqual([])
     expect(graph.calls.riskyUsersGet).toEqual([])
+    expect(graph.calls.usersGetEach).toEqual([])
   })
 
   it('keeps an unreadable exclusion group as the refusal, and passes the group members read to the policy', async () => {

@@ -63,6 +63,11 @@ export class FakeGraph {
   /** Defender for Identity identities by SID as asked (upper case), or the error for that SID. */
   identitiesBySid = new Map<string, FakeIdentity[] | Error>()
 
+  /** Event-loop turns the directory's `$batch` takes to answer, so a concurrent read can land first. */
+  directoryTurns = 0
+  /** The options of every call, in order, to check what the caller passed (its signal, its $select). */
+  readonly options: Array<[string, unknown]> = []
+
   readonly calls = {
     riskyUsersList: [] as ListCall[],
     detectionsList: [] as ListCall[],
@@ -75,29 +80,36 @@ export class FakeGraph {
   readonly client = {
     riskyUsers: {
       list: (query: Record<string, unknown>, options: { onPage?: (p: PageInfo) => void } = {}) => {
+        this.options.push(['riskyUsers.list', options])
         this.calls.riskyUsersList.push({ query })
         return paged(this.riskyUserList, options.onPage)
       },
-      get: async (id: string) => {
+      get: async (id: string, options: unknown) => {
+        this.options.push(['riskyUsers.get', options])
         this.calls.riskyUsersGet.push(id)
         return answer(this.riskyUserById.get(id))
       },
     },
     riskDetections: {
       list: (query: Record<string, unknown>, options: { onPage?: (p: PageInfo) => void } = {}) => {
+        this.options.push(['riskDetections.list', options])
         this.calls.detectionsList.push({ query })
         return paged(this.detectionList, options.onPage)
       },
-      get: async (id: string) => {
+      get: async (id: string, options: unknown) => {
+        this.options.push(['riskDetections.get', options])
         this.calls.detectionsGet.push(id)
         return answer(this.detectionById.get(id))
       },
     },
     users: {
-      getEach: (ids: readonly string[]) => {
+      getEach: (ids: readonly string[], options: unknown) => {
+        this.options.push(['users.getEach', options])
         this.calls.usersGetEach.push([...ids])
         const directory = this.directory
+        const turns = this.directoryTurns
         return (async function* () {
+          for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve))
           for (const id of ids) {
             const u = directory.get(id)
             if (u !== undefined) yield [id, u instanceof Error ? u : { id, ...u }] as const
@@ -106,7 +118,8 @@ export class FakeGraph {
       },
     },
     identityAccounts: {
-      findBySids: (sids: readonly string[]) => {
+      findBySids: (sids: readonly string[], options: unknown) => {
+        this.options.push(['identityAccounts.findBySids', options])
         this.calls.findBySids.push([...sids])
         const bySid = this.identitiesBySid
         return (async function* () {

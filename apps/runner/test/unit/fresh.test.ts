@@ -800,7 +800,10 @@ rules:
   it('reads nothing on a refused plan: an unresolved excluded UPN refuses the run', async () => {
     const graph = new FakeGraph()
     const d = await decided(
-      context(graph, { users: [stored('u1')], unresolved: ['a@contoso.test', 'b@contoso.test'] }),
+      context(graph, {
+        users: [stored('u1'), stored('u2', { directory: { ...CLOUD, accountEnabled: false } })],
+        unresolved: ['a@contoso.test', 'b@contoso.test'],
+      }),
     )
     expect(d.plan.refused).toEqual({
       limit: 'exclude.users',
@@ -808,6 +811,8 @@ rules:
         'exclude.users a@contoso.test, b@contoso.test could not be resolved to an object id, so nobody can be acted on safely',
     })
     expect(d.plan.steps).toEqual([])
+    // A refused run tells its skips as they are, and reads nothing for them.
+    expect(skipsOf(d)).toEqual([['u2', 'alreadyDisabled']])
     expect(d.view).toEqual({ todo: [], done: [], interrupted: [] })
     expect(d.unverifiable).toEqual([])
     expect(graph.calls.riskyUsersGet).toEqual([])

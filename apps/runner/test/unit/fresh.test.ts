@@ -464,6 +464,44 @@ rules:
     expect(d.view.todo).toEqual([])
   })
 
+  it.each([
+    ['its risky-user record was not read this run', {}, [] as string[][]],
+    ['a detection behind it was not read this run', { users: new Set(['u2']) }, [['d2', 'u2']]],
+    [
+      'its Defender for Identity identity was not looked up this run',
+      { users: new Set(['u2']) },
+      [] as string[][],
+      true,
+    ],
+  ])(
+    'does not send a step that appears when the rounds run out, and says which fact was not read: %s',
+    async (reason, fresh, detections, synced = false) => {
+      // The directory answers for the disabled user only on the third round: it was re-enabled.
+      const graph = new FakeGraph()
+      graph.directoryAnswersFrom.set('u2', 3)
+      graph.directory.set('u2', synced ? { ...SYNCED, onPremisesSecurityIdentifier: SID } : CLOUD)
+      const defender = {
+        identityAccountId: 'i2',
+        accounts: [{ provider: 'activeDirectory', identifier: 'a', actions: [] }],
+      }
+      const ctx = context(graph, {
+        users: [
+          stored('u2', {
+            directory: { ...(synced ? SYNCED : CLOUD), accountEnabled: false },
+            ...(synced ? { defender } : {}),
+          }),
+        ],
+        detections,
+        fresh,
+      })
+      const d = await decided(ctx)
+      expect(graph.calls.usersGetEach).toEqual([['u2'], ['u2'], ['u2']])
+      expect(d.plan.steps.map((s) => s.userId)).toEqual(['u2'])
+      expect(d.view.todo).toEqual([])
+      expect(d.unverifiable.map((u) => [u.step.userId, u.reason])).toEqual([['u2', reason]])
+    },
+  )
+
   it('names a user whose directory facts are unknown by the directory`s UPN of the exclusions', async () => {
     const graph = new FakeGraph()
     graph.directory.set('u1', new Error('item 500'))

@@ -63,6 +63,8 @@ export class FakeGraph {
   /** Defender for Identity identities by SID as asked (upper case), or the error for that SID. */
   identitiesBySid = new Map<string, FakeIdentity[] | Error>()
 
+  /** From which `getEach` call (1 for the first) the directory answers for a user; before it, not at all. */
+  directoryAnswersFrom = new Map<string, number>()
   /** Event-loop turns the directory's `$batch` takes to answer, so a concurrent read can land first. */
   directoryTurns = 0
   /** The options of every call, in order, to check what the caller passed (its signal, its $select). */
@@ -108,9 +110,12 @@ export class FakeGraph {
         this.calls.usersGetEach.push([...ids])
         const directory = this.directory
         const turns = this.directoryTurns
+        const call = this.calls.usersGetEach.length
+        const from = this.directoryAnswersFrom
         return (async function* () {
           for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve))
           for (const id of ids) {
+            if ((from.get(id) ?? 1) > call) continue
             const u = directory.get(id)
             if (u !== undefined) yield [id, u instanceof Error ? u : { id, ...u }] as const
           }

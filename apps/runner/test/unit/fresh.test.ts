@@ -735,8 +735,8 @@ rules:
     expect(d.unverifiable).toEqual([])
   })
 
-  it('does not send a Defender for Identity step whose identity was not looked up this run', async () => {
-    // The directory never answers again for this user: its facts and so its SID are not this run's.
+  it('forgets a cached Defender for Identity identity when this run has no SID for the user', async () => {
+    // The directory facts count as this run's, but it gave no SID: the cached identity cannot be checked.
     const graph = new FakeGraph()
     const defender = {
       identityAccountId: 'i1',

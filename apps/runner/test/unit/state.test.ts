@@ -1,0 +1,345 @@
+/**
+ * The evidence state (decision 015): which users the policy's filter admits, pruning by the
+ * lookback, the signals the policy sees, and the stored form, checked before it is used.
+ */
+import { parsePolicy } from '@tourniquet/policy'
+import { describe, expect, it } from 'vitest'
+import {
+  admits,
+  copyState,
+  type EvidenceState,
+  emptyState,
+  parseState,
+  policyDigest,
+  pruneDetections,
+  riskFilterOf,
+  type StoredDetection,
+  type StoredUser,
+  serializeState,
+  signalsOf,
+} from '../../src/evidence/state.js'
+
+const policy = (rules: string) => parsePolicy(`version: 1\nlookback: PT24H\nrules:\n${rules}`)
+
+const user = (userId: string, fields: Partial<StoredUser> = {}): StoredUser => ({
+  userId,
+  userPrincipalName: `${userId}@contoso.test`,
+  risk: { level: 'high', state: 'atRisk', detail: 'none' },
+  updated: '2026-12-01T10:00:00Z',
+  ...fields,
+})
+
+const detection = (id: string, userId: string, fields: Partial<StoredDetection> = {}): StoredDetection => ({
+  id,
+  userId,
+  riskEventType: 'unfamiliarFeatures',
+  riskLevel: 'high',
+  source: 'IdentityProtection',
+  detectedDateTime: '2026-12-01T09:00:00Z',
+  detectionTimingType: 'realtime',
+  updated: '2026-12-01T09:05:00Z',
+  ...fields,
+})
+
+function stateWith(users: StoredUser[], detections: StoredDetection[]): EvidenceState {
+  const s = emptyState('tenant-1', 'digest-1')
+  for (const u of users) s.users.set(u.userId, u)
+  for (const d of detections) s.detections.set(d.id, d)
+  return s
+}
+
+describe('riskFilterOf and admits', () => {
+  it('narrows levels only when every rule names some, and unions the states (the default ones when a rule names none)', () => {
+    const both = riskFilterOf(
+      policy(`  - name: a
+    when: { riskLevel: [high], riskState: [dismissed] }
+    then: [disable]
+  - name: b
+    when: { riskLevel: [medium, high] }
+    then: [revokeSessions]
+`),
+    )
+    expect({ levels: both.levels?.sort(), states: both.states.sort() }).toEqual({
+      levels: ['high', 'medium'],
+      states: ['atRisk', 'confirmedCompromised', 'dismissed'],
+    })
+    const anyLevel = riskFilterOf(
+      policy(`  - name: a
+    when: { riskLevel: [high] }
+    then: [disable]
+  - name: b
+    when: { riskState: [atRisk] }
+    then: [revokeSessions]
+`),
+    )
+    expect(anyLevel).toEqual({ levels: undefined, states: ['atRisk', 'confirmedCompromised'] })
+  })
+
+  it('admits a user only when its level and its state are both in the filter', () => {
+    const filter = { levels: ['high'], states: ['atRisk'] }
+    expect(admits(filter, { level: 'high', state: 'atRisk' })).toBe(true)
+    expect(admits(filter, { level: 'medium', state: 'atRisk' })).toBe(false)
+    expect(admits(filter, { level: 'high', state: 'dismissed' })).toBe(false)
+    expect(admits({ levels: undefined, states: ['atRisk'] }, { level: 'low', state: 'atRisk' })).toBe(true)
+    expect(admits({ levels: undefined, states: ['atRisk'] }, { level: 'low', state: 'remediated' })).toBe(
+      false,
+    )
+  })
+})
+
+describe('policyDigest', () => {
+  it('is the same for the same policy and changes with any change of it', () => {
+    const rules = `  - name: a\n    when: { riskLevel: [high] }\n    then: [disable]\n`
+    const a = policyDigest(policy(rules))
+    expect(a).toMatch(/^[0-9a-f]{32}$/)
+    expect(policyDigest(policy(rules))).toBe(a)
+    expect(policyDigest(parsePolicy(`version: 1\nlookback: PT48H\nrules:\n${rules}`))).not.toBe(a)
+  })
+})
+
+describe('emptyState and copyState', () => {
+  it('starts with nothing read and no watermark', () => {
+    expect(emptyState('t', 'd')).toEqual({
+      tenantId: 't',
+      policyDigest: 'd',
+      fullAt: undefined,
+      watermarks: {},
+      refusedAt: undefined,
+      users: new Map(),
+      detections: new Map(),
+    })
+  })
+
+  it('copies so that changing the copy leaves the original as it was', () => {
+    const original = stateWith([user('u1')], [detection('d1', 'u1')])
+    original.watermarks.users = '2026-12-01T10:00:00.000Z'
+    const before = serializeState(original)
+    const copy = copyState(original)
+    expect(serializeState(copy)).toBe(before)
+    copy.watermarks.users = '2026-12-02T10:00:00.000Z'
+    ;(copy.users.get('u1') as StoredUser).userPrincipalName = 'renamed@contoso.test'
+    ;(copy.detections.get('d1') as StoredDetection).riskLevel = 'low'
+    copy.users.set('u2', user('u2'))
+    copy.detections.set('d2', detection('d2', 'u2'))
+    expect(serializeState(original)).toBe(before)
+  })
+})
+
+describe('pruneDetections', () => {
+  it('drops the detections detected before the lookback start and returns their users', () => {
+    const start = Date.parse('2026-12-01T09:00:00Z')
+    const s = stateWith(
+      [],
+      [
+        detection('old', 'u1', { detectedDateTime: '2026-12-01T08:59:59.999Z' }),
+        detection('edge', 'u2', { detectedDateTime: '2026-12-01T09:00:00Z' }),
+        detection('new', 'u3', { detectedDateTime: '2026-12-01T09:30:00Z' }),
+      ],
+    )
+    expect(pruneDetections(s, start)).toEqual(new Set(['u1']))
+    expect([...s.detections.keys()]).toEqual(['edge', 'new'])
+  })
+})
+
+describe('signalsOf', () => {
+  it('gives every stored user its stored detections, without the state-only fields', () => {
+    const s = stateWith(
+      [
+        user('u1'),
+        user('u2', { directory: { accountEnabled: true, onPremisesSyncEnabled: false, userType: 'Member' } }),
+      ],
+      [detection('d1', 'u1'), detection('d2', 'u1'), detection('d3', 'u9')],
+    )
+    const { updated: _u, ...u1 } = user('u1')
+    const { updated: _u2, ...u2 } = user('u2', {
+      directory: { accountEnabled: true, onPremisesSyncEnabled: false, userType: 'Member' },
+    })
+    const { userId: _a, updated: _b, ...d1 } = detection('d1', 'u1')
+    const { userId: _c, updated: _d, ...d2 } = detection('d2', 'u1')
+    expect(signalsOf(s)).toEqual({
+      users: [
+        { ...u1, detections: [d1, d2] },
+        { ...u2, detections: [] },
+      ],
+    })
+    expect(Object.keys(signalsOf(s).users[0] ?? {})).not.toContain('updated')
+    expect(Object.keys(signalsOf(s).users[0]?.detections[0] ?? {})).not.toContain('userId')
+  })
+})
+
+describe('parseState and serializeState', () => {
+  const full = () => {
+    const s = stateWith(
+      [
+        user('u1', {
+          directory: { accountEnabled: true, onPremisesSyncEnabled: true, userType: 'Member' },
+          defender: {
+            identityAccountId: 'i1',
+            accounts: [{ provider: 'activeDirectory', identifier: 'a1', actions: ['disable'] }],
+          },
+          defenderNote: 'note',
+        }),
+      ],
+      [detection('d1', 'u1')],
+    )
+    s.fullAt = '2026-12-01T08:00:00.000Z'
+    s.watermarks = { users: '2026-12-01T10:00:00.000Z', detections: '2026-12-01T10:00:01.000Z' }
+    s.refusedAt = '2026-12-01T07:00:00.000Z'
+    return s
+  }
+
+  it('reads back what it wrote', () => {
+    const s = full()
+    expect(parseState(serializeState(s), 'state.json')).toEqual(s)
+    const empty = emptyState('t', 'd')
+    expect(parseState(serializeState(empty), 'state.json')).toEqual({ ...empty, watermarks: {} })
+  })
+
+  const stored = () =>
+    JSON.parse(serializeState(full())) as Record<string, unknown> & {
+      users: Array<Record<string, unknown>>
+      detections: Array<Record<string, unknown>>
+      watermarks: Record<string, unknown>
+    }
+  const problem = (value: unknown): string => {
+    try {
+      parseState(typeof value === 'string' ? value : JSON.stringify(value), 'blob:state')
+    } catch (e) {
+      return (e as Error).message
+    }
+    return 'accepted'
+  }
+
+  it('refuses text that is not JSON', () => {
+    expect(problem('{')).toBe('blob:state: not JSON')
+  })
+
+  it('refuses another version', () => {
+    expect(problem({ ...stored(), version: 1 })).toMatch(/^blob:state: version: /)
+  })
+
+  it('refuses a state that is not an object, naming the root', () => {
+    expect(problem([])).toMatch(/^blob:state: \(root\): /)
+  })
+
+  it.each([
+    ['tenantId', (s: ReturnType<typeof stored>) => ({ ...s, tenantId: '' }), /^blob:state: tenantId: /],
+    [
+      'policyDigest',
+      (s: ReturnType<typeof stored>) => ({ ...s, policyDigest: 'x'.repeat(257) }),
+      /policyDigest: /,
+    ],
+    ['fullAt', (s: ReturnType<typeof stored>) => ({ ...s, fullAt: 'yesterday' }), /fullAt: /],
+    ['refusedAt', (s: ReturnType<typeof stored>) => ({ ...s, refusedAt: '2026-12-01' }), /refusedAt: /],
+    [
+      'watermarks.users',
+      (s: ReturnType<typeof stored>) => ({ ...s, watermarks: { users: 'soon' } }),
+      /watermarks\.users: /,
+    ],
+    [
+      'watermarks.detections',
+      (s: ReturnType<typeof stored>) => ({ ...s, watermarks: { detections: 12 } }),
+      /watermarks\.detections: /,
+    ],
+    [
+      'users[0].userPrincipalName',
+      (s: ReturnType<typeof stored>) => ({
+        ...s,
+        users: [{ ...s.users[0], userPrincipalName: 'x'.repeat(1025) }],
+      }),
+      /users\.0\.userPrincipalName: /,
+    ],
+    [
+      'users[0].risk.detail',
+      (s: ReturnType<typeof stored>) => ({
+        ...s,
+        users: [{ ...s.users[0], risk: { level: 'high', state: 'atRisk', detail: 3 } }],
+      }),
+      /users\.0\.risk\.detail: /,
+    ],
+    [
+      'users[0].updated',
+      (s: ReturnType<typeof stored>) => ({ ...s, users: [{ ...s.users[0], updated: 'now' }] }),
+      /users\.0\.updated: /,
+    ],
+    [
+      'users[0].directory.accountEnabled',
+      (s: ReturnType<typeof stored>) => ({
+        ...s,
+        users: [
+          {
+            ...s.users[0],
+            directory: { accountEnabled: 'yes', onPremisesSyncEnabled: false, userType: 'Member' },
+          },
+        ],
+      }),
+      /users\.0\.directory\.accountEnabled: /,
+    ],
+    [
+      'users[0].defender.identityAccountId',
+      (s: ReturnType<typeof stored>) => ({
+        ...s,
+        users: [{ ...s.users[0], defender: { identityAccountId: '', accounts: [] } }],
+      }),
+      /users\.0\.defender\.identityAccountId: /,
+    ],
+    [
+      'users[0].defender.accounts (more than 100)',
+      (s: ReturnType<typeof stored>) => ({
+        ...s,
+        users: [
+          {
+            ...s.users[0],
+            defender: {
+              identityAccountId: 'i1',
+              accounts: Array.from({ length: 101 }, () => ({ provider: 'p', identifier: 'a', actions: [] })),
+            },
+          },
+        ],
+      }),
+      /users\.0\.defender\.accounts: /,
+    ],
+    [
+      'users[0].defenderNote',
+      (s: ReturnType<typeof stored>) => ({ ...s, users: [{ ...s.users[0], defenderNote: false }] }),
+      /users\.0\.defenderNote: /,
+    ],
+    [
+      'detections[0].detectedDateTime',
+      (s: ReturnType<typeof stored>) => ({
+        ...s,
+        detections: [{ ...s.detections[0], detectedDateTime: 'today' }],
+      }),
+      /detections\.0\.detectedDateTime: /,
+    ],
+    [
+      'detections[0].userId',
+      (s: ReturnType<typeof stored>) => ({ ...s, detections: [{ ...s.detections[0], userId: '' }] }),
+      /detections\.0\.userId: /,
+    ],
+    [
+      'detections[0].riskLevel',
+      (s: ReturnType<typeof stored>) => ({ ...s, detections: [{ ...s.detections[0], riskLevel: 1 }] }),
+      /detections\.0\.riskLevel: /,
+    ],
+    [
+      'detections[0].updated',
+      (s: ReturnType<typeof stored>) => ({ ...s, detections: [{ ...s.detections[0], updated: 'later' }] }),
+      /detections\.0\.updated: /,
+    ],
+  ])('refuses a bad %s, naming it', (_field, change, message) => {
+    expect(problem(change(stored()))).toMatch(message)
+  })
+
+  it('takes times with an offset, and fields at their limits', () => {
+    const s = stored()
+    expect(
+      problem({
+        ...s,
+        fullAt: '2026-12-01T08:00:00+01:00',
+        tenantId: 'x'.repeat(256),
+        users: [{ ...s.users[0], userPrincipalName: 'x'.repeat(1024) }],
+      }),
+    ).toBe('accepted')
+  })
+})

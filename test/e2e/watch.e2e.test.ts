@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -95,6 +95,34 @@ describe('tourniquet watch', () => {
     child.kill('SIGTERM')
     const r = await done
     expect(r.stderr).toMatch(/a full collection \(no evidence state yet\) reads at the job's pace/)
+  }, 60_000)
+
+  it("reads a full collection it turns to midway (a forged state: too many facts to read one by one) at the job's pace too", async () => {
+    const tenant = generateTenant({ riskyUsers: 3_000, seed: 6, highShare: 0 })
+    t = await Tenant.start({ tenant, timeScale: 50 })
+    const mock = t.mock
+    const env = t.env({
+      TOURNIQUET_WATCH_INTERVAL: 'PT1S',
+      TOURNIQUET_WATCH_SHARE: '0.001',
+      TOURNIQUET_IDENTITY_PROTECTION_RPS: String(50 * 0.95),
+    })
+    // A job's run leaves the state; a writer of it then raises 30 medium users to high.
+    await collect(spawnCli(['run', '--apply'], env))
+    const at = `${env.TOURNIQUET_LEDGER}.evidence.json`
+    const state = JSON.parse(await readFile(at, 'utf8')) as { users: Array<{ risk: { level: string } }> }
+    for (const user of state.users.slice(0, 30)) user.risk.level = 'high'
+    await writeFile(at, JSON.stringify(state))
+    const before = mock.log.length
+    const child = spawnCli(['watch', '--apply'], env)
+    const done = collect(child)
+    const pages = () =>
+      mock.log.slice(before).filter((l) => l.path.startsWith('/v1.0/identityProtection/')).length
+    // 30 users to read one by one: a full collection instead, about 18 pages; at the share, 15 s
+    // allow the burst of 5 and one more.
+    await expect.poll(pages, { timeout: 15_000, interval: 100 }).toBeGreaterThan(12)
+    child.kill('SIGTERM')
+    const r = await done
+    expect(r.stderr).toMatch(/a full collection reads at the job's pace/)
   }, 60_000)
 
   it('a failure that persists is told once, then again when it clears, not every run', async () => {

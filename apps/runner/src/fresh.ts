@@ -329,12 +329,21 @@ async function lookUpDefender(ctx: FreshContext, ids: ReadonlySet<string>): Prom
     if (!user) continue
     fresh.defender.add(id)
     user.defender = undefined
-    const sid = fresh.sids.get(id)
+    const sid = fresh.sids.get(id)?.toUpperCase()
+    const other = sid === undefined ? undefined : usersOfSid.get(sid)
     if (sid === undefined) user.defenderNote = 'the directory gives it no on-premises SID'
-    else usersOfSid.set(sid.toUpperCase(), id)
+    else if (other === undefined) usersOfSid.set(sid, id)
+    else {
+      // Two users with one SID: the identity would be either's, so it is neither's.
+      for (const u of [user, state.users.get(other)])
+        if (u) u.defenderNote = 'another user of the directory carries the same on-premises SID'
+      usersOfSid.set(sid, '')
+    }
   }
   if (usersOfSid.size === 0) return
-  for await (const [sid, found] of client.identityAccounts.findBySids([...usersOfSid.keys()], { signal })) {
+  const sids = [...usersOfSid].filter(([, id]) => id !== '').map(([sid]) => sid)
+  if (sids.length === 0) return
+  for await (const [sid, found] of client.identityAccounts.findBySids(sids, { signal })) {
     const user = state.users.get(usersOfSid.get(sid) as string)
     if (!user) continue
     if (found instanceof Error) {

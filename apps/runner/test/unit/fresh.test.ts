@@ -614,6 +614,28 @@ rules:
     expect(ctx.fresh.sids).toEqual(new Map([['u1', SID.toLowerCase()]]))
   })
 
+  it('trusts no identity for two users the directory gives one SID, and does not ask Defender for it', async () => {
+    const graph = new FakeGraph()
+    graph.directory.set('u1', { ...SYNCED, onPremisesSecurityIdentifier: SID })
+    graph.directory.set('u2', { ...SYNCED, onPremisesSecurityIdentifier: SID.toLowerCase() })
+    graph.identitiesBySid.set(SID, [identity('i1', SID)])
+    const ctx = context(graph, {
+      users: [stored('u1', { directory: SYNCED }), stored('u2', { directory: SYNCED })],
+      fresh: { users: new Set(['u1', 'u2']) },
+    })
+    const d = await decided(ctx)
+    expect(skipsOf(d)).toEqual([
+      ['u1', 'noDefenderAccount'],
+      ['u2', 'noDefenderAccount'],
+    ])
+    for (const id of ['u1', 'u2'])
+      expect(ctx.state.users.get(id)?.defenderNote).toBe(
+        'another user of the directory carries the same on-premises SID',
+      )
+    expect(graph.calls.findBySids).toEqual([])
+    expect(d.view.todo).toEqual([])
+  })
+
   it('keeps a provider Defender did not name as unknown', async () => {
     const graph = new FakeGraph()
     graph.directory.set('u1', { ...SYNCED, onPremisesSecurityIdentifier: SID })

@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config'
 // each file in milliseconds. `pnpm test` runs them too, with everything else (vitest.config.ts).
 export default defineConfig({
   test: {
-    include: ['test/unit/**/*.test.ts'],
+    // approvals.test.ts: the gate and the trails' records, pure or on a temporary folder.
+    include: ['test/unit/**/*.test.ts', 'test/approvals.test.ts'],
     testTimeout: 5_000,
   },
 })

@@ -37,14 +37,14 @@ describe('the README approval walkthrough, as written', () => {
     expect(yaml).toBeDefined()
     t = await Tenant.start({ scenario: 'demo' })
     const policy = join(t.dir, 'policy.yaml')
-    // The README shows the policy's approval part: a policy file starts with its version.
-    await writeFile(policy, `version: 1\n${yaml}`)
+    // The README shows the policy's approval part: a policy file also names its version and lookback.
+    await writeFile(policy, `version: 1\nlookback: PT48H\n${yaml}`)
     const env = t.env({ TOURNIQUET_POLICY: policy })
     const disables = () => (t as Tenant).mock.tenant.actions.filter((a) => a.kind === 'disable')
 
     // 1. A run (--apply) that plans such a step sends nothing for it, writes a request beside the ledger.
     const first = await runCli(['run', '--apply'], env)
-    expect(first.code).toBe(0)
+    expect(first.code, first.stderr).toBe(0)
     const pending = first.steps.filter((s) => s.status === 'pendingApproval')
     expect(pending.map((s) => s.action)).toEqual(['disable'])
     const upn = String(pending[0]?.userPrincipalName)

@@ -101,7 +101,14 @@ describe('tourniquet watch', () => {
     const tenant = generateTenant({ riskyUsers: 3_000, seed: 6, highShare: 0 })
     t = await Tenant.start({ tenant, timeScale: 50 })
     const mock = t.mock
+    // High risk is revoked; medium users are read (a rule names the level) and nothing matches them.
+    const policy = join(t.dir, 'high.yaml')
+    await writeFile(
+      policy,
+      'version: 1\nlookback: PT48H\nlimits:\n  maxActionsPerRun: 100000\nrules:\n  - name: high\n    when: { riskLevel: [high] }\n    then: [revokeSessions]\n  - name: medium-spray\n    when: { riskLevel: [medium], detections: { anyOf: [passwordSpray] } }\n    then: [revokeSessions]\n',
+    )
     const env = t.env({
+      TOURNIQUET_POLICY: policy,
       TOURNIQUET_WATCH_INTERVAL: 'PT1S',
       TOURNIQUET_WATCH_SHARE: '0.001',
       TOURNIQUET_IDENTITY_PROTECTION_RPS: String(50 * 0.95),

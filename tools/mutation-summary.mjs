@@ -1,3 +1,4 @@
+// Run from a package folder by its `mutation` script (packages/policy, packages/core, apps/runner).
 // Reduces Stryker's full report (reports/mutation/mutation.json, not committed: megabytes) to the
 // summary that is: per-file scores and every surviving or uncovered mutant, one line each.
 import { readFileSync, writeFileSync } from 'node:fs'

@@ -78,6 +78,76 @@ describe('approval gate', () => {
     expect(g.send).toEqual([])
     expect(g.waiting).toMatchObject([{ fresh: true, request: { detections: ['d1', 'd3'], runId: 'run-2' } }])
   })
+  it("a new request is dated now and expires after the policy's timeout, with the step's evidence", () => {
+    const g = gate([step(['d1'])], { requests: [], decisions: [] }, ctx)
+    expect(g.waiting).toEqual([
+      expect.objectContaining({
+        fresh: true,
+        until: new Date(NOW.getTime() + 3_600_000).toISOString(),
+        request: expect.objectContaining({
+          type: 'request',
+          at: NOW.toISOString(),
+          expiresAt: new Date(NOW.getTime() + 3_600_000).toISOString(),
+          detections: ['d1'],
+          evidence: ['leakedCredentials'],
+          onTimeout: 'skip',
+        }),
+      }),
+    ])
+    expect(g.granted).toEqual([])
+    expect(g.warnings).toEqual([])
+  })
+
+  it('an unanswered request past its timeout is sent with onTimeout: apply, and says why', () => {
+    const applying = { ...step(['d1']), approval: { timeoutMs: 3_600_000, onTimeout: 'apply' as const } }
+    const g = gate([applying], { requests: [asked(['d1'], '2026-12-01T09:00:00.000Z')], decisions: [] }, ctx)
+    expect(g.send).toEqual([applying])
+    expect(g.granted).toEqual([
+      {
+        step: applying,
+        why: 'approval: no answer within PT1H of the request by run-1; sent, as approvals.onTimeout says',
+      },
+    ])
+    expect(g.skipped).toEqual([])
+  })
+
+  it('a rejection dated in the future still rejects, and a warning names it; the reason is quoted', () => {
+    const no = { ...decided(['d1'], 'rejected', '2026-12-02T12:00:00.000Z'), reason: 'wrong person' }
+    const g = gate([step(['d1'])], { requests: [asked(['d1'])], decisions: [no] }, ctx)
+    expect(g.skipped).toEqual([
+      {
+        step: step(['d1']),
+        reason: 'approval: rejected by alice at 2026-12-02T12:00:00.000Z (wrong person)',
+      },
+    ])
+    expect(g.warnings).toEqual([
+      expect.stringMatching(/a rejection of disable .* is dated .*; it still rejects$/),
+    ])
+  })
+
+  it('an approval granted says who and when, with no reason when none was given; only gated steps read the trail', () => {
+    const g = gate(
+      [step(['d1'])],
+      { requests: [asked(['d1'])], decisions: [decided(['d1'], 'approved')] },
+      ctx,
+    )
+    expect(g.granted).toEqual([{ step: step(['d1']), why: 'approved by alice at 2026-12-01T11:40:00.000Z' }])
+    // A trail with a future approval is not even read when no step needs approval: no warning.
+    const free = { ...step(['d1']), approval: undefined }
+    const future = decided(['d1'], 'approved', '2026-12-09T00:00:00.000Z')
+    expect(gate([free], { requests: [], decisions: [future] }, ctx).warnings).toEqual([])
+  })
+
+  it('a capped trail of rejections only is trusted without a warning', () => {
+    const g = gate(
+      [step(['d1'])],
+      { requests: [asked(['d1'])], decisions: [decided(['d1'], 'rejected')], decisionsCapped: true },
+      ctx,
+    )
+    expect(g.skipped).toHaveLength(1)
+    expect(g.warnings).toEqual([])
+  })
+
   it('steps that need no approval pass untouched', () => {
     const free = { ...step(['d1']), approval: undefined }
     expect(gate([free], { requests: [], decisions: [] }, ctx)).toMatchObject({

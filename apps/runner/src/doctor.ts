@@ -438,6 +438,21 @@ function print(out: Writable, line: CheckLine): void {
 }
 
 /** Runs every check and prints it; returns the exit code. */
+/** The ledger, the evidence state and the decisions trail: each read, none written or leased. */
+async function storageLines(
+  options: DoctorOptions,
+  credential: Credential,
+  policy: Policy,
+): Promise<CheckLine[]> {
+  const { config } = options
+  const lines = [
+    await ledgerLine(config, credential, options.ledger),
+    await evidenceLine(config, credential),
+    await decisionsLine(config, credential, policy),
+  ]
+  return lines.filter((l): l is CheckLine => l !== undefined)
+}
+
 export async function runDoctor(options: DoctorOptions): Promise<number> {
   const { config, out, err } = options
   let policy: Policy
@@ -482,12 +497,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
       lines.push(line)
       print(out, line)
     }
-    const storage = [
-      await ledgerLine(config, credential, options.ledger),
-      await evidenceLine(config, credential),
-      await decisionsLine(config, credential, policy),
-    ].filter((l): l is CheckLine => l !== undefined)
-    for (const line of [...roleLines(report, policy), ...storage]) {
+    for (const line of [...roleLines(report, policy), ...(await storageLines(options, credential, policy))]) {
       lines.push(line)
       print(out, line)
     }

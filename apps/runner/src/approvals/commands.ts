@@ -187,32 +187,16 @@ export async function decide(
   access: TrailAccess = {},
 ): Promise<number> {
   const storage = storageOf(config, access)
-  const verb = decision === 'approved' ? 'approve' : 'reject'
-  const action = o.action === undefined ? undefined : canonicalAction(o.action)
-  if (o.action !== undefined && action === undefined) {
-    err.write(`tourniquet: --action: '${escapeField(o.action, 'terminal')}' is not an action\n`)
-    return EXIT.configuration
-  }
-  // One mistyped command must not decide dozens of steps: "all of them" is said with --all.
-  if ((o.user === undefined || o.user === '') === (o.all !== true)) {
-    err.write(
-      `tourniquet: ${verb} needs either --user UPN_OR_ID (one person's steps) or --all (every open step of the run), not both or neither\n`,
-    )
-    return EXIT.configuration
-  }
+  const action = checkedOptions(o, decision, err)
+  if (typeof action === 'number') return action
   const read = await readOrExplain(config, err, storage)
   if (typeof read === 'number') return read
   const { trails, requests, decisions } = read
-  const user = o.all ? undefined : o.user?.toLowerCase()
   // A rejection may follow an approval (until the step is sent, the gate then skips it); an
   // approval never overrides a rejection.
   const accept = decision === 'approved' ? (['open'] as const) : (['open', 'approved'] as const)
-  const matching = requestsWith(requests, decisions, accept, Date.now(), await policyTimeout(config)).filter(
-    (r) =>
-      r.runId === o.runId &&
-      (user === undefined || r.userId.toLowerCase() === user || r.userPrincipalName.toLowerCase() === user) &&
-      (action === undefined || r.action === action),
-  )
+  const open = requestsWith(requests, decisions, accept, Date.now(), await policyTimeout(config))
+  const matching = open.filter(matches(o, action.value))
   if (matching.length === 0) {
     const ref = `--run ${o.runId}${o.user ? ` --user ${o.user}` : ''}${o.all ? ' --all' : ''}${o.action ? ` --action ${o.action}` : ''}`
     err.write(
@@ -221,9 +205,56 @@ export async function decide(
     return EXIT.configuration
   }
   const by = await decider(storage, /^https?:/i.test(trails.decisions.location))
+  const lines = decisionLines(matching, decision, by, o)
+  await trails.decisions.append(lines)
+  for (const d of lines)
+    out.write(
+      `${escapeField(`${decision} ${d.action} ${d.userPrincipalName} (run ${d.runId}) by ${deciderOf(d)}`, 'terminal')}\n`,
+    )
+  return EXIT.ok
+}
+
+/** The `--action` asked for (undefined: any), or the exit code of options that cannot be used. */
+function checkedOptions(
+  o: DecideOptions,
+  decision: 'approved' | 'rejected',
+  err: Writable,
+): { value: ReturnType<typeof canonicalAction> } | number {
+  const action = o.action === undefined ? undefined : canonicalAction(o.action)
+  if (o.action !== undefined && action === undefined) {
+    err.write(`tourniquet: --action: '${escapeField(o.action, 'terminal')}' is not an action\n`)
+    return EXIT.configuration
+  }
+  // One mistyped command must not decide dozens of steps: "all of them" is said with --all.
+  if ((o.user === undefined || o.user === '') === (o.all !== true)) {
+    const verb = decision === 'approved' ? 'approve' : 'reject'
+    err.write(
+      `tourniquet: ${verb} needs either --user UPN_OR_ID (one person's steps) or --all (every open step of the run), not both or neither\n`,
+    )
+    return EXIT.configuration
+  }
+  return { value: action }
+}
+
+/** Whether an open request is one the options name: the run, and the user and action when given. */
+function matches(o: DecideOptions, action: ReturnType<typeof canonicalAction>) {
+  const user = o.all ? undefined : o.user?.toLowerCase()
+  return (r: ApprovalRequest): boolean =>
+    r.runId === o.runId &&
+    (user === undefined || r.userId.toLowerCase() === user || r.userPrincipalName.toLowerCase() === user) &&
+    (action === undefined || r.action === action)
+}
+
+/** One decision line per matching request, by the signed-in identity; `--by` only as a declared note. */
+function decisionLines(
+  matching: readonly ApprovalRequest[],
+  decision: 'approved' | 'rejected',
+  by: ApprovalDecision['by'],
+  o: DecideOptions,
+): ApprovalDecision[] {
   const declared = o.by?.trim() ? o.by.trim() : undefined
   const at = new Date().toISOString()
-  const lines: ApprovalDecision[] = matching.map((r) => ({
+  return matching.map((r) => ({
     type: 'decision' as const,
     at,
     runId: r.runId,
@@ -237,10 +268,4 @@ export async function decide(
     ...(declared ? { declaredBy: declared } : {}),
     ...(o.reason ? { reason: o.reason } : {}),
   }))
-  await trails.decisions.append(lines)
-  for (const d of lines)
-    out.write(
-      `${escapeField(`${decision} ${d.action} ${d.userPrincipalName} (run ${d.runId}) by ${deciderOf(d)}`, 'terminal')}\n`,
-    )
-  return EXIT.ok
 }

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { runCli, Tenant } from '../support/e2e.js'
 
 // The built CLI against a fake tenant that behaves as a national cloud: what the cloud lacks is
-// known before any request (graph-contract.md Corrections 3).
+// known before any request (each API page's national-cloud include in MDC).
 describe('national clouds', () => {
   let t: Tenant | undefined
   afterEach(async () => {

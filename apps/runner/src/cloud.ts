@@ -1,6 +1,6 @@
 /**
  * What the configured national cloud offers, checked against what the policy needs before any
- * request is sent (graph-contract.md Corrections 3): a run that cannot work there stops with exit 2
+ * request is sent (each API page's national-cloud include in MDC): a run that cannot work there stops with exit 2
  * naming the API and the cloud; a Defender for Identity route that other users can do without
  * becomes a skip with the reason.
  */

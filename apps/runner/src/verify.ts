@@ -44,7 +44,7 @@ const FALLBACK_NOTE =
 
 /**
  * The ids of risky users in `state`, narrowed to those updated since `earliest`. No docs page lists
- * riskLastUpdatedDateTime as filterable (graph-contract.md Corrections 7), so when the service
+ * riskLastUpdatedDateTime as filterable (MDC api/riskyuser-list.md; microsoft-graph-docs issues 13750, 19592), so when the service
  * answers 400 the read falls back to the documented riskState filter alone: more pages, same answer.
  */
 async function usersInState(

@@ -6,7 +6,7 @@
 export const MOCK_CLOUDS = ['global', 'usgov', 'usgovdod', 'china'] as const
 export type MockCloud = (typeof MOCK_CLOUDS)[number]
 
-/** The Graph resource tokens are issued for (graph-contract.md 4.6, MDC deployments.md). */
+/** The Graph resource tokens are issued for (MDC concepts/deployments.md). */
 export const GRAPH_RESOURCE: Readonly<Record<MockCloud, string>> = {
   global: 'https://graph.microsoft.com',
   usgov: 'https://graph.microsoft.us',

@@ -1,5 +1,5 @@
 /**
- * Microsoft Graph routes of the fake tenant. Each checks the permission graph-contract.md names
+ * Microsoft Graph routes of the fake tenant. Each checks the permission CONTRACT.md names
  * (403 Authorization_RequestDenied otherwise), validates its input as the service does, applies
  * the state transition, and answers in the documented shape, quirks included.
  */
@@ -227,7 +227,7 @@ const STRONG = (p: string): boolean =>
   p.length <= 256 &&
   [/[a-z]/, /[A-Z]/, /\d/, /[^A-Za-z0-9]/].filter((r) => r.test(p)).length >= 3
 
-// The invokeAction page's provider matrix (graph-contract.md 1.4): Entra ID actions are out of scope.
+// The invokeAction page's provider matrix (MDC api/security-identityaccounts-invokeaction.md): Entra ID actions are out of scope.
 const ACTION_PROVIDERS: Record<string, string[]> = {
   disable: ['activeDirectory', 'okta'],
   enable: ['activeDirectory', 'okta'],

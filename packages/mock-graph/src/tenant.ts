@@ -162,7 +162,7 @@ export class Tenant {
   /**
    * A detection becomes readable now, as Identity Protection publishes one: `lastUpdatedDateTime`
    * is now, `detectedDateTime` is when it was detected (hours earlier for a late offline one,
-   * graph-contract.md Corrections 10), and the user's risk record is raised and its
+   * entra-docs id-protection/concept-risk-detection-types.md), and the user's risk record is raised and its
    * `riskLastUpdatedDateTime` moves. How the service aggregates a user's level is not documented:
    * the mock keeps the highest level of an at-risk user.
    */

@@ -91,7 +91,7 @@ function defenderRoute(
   if (!ad)
     return { skip: 'noRoute', detail: 'the Defender for Identity identity has no Active Directory account' }
   // `actions` is documented as a list of action types, not as "the actions allowed", and every docs
-  // example shows it empty (graph-contract.md Corrections 4): only a list that names other actions
+  // example shows it empty (MDC resources/security-account.md, api/security-identityaccounts-get.md): only a list that names other actions
   // and not this one says no; an empty list leaves the answer to invokeAction.
   if (ad.actions.length > 0 && !ad.actions.some((x) => lower(x) === lower(action))) {
     return {

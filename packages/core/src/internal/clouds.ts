@@ -9,7 +9,7 @@ export interface CloudEndpoints {
   graphRoot: string
 }
 
-/** National cloud endpoints (graph-contract.md 4.6). Tokens are not interchangeable between clouds. */
+/** National cloud endpoints (MDC concepts/deployments.md). Tokens are not interchangeable between clouds. */
 export const CLOUDS: Readonly<Record<CloudName, CloudEndpoints>> = {
   global: { authorityHost: 'https://login.microsoftonline.com', graphRoot: 'https://graph.microsoft.com' },
   usgov: { authorityHost: 'https://login.microsoftonline.us', graphRoot: 'https://graph.microsoft.us' },
@@ -27,8 +27,7 @@ export const CLOUD_NAMES = Object.keys(CLOUDS) as CloudName[]
 
 /**
  * The audience of the managed identity's token that a federated identity credential trusts, per
- * cloud (entra-docs workload-identity-federation-config-app-trust-managed-identity.md; graph-contract.md
- * Corrections 2). A token for the global value is refused in the US Government and China clouds.
+ * cloud (entra-docs workload-identity-federation-config-app-trust-managed-identity.md). A token for the global value is refused in the US Government and China clouds.
  */
 export const TOKEN_EXCHANGE_AUDIENCE: Readonly<Record<CloudName, string>> = {
   global: 'api://AzureADTokenExchange',
@@ -48,7 +47,7 @@ export const GRAPH_API_NAMES: Readonly<Record<GraphApi, string>> = {
 }
 
 /**
- * Where each API is offered (graph-contract.md Corrections 3). riskDetections, riskyUsers and their
+ * Where each API is offered (the national-cloud include of each API's page in MDC: global-us.md for Identity Protection, global-only.md for Defender for Identity's identityAccounts). riskDetections, riskyUsers and their
  * actions carry MDC's `global-us.md` include: global and US Government, not China (21Vianet). The
  * v1.0 identityAccounts pages carry `global-only.md`. Users and groups are in every cloud.
  */

@@ -1,8 +1,7 @@
 /**
  * The least-privileged Microsoft Graph application permission each operation needs, as each
  * operation's include file in microsoft-graph-docs-contrib lists it
- * (api-reference/v1.0/includes/permissions/<operation>-permissions.md; graph-contract.md 1.2, 2.x,
- * 3.x). PermissionError names it, so a 403 says what to grant. `$batch` needs none of its own: each
+ * (api-reference/v1.0/includes/permissions/<operation>-permissions.md). PermissionError names it, so a 403 says what to grant. `$batch` needs none of its own: each
  * item is authorized as if sent alone.
  */
 export const OPERATION_PERMISSIONS = {

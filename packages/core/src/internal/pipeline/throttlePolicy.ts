@@ -13,8 +13,8 @@ export type ThrottleLimits = Record<ThrottleScope, TokenBucketOptions>
  * under the limit: requests sent exactly 1 s apart can arrive closer than that after network
  * jitter, and one 429 costs far more than the margin (docs/decisions/003).
  * Directory writes: 3,000 per 150 s per app and tenant.
- * Defender for Identity (`/security/identities`): no limit is documented (graph-contract.md
- * Corrections 9), so a budget of our own keeps thousands of account lookups from arriving at once:
+ * Defender for Identity (`/security/identities`): no limit is documented (MDC
+ * concepts/throttling-limits.md lists none for it), so a budget of our own keeps thousands of account lookups from arriving at once:
  * 10 requests/s after a burst of 20, each `$batch` item counting as one request (Graph throttles
  * batch items one by one). A 429 still answers with Retry-After, which is honoured.
  */

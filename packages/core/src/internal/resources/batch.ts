@@ -73,7 +73,7 @@ const WRITE_METHODS: ReadonlySet<HttpMethod> = new Set(['POST', 'PATCH', 'PUT'])
  * refuses it all (400 "Write request id : N does not contain Content-Type header or body.") when a
  * POST, PATCH or PUT item lacks either: so every write carries a JSON body, `{}` for operations that
  * take none (revokeSignInSessions), and the header spelled exactly `Content-Type` (MDC
- * concepts/json-batching.md; graph-contract.md, Corrections 1). Reads carry neither.
+ * concepts/json-batching.md; Softeria/ms-365-mcp-server issue 677). Reads carry neither.
  */
 export function batchRequest(item: BatchItem): {
   id: string

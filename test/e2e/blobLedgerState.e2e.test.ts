@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AppendBlobClient, BlobServiceClient, type StorageSharedKeyCredential } from '@azure/storage-blob'
-import { BlobLedger, type LedgerEntry } from '@tourniquet/runner'
+import { BlobLedger, blobClients, type LedgerEntry } from '@tourniquet/runner'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type Azurite, devAccountCredential, startAzurite } from '../support/azurite.js'
 
@@ -60,7 +60,7 @@ describe('the blob ledger over time (Azurite)', () => {
 
   it('keeps taking appends past its segment limit, reads only the newest segment, and reports its headroom', async () => {
     const url = urlOf()
-    const ledger = new BlobLedger({ url, credential, segmentBlocks: 5 })
+    const ledger = new BlobLedger({ url, blobs: blobClients(credential), segmentBlocks: 5 })
     expect(await ledger.acquire()).toBe(true)
     // 23 appends: more than four segments' worth of blocks.
     for (let i = 0; i < 23; i++) await ledger.append([entry(i)])
@@ -70,7 +70,7 @@ describe('the blob ledger over time (Azurite)', () => {
     expect(headroom?.blocksLeft).toBeLessThan(5)
     await ledger.release()
     // The next run sees every line's last word, though no blob holds more than five appends.
-    const next = new BlobLedger({ url, credential, segmentBlocks: 5 })
+    const next = new BlobLedger({ url, blobs: blobClients(credential), segmentBlocks: 5 })
     expect(await next.acquire()).toBe(true)
     const loaded = await next.load()
     expect(new Set(loaded.map((e) => e.userId))).toEqual(
@@ -83,11 +83,11 @@ describe('the blob ledger over time (Azurite)', () => {
 
   it('a writer whose lease was lost cannot write another line; the new holder can', async () => {
     const url = urlOf()
-    const a = new BlobLedger({ url, credential })
+    const a = new BlobLedger({ url, blobs: blobClients(credential) })
     expect(await a.acquire()).toBe(true)
     await a.append([entry(1)])
     await breakLeases(url)
-    const b = new BlobLedger({ url, credential })
+    const b = new BlobLedger({ url, blobs: blobClients(credential) })
     expect(await b.acquire()).toBe(true)
     await expect(a.append([entry(2)])).rejects.toMatchObject({ code: 'TQ_RUNNER_LEASE_LOST' })
     await b.append([entry(3)])
@@ -99,10 +99,10 @@ describe('the blob ledger over time (Azurite)', () => {
   it('a failed lease renewal aborts `lost`, which stops the run', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
     const url = urlOf()
-    const a = new BlobLedger({ url, credential })
+    const a = new BlobLedger({ url, blobs: blobClients(credential) })
     expect(await a.acquire()).toBe(true)
     await breakLeases(url)
-    const b = new BlobLedger({ url, credential })
+    const b = new BlobLedger({ url, blobs: blobClients(credential) })
     expect(await b.acquire()).toBe(true)
     const lost = new Promise((resolve) => a.lost?.addEventListener('abort', resolve))
     vi.advanceTimersByTime(20_000)

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BlockBlobClient, type StorageSharedKeyCredential } from '@azure/storage-blob'
-import { BlobStore, type EvidenceState } from '@tourniquet/runner'
+import { BlobTextStore, blobClients, type EvidenceState, evidenceStore } from '@tourniquet/runner'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Azurite, devAccountCredential, startAzurite } from '../support/azurite.js'
 
@@ -32,6 +32,8 @@ const state = (watermark: string): EvidenceState => ({
 })
 
 describe('the evidence state in a blob (Azurite)', () => {
+  // Each store with its own cache, as two processes would have.
+  const stateIn = (url: string) => evidenceStore(new BlobTextStore(url, blobClients(credential)), undefined)
   let dir: string
   let azurite: Azurite
   let credential: StorageSharedKeyCredential
@@ -51,8 +53,8 @@ describe('the evidence state in a blob (Azurite)', () => {
 
   it('is created once: of two runs that found none, the second save is dropped', async () => {
     const url = urlOf()
-    const first = new BlobStore(url, credential)
-    const second = new BlobStore(url, credential)
+    const first = stateIn(url)
+    const second = stateIn(url)
     const a = await first.load()
     const b = await second.load()
     expect(a).toEqual({ state: undefined, version: undefined })
@@ -63,10 +65,10 @@ describe('the evidence state in a blob (Azurite)', () => {
 
   it('saves only over the version it loaded: an overlapping run cannot move the watermark back', async () => {
     const url = urlOf()
-    const store = new BlobStore(url, credential)
+    const store = stateIn(url)
     await store.save(state('2026-12-01T10:00:00.000Z'), await store.load())
     const early = await store.load()
-    const late = await new BlobStore(url, credential).load()
+    const late = await stateIn(url).load()
     expect(early.version).toBeDefined()
     expect(await store.save(state('2026-12-01T11:00:00.000Z'), late)).toBe(true)
     expect(await store.save(state('2026-12-01T10:30:00.000Z'), early)).toBe(false)
@@ -77,10 +79,10 @@ describe('the evidence state in a blob (Azurite)', () => {
 
   it('reads a blob changed behind its back afresh (its cache answers only an unchanged ETag)', async () => {
     const url = urlOf()
-    const store = new BlobStore(url, credential)
+    const store = stateIn(url)
     await store.save(state('2026-12-01T10:00:00.000Z'), await store.load())
     expect((await store.load()).state?.watermarks.users).toBe('2026-12-01T10:00:00.000Z')
-    const other = new BlobStore(url, credential)
+    const other = stateIn(url)
     await other.save(state('2026-12-01T12:00:00.000Z'), await other.load())
     // Another process (not this one's cache) rewrites the blob.
     const raw = JSON.stringify({
@@ -107,7 +109,7 @@ describe('the evidence state in a blob (Azurite)', () => {
       users: 'x',
     })
     await new BlockBlobClient(url, credential).upload(bad, Buffer.byteLength(bad))
-    const store = new BlobStore(url, credential)
+    const store = stateIn(url)
     const loaded = await store.load()
     expect(loaded.state).toBeUndefined()
     expect(loaded.unusable).toMatch(/users/)

@@ -28,15 +28,13 @@ import {
   permissionReport,
 } from '@tourniquet/policy'
 import { decisionSchema, requestSchema } from './approvals/records.js'
-import { besideLedger, jobStorage, openTrails } from './approvals/store.js'
+import { besideLedger, openTrails } from './approvals/store.js'
 import { claimsOf } from './claims.js'
-import { clientFromConfig, credentialFor } from './client.js'
 import type { RunnerConfig } from './env.js'
 import { isConfigurationError } from './errors.js'
-import { openEvidenceStore } from './evidence/store.js'
 import { EXIT } from './exit.js'
 import type { Ledger } from './ledger/ledger.js'
-import { openLedger } from './ledger/open.js'
+import { openSession, type Session } from './session.js'
 
 export type CheckStatus = 'ok' | 'missing' | 'cannot tell' | 'note'
 
@@ -311,13 +309,9 @@ function roleLines(report: PermissionReport, policy: Policy): CheckLine[] {
   return lines
 }
 
-async function ledgerLine(
-  config: RunnerConfig,
-  credential: Credential,
-  injected: Ledger | undefined,
-): Promise<CheckLine> {
+async function ledgerLine(session: Session): Promise<CheckLine> {
   try {
-    const ledger = injected ?? (await openLedger(config, async () => credential))
+    const ledger = await session.ledger()
     await ledger.load()
     // Looked at, never taken: a run starting while doctor held it would skip.
     const lock = await ledger.lockState?.()
@@ -343,11 +337,12 @@ async function ledgerLine(
 }
 
 /** The evidence state beside the ledger (incremental collection): read, never written. */
-async function evidenceLine(config: RunnerConfig, credential: Credential): Promise<CheckLine | undefined> {
+async function evidenceLine(session: Session): Promise<CheckLine | undefined> {
+  const { config } = session
   if (config.collection.mode !== 'incremental') return undefined
-  const shown = besideLedger(config.ledger, '.evidence.json')
+  const shown = config.collection.location ?? besideLedger(config.ledger, '.evidence.json')
   try {
-    const loaded = await (await openEvidenceStore(config, async () => credential)).load()
+    const loaded = await (await session.evidence()).load()
     if (loaded.unusable !== undefined)
       return {
         status: 'note',
@@ -375,21 +370,13 @@ const needsApprovals = (policy: Policy): boolean =>
   policy.approvals.require.length > 0 || policy.rules.some((r) => (r.requireApproval?.length ?? 0) > 0)
 
 /** The decisions trail, read as a run reads it (only when the policy has approvals). */
-async function decisionsLine(
-  config: RunnerConfig,
-  credential: Credential,
-  policy: Policy,
-): Promise<CheckLine | undefined> {
+async function decisionsLine(session: Session, policy: Policy): Promise<CheckLine | undefined> {
   if (!needsApprovals(policy)) return undefined
   try {
-    const trails = await openTrails(
-      config,
-      jobStorage(config, async () => credential),
-      {
-        request: requestSchema,
-        decision: decisionSchema,
-      },
-    )
+    const trails = await openTrails(session.config, session.blobs, {
+      request: requestSchema,
+      decision: decisionSchema,
+    })
     const read = await trails.decisions.load()
     const skipped =
       read.warnings.length === 0 ? '' : `; ${read.warnings.length} warning(s): ${read.warnings[0]}`
@@ -419,9 +406,14 @@ async function decisionsLine(
  * For a run that Graph refused for a missing permission: the doctor's permission lines, so the job's
  * logs say what to grant without a second tool. Best effort: a failure here changes nothing.
  */
-export async function explainPermissions(config: RunnerConfig, policy: Policy, err: Writable): Promise<void> {
+export async function explainPermissions(
+  config: RunnerConfig,
+  credential: Credential,
+  policy: Policy,
+  err: Writable,
+): Promise<void> {
   try {
-    const roles = await tokenRoles(config, await credentialFor(config))
+    const roles = await tokenRoles(config, credential)
     err.write(
       'tourniquet: Graph refused a call for a permission; what the app holds against what the policy needs:\n',
     )
@@ -437,29 +429,21 @@ function print(out: Writable, line: CheckLine): void {
   if (line.fix) out.write(`${''.padEnd(35)}-> ${line.fix}\n`)
 }
 
-/** Runs every check and prints it; returns the exit code. */
 /** The ledger, the evidence state and the decisions trail: each read, none written or leased. */
-async function storageLines(
-  options: DoctorOptions,
-  credential: Credential,
-  policy: Policy,
-): Promise<CheckLine[]> {
-  const { config } = options
-  const lines = [
-    await ledgerLine(config, credential, options.ledger),
-    await evidenceLine(config, credential),
-    await decisionsLine(config, credential, policy),
-  ]
+async function storageLines(session: Session, policy: Policy): Promise<CheckLine[]> {
+  const lines = [await ledgerLine(session), await evidenceLine(session), await decisionsLine(session, policy)]
   return lines.filter((l): l is CheckLine => l !== undefined)
 }
 
+/** Runs every check and prints it; returns the exit code. */
 export async function runDoctor(options: DoctorOptions): Promise<number> {
   const { config, out, err } = options
+  await using session = openSession(config, { client: options.client, ledger: options.ledger })
   let policy: Policy
   let credential: Credential
   try {
     policy = await loadPolicyFile(config.policyPath)
-    credential = await credentialFor(config)
+    credential = await session.credential()
   } catch (e) {
     if (!isPolicyError(e) && !isConfigurationError(e)) throw e
     err.write(
@@ -478,37 +462,33 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
     print(out, { status: 'missing', check: 'sign-in', detail: e.message })
     return EXIT.configuration
   }
-  const client = options.client ?? clientFromConfig(config, credential)
-  try {
-    const report = permissionReport(policy)
-    const lines: CheckLine[] = [
-      {
-        status: 'ok',
-        check: 'sign-in',
-        detail: `signed in with ${client.credentialDescription}; the token carries ${roles.length} app roles`,
-      },
-      ...permissionLines(report, roles),
-      ...cloudLines(policy, config),
-    ]
-    for (const line of lines) print(out, line)
-    const granted = new Set(roles)
-    for (const probe of probesFor(policy, config, client)) {
-      const line = await runProbe(probe, granted)
-      lines.push(line)
-      print(out, line)
-    }
-    for (const line of [...roleLines(report, policy), ...(await storageLines(options, credential, policy))]) {
-      lines.push(line)
-      print(out, line)
-    }
-    const missing = lines.filter((l) => l.status === 'missing').length
-    out.write(
-      missing === 0
-        ? 'the policy can run as written\n'
-        : `${missing} thing(s) missing: see the lines marked missing\n`,
-    )
-    return missing === 0 ? EXIT.ok : EXIT.stepsFailed
-  } finally {
-    if (!options.client) await client.close()
+  const client = await session.graph()
+  const report = permissionReport(policy)
+  const lines: CheckLine[] = [
+    {
+      status: 'ok',
+      check: 'sign-in',
+      detail: `signed in with ${client.credentialDescription}; the token carries ${roles.length} app roles`,
+    },
+    ...permissionLines(report, roles),
+    ...cloudLines(policy, config),
+  ]
+  for (const line of lines) print(out, line)
+  const granted = new Set(roles)
+  for (const probe of probesFor(policy, config, client)) {
+    const line = await runProbe(probe, granted)
+    lines.push(line)
+    print(out, line)
   }
+  for (const line of [...roleLines(report, policy), ...(await storageLines(session, policy))]) {
+    lines.push(line)
+    print(out, line)
+  }
+  const missing = lines.filter((l) => l.status === 'missing').length
+  out.write(
+    missing === 0
+      ? 'the policy can run as written\n'
+      : `${missing} thing(s) missing: see the lines marked missing\n`,
+  )
+  return missing === 0 ? EXIT.ok : EXIT.stepsFailed
 }

@@ -1,8 +1,9 @@
 /**
- * One run of the job, phase by phase: load the policy -> hold the lease -> connect -> collect and
- * plan -> (refused: stop) -> consult the ledger -> (plan mode: report the plan and stop) -> resume
- * what a crash interrupted -> apply -> report -> exit code. `runJob` below reads in that order; each
- * phase is a function of its own. Plan mode (the default) changes nothing.
+ * One run of the job as a chain of values: load the policy -> hold the lease -> connect -> collect
+ * and plan on fresh facts -> (refused: stop) -> consult the ledger -> gate approvals -> (plan mode:
+ * report the plan and stop) -> resume what a crash interrupted -> apply -> report. Each stage takes
+ * what the one before returned; the session (session.ts) owns every resource and releases it when
+ * the run ends, before the notification and the summary line. Plan mode (the default) changes nothing.
  */
 import type { Writable } from 'node:stream'
 import { type GraphClient, type GraphClientOptions, isAuthError, isPermissionError } from '@tourniquet/core'
@@ -17,13 +18,12 @@ import {
 import { type Applied, appliedExitCode, applySteps, verifyOptions } from './apply.js'
 import { gateApprovals } from './approvals/phase.js'
 import { Audit, type StepRecord, skipRecord, stepRecord } from './audit.js'
-import { clientFromConfig, credentialFor } from './client.js'
 import { assertCloudOffers } from './cloud.js'
 import { type Collected, type Collection, collectSignals, fullReason } from './collect.js'
 import type { RunnerConfig } from './env.js'
 import { emptyFreshness, type Freshness } from './evidence/read.js'
 import { type EvidenceState, policyDigest } from './evidence/state.js'
-import { type EvidenceStore, type Loaded, openEvidenceStore } from './evidence/store.js'
+import type { EvidenceStore, Loaded } from './evidence/store.js'
 import { EXIT } from './exit.js'
 import { failureMessage, failureOf, STOPPED } from './failures.js'
 import {
@@ -35,13 +35,13 @@ import {
   stepKeys,
 } from './fresh.js'
 import { type Ledger, type LedgerEntry, type LedgerHeadroom, ledgerKey } from './ledger/ledger.js'
-import { openLedger } from './ledger/open.js'
 import { countRequests } from './metrics.js'
 import { digestOf, type RunDigest, tellWorthy } from './notify/message.js'
 import { notify, unsignedWarnings } from './notify/send.js'
 import { writeReport } from './report.js'
 import { type LedgerView, resumeInterrupted } from './resume.js'
 import { newRunId } from './runId.js'
+import { openSession, type Session, type SessionCache } from './session.js'
 import type { VerifyOptions } from './verify.js'
 
 export interface RunOptions {
@@ -54,6 +54,8 @@ export interface RunOptions {
   ledger?: Ledger
   /** Budgets that outlive this run (`tourniquet watch`'s share of Identity Protection). */
   sharedBudgets?: GraphClientOptions['sharedBudgets']
+  /** What outlives this run in a long-running process (`tourniquet watch`): see SessionCache. */
+  cache?: SessionCache
   /** Inject the evidence state's store; otherwise the one beside config.ledger. */
   evidence?: EvidenceStore
   now?: () => Date
@@ -72,181 +74,195 @@ export interface RunResult {
   records: StepRecord[]
 }
 
-/** A run in progress: what every phase reads, and what the run must release at the end. */
-interface Run {
+/** What every stage reads and nobody changes: the settings, the run's clock and its output. */
+interface RunStart {
   readonly options: RunOptions
   readonly config: RunnerConfig
   readonly now: Date
   readonly audit: Audit
   readonly startedMs: number
   readonly requests: ReturnType<typeof countRequests>
-  readonly stopping: () => boolean
-  plan: Plan | undefined
-  policy: Policy | undefined
-  ending: { exitCode: number; outcome: string; riskyUsers: number } | undefined
-  /** Approval requests this run made (the notification tells of them). */
-  newApprovalRequests: number
-  /** The ledger's room left, read before the lease is given back. */
-  headroom: LedgerHeadroom | undefined
+}
+
+/** How a run ended, with what the summary line and the notification say of it. */
+interface Ended {
+  readonly exitCode: number
+  readonly outcome: string
+  readonly riskyUsers: number
+  readonly plan?: Plan | undefined
   /** How Identity Protection was read (full or incremental, and why). */
-  collection: Collection | undefined
-  /** The users whose signals this run read afresh; undefined: all (a full collection). */
-  touched: ReadonlySet<string> | undefined
+  readonly collection?: Collection | undefined
   /** Why the evidence state could not be saved (a warning on the summary line). */
-  stateWarning: string | undefined
-  ledger: Ledger | undefined
-  locked: boolean
-  ownClient: GraphClient | undefined
-  /** A client at the job's pace for a full collection the run turned to under a shared budget (closed at the end). */
-  unsharedClient: GraphClient | undefined
-  /** Whether the run's own client takes from a budget shared with other runs (watch's share). */
-  shared: boolean
+  readonly stateWarning?: string | undefined
+  /** Approval requests this run made (the notification tells of them). */
+  readonly newApprovalRequests?: number
+  /** The ledger's room left, read before the lease is given back. */
+  readonly headroom?: LedgerHeadroom | undefined
 }
 
 export async function runJob(options: RunOptions): Promise<RunResult> {
-  const run = beginRun(options)
-  let result: RunResult
-  try {
-    result = await phases(run)
-  } catch (e) {
-    if (isPermissionError(e)) await diagnosePermissions(run)
-    result = endOnError(run, e)
-  } finally {
-    // Read while the lease is held: the summary line is written after it is given back.
-    run.headroom = run.ledger?.headroom?.()
-    if (run.locked) await run.ledger?.release()
-    await run.ownClient?.close()
-    await run.unsharedClient?.close()
-  }
+  const start = begin(options)
+  const ended = await inSession(start)
   // After the lease is given back: a slow webhook delays no other run. The summary stays last.
-  await tell(run)
-  writeSummary(run)
-  return result
+  await tell(start, ended)
+  writeSummary(start, ended)
+  return {
+    exitCode: ended.exitCode,
+    runId: start.audit.runId,
+    plan: ended.plan,
+    records: start.audit.records,
+  }
+}
+
+function begin(options: RunOptions): RunStart {
+  const startedMs = Date.now()
+  const now = (options.now ?? (() => new Date()))()
+  return {
+    options,
+    config: options.config,
+    now,
+    audit: new Audit(options.out, options.err, options.runId ?? newRunId(now)),
+    startedMs,
+    requests: countRequests(),
+  }
+}
+
+/** The run's stages in a session that is closed (lease released, clients closed) when they end. */
+async function inSession(start: RunStart): Promise<Ended> {
+  const { options } = start
+  await using session = openSession(start.config, {
+    stopSignal: options.stopSignal,
+    cache: options.cache,
+    client: options.client,
+    ledger: options.ledger,
+    evidence: options.evidence,
+  })
+  let ended: Ended
+  try {
+    ended = await stages(start, session)
+  } catch (e) {
+    ended = await failed(start, session, e, {})
+  }
+  // Read while the lease is held: the summary line is written after it is given back.
+  return { ...ended, headroom: session.headroom() }
+}
+
+async function stages(start: RunStart, session: Session): Promise<Ended> {
+  const policy = await loadPolicy(start)
+  if (!policy) return { exitCode: EXIT.configuration, outcome: 'policy error: nothing done', riskyUsers: 0 }
+  try {
+    return await withPolicy(start, session, policy)
+  } catch (e) {
+    return failed(start, session, e, { policy })
+  }
+}
+
+async function withPolicy(start: RunStart, session: Session, policy: Policy): Promise<Ended> {
+  // Before any request: what the configured cloud lacks stops the run here (exit 2).
+  assertCloudOffers(policy, start.config.cloud)
+  const ledger = await holdLease(start, session)
+  if (!ledger) return { exitCode: EXIT.ok, outcome: 'skipped: another run holds the lease', riskyUsers: 0 }
+  const evidence = await loadEvidence(start, session)
+  const shared = paceOf(start, policy, evidence.loaded.state)
+  const client = await connect(start, session, ledger, shared)
+  const entries = await ledger.load()
+  const reading: Reading = { session, client, shared: shared !== undefined && !session.injectedClient }
+  const decided = await collectAndPlan(start, reading, policy, { entries, evidence })
+  try {
+    return { ...(await act(start, session, { client, ledger, decided, policy })), ...endedOf(decided) }
+  } catch (e) {
+    return { ...(await failed(start, session, e, { policy, decided })), ...endedOf(decided) }
+  }
+}
+
+/** What the summary says of a run that got as far as a plan. */
+const endedOf = (d: Decided): Partial<Ended> => ({
+  plan: d.plan,
+  collection: d.collection,
+  ...(d.stateWarning === undefined ? {} : { stateWarning: d.stateWarning }),
+})
+
+/** From the plan to the report: the ledger's view, approvals, then (apply mode) the steps. */
+async function act(
+  start: RunStart,
+  session: Session,
+  {
+    client,
+    ledger,
+    decided,
+    policy,
+  }: { client: GraphClient; ledger: Ledger; decided: Decided; policy: Policy },
+): Promise<Ended> {
+  const { plan, riskyUsers } = decided
+  if (plan.refused) return refuse(start, plan, plan.refused, riskyUsers)
+  const view = decided.decision.view
+  recordKnown(start, plan, view, decided.touched)
+  recordUnverifiable(start, decided.decision.unverifiable)
+  const approvals = await gateApprovals(view.todo, {
+    config: start.config,
+    audit: start.audit,
+    plan,
+    now: start.now,
+    blobs: session.blobs,
+  })
+  const todo = await freshenApproved(start, decided.fresh, approvals.todo)
+  const newApprovalRequests = approvals.newRequests
+  if (start.config.mode === 'plan')
+    return { ...planOnly(start, { ...view, todo }, riskyUsers), newApprovalRequests }
+  const verify = verifyOptions(session.stopping(), start.options.verify)
+  const resumed = await resumeInterrupted(view.interrupted, { client, ledger, audit: start.audit, verify })
+  const applied = await applySteps([...(await approvals.admit(resumed)), ...todo], {
+    client,
+    ledger,
+    audit: start.audit,
+    concurrency: start.config.concurrency,
+    stopping: () => session.stopping(),
+    verify,
+  })
+  return { ...(await report(start, session, { plan, applied, riskyUsers, policy })), newApprovalRequests }
 }
 
 /** The run's notification, when it acted, failed or waits on someone; each delivery is audited. */
-async function tell(run: Run): Promise<void> {
-  const { config, audit } = run
-  const ending = run.ending
-  if (config.notify.targets.length === 0 || !ending) return
+async function tell(start: RunStart, ended: Ended): Promise<void> {
+  const { config, audit } = start
+  if (config.notify.targets.length === 0) return
   // Stopped (SIGTERM) before acting: nothing happened, and the next run reads again; nobody is paged.
-  if (ending.outcome === STOPPED.outcome) return
+  if (ended.outcome === STOPPED.outcome) return
   const digest = digestOf(audit.records, {
     runId: audit.runId,
     tenantId: config.tenantId,
     mode: config.mode,
-    outcome: ending.outcome,
-    exitCode: ending.exitCode,
+    outcome: ended.outcome,
+    exitCode: ended.exitCode,
     counts: audit.counts(),
-    newPendingApprovals: run.newApprovalRequests,
+    newPendingApprovals: ended.newApprovalRequests ?? 0,
   })
-  const told = (run.options.tellable ?? tellWorthy)(digest)
+  const told = (start.options.tellable ?? tellWorthy)(digest)
   if (!told) return
   for (const message of unsignedWarnings(config.notify)) audit.event('warning', { message })
-  const deadlineAt = run.startedMs + config.maxRuntimeMs
+  const deadlineAt = start.startedMs + config.maxRuntimeMs
   for (const d of await notify(told, config.notify, deadlineAt)) audit.event('notification', { ...d })
 }
 
-async function phases(run: Run): Promise<RunResult> {
-  const policy = await loadPolicy(run)
-  if (!policy) return end(run, EXIT.configuration, 'policy error: nothing done')
-  run.policy = policy
-  // Before any request: what the configured cloud lacks stops the run here (exit 2).
-  assertCloudOffers(policy, run.config.cloud)
-  const ledger = await holdLease(run)
-  if (!ledger) return end(run, EXIT.ok, 'skipped: another run holds the lease')
-  const evidence = await loadEvidence(run)
-  const client = await connect(run, ledger, paceOf(run, policy, evidence.loaded.state))
-  const entries = await ledger.load()
-  const decided = await collectAndPlan(run, client, policy, { entries, evidence })
-  const { plan, riskyUsers } = decided
-  if (plan.refused) return refuse(run, plan, plan.refused, riskyUsers)
-  const view = decided.decision.view
-  recordKnown(run, plan, view)
-  recordUnverifiable(run, decided.decision.unverifiable)
-  const approvals = await gateApprovals(view.todo, {
-    config: run.config,
-    audit: run.audit,
-    plan,
-    now: run.now,
-    credential: () => credentialFor(run.config),
-  })
-  view.todo = await freshenApproved(run, decided.fresh, approvals.todo)
-  run.newApprovalRequests = approvals.newRequests
-  if (run.config.mode === 'plan') return planOnly(run, view, riskyUsers)
-  const verify = verifyOptions(run.stopping(), run.options.verify)
-  const resumed = await resumeInterrupted(view.interrupted, { client, ledger, audit: run.audit, verify })
-  const applied = await applySteps([...(await approvals.admit(resumed)), ...view.todo], {
-    client,
-    ledger,
-    audit: run.audit,
-    concurrency: run.config.concurrency,
-    stopping: run.stopping,
-    verify,
-  })
-  return report(run, plan, applied, riskyUsers)
-}
-
-function beginRun(options: RunOptions): Run {
-  const startedMs = Date.now()
-  const now = (options.now ?? (() => new Date()))()
-  const runId = options.runId ?? newRunId(now)
-  const run: Run = {
-    options,
-    config: options.config,
-    now,
-    audit: new Audit(options.out, options.err, runId),
-    startedMs,
-    requests: countRequests(),
-    // A lost lease stops the run like SIGTERM: another run may be acting now (decision 010).
-    stopping: () => options.stopSignal?.aborted === true || run.ledger?.lost?.aborted === true,
-    plan: undefined,
-    policy: undefined,
-    ending: undefined,
-    newApprovalRequests: 0,
-    headroom: undefined,
-    collection: undefined,
-    touched: undefined,
-    stateWarning: undefined,
-    ledger: undefined,
-    locked: false,
-    ownClient: undefined,
-    unsharedClient: undefined,
-    shared: false,
-  }
-  return run
-}
-
-/** How the run ended (the summary line is written last, by runJob), and the run's result. */
-function end(run: Run, exitCode: number, outcome: string, riskyUsers = 0): RunResult {
-  run.ending = { exitCode, outcome, riskyUsers }
-  return { exitCode, runId: run.audit.runId, plan: run.plan, records: run.audit.records }
-}
-
 /** The last line of stdout. */
-function writeSummary(run: Run): void {
-  const { audit, requests } = run
-  const { exitCode, outcome, riskyUsers } = run.ending ?? {
-    exitCode: EXIT.stepsFailed,
-    outcome: 'failed',
-    riskyUsers: 0,
-  }
-  const headroom = run.headroom
+function writeSummary(start: RunStart, ended: Ended): void {
+  const { audit, requests } = start
+  const { headroom, collection } = ended
   audit.summary({
-    mode: run.config.mode,
-    outcome,
-    riskyUsers,
-    unmatched: run.plan?.unmatched ?? 0,
-    exitCode,
-    durationMs: Date.now() - run.startedMs,
-    ...(run.collection ? { collection: run.collection.kind } : {}),
-    ...(run.collection?.reason ? { collectionReason: run.collection.reason } : {}),
+    mode: start.config.mode,
+    outcome: ended.outcome,
+    riskyUsers: ended.riskyUsers,
+    unmatched: ended.plan?.unmatched ?? 0,
+    exitCode: ended.exitCode,
+    durationMs: Date.now() - start.startedMs,
+    ...(collection ? { collection: collection.kind } : {}),
+    ...(collection?.reason ? { collectionReason: collection.reason } : {}),
     graphRequests: requests.requests,
     identityProtectionRequests: requests.identityProtection,
     throttled429: requests.throttled,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     ...(headroom ? { ledgerHeadroom: headroom } : {}),
-    ...(run.stateWarning ? { evidenceWarning: run.stateWarning } : {}),
+    ...(ended.stateWarning ? { evidenceWarning: ended.stateWarning } : {}),
   })
   requests.stop()
 }
@@ -255,64 +271,66 @@ function writeSummary(run: Run): void {
 const PERMISSION_REFUSED = /the app needs the Microsoft Graph application permission/
 
 /** The doctor's permission lines on stderr, when Graph refused the run a permission (configured client only). */
-async function diagnosePermissions(run: Run): Promise<void> {
-  if (run.options.client || !run.policy) return
+async function diagnosePermissions(start: RunStart, session: Session, policy: Policy): Promise<void> {
+  if (session.injectedClient) return
   const { explainPermissions } = await import('./doctor.js')
-  await explainPermissions(run.config, run.policy, run.options.err)
+  await explainPermissions(start.config, await session.credential(), policy, start.options.err)
 }
 
 /** An error stopped the run: its code decides the ending (failures.ts). */
-function endOnError(run: Run, e: unknown): RunResult {
+async function failed(
+  start: RunStart,
+  session: Session,
+  e: unknown,
+  { policy, decided }: { policy?: Policy; decided?: Decided },
+): Promise<Ended> {
+  if (isPermissionError(e) && policy) await diagnosePermissions(start, session, policy)
   // Stopped (SIGTERM) while reading: nothing was sent, and nothing half-read is kept.
-  const failure = run.options.stopSignal?.aborted === true && run.plan === undefined ? STOPPED : failureOf(e)
+  const failure = start.options.stopSignal?.aborted === true && decided === undefined ? STOPPED : failureOf(e)
   const message = failureMessage(e, failure)
   const aadsts = isAuthError(e) ? { aadsts: e.aadsts } : {}
-  run.audit.event('error', { kind: failure.kind, message, ...aadsts })
-  run.audit.note(`tourniquet: ${failure.note}: ${message}`)
-  return end(run, failure.exitCode, failure.outcome)
+  start.audit.event('error', { kind: failure.kind, message, ...aadsts })
+  start.audit.note(`tourniquet: ${failure.note}: ${message}`)
+  return { exitCode: failure.exitCode, outcome: failure.outcome, riskyUsers: 0 }
 }
 
 /** The policy, or undefined when it cannot be used (reported, with every issue). */
-async function loadPolicy(run: Run): Promise<Policy | undefined> {
+async function loadPolicy(start: RunStart): Promise<Policy | undefined> {
   try {
-    return await loadPolicyFile(run.config.policyPath)
+    return await loadPolicyFile(start.config.policyPath)
   } catch (e) {
     if (!isPolicyError(e)) throw e
-    run.audit.event('error', { kind: 'policy', message: e.message, issues: e.issues })
-    run.audit.note(`tourniquet: the policy cannot be used:\n${e.message}`)
+    start.audit.event('error', { kind: 'policy', message: e.message, issues: e.issues })
+    start.audit.note(`tourniquet: the policy cannot be used:\n${e.message}`)
     return undefined
   }
 }
 
 /** Opens the ledger and, to apply, takes its lease; undefined when another run holds it. */
-async function holdLease(run: Run): Promise<Ledger | undefined> {
-  const { config } = run
-  const ledger = run.options.ledger ?? (await openLedger(config, () => credentialFor(config)))
-  run.ledger = ledger
-  if (config.mode !== 'apply') return ledger
-  run.locked = await ledger.acquire()
+async function holdLease(start: RunStart, session: Session): Promise<Ledger | undefined> {
+  const ledger = await session.ledger()
+  if (start.config.mode !== 'apply') return ledger
+  const locked = await session.lease()
   if (ledger.takenOver !== undefined) {
     // Visible on both channels: a stale lock means an earlier run died without releasing it.
-    run.audit.event('warning', { message: ledger.takenOver })
-    run.audit.note(`tourniquet: warning: ${ledger.takenOver}`)
+    start.audit.event('warning', { message: ledger.takenOver })
+    start.audit.note(`tourniquet: warning: ${ledger.takenOver}`)
   }
-  if (run.locked) return ledger
-  run.audit.note(`tourniquet: skipped: another run holds the lease on ${ledger.location}`)
+  if (locked) return ledger
+  start.audit.note(`tourniquet: skipped: another run holds the lease on ${ledger.location}`)
   return undefined
 }
 
-/** The injected client, or one built from the configuration (closed when the run ends). */
+/** The session's Graph client, at the watch's share when `shared` says so; the start line names it. */
 async function connect(
-  run: Run,
+  start: RunStart,
+  session: Session,
   ledger: Ledger,
-  sharedBudgets: RunOptions['sharedBudgets'],
+  shared: RunOptions['sharedBudgets'],
 ): Promise<GraphClient> {
-  const { config } = run
-  if (!run.options.client)
-    run.ownClient = clientFromConfig(config, await credentialFor(config), undefined, sharedBudgets)
-  run.shared = run.ownClient !== undefined && sharedBudgets !== undefined
-  const client = run.options.client ?? (run.ownClient as GraphClient)
-  run.audit.event('start', {
+  const { config } = start
+  const client = await session.graph(shared)
+  start.audit.event('start', {
     mode: config.mode,
     policy: config.policyPath,
     ledger: ledger.location,
@@ -328,31 +346,41 @@ async function connect(
  * reconciliation, reads at the job's pace (40 requests at 10,000 users: 42 s, not 4 minutes at
  * the share), so a large tenant's full collection fits a run's deadline.
  */
-function paceOf(run: Run, policy: Policy, previous: EvidenceState | undefined): RunOptions['sharedBudgets'] {
-  const shared = run.options.sharedBudgets
+function paceOf(
+  start: RunStart,
+  policy: Policy,
+  previous: EvidenceState | undefined,
+): RunOptions['sharedBudgets'] {
+  const shared = start.options.sharedBudgets
   if (shared === undefined) return undefined
-  const { config } = run
+  const { config } = start
   const reason = fullReason(previous, {
     tenantId: config.tenantId,
     digest: policyDigest(policy),
-    now: run.now,
+    now: start.now,
     settings: config.collection,
   })
   if (reason === undefined) return shared
-  run.audit.note(`tourniquet: a full collection (${reason}) reads at the job's pace, not the watch's share`)
+  start.audit.note(`tourniquet: a full collection (${reason}) reads at the job's pace, not the watch's share`)
   return undefined
+}
+
+/** How the run reads Graph: its client, and whether that client takes from a budget shared with other runs. */
+interface Reading {
+  session: Session
+  client: GraphClient
+  shared: boolean
 }
 
 /**
  * The client for a full collection the run turned to midway: under `tourniquet watch`'s shared
  * budget a client of its own at the job's pace (like a full collection known from the start, see
- * paceOf), else the run's client.
+ * paceOf; the session closes it), else the run's client.
  */
-async function fullCollectionClient(run: Run, client: GraphClient): Promise<GraphClient> {
-  if (!run.shared) return client
-  run.audit.note("tourniquet: a full collection reads at the job's pace, not the watch's share")
-  run.unsharedClient ??= clientFromConfig(run.config, await credentialFor(run.config))
-  return run.unsharedClient
+async function fullCollectionClient(start: RunStart, reading: Reading): Promise<GraphClient> {
+  if (!reading.shared) return reading.client
+  start.audit.note("tourniquet: a full collection reads at the job's pace, not the watch's share")
+  return reading.session.graph()
 }
 
 /** The plan and what the fresh-facts phase decided, with what that phase needs again after approvals. */
@@ -362,6 +390,11 @@ interface Decided {
   decision: Decision
   /** The context the fresh-facts phase ran in: approved steps are checked in it again before they are sent. */
   fresh: FreshContext
+  collection: Collection
+  /** The users whose signals this run read afresh; undefined: all (a full collection). */
+  touched: ReadonlySet<string> | undefined
+  /** Why the evidence state could not be saved, if it could not. */
+  stateWarning: string | undefined
 }
 
 /** Identity Protection reads one by one past which a full collection (about 40 at 10,000 users) is cheaper. */
@@ -373,8 +406,8 @@ const MAX_FRESH_IDENTITY_PROTECTION_READS = 20
  * plan (which keeps what the report needs) stays alive through execution.
  */
 async function collectAndPlan(
-  run: Run,
-  client: GraphClient,
+  start: RunStart,
+  reading: Reading,
   policy: Policy,
   {
     entries,
@@ -382,31 +415,29 @@ async function collectAndPlan(
   }: { entries: readonly LedgerEntry[]; evidence: { store: EvidenceStore; loaded: Loaded } },
 ): Promise<Decided> {
   let fresh = emptyFreshness()
-  let collected = await collect(run, client, policy, { previous: evidence.loaded.state, fresh })
-  let context = freshContext(run, client, collected, fresh, entries)
+  let collected = await collect(start, reading.client, policy, { previous: evidence.loaded.state, fresh })
+  let context = freshContext(start, reading.client, collected, fresh, entries)
   let decision = await decideOnFreshFacts(context)
   if (decision instanceof NeedsFullCollection) {
     // A new freshness: the full collection starts from an empty state, so nothing read so far is in it.
     fresh = emptyFreshness()
     const full = `fresh facts: ${decision.reason}; a full collection reads them for fewer requests`
-    const reader = await fullCollectionClient(run, client)
-    collected = await collect(run, reader, policy, { previous: evidence.loaded.state, fresh, full })
-    context = freshContext(run, reader, collected, fresh, entries)
+    const reader = await fullCollectionClient(start, reading)
+    collected = await collect(start, reader, policy, { previous: evidence.loaded.state, fresh, full })
+    context = freshContext(start, reader, collected, fresh, entries)
     decision = await decideOnFreshFacts({ ...context, maxIdentityProtectionReads: Number.POSITIVE_INFINITY })
   }
   if (decision instanceof NeedsFullCollection) throw new Error('unreachable: no limit on fresh reads')
   const { notes, collection } = collected
-  run.collection = collection
-  run.touched = collection.kind === 'incremental' ? collected.touched : undefined
-  const saved = await saveEvidence(run, evidence, collected, fresh)
+  const saved = await saveEvidence(start, reading.session, evidence, collected, fresh)
   const plan = decision.plan
-  run.plan = plan
-  for (const w of notes.warnings) run.audit.event('warning', { message: w })
-  run.audit.event('plan', {
+  const { audit } = start
+  for (const w of notes.warnings) audit.event('warning', { message: w })
+  audit.event('plan', {
     collection: collection.kind,
     ...(collection.reason ? { collectionReason: collection.reason } : {}),
     changedUsers: collected.touched.size,
-    evidence: saved,
+    evidence: saved.outcome,
     riskyUsers: notes.riskyUsers,
     detections: notes.detections,
     users: plan.users.length,
@@ -419,19 +450,27 @@ async function collectAndPlan(
       defender: fresh.defender.size,
     },
   })
-  return { plan, riskyUsers: notes.riskyUsers, decision, fresh: context }
+  return {
+    plan,
+    riskyUsers: notes.riskyUsers,
+    decision,
+    fresh: context,
+    collection,
+    touched: collection.kind === 'incremental' ? collected.touched : undefined,
+    stateWarning: saved.warning,
+  }
 }
 
 function collect(
-  run: Run,
+  start: RunStart,
   client: GraphClient,
   policy: Policy,
   from: { previous: EvidenceState | undefined; fresh: Freshness; full?: string },
 ): Promise<Collected> {
-  const { config } = run
-  return collectSignals(client, policy, run.now, {
+  const { config } = start
+  return collectSignals(client, policy, start.now, {
     // SIGTERM stops a collection between pages: the platform's grace period is for in-flight steps.
-    signal: run.options.stopSignal,
+    signal: start.options.stopSignal,
     tenantId: config.tenantId,
     settings: config.collection,
     ...from,
@@ -439,7 +478,7 @@ function collect(
 }
 
 function freshContext(
-  run: Run,
+  start: RunStart,
   client: GraphClient,
   collected: Collected,
   fresh: Freshness,
@@ -448,7 +487,7 @@ function freshContext(
   return {
     client,
     policy: collected.policy,
-    now: run.now,
+    now: start.now,
     state: collected.state,
     fresh,
     entries,
@@ -458,7 +497,7 @@ function freshContext(
     acting: (step) => step.approval === undefined,
     maxIdentityProtectionReads: MAX_FRESH_IDENTITY_PROTECTION_READS,
     warnings: collected.notes.warnings,
-    signal: run.options.stopSignal,
+    signal: start.options.stopSignal,
   }
 }
 
@@ -466,20 +505,20 @@ function freshContext(
  * Approved steps are sent only on facts read now: the plan is made again with them acting, and an
  * approved step that the fresh facts no longer make (or whose facts could not be read) is not sent.
  */
-async function freshenApproved(run: Run, context: FreshContext, todo: Step[]): Promise<Step[]> {
+async function freshenApproved(start: RunStart, context: FreshContext, todo: Step[]): Promise<Step[]> {
   const approved = todo.filter((s) => s.approval !== undefined)
   if (approved.length === 0) return todo
   const keys = stepKeys(approved)
   const decision = await decideOnFreshFacts({ ...context, acting: (s) => keys.has(ledgerKey(s)) })
-  const { audit } = run
+  const { audit } = start
   if (decision instanceof NeedsFullCollection) {
     recordUnverifiable(
-      run,
+      start,
       approved.map((step) => ({ step, reason: decision.reason })),
     )
     return todo.filter((s) => s.approval === undefined)
   }
-  recordUnverifiable(run, decision.unverifiable)
+  recordUnverifiable(start, decision.unverifiable)
   const still = stepKeys(decision.view.todo)
   for (const { step } of decision.view.interrupted) still.add(ledgerKey(step))
   return todo.filter((s) => {
@@ -492,8 +531,8 @@ async function freshenApproved(run: Run, context: FreshContext, todo: Step[]): P
 }
 
 /** Steps whose facts could not be read from Graph this run: not sent, told as failed (asked again next run). */
-function recordUnverifiable(run: Run, unverifiable: Decision['unverifiable']): void {
-  const { audit } = run
+function recordUnverifiable(start: RunStart, unverifiable: Decision['unverifiable']): void {
+  const { audit } = start
   for (const { step, reason } of unverifiable)
     audit.step(
       stepRecord(audit.runId, step, 'failed', {
@@ -503,13 +542,16 @@ function recordUnverifiable(run: Run, unverifiable: Decision['unverifiable']): v
 }
 
 /** The evidence state beside the ledger; one that cannot be used is a warning and a full collection. */
-async function loadEvidence(run: Run): Promise<{ store: EvidenceStore; loaded: Loaded }> {
-  const store = run.options.evidence ?? (await openEvidenceStore(run.config, () => credentialFor(run.config)))
+async function loadEvidence(
+  start: RunStart,
+  session: Session,
+): Promise<{ store: EvidenceStore; loaded: Loaded }> {
+  const store = await session.evidence()
   const loaded = await store.load()
   if (loaded.unusable !== undefined) {
     const message = `the evidence state cannot be used (${loaded.unusable}); collecting in full and writing a new one`
-    run.audit.event('warning', { message })
-    run.audit.note(`tourniquet: warning: ${message}`)
+    start.audit.event('warning', { message })
+    start.audit.note(`tourniquet: warning: ${message}`)
   }
   return { store, loaded }
 }
@@ -523,40 +565,40 @@ const MAX_SKEW_MS = 5 * 60_000
  * on the summary line: the next run collects from the older state, in full after a day).
  */
 async function saveEvidence(
-  run: Run,
+  start: RunStart,
+  session: Session,
   evidence: { store: EvidenceStore; loaded: Loaded },
   collected: Collected,
   fresh: Freshness,
-): Promise<string> {
-  if (run.config.mode !== 'apply') return 'not saved (plan)'
-  if (fresh.graphTime !== undefined && Math.abs(fresh.graphTime - run.now.getTime()) > MAX_SKEW_MS) {
-    const message = `this host's clock (${run.now.toISOString()}) is ${Math.round((run.now.getTime() - fresh.graphTime) / 1000)} s from Graph's (${new Date(fresh.graphTime).toISOString()}); the evidence state is not saved`
-    run.audit.event('warning', { message })
-    run.stateWarning = message
-    return 'not saved (clock)'
+): Promise<{ outcome: string; warning?: string }> {
+  const { audit, now } = start
+  if (start.config.mode !== 'apply') return { outcome: 'not saved (plan)' }
+  if (fresh.graphTime !== undefined && Math.abs(fresh.graphTime - now.getTime()) > MAX_SKEW_MS) {
+    const warning = `this host's clock (${now.toISOString()}) is ${Math.round((now.getTime() - fresh.graphTime) / 1000)} s from Graph's (${new Date(fresh.graphTime).toISOString()}); the evidence state is not saved`
+    audit.event('warning', { message: warning })
+    return { outcome: 'not saved (clock)', warning }
   }
-  if (!collected.changed && !fresh.modified) return 'unchanged'
-  if (run.stopping()) return 'kept'
+  if (!collected.changed && !fresh.modified) return { outcome: 'unchanged' }
+  if (session.stopping()) return { outcome: 'kept' }
   try {
-    return (await evidence.store.save(collected.state, evidence.loaded)) ? 'saved' : 'kept'
+    return { outcome: (await evidence.store.save(collected.state, evidence.loaded)) ? 'saved' : 'kept' }
   } catch (e) {
-    const message = `the evidence state could not be saved (${(e as Error).message})`
-    run.audit.event('warning', { message })
-    run.audit.note(`tourniquet: warning: ${message}`)
-    run.stateWarning = message
-    return 'failed'
+    const warning = `the evidence state could not be saved (${(e as Error).message})`
+    audit.event('warning', { message: warning })
+    audit.note(`tourniquet: warning: ${warning}`)
+    return { outcome: 'failed', warning }
   }
 }
 
 /** A guardrail refused the plan: every step is recorded as skipped and nothing is done. */
-function refuse(run: Run, plan: Plan, refused: Refusal, riskyUsers: number): RunResult {
-  const { audit } = run
+function refuse(start: RunStart, plan: Plan, refused: Refusal, riskyUsers: number): Ended {
+  const { audit } = start
   for (const u of plan.users)
     for (const s of u.steps)
       audit.step(stepRecord(audit.runId, s, 'skipped', { reason: `refused: ${refused.reason}` }))
   audit.event('refused', { limit: refused.limit, reason: refused.reason })
   audit.table(`Run ${audit.runId}: REFUSED by ${refused.limit} — ${refused.reason}. Nothing was done.`)
-  return end(run, EXIT.refused, `refused by ${refused.limit}: nothing done`, riskyUsers)
+  return { exitCode: EXIT.refused, outcome: `refused by ${refused.limit}: nothing done`, riskyUsers }
 }
 
 /**
@@ -566,8 +608,13 @@ function refuse(run: Run, plan: Plan, refused: Refusal, riskyUsers: number): Run
  * route, no Defender for Identity account): it was re-read this run and is told every run until it
  * resolves.
  */
-function recordKnown(run: Run, plan: Plan, view: LedgerView): void {
-  const { audit, touched } = run
+function recordKnown(
+  start: RunStart,
+  plan: Plan,
+  view: LedgerView,
+  touched: ReadonlySet<string> | undefined,
+): void {
+  const { audit } = start
   const told = (userId: string): boolean => touched === undefined || touched.has(userId)
   for (const s of plan.skips)
     if (told(s.userId) || CHANGEABLE_SKIPS.has(s.reason))
@@ -580,8 +627,8 @@ function recordKnown(run: Run, plan: Plan, view: LedgerView): void {
 }
 
 /** Plan mode: what apply would do, and nothing done. */
-function planOnly(run: Run, view: LedgerView, riskyUsers: number): RunResult {
-  const { audit } = run
+function planOnly(start: RunStart, view: LedgerView, riskyUsers: number): Ended {
+  const { audit } = start
   for (const { step, entry } of view.interrupted) {
     const reason = `interrupted in ${entry.runId}; apply checks whether it took effect`
     audit.step(stepRecord(audit.runId, step, 'planned', { reason }))
@@ -590,20 +637,24 @@ function planOnly(run: Run, view: LedgerView, riskyUsers: number): RunResult {
   audit.table(
     `Run ${audit.runId}: plan only (dry run). Nothing was changed. Apply with --apply or TOURNIQUET_MODE=apply.`,
   )
-  return end(run, EXIT.ok, 'planned', riskyUsers)
+  return { exitCode: EXIT.ok, outcome: 'planned', riskyUsers }
 }
 
 /** After an apply: the table, the report file, and the exit code. */
-async function report(run: Run, plan: Plan, applied: Applied, riskyUsers: number): Promise<RunResult> {
-  const { audit, config } = run
+async function report(
+  start: RunStart,
+  session: Session,
+  { plan, applied, riskyUsers, policy }: { plan: Plan; applied: Applied; riskyUsers: number; policy: Policy },
+): Promise<Ended> {
+  const { audit, config } = start
   const counts = audit.counts()
   audit.table(
     `Run ${audit.runId}: applied. ${counts.succeeded} succeeded, ${counts.unverified} unverified, ${counts.failed} failed, ${counts.skipped} skipped.`,
   )
   if (config.reportPath) await writeReport(config.reportPath, audit.runId, plan, audit.records)
   if (audit.records.some((r) => r.status === 'failed' && PERMISSION_REFUSED.test(r.reason ?? '')))
-    await diagnosePermissions(run)
+    await diagnosePermissions(start, session, policy)
   const stopped = applied.notStarted.length > 0
   const outcome = stopped ? 'stopped early' : counts.failed > 0 ? 'some steps failed' : 'applied'
-  return end(run, appliedExitCode(audit, applied), outcome, riskyUsers)
+  return { exitCode: appliedExitCode(audit, applied), outcome, riskyUsers }
 }

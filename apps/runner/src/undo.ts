@@ -9,13 +9,12 @@ import { type GraphClient, USER_SELECT } from '@tourniquet/core'
 import type { Route, Step } from '@tourniquet/policy'
 import { appliedExitCode, applySteps, verifyOptions } from './apply.js'
 import { Audit, stepRecord } from './audit.js'
-import { clientFromConfig, credentialFor } from './client.js'
 import type { RunnerConfig } from './env.js'
 import { EXIT } from './exit.js'
 import { failureMessage, failureOf } from './failures.js'
 import type { Ledger, LedgerEntry } from './ledger/ledger.js'
-import { openLedger } from './ledger/open.js'
 import { newRunId } from './runId.js'
+import { openSession, type Session } from './session.js'
 import type { VerifyOptions } from './verify.js'
 
 export interface UndoOptions {
@@ -114,83 +113,79 @@ async function readBack(
   return { todo, left }
 }
 
+/** How an undo ended: the summary line says it, and its exit code is the command's. */
+interface UndoEnded {
+  exitCode: number
+  outcome: string
+}
+
 export async function runUndo(options: UndoOptions): Promise<number> {
   const { config } = options
   const audit = new Audit(options.out, options.err, newRunId(new Date()))
-  const end = (exitCode: number, outcome: string): number => {
-    audit.summary({ mode: config.mode, outcome, riskyUsers: 0, unmatched: 0, exitCode, durationMs: 0 })
-    return exitCode
-  }
+  let ended: UndoEnded
   try {
-    return await undoRun(options, audit, end)
+    await using session = openSession(config, {
+      stopSignal: options.stopSignal,
+      client: options.client,
+      ledger: options.ledger,
+    })
+    ended = await undoRun(options, session, audit)
   } catch (e) {
     // A corrupt ledger or a lock held elsewhere: one clear line and its exit code, as for a run.
     const failure = failureOf(e)
     const message = failureMessage(e, failure)
     audit.event('error', { kind: failure.kind, message })
     audit.note(`tourniquet: ${failure.note}: ${message}`)
-    return end(failure.exitCode, failure.outcome)
+    ended = { exitCode: failure.exitCode, outcome: failure.outcome }
   }
+  const { exitCode, outcome } = ended
+  audit.summary({ mode: config.mode, outcome, riskyUsers: 0, unmatched: 0, exitCode, durationMs: 0 })
+  return exitCode
 }
 
-async function undoRun(
-  options: UndoOptions,
-  audit: Audit,
-  end: (exitCode: number, outcome: string) => number,
-): Promise<number> {
+async function undoRun(options: UndoOptions, session: Session, audit: Audit): Promise<UndoEnded> {
   const { config } = options
-  const ledger = options.ledger ?? (await openLedger(config, () => credentialFor(config)))
+  const ledger = await session.ledger()
   const steps = undoSteps(await ledger.load(), options.runId)
   if (steps.length === 0) {
     audit.note(
       `tourniquet: run ${options.runId} disabled no account (according to ${ledger.location}); nothing to undo`,
     )
-    return end(EXIT.ok, 'nothing to undo')
+    return { exitCode: EXIT.ok, outcome: 'nothing to undo' }
   }
-  let locked = false
-  const client = options.client ?? clientFromConfig(config, await credentialFor(config))
-  try {
-    const { todo, left } = await readBack(client, steps)
-    for (const { step, reason } of left) audit.step(stepRecord(audit.runId, step, 'skipped', { reason }))
-    if (config.mode === 'plan') {
-      for (const s of todo)
-        audit.step(
-          stepRecord(audit.runId, s, 'planned', { reason: `re-enable: disabled by ${options.runId}` }),
-        )
-      audit.table(`Undo of ${options.runId}: plan only. Re-enable with --apply.`)
-      return end(EXIT.ok, 'planned')
-    }
-    locked = await ledger.acquire()
-    if (!locked) {
-      audit.note(`tourniquet: skipped: another run holds the lease on ${ledger.location}`)
-      return end(EXIT.ok, 'skipped: another run holds the lease')
-    }
-    return await reEnable(options, { client, ledger, audit }, todo, end)
-  } finally {
-    if (locked) await ledger.release()
-    if (!options.client) await client.close()
+  const client = await session.graph()
+  const { todo, left } = await readBack(client, steps)
+  for (const { step, reason } of left) audit.step(stepRecord(audit.runId, step, 'skipped', { reason }))
+  if (config.mode === 'plan') {
+    for (const s of todo)
+      audit.step(stepRecord(audit.runId, s, 'planned', { reason: `re-enable: disabled by ${options.runId}` }))
+    audit.table(`Undo of ${options.runId}: plan only. Re-enable with --apply.`)
+    return { exitCode: EXIT.ok, outcome: 'planned' }
   }
+  if (!(await session.lease())) {
+    audit.note(`tourniquet: skipped: another run holds the lease on ${ledger.location}`)
+    return { exitCode: EXIT.ok, outcome: 'skipped: another run holds the lease' }
+  }
+  return reEnable(options, { session, client, ledger, audit }, todo)
 }
 
 async function reEnable(
   options: UndoOptions,
-  { client, ledger, audit }: { client: GraphClient; ledger: Ledger; audit: Audit },
+  { session, client, ledger, audit }: { session: Session; client: GraphClient; ledger: Ledger; audit: Audit },
   steps: Step[],
-  end: (exitCode: number, outcome: string) => number,
-): Promise<number> {
-  const stopping = (): boolean => options.stopSignal?.aborted === true || ledger.lost?.aborted === true
-  const verify = verifyOptions(stopping(), options.verify)
+): Promise<UndoEnded> {
+  const verify = verifyOptions(session.stopping(), options.verify)
   const applied = await applySteps(steps, {
     client,
     ledger,
     audit,
     concurrency: options.config.concurrency,
-    stopping,
+    stopping: () => session.stopping(),
     verify,
   })
   const counts = audit.counts()
   audit.table(
     `Undo of ${options.runId}: ${counts.succeeded} re-enabled, ${counts.unverified} unverified, ${counts.failed} failed, ${counts.skipped} left alone.`,
   )
-  return end(appliedExitCode(audit, applied), 'applied')
+  return { exitCode: appliedExitCode(audit, applied), outcome: 'applied' }
 }

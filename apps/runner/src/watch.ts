@@ -17,6 +17,7 @@ import type { RunnerConfig } from './env.js'
 import { EXIT } from './exit.js'
 import { onceUntilChanged } from './notify/message.js'
 import { runJob } from './run.js'
+import { SessionCache } from './session.js'
 
 export interface WatchOptions {
   config: RunnerConfig
@@ -48,6 +49,8 @@ export async function runWatch({ config, out, err, stopSignal }: WatchOptions): 
   )
   // Every 15 s, a failure that persists would be a message each time: told once, then on a change.
   const tellable = onceUntilChanged()
+  // One Storage credential and the parsed evidence state across runs (session.ts), released at the end.
+  await using cache = new SessionCache()
   for (let iteration = 1; !stopSignal.aborted; iteration++) {
     const started = Date.now()
     try {
@@ -57,6 +60,7 @@ export async function runWatch({ config, out, err, stopSignal }: WatchOptions): 
         err,
         stopSignal,
         sharedBudgets: { identityProtection: share.budget },
+        cache,
         tellable,
       })
       if (iteration === 1 && result.exitCode === EXIT.configuration && result.plan === undefined)

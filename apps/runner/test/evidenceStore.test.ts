@@ -7,10 +7,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { RunnerConfig } from '../src/env.js'
 import type { EvidenceState } from '../src/evidence/state.js'
 import { serializeState } from '../src/evidence/state.js'
-import { type EvidenceStore, openEvidenceStore } from '../src/evidence/store.js'
+import { type EvidenceStore, evidenceStore } from '../src/evidence/store.js'
+import { FileTextStore } from '../src/stores/fileStore.js'
 
 const state = (watermark: string): EvidenceState => ({
   tenantId: 'contoso.example',
@@ -36,8 +36,7 @@ describe('the evidence state in a file', () => {
   let store: EvidenceStore
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tq-evidence-'))
-    const config = { ledger: join(dir, 'ledger.jsonl'), collection: {} } as RunnerConfig
-    store = await openEvidenceStore(config, () => Promise.reject(new Error('a file needs no credential')))
+    store = evidenceStore(new FileTextStore(join(dir, 'ledger.jsonl.evidence.json')))
   })
   afterEach(() => rm(dir, { recursive: true, force: true }))
 

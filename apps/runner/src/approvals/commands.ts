@@ -16,6 +16,7 @@ import type { TrailConfig } from '../env.js'
 import { isConfigurationError } from '../errors.js'
 import { escapeField } from '../escape.js'
 import { EXIT } from '../exit.js'
+import { blobClients } from '../stores/blobClients.js'
 import {
   type ApprovalDecision,
   type ApprovalRequest,
@@ -75,7 +76,7 @@ async function readOrExplain(
 }
 
 async function readTrails(config: TrailConfig, err: Writable, storage: () => Promise<TokenCredential>) {
-  const trails = await openTrails(config, storage, {
+  const trails = await openTrails(config, async () => blobClients(await storage()), {
     request: requestSchema,
     decision: decisionSchema,
   })

@@ -8,14 +8,14 @@
  * The phase can only hold steps back: a trail it cannot read, or a line in it that is not a record,
  * costs the steps that need approval (they wait) and never a step that needs none.
  */
-import type { Credential } from '@tourniquet/core'
 import type { Plan, Step } from '@tourniquet/policy'
 import { type Audit, stepRecord } from '../audit.js'
 import type { RunnerConfig } from '../env.js'
 import { isConfigurationError } from '../errors.js'
+import type { BlobClients } from '../stores/blobClients.js'
 import { type Gate, type GateTrails, gate } from './gate.js'
 import { type ApprovalDecision, type ApprovalRequest, decisionSchema, requestSchema } from './records.js'
-import { jobStorage, openTrails, type Trail } from './store.js'
+import { openTrails, type Trail } from './store.js'
 
 export interface ApprovalPhase {
   /** The steps to go on with (to send, or in plan mode to show as planned). */
@@ -31,7 +31,8 @@ interface PhaseContext {
   audit: Audit
   plan: Plan
   now: Date
-  credential: () => Promise<Credential>
+  /** The session's Storage clients, asked for only when a trail is a blob. */
+  blobs: () => Promise<BlobClients>
 }
 
 interface Read {
@@ -43,7 +44,7 @@ interface Read {
 async function readTrails(ctx: PhaseContext): Promise<Read | { unreadable: string }> {
   let opened: { requests: Trail<ApprovalRequest>; decisions: Trail<ApprovalDecision> }
   try {
-    opened = await openTrails(ctx.config, jobStorage(ctx.config, ctx.credential), {
+    opened = await openTrails(ctx.config, ctx.blobs, {
       request: requestSchema,
       decision: decisionSchema,
     })

@@ -8,20 +8,14 @@
  *
  * The lease is on the segment being written, and every append carries its lease id and the
  * position it expects: a run whose lease expired cannot write another line, and a failed renewal
- * aborts `lost`, which stops the run like SIGTERM. Authentication is a TokenCredential backed by the
- * same msal setup as the Graph client (managed identity in Azure).
+ * aborts `lost`, which stops the run like SIGTERM. The Storage clients come from the session (one
+ * credential for every store); the ledger never builds one.
  */
-import type { AccessToken, TokenCredential } from '@azure/core-auth'
-import {
-  AppendBlobClient,
-  type BlobLeaseClient,
-  BlockBlobClient,
-  RestError,
-  type StorageSharedKeyCredential,
-} from '@azure/storage-blob'
-import { type Credential, createTokenProvider } from '@tourniquet/core'
-import type { RunnerConfig } from '../env.js'
+import type { AppendBlobClient, BlobLeaseClient, BlockBlobClient } from '@azure/storage-blob'
+import { RestError } from '@azure/storage-blob'
 import { LeaseLostError } from '../errors.js'
+import type { BlobClients } from '../stores/blobClients.js'
+import { withoutQuery } from '../stores/location.js'
 import {
   type Ledger,
   type LedgerEntry,
@@ -41,7 +35,7 @@ const SEGMENT_BYTES = 64 * 1024 * 1024
 
 export interface BlobLedgerOptions {
   url: string
-  credential: TokenCredential | StorageSharedKeyCredential
+  blobs: BlobClients
   /** Appends a segment takes before the next is started (tests use a few; at most 50,000). */
   segmentBlocks?: number
   segmentBytes?: number
@@ -62,7 +56,7 @@ interface Held {
 
 export class BlobLedger implements Ledger {
   readonly location: string
-  private readonly credential: TokenCredential | StorageSharedKeyCredential
+  private readonly blobs: BlobClients
   private readonly segmentBlocks: number
   private readonly segmentBytes: number
   private readonly lostController = new AbortController()
@@ -73,23 +67,18 @@ export class BlobLedger implements Ledger {
   private readonly writes = new SerialWrites()
 
   constructor(options: BlobLedgerOptions) {
-    const url = new URL(options.url)
-    url.search = ''
-    this.location = url.toString()
-    this.credential = options.credential
+    this.location = withoutQuery(options.url)
+    this.blobs = options.blobs
     this.segmentBlocks = Math.min(options.segmentBlocks ?? SEGMENT_BLOCKS, APPEND_BLOB_MAX_BLOCKS - 1)
     this.segmentBytes = options.segmentBytes ?? SEGMENT_BYTES
   }
 
   private segment(n: number): AppendBlobClient {
-    return new AppendBlobClient(
-      n === 0 ? this.location : `${this.location}.${n}`,
-      this.credential as TokenCredential,
-    )
+    return this.blobs.appendBlob(n === 0 ? this.location : `${this.location}.${n}`)
   }
 
   private snapshot(n: number): BlockBlobClient {
-    return new BlockBlobClient(`${this.location}.${n}.snapshot`, this.credential as TokenCredential)
+    return this.blobs.blockBlob(`${this.location}.${n}.snapshot`)
   }
 
   /** The newest segment: the highest n whose snapshot exists (it is written before the segment is used). */
@@ -245,33 +234,4 @@ async function text(blob: AppendBlobClient | BlockBlobClient): Promise<string> {
     if (isStatus(e, 404)) return ''
     throw e
   }
-}
-
-/**
- * The Storage credential, through the same msal setup as Graph, for the storage.azure.com audience:
- * the job's managed identity when TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID names it (in Azure, the
- * identity infra grants Storage Blob Data Contributor on the ledger container), else Graph's credential.
- */
-export function storageCredential(config: RunnerConfig, credential: Credential): TokenCredential {
-  const provider = createTokenProvider({
-    tenantId: config.tenantId,
-    clientId: config.clientId,
-    credential:
-      config.managedIdentityClientId === undefined
-        ? credential
-        : { kind: 'managedIdentity', clientId: config.managedIdentityClientId },
-    cloud: config.cloud,
-    authorityHost: config.authorityHost,
-    resource: 'https://storage.azure.com',
-  })
-  return {
-    async getToken(): Promise<AccessToken> {
-      const t = await provider.getToken({ forceRefresh: false })
-      return { token: t.token, expiresOnTimestamp: t.expiresOnMs }
-    },
-  }
-}
-
-export function openBlobLedger(config: RunnerConfig, credential: Credential): Ledger {
-  return new BlobLedger({ url: config.ledger, credential: storageCredential(config, credential) })
 }

@@ -5,7 +5,7 @@
  */
 import type { GraphClient } from '@tourniquet/core'
 import type { Step } from '@tourniquet/policy'
-import { type Audit, stepRecord } from './audit.js'
+import { type Audit, countsOf, type StepRecord, stepRecord } from './audit.js'
 import { executeSteps } from './execute.js'
 import { EXIT, type ExitCode } from './exit.js'
 import { type Ledger, ledgerEntry } from './ledger/ledger.js'
@@ -29,6 +29,8 @@ export interface ApplyContext {
 export interface Applied {
   /** Steps a stop kept from starting (already recorded as skipped). */
   notStarted: Step[]
+  /** What was written to the audit for these steps: settled, or skipped for a stop. */
+  records: StepRecord[]
 }
 
 /** Read-back settings: three tries 2 s apart, one when the run is already stopping. */
@@ -47,13 +49,17 @@ export async function applySteps(steps: readonly Step[], ctx: ApplyContext): Pro
     stopping: ctx.stopping,
     onOutcomes: (done) => verifier.add(done),
   })
-  await recordSettled(await verifier.finish(), ctx)
+  const records = await recordSettled(await verifier.finish(), ctx)
   for (const step of notStarted)
-    audit.step(stepRecord(audit.runId, step, 'skipped', { reason: NOT_STARTED_REASON }))
-  return { notStarted }
+    records.push(audit.step(stepRecord(audit.runId, step, 'skipped', { reason: NOT_STARTED_REASON })))
+  return { notStarted, records }
 }
 
-async function recordSettled(settled: readonly Settled[], { ledger, audit }: ApplyContext): Promise<void> {
+async function recordSettled(
+  settled: readonly Settled[],
+  { ledger, audit }: ApplyContext,
+): Promise<StepRecord[]> {
+  const records: StepRecord[] = []
   for (let i = 0; i < settled.length; i += RECORD_SLICE) {
     const slice = settled.slice(i, i + RECORD_SLICE)
     await ledger.append(
@@ -65,18 +71,22 @@ async function recordSettled(settled: readonly Settled[], { ledger, audit }: App
       ),
     )
     for (const { outcome, status, reason } of slice)
-      audit.step(
-        stepRecord(audit.runId, outcome.step, status, {
-          reason,
-          graphRequestId: outcome.graphRequestId,
-          correlationId: outcome.correlationId,
-          durationMs: outcome.durationMs,
-        }),
+      records.push(
+        audit.step(
+          stepRecord(audit.runId, outcome.step, status, {
+            reason,
+            graphRequestId: outcome.graphRequestId,
+            correlationId: outcome.correlationId,
+            durationMs: outcome.durationMs,
+            ...(status === 'failed' && outcome.errorCode !== null ? { errorCode: outcome.errorCode } : {}),
+          }),
+        ),
       )
   }
+  return records
 }
 
 /** An apply's exit code: 1 when a step failed or a stop left steps unstarted. */
-export function appliedExitCode(audit: Audit, applied: Applied): ExitCode {
-  return audit.counts().failed > 0 || applied.notStarted.length > 0 ? EXIT.stepsFailed : EXIT.ok
+export function appliedExitCode(records: readonly StepRecord[], applied: Applied): ExitCode {
+  return countsOf(records).failed > 0 || applied.notStarted.length > 0 ? EXIT.stepsFailed : EXIT.ok
 }

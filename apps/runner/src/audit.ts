@@ -26,6 +26,8 @@ export interface StepRecord {
   correlationId: string | null
   evidenceKey: string | null
   durationMs: number
+  /** A failed step's stable error code (core's or the runner's), for what follows from it without parsing text. */
+  errorCode?: string
 }
 
 export function stepRecord(
@@ -93,9 +95,18 @@ export type Summary = Record<StepStatus, number> & {
   ledgerHeadroom?: LedgerHeadroom
 }
 
-export class Audit {
-  readonly records: StepRecord[] = []
+/** How many records of each status: the summary's counts and the exit code come from the records a run returns. */
+export function countsOf(records: readonly StepRecord[]): Record<StepStatus, number> {
+  const c = zeroCounts()
+  for (const r of records) c[r.status]++
+  return c
+}
 
+/**
+ * The run's output sink. It writes; it is never read back: what happened is the records the stages
+ * return, and the caller passes them in where a line needs them (the summary's counts, the table).
+ */
+export class Audit {
   constructor(
     private readonly out: Writable,
     private readonly err: Writable,
@@ -106,9 +117,10 @@ export class Audit {
     this.out.write(`${redactText(JSON.stringify(value))}\n`)
   }
 
-  step(record: StepRecord): void {
-    this.records.push(record)
+  /** Writes a step's line and hands the record back to the stage that returns it. */
+  step(record: StepRecord): StepRecord {
     this.line(record)
+    return record
   }
 
   event(name: string, fields: Record<string, unknown>): void {
@@ -120,14 +132,8 @@ export class Audit {
     this.err.write(`${redactText(text)}\n`)
   }
 
-  counts(): Record<StepStatus, number> {
-    const c = zeroCounts()
-    for (const r of this.records) c[r.status]++
-    return c
-  }
-
-  summary(fields: Omit<Summary, 'event' | 'runId' | StepStatus>): Summary {
-    const summary: Summary = { event: 'summary', runId: this.runId, ...this.counts(), ...fields }
+  summary(records: readonly StepRecord[], fields: Omit<Summary, 'event' | 'runId' | StepStatus>): Summary {
+    const summary: Summary = { event: 'summary', runId: this.runId, ...countsOf(records), ...fields }
     this.line(summary)
     return summary
   }
@@ -136,11 +142,11 @@ export class Audit {
    * The human summary table (stderr). A large run shows only the rows that need a look (failed,
    * unverified) and counts the rest: 20,000 rows help no one, and every step is on stdout anyway.
    */
-  table(title: string): void {
-    const attention = this.records.length > TABLE_ROWS
+  table(title: string, records: readonly StepRecord[]): void {
+    const attention = records.length > TABLE_ROWS
     const shown = attention
-      ? this.records.filter((r) => r.status === 'failed' || r.status === 'unverified').slice(0, TABLE_ROWS)
-      : this.records
+      ? records.filter((r) => r.status === 'failed' || r.status === 'unverified').slice(0, TABLE_ROWS)
+      : records
     // Escaped: a UPN or Graph's reason text could carry a terminal escape sequence or a newline.
     const rows = shown.map((r) =>
       [r.userPrincipalName, r.action ?? '-', r.route ?? '-', r.status, r.reason ?? ''].map((c) =>
@@ -156,19 +162,19 @@ export class Audit {
         .map((c, i) => (i === cells.length - 1 ? c : c.slice(0, widths[i]).padEnd(widths[i] ?? 0)))
         .join('  ')
     this.note(`\n${title}`)
-    if (this.records.length === 0) {
+    if (records.length === 0) {
       this.note('  (nothing to do)')
       return
     }
     if (rows.length > 0) this.note(`  ${fmt(head)}`)
     for (const r of rows) this.note(`  ${fmt(r)}`)
     if (attention) {
-      const counts = Object.entries(this.counts())
+      const counts = Object.entries(countsOf(records))
         .filter(([, n]) => n > 0)
         .map(([status, n]) => `${n} ${status}`)
         .join(', ')
       this.note(
-        `  ${this.records.length - rows.length} of ${this.records.length} rows not shown (${counts}); ` +
+        `  ${records.length - rows.length} of ${records.length} rows not shown (${counts}); ` +
           'only failed and unverified steps are listed, every step is a JSON line on stdout',
       )
     }

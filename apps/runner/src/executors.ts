@@ -3,9 +3,9 @@
  * lane allows and reports one outcome per step, in the group's order. An executor never throws: a
  * call that fails fails (or leaves unknown) every step it carried.
  */
-import { type GraphClient, isOutcomeUnknownError, userItems } from '@tourniquet/core'
+import { type GraphClient, isOutcomeUnknownError, isTourniquetError, userItems } from '@tourniquet/core'
 import type { IdentityProtectionCall, RouteOf, Step } from '@tourniquet/policy'
-import { NoOutcomeError } from './errors.js'
+import { isRunnerError, NoOutcomeError } from './errors.js'
 import type { Lane } from './lanes.js'
 import type { CallOutcome } from './status.js'
 
@@ -14,6 +14,8 @@ export interface StepOutcome {
   /** Before verification: `unknown` when the service may or may not have applied it. */
   status: CallOutcome
   reason: string | null
+  /** The stable code of the error a failed call threw (e.g. core's TQ_PERMISSION), when it had one. */
+  errorCode: string | null
   graphRequestId: string | null
   correlationId: string | null
   startedAt: number
@@ -37,6 +39,7 @@ function succeeded(step: Step, startedAt: number, answer: Answer, durationMs: nu
     step,
     status: 'succeeded',
     reason: null,
+    errorCode: null,
     graphRequestId: answer.requestId ?? null,
     correlationId: answer.correlationId ?? null,
     startedAt,
@@ -50,6 +53,7 @@ function failed(step: Step, error: unknown, startedAt: number): StepOutcome {
     step,
     status: isOutcomeUnknownError(error) ? 'unknown' : 'failed',
     reason: (error as Error).message ?? String(error),
+    errorCode: isTourniquetError(error) || isRunnerError(error) ? error.code : null,
     graphRequestId: (error as { requestId?: string }).requestId ?? null,
     correlationId: null,
     startedAt,

@@ -11,7 +11,7 @@ export async function writeReport(
   path: string,
   runId: string,
   plan: Plan,
-  records: StepRecord[],
+  records: readonly StepRecord[],
 ): Promise<void> {
   const lines = [
     `# Tourniquet run ${md(runId)}`,

@@ -5,7 +5,7 @@
  */
 import type { GraphClient } from '@tourniquet/core'
 import type { Step } from '@tourniquet/policy'
-import { type Audit, stepRecord } from './audit.js'
+import { type Audit, type StepRecord, stepRecord } from './audit.js'
 import {
   type Ledger,
   type LedgerEntry,
@@ -100,9 +100,16 @@ export interface ResumeContext {
   verify: VerifyOptions
 }
 
+export interface Resumed {
+  /** The steps to send again: their effect is not visible and can be read back. */
+  again: Step[]
+  /** The verdicts written to the audit for the rest. */
+  records: StepRecord[]
+}
+
 /** Reads each interrupted step's effect once, records the verdicts, and returns the steps to run again. */
-export async function resumeInterrupted(interrupted: readonly Known[], ctx: ResumeContext): Promise<Step[]> {
-  if (interrupted.length === 0) return []
+export async function resumeInterrupted(interrupted: readonly Known[], ctx: ResumeContext): Promise<Resumed> {
+  if (interrupted.length === 0) return { again: [], records: [] }
   const { audit } = ctx
   const runId = audit.runId
   const checks = new Map<Check, LedgerEntry>(
@@ -110,21 +117,22 @@ export async function resumeInterrupted(interrupted: readonly Known[], ctx: Resu
   )
   const verdicts = await verifyEffects(ctx.client, [...checks.keys()], { ...ctx.verify, attempts: 1 })
   const again: Step[] = []
+  const records: StepRecord[] = []
   const closing: LedgerEntry[] = []
   for (const [check, entry] of checks) {
     const v = verdicts.get(check)
     if (v?.visible) {
       const reason = `interrupted in ${entry.runId}; the effect is visible (${v.detail})`
-      audit.step(stepRecord(runId, check.step, 'succeeded', { reason }))
+      records.push(audit.step(stepRecord(runId, check.step, 'succeeded', { reason })))
       closing.push(ledgerEntry(runId, check.step, 'done', 'succeeded'))
     } else if (v?.observable) {
       again.push(check.step)
     } else {
       const reason = `interrupted in ${entry.runId}; the outcome cannot be read back, so it is not sent again`
-      audit.step(stepRecord(runId, check.step, 'unverified', { reason }))
+      records.push(audit.step(stepRecord(runId, check.step, 'unverified', { reason })))
       closing.push(ledgerEntry(runId, check.step, 'done', 'unknown'))
     }
   }
   await ctx.ledger.append(closing)
-  return again
+  return { again, records }
 }

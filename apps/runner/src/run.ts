@@ -6,7 +6,13 @@
  * the run ends, before the notification and the summary line. Plan mode (the default) changes nothing.
  */
 import type { Writable } from 'node:stream'
-import { type GraphClient, type GraphClientOptions, isAuthError, isPermissionError } from '@tourniquet/core'
+import {
+  ErrorCode,
+  type GraphClient,
+  type GraphClientOptions,
+  isAuthError,
+  isPermissionError,
+} from '@tourniquet/core'
 import {
   isPolicyError,
   loadPolicyFile,
@@ -16,8 +22,8 @@ import {
   type Step,
 } from '@tourniquet/policy'
 import { type Applied, appliedExitCode, applySteps, verifyOptions } from './apply.js'
-import { gateApprovals } from './approvals/phase.js'
-import { Audit, type StepRecord, skipRecord, stepRecord } from './audit.js'
+import { type ApprovalPhase, gateApprovals } from './approvals/phase.js'
+import { Audit, countsOf, type StepRecord, skipRecord, stepRecord } from './audit.js'
 import { assertCloudOffers } from './cloud.js'
 import { type Collected, type Collection, collectSignals, fullReason } from './collect.js'
 import type { RunnerConfig } from './env.js'
@@ -98,6 +104,8 @@ interface Ended {
   readonly newApprovalRequests?: number
   /** The ledger's room left, read before the lease is given back. */
   readonly headroom?: LedgerHeadroom | undefined
+  /** Every step record the stages wrote: the counts, the exit code and the notification come from these. */
+  readonly records?: readonly StepRecord[]
 }
 
 export async function runJob(options: RunOptions): Promise<RunResult> {
@@ -110,7 +118,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     exitCode: ended.exitCode,
     runId: start.audit.runId,
     plan: ended.plan,
-    records: start.audit.records,
+    records: [...(ended.records ?? [])],
   }
 }
 
@@ -182,44 +190,82 @@ const endedOf = (d: Decided): Partial<Ended> => ({
   ...(d.stateWarning === undefined ? {} : { stateWarning: d.stateWarning }),
 })
 
+interface Acting {
+  client: GraphClient
+  ledger: Ledger
+  decided: Decided
+  policy: Policy
+}
+
 /** From the plan to the report: the ledger's view, approvals, then (apply mode) the steps. */
-async function act(
+async function act(start: RunStart, session: Session, acting: Acting): Promise<Ended> {
+  const { plan, riskyUsers } = acting.decided
+  if (plan.refused) return refuse(start, plan, plan.refused, riskyUsers)
+  let records: StepRecord[] = []
+  try {
+    const ready = await prepare(start, session, acting)
+    records = ready.records
+    const newApprovalRequests = ready.approvals.newRequests
+    if (start.config.mode === 'plan') {
+      const planned = planOnly(start, { ...acting.decided.decision.view, todo: ready.todo }, records)
+      return { ...planned, riskyUsers, newApprovalRequests }
+    }
+    const applied = await applyAll(start, session, acting, ready)
+    records = [...records, ...applied.records]
+    const reported = await report(start, session, { ...acting, applied, records })
+    return { ...reported, riskyUsers, newApprovalRequests }
+  } catch (e) {
+    return { ...(await failed(start, session, e, acting)), records }
+  }
+}
+
+/** What needs no action, what waits for a person, and the steps to send on facts read now. */
+async function prepare(
   start: RunStart,
   session: Session,
-  {
-    client,
-    ledger,
-    decided,
-    policy,
-  }: { client: GraphClient; ledger: Ledger; decided: Decided; policy: Policy },
-): Promise<Ended> {
-  const { plan, riskyUsers } = decided
-  if (plan.refused) return refuse(start, plan, plan.refused, riskyUsers)
-  const view = decided.decision.view
-  recordKnown(start, plan, view, decided.touched)
-  recordUnverifiable(start, decided.decision.unverifiable)
-  const approvals = await gateApprovals(view.todo, {
+  { decided }: Acting,
+): Promise<{ todo: Step[]; approvals: ApprovalPhase; records: StepRecord[] }> {
+  const { plan, decision } = decided
+  const known = [
+    ...recordKnown(start, plan, decision.view, decided.touched),
+    ...recordUnverifiable(start, decision.unverifiable),
+  ]
+  const approvals = await gateApprovals(decision.view.todo, {
     config: start.config,
     audit: start.audit,
     plan,
     now: start.now,
     blobs: session.blobs,
   })
-  const todo = await freshenApproved(start, decided.fresh, approvals.todo)
-  const newApprovalRequests = approvals.newRequests
-  if (start.config.mode === 'plan')
-    return { ...planOnly(start, { ...view, todo }, riskyUsers), newApprovalRequests }
+  const fresh = await freshenApproved(start, decided.fresh, approvals.todo)
+  return { todo: fresh.todo, approvals, records: [...known, ...approvals.records, ...fresh.records] }
+}
+
+/** Apply mode: what a crash interrupted is read back first, then everything is sent through one path. */
+async function applyAll(
+  start: RunStart,
+  session: Session,
+  { client, ledger, decided }: Acting,
+  ready: { todo: Step[]; approvals: ApprovalPhase },
+): Promise<Applied> {
+  const { audit } = start
   const verify = verifyOptions(session.stopping(), start.options.verify)
-  const resumed = await resumeInterrupted(view.interrupted, { client, ledger, audit: start.audit, verify })
-  const applied = await applySteps([...(await approvals.admit(resumed)), ...todo], {
+  const resumed = await resumeInterrupted(decided.decision.view.interrupted, {
     client,
     ledger,
-    audit: start.audit,
+    audit,
+    verify,
+  })
+  const admitted = await ready.approvals.admit(resumed.again)
+  const applied = await applySteps([...admitted.send, ...ready.todo], {
+    client,
+    ledger,
+    audit,
     concurrency: start.config.concurrency,
     stopping: () => session.stopping(),
     verify,
   })
-  return { ...(await report(start, session, { plan, applied, riskyUsers, policy })), newApprovalRequests }
+  return { ...applied, records: [...resumed.records, ...admitted.records, ...applied.records] }
 }
 
 /** The run's notification, when it acted, failed or waits on someone; each delivery is audited. */
@@ -228,13 +274,14 @@ async function tell(start: RunStart, ended: Ended): Promise<void> {
   if (config.notify.targets.length === 0) return
   // Stopped (SIGTERM) before acting: nothing happened, and the next run reads again; nobody is paged.
   if (ended.outcome === STOPPED.outcome) return
-  const digest = digestOf(audit.records, {
+  const records = ended.records ?? []
+  const digest = digestOf(records, {
     runId: audit.runId,
     tenantId: config.tenantId,
     mode: config.mode,
     outcome: ended.outcome,
     exitCode: ended.exitCode,
-    counts: audit.counts(),
+    counts: countsOf(records),
     newPendingApprovals: ended.newApprovalRequests ?? 0,
   })
   const told = (start.options.tellable ?? tellWorthy)(digest)
@@ -248,7 +295,7 @@ async function tell(start: RunStart, ended: Ended): Promise<void> {
 function writeSummary(start: RunStart, ended: Ended): void {
   const { audit, requests } = start
   const { headroom, collection } = ended
-  audit.summary({
+  audit.summary(ended.records ?? [], {
     mode: start.config.mode,
     outcome: ended.outcome,
     riskyUsers: ended.riskyUsers,
@@ -266,9 +313,6 @@ function writeSummary(start: RunStart, ended: Ended): void {
   })
   requests.stop()
 }
-
-// How core's PermissionError words a 403 (graphHttp.ts): a failed step that says so was refused for a permission.
-const PERMISSION_REFUSED = /the app needs the Microsoft Graph application permission/
 
 /** The doctor's permission lines on stderr, when Graph refused the run a permission (configured client only). */
 async function diagnosePermissions(start: RunStart, session: Session, policy: Policy): Promise<void> {
@@ -505,40 +549,46 @@ function freshContext(
  * Approved steps are sent only on facts read now: the plan is made again with them acting, and an
  * approved step that the fresh facts no longer make (or whose facts could not be read) is not sent.
  */
-async function freshenApproved(start: RunStart, context: FreshContext, todo: Step[]): Promise<Step[]> {
+async function freshenApproved(
+  start: RunStart,
+  context: FreshContext,
+  todo: Step[],
+): Promise<{ todo: Step[]; records: StepRecord[] }> {
   const approved = todo.filter((s) => s.approval !== undefined)
-  if (approved.length === 0) return todo
+  if (approved.length === 0) return { todo, records: [] }
   const keys = stepKeys(approved)
   const decision = await decideOnFreshFacts({ ...context, acting: (s) => keys.has(ledgerKey(s)) })
   const { audit } = start
   if (decision instanceof NeedsFullCollection) {
-    recordUnverifiable(
-      start,
-      approved.map((step) => ({ step, reason: decision.reason })),
-    )
-    return todo.filter((s) => s.approval === undefined)
+    const unverifiable = approved.map((step) => ({ step, reason: decision.reason }))
+    return {
+      todo: todo.filter((s) => s.approval === undefined),
+      records: recordUnverifiable(start, unverifiable),
+    }
   }
-  recordUnverifiable(start, decision.unverifiable)
+  const records = recordUnverifiable(start, decision.unverifiable)
   const still = stepKeys(decision.view.todo)
   for (const { step } of decision.view.interrupted) still.add(ledgerKey(step))
-  return todo.filter((s) => {
+  const kept = todo.filter((s) => {
     if (s.approval === undefined || still.has(ledgerKey(s))) return true
     if (decision.unverifiable.some((u) => ledgerKey(u.step) === ledgerKey(s))) return false
     const reason = 'approved, but the facts read from Graph now no longer make this step'
-    audit.step(stepRecord(audit.runId, s, 'skipped', { reason }))
+    records.push(audit.step(stepRecord(audit.runId, s, 'skipped', { reason })))
     return false
   })
+  return { todo: kept, records }
 }
 
 /** Steps whose facts could not be read from Graph this run: not sent, told as failed (asked again next run). */
-function recordUnverifiable(start: RunStart, unverifiable: Decision['unverifiable']): void {
+function recordUnverifiable(start: RunStart, unverifiable: Decision['unverifiable']): StepRecord[] {
   const { audit } = start
-  for (const { step, reason } of unverifiable)
+  return unverifiable.map(({ step, reason }) =>
     audit.step(
       stepRecord(audit.runId, step, 'failed', {
         reason: `not sent: the facts it rests on could not be read from Graph this run (${reason})`,
       }),
-    )
+    ),
+  )
 }
 
 /** The evidence state beside the ledger; one that cannot be used is a warning and a full collection. */
@@ -593,12 +643,17 @@ async function saveEvidence(
 /** A guardrail refused the plan: every step is recorded as skipped and nothing is done. */
 function refuse(start: RunStart, plan: Plan, refused: Refusal, riskyUsers: number): Ended {
   const { audit } = start
-  for (const u of plan.users)
-    for (const s of u.steps)
-      audit.step(stepRecord(audit.runId, s, 'skipped', { reason: `refused: ${refused.reason}` }))
+  const records = plan.users.flatMap((u) =>
+    u.steps.map((s) =>
+      audit.step(stepRecord(audit.runId, s, 'skipped', { reason: `refused: ${refused.reason}` })),
+    ),
+  )
   audit.event('refused', { limit: refused.limit, reason: refused.reason })
-  audit.table(`Run ${audit.runId}: REFUSED by ${refused.limit} — ${refused.reason}. Nothing was done.`)
-  return { exitCode: EXIT.refused, outcome: `refused by ${refused.limit}: nothing done`, riskyUsers }
+  audit.table(
+    `Run ${audit.runId}: REFUSED by ${refused.limit} — ${refused.reason}. Nothing was done.`,
+    records,
+  )
+  return { exitCode: EXIT.refused, outcome: `refused by ${refused.limit}: nothing done`, riskyUsers, records }
 }
 
 /**
@@ -613,48 +668,54 @@ function recordKnown(
   plan: Plan,
   view: LedgerView,
   touched: ReadonlySet<string> | undefined,
-): void {
+): StepRecord[] {
   const { audit } = start
   const told = (userId: string): boolean => touched === undefined || touched.has(userId)
+  const records: StepRecord[] = []
   for (const s of plan.skips)
     if (told(s.userId) || CHANGEABLE_SKIPS.has(s.reason))
-      audit.step(skipRecord(audit.runId, s, `${s.reason}: ${s.detail}`))
+      records.push(audit.step(skipRecord(audit.runId, s, `${s.reason}: ${s.detail}`)))
   for (const { step, entry } of view.done) {
     if (!told(step.userId)) continue
     const reason = `already done for this evidence by ${entry.runId} (${entry.outcome ?? 'recorded'})`
-    audit.step(stepRecord(audit.runId, step, 'skipped', { reason }))
+    records.push(audit.step(stepRecord(audit.runId, step, 'skipped', { reason })))
   }
+  return records
 }
 
 /** Plan mode: what apply would do, and nothing done. */
-function planOnly(start: RunStart, view: LedgerView, riskyUsers: number): Ended {
+function planOnly(start: RunStart, view: LedgerView, before: readonly StepRecord[]): Ended {
   const { audit } = start
+  const records = [...before]
   for (const { step, entry } of view.interrupted) {
     const reason = `interrupted in ${entry.runId}; apply checks whether it took effect`
-    audit.step(stepRecord(audit.runId, step, 'planned', { reason }))
+    records.push(audit.step(stepRecord(audit.runId, step, 'planned', { reason })))
   }
-  for (const step of view.todo) audit.step(stepRecord(audit.runId, step, 'planned'))
+  for (const step of view.todo) records.push(audit.step(stepRecord(audit.runId, step, 'planned')))
   audit.table(
     `Run ${audit.runId}: plan only (dry run). Nothing was changed. Apply with --apply or TOURNIQUET_MODE=apply.`,
+    records,
   )
-  return { exitCode: EXIT.ok, outcome: 'planned', riskyUsers }
+  return { exitCode: EXIT.ok, outcome: 'planned', riskyUsers: 0, records }
 }
 
 /** After an apply: the table, the report file, and the exit code. */
 async function report(
   start: RunStart,
   session: Session,
-  { plan, applied, riskyUsers, policy }: { plan: Plan; applied: Applied; riskyUsers: number; policy: Policy },
+  { decided, applied, records, policy }: Acting & { applied: Applied; records: readonly StepRecord[] },
 ): Promise<Ended> {
   const { audit, config } = start
-  const counts = audit.counts()
+  const counts = countsOf(records)
   audit.table(
     `Run ${audit.runId}: applied. ${counts.succeeded} succeeded, ${counts.unverified} unverified, ${counts.failed} failed, ${counts.skipped} skipped.`,
+    records,
   )
-  if (config.reportPath) await writeReport(config.reportPath, audit.runId, plan, audit.records)
-  if (audit.records.some((r) => r.status === 'failed' && PERMISSION_REFUSED.test(r.reason ?? '')))
+  if (config.reportPath) await writeReport(config.reportPath, audit.runId, decided.plan, records)
+  // A step Graph refused for a permission (core's code, not its wording): say what the app lacks.
+  if (records.some((r) => r.status === 'failed' && r.errorCode === ErrorCode.Permission))
     await diagnosePermissions(start, session, policy)
   const stopped = applied.notStarted.length > 0
   const outcome = stopped ? 'stopped early' : counts.failed > 0 ? 'some steps failed' : 'applied'
-  return { exitCode: appliedExitCode(audit, applied), outcome, riskyUsers }
+  return { exitCode: appliedExitCode(records, applied), outcome, riskyUsers: 0, records }
 }

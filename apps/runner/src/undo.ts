@@ -8,7 +8,7 @@ import type { Writable } from 'node:stream'
 import { type GraphClient, USER_SELECT } from '@tourniquet/core'
 import type { Route, Step } from '@tourniquet/policy'
 import { appliedExitCode, applySteps, verifyOptions } from './apply.js'
-import { Audit, stepRecord } from './audit.js'
+import { Audit, countsOf, type StepRecord, stepRecord } from './audit.js'
 import type { RunnerConfig } from './env.js'
 import { EXIT } from './exit.js'
 import { failureMessage, failureOf } from './failures.js'
@@ -117,6 +117,8 @@ async function readBack(
 interface UndoEnded {
   exitCode: number
   outcome: string
+  /** The step records written: the summary's counts. */
+  records?: StepRecord[]
 }
 
 export async function runUndo(options: UndoOptions): Promise<number> {
@@ -139,7 +141,14 @@ export async function runUndo(options: UndoOptions): Promise<number> {
     ended = { exitCode: failure.exitCode, outcome: failure.outcome }
   }
   const { exitCode, outcome } = ended
-  audit.summary({ mode: config.mode, outcome, riskyUsers: 0, unmatched: 0, exitCode, durationMs: 0 })
+  audit.summary(ended.records ?? [], {
+    mode: config.mode,
+    outcome,
+    riskyUsers: 0,
+    unmatched: 0,
+    exitCode,
+    durationMs: 0,
+  })
   return exitCode
 }
 
@@ -155,24 +164,31 @@ async function undoRun(options: UndoOptions, session: Session, audit: Audit): Pr
   }
   const client = await session.graph()
   const { todo, left } = await readBack(client, steps)
-  for (const { step, reason } of left) audit.step(stepRecord(audit.runId, step, 'skipped', { reason }))
+  const records = left.map(({ step, reason }) =>
+    audit.step(stepRecord(audit.runId, step, 'skipped', { reason })),
+  )
   if (config.mode === 'plan') {
     for (const s of todo)
-      audit.step(stepRecord(audit.runId, s, 'planned', { reason: `re-enable: disabled by ${options.runId}` }))
-    audit.table(`Undo of ${options.runId}: plan only. Re-enable with --apply.`)
-    return { exitCode: EXIT.ok, outcome: 'planned' }
+      records.push(
+        audit.step(
+          stepRecord(audit.runId, s, 'planned', { reason: `re-enable: disabled by ${options.runId}` }),
+        ),
+      )
+    audit.table(`Undo of ${options.runId}: plan only. Re-enable with --apply.`, records)
+    return { exitCode: EXIT.ok, outcome: 'planned', records }
   }
   if (!(await session.lease())) {
     audit.note(`tourniquet: skipped: another run holds the lease on ${ledger.location}`)
-    return { exitCode: EXIT.ok, outcome: 'skipped: another run holds the lease' }
+    return { exitCode: EXIT.ok, outcome: 'skipped: another run holds the lease', records }
   }
-  return reEnable(options, { session, client, ledger, audit }, todo)
+  return reEnable(options, { session, client, ledger, audit }, todo, records)
 }
 
 async function reEnable(
   options: UndoOptions,
   { session, client, ledger, audit }: { session: Session; client: GraphClient; ledger: Ledger; audit: Audit },
   steps: Step[],
+  before: StepRecord[],
 ): Promise<UndoEnded> {
   const verify = verifyOptions(session.stopping(), options.verify)
   const applied = await applySteps(steps, {
@@ -183,9 +199,11 @@ async function reEnable(
     stopping: () => session.stopping(),
     verify,
   })
-  const counts = audit.counts()
+  const records = [...before, ...applied.records]
+  const counts = countsOf(records)
   audit.table(
     `Undo of ${options.runId}: ${counts.succeeded} re-enabled, ${counts.unverified} unverified, ${counts.failed} failed, ${counts.skipped} left alone.`,
+    records,
   )
-  return { exitCode: appliedExitCode(audit, applied), outcome: 'applied' }
+  return { exitCode: appliedExitCode(records, applied), outcome: 'applied', records }
 }

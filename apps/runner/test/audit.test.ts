@@ -33,7 +33,7 @@ function tableOf(records: StepRecord[]): { stderr: string; stdoutLines: number }
   })
   const audit = new Audit(out, err, 'run-1')
   for (const r of records) audit.step(r)
-  audit.table('Run run-1: applied.')
+  audit.table('Run run-1: applied.', records)
   return { stderr, stdoutLines: stdout.trim().split('\n').length }
 }
 

@@ -84,6 +84,7 @@ describe('the engine in-process', () => {
       step,
       status: 'succeeded',
       reason: null,
+      errorCode: null,
       graphRequestId: null,
       correlationId: null,
       startedAt: Date.now(),

@@ -119,8 +119,8 @@ describe('the terminal table', () => {
       stderr += d
     })
     const audit = new Audit(new PassThrough(), err, 'run-1')
-    audit.step(record(HOSTILE, 'reason\r\nwith a line break'))
-    audit.table('Run run-1')
+    const written = audit.step(record(HOSTILE, 'reason\r\nwith a line break'))
+    audit.table('Run run-1', [written])
     // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting that none are left.
     expect(stderr).not.toMatch(/[\u001b\u202e\r]/)
     // Title line (after a blank one), header, one row.

@@ -9,7 +9,7 @@
  * costs the steps that need approval (they wait) and never a step that needs none.
  */
 import type { Plan, Step } from '@tourniquet/policy'
-import { type Audit, stepRecord } from '../audit.js'
+import { type Audit, type StepRecord, stepRecord } from '../audit.js'
 import type { RunnerConfig } from '../env.js'
 import { isConfigurationError } from '../errors.js'
 import type { BlobClients } from '../stores/blobClients.js'
@@ -22,8 +22,16 @@ export interface ApprovalPhase {
   todo: Step[]
   /** Requests this run made: a notification tells of them. */
   newRequests: number
+  /** What was written to the audit for the steps held back (waiting, rejected, timed out). */
+  records: StepRecord[]
   /** Of the steps a crash interrupted and that are to be sent again, those the trail still lets go. */
-  admit(resumed: Step[]): Promise<Step[]>
+  admit(resumed: Step[]): Promise<Pass>
+}
+
+/** One pass of the gate: the steps it lets go, and the records of those it held back. */
+export interface Pass {
+  send: Step[]
+  records: StepRecord[]
 }
 
 interface PhaseContext {
@@ -70,28 +78,35 @@ export async function gateApprovals(todo: Step[], ctx: PhaseContext): Promise<Ap
     read ??= await readTrails(ctx)
     return read
   }
-  const pass = async (steps: Step[], resumed: boolean): Promise<{ send: Step[]; newRequests: number }> => {
-    if (!steps.some((s) => s.approval)) return { send: steps, newRequests: 0 }
+  const pass = async (steps: Step[], resumed: boolean): Promise<Pass & { newRequests: number }> => {
+    if (!steps.some((s) => s.approval)) return { send: steps, newRequests: 0, records: [] }
     const r = await readOnce()
     if ('unreadable' in r) {
-      for (const step of steps.filter((s) => s.approval))
-        ctx.audit.step(
-          stepRecord(ctx.audit.runId, step, 'skipped', { reason: 'approval: the trails cannot be read' }),
+      const records = steps
+        .filter((s) => s.approval)
+        .map((step) =>
+          ctx.audit.step(
+            stepRecord(ctx.audit.runId, step, 'skipped', { reason: 'approval: the trails cannot be read' }),
+          ),
         )
-      return { send: steps.filter((s) => !s.approval), newRequests: 0 }
+      return { send: steps.filter((s) => !s.approval), newRequests: 0, records }
     }
     const g = gate(steps, r.trails, {
       runId: ctx.audit.runId,
       now: ctx.now,
       evidenceOf: evidenceOf(ctx.plan),
     })
-    return { send: g.send, newRequests: await record(g, r, ctx, resumed) }
+    return { send: g.send, ...(await record(g, r, ctx, resumed)) }
   }
   const first = await pass(todo, false)
   return {
     todo: first.send,
     newRequests: first.newRequests,
-    admit: async (resumed) => (await pass(resumed, true)).send,
+    records: first.records,
+    admit: async (resumed) => {
+      const { send, records } = await pass(resumed, true)
+      return { send, records }
+    },
   }
 }
 
@@ -102,21 +117,29 @@ function evidenceOf(plan: Plan): (s: Step) => string[] {
   return (s) => evidence.get(s.userId) ?? []
 }
 
-/** Audits the gate's verdicts and, in apply mode, appends the new requests; returns how many. */
-async function record(g: Gate, r: Read, ctx: PhaseContext, resumed: boolean): Promise<number> {
+/** Audits the gate's verdicts and, in apply mode, appends the new requests; returns how many, and the records. */
+async function record(
+  g: Gate,
+  r: Read,
+  ctx: PhaseContext,
+  resumed: boolean,
+): Promise<{ newRequests: number; records: StepRecord[] }> {
   const { audit } = ctx
   const apply = ctx.config.mode === 'apply'
   const again = resumed ? ' (interrupted earlier; not sent again)' : ''
   for (const message of g.warnings) audit.event('warning', { message })
-  for (const { step, reason } of g.skipped)
-    audit.step(stepRecord(audit.runId, step, 'skipped', { reason: `${reason}${again}` }))
+  const records = g.skipped.map(({ step, reason }) =>
+    audit.step(stepRecord(audit.runId, step, 'skipped', { reason: `${reason}${again}` })),
+  )
   for (const w of g.waiting) {
     const reason = !apply
       ? "needs a person's approval: apply records the request and sends nothing until then"
       : w.fresh
         ? `waits for a person's approval (requested now, until ${w.until})`
         : `waits for a person's approval (requested by ${w.request.runId} at ${w.request.at}, until ${w.until})`
-    audit.step(stepRecord(audit.runId, w.step, apply ? 'pendingApproval' : 'planned', { reason }))
+    records.push(
+      audit.step(stepRecord(audit.runId, w.step, apply ? 'pendingApproval' : 'planned', { reason })),
+    )
   }
   for (const { step, why } of g.granted)
     audit.event('approval', {
@@ -127,16 +150,16 @@ async function record(g: Gate, r: Read, ctx: PhaseContext, resumed: boolean): Pr
       decision: why,
     })
   const fresh = g.waiting.filter((w) => w.fresh).map((w) => w.request)
-  if (!apply || fresh.length === 0) return 0
+  if (!apply || fresh.length === 0) return { newRequests: 0, records }
   try {
     await r.requests.append(fresh)
   } catch (e) {
     audit.event('warning', {
       message: `the approval requests could not be written (${(e as Error).message}); the next run asks again`,
     })
-    return 0
+    return { newRequests: 0, records }
   }
   // Later passes of this run see what this one asked for: one request per step, not two.
   r.trails = { ...r.trails, requests: [...r.trails.requests, ...fresh] }
-  return fresh.length
+  return { newRequests: fresh.length, records }
 }

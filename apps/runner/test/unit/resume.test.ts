@@ -238,7 +238,7 @@ describe('resumeInterrupted', () => {
     const audit = new Audit(sink(), sink(), 'run-1')
     expect(
       await resumeInterrupted([], { client, ledger, audit, verify: { attempts: 3, delayMs: 0 } }),
-    ).toEqual([])
+    ).toEqual({ again: [], records: [] })
     expect(reads).toEqual([])
     expect(ledger.appended).toEqual([])
   })
@@ -259,7 +259,7 @@ describe('resumeInterrupted', () => {
     const ledger = new MemoryLedger()
     const { client, reads } = directoryClient({ u1: false, u2: true })
     const audit = new Audit(sink(), sink(), 'run-1')
-    const again = await resumeInterrupted([visible, notYet, unreadable].map(interrupted), {
+    const { again, records } = await resumeInterrupted([visible, notYet, unreadable].map(interrupted), {
       client,
       ledger,
       audit,
@@ -273,7 +273,7 @@ describe('resumeInterrupted', () => {
       ['run-1', 'u1', 'done', 'succeeded'],
       ['run-1', 'u3', 'done', 'unknown'],
     ])
-    expect(audit.records.map((r) => [r.userId, r.status, r.reason])).toEqual([
+    expect(records.map((r) => [r.userId, r.status, r.reason])).toEqual([
       ['u1', 'succeeded', 'interrupted in run-0; the effect is visible (accountEnabled is false)'],
       ['u3', 'unverified', 'interrupted in run-0; the outcome cannot be read back, so it is not sent again'],
     ])

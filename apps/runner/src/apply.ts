@@ -35,7 +35,7 @@ export interface Applied {
 
 /** Read-back settings: three tries 2 s apart, one when the run is already stopping. */
 export function verifyOptions(stopping: boolean, override: Partial<VerifyOptions> = {}): VerifyOptions {
-  return { attempts: stopping ? 1 : 3, delayMs: 2_000, ...override }
+  return { attempts: stopping ? 1 : 3, delayMs: 2_000, memo: {}, ...override }
 }
 
 export async function applySteps(steps: readonly Step[], ctx: ApplyContext): Promise<Applied> {

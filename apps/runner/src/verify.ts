@@ -15,6 +15,17 @@ export interface VerifyOptions {
   /** Wait between read-backs, in ms (default 2,000). */
   delayMs: number
   signal?: AbortSignal | undefined
+  /** What read-backs learn about the service, kept for the rest of the run (see ReadBackMemo). */
+  memo?: ReadBackMemo
+}
+
+/**
+ * What one read-back learns that saves the next one requests: whether the service refused the
+ * riskLastUpdatedDateTime filter (later read-backs go straight to the documented query). One per
+ * run, so it lives as long as the run's client; never in module scope.
+ */
+export interface ReadBackMemo {
+  refusesUpdatedSince?: boolean
 }
 
 export interface Check {
@@ -36,9 +47,6 @@ const EXPECTED_STATE = {
   confirmSafe: 'confirmedSafe',
 } as const
 
-// Clients whose service refused the riskLastUpdatedDateTime filter: later read-backs go straight
-// to the documented query.
-const refusesUpdatedSince = new WeakSet<GraphClient>()
 const FALLBACK_NOTE =
   ' (read back by riskState alone: the service refused a filter on riskLastUpdatedDateTime)'
 
@@ -51,7 +59,7 @@ async function usersInState(
   client: GraphClient,
   state: string,
   earliest: Date,
-  signal: AbortSignal | undefined,
+  { signal, memo }: { signal: AbortSignal | undefined; memo: ReadBackMemo },
 ): Promise<{ seen: Set<string>; note: string }> {
   const read = async (updatedSince: Date | undefined): Promise<Set<string>> => {
     const seen = new Set<string>()
@@ -62,12 +70,12 @@ async function usersInState(
       seen.add(u.id)
     return seen
   }
-  if (refusesUpdatedSince.has(client)) return { seen: await read(undefined), note: FALLBACK_NOTE }
+  if (memo.refusesUpdatedSince === true) return { seen: await read(undefined), note: FALLBACK_NOTE }
   try {
     return { seen: await read(earliest), note: '' }
   } catch (error) {
     if (!isGraphError(error) || error.status !== 400) throw error
-    refusesUpdatedSince.add(client)
+    memo.refusesUpdatedSince = true
     return { seen: await read(undefined), note: FALLBACK_NOTE }
   }
 }
@@ -79,7 +87,7 @@ async function readIdentityProtection(
   client: GraphClient,
   checks: Check[],
   out: Verdicts,
-  signal: AbortSignal | undefined,
+  reading: { signal: AbortSignal | undefined; memo: ReadBackMemo },
 ): Promise<void> {
   if (checks.length === 0) return
   const earliest = new Date(Math.min(...checks.map((c) => c.since)) - SKEW_MS)
@@ -88,7 +96,7 @@ async function readIdentityProtection(
       (c) => (c.step.route as Extract<Route, { kind: 'identityProtection' }>).call === call,
     )
     if (mine.length === 0) continue
-    const { seen, note } = await usersInState(client, state, earliest, signal)
+    const { seen, note } = await usersInState(client, state, earliest, reading)
     for (const c of mine)
       out.set(
         c,
@@ -196,11 +204,11 @@ async function readDefender(
 async function readOnce(
   client: GraphClient,
   checks: Check[],
-  signal: AbortSignal | undefined,
+  { signal, memo }: { signal: AbortSignal | undefined; memo: ReadBackMemo },
 ): Promise<Verdicts> {
   const out: Verdicts = new Map()
   const of = (kind: RouteKind): Check[] => checks.filter((c) => c.step.route.kind === kind)
-  await readIdentityProtection(client, of('identityProtection'), out, signal)
+  await readIdentityProtection(client, of('identityProtection'), out, { signal, memo })
   await readEntra(client, of('entra'), out, signal)
   await readDefender(client, of('defenderForIdentity'), out, signal)
   return out
@@ -213,10 +221,11 @@ export async function verifyEffects(
   options: VerifyOptions,
 ): Promise<Map<Check, Verdict>> {
   const verdicts = new Map<Check, Verdict>()
+  const reading = { signal: options.signal, memo: options.memo ?? {} }
   let pending = checks
   for (let attempt = 1; attempt <= options.attempts && pending.length > 0; attempt++) {
     if (attempt > 1) await sleep(options.delayMs, undefined, { signal: options.signal })
-    const round = await readOnce(client, pending, options.signal)
+    const round = await readOnce(client, pending, reading)
     for (const [c, v] of round) verdicts.set(c, v)
     pending = pending.filter((c) => {
       const v = verdicts.get(c)

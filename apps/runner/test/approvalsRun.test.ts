@@ -116,8 +116,9 @@ describe('approvals in a run', () => {
       decision(rejected, 'rejected', 'bob'),
     ]
     await writeFile(`${t.config.ledger}.decisions.jsonl`, trail.map((d) => `${JSON.stringify(d)}\n`).join(''))
-    const ledger = new MemoryLedger()
-    ledger.entries = cloudDisables.map((s) => ledgerEntry('run-earlier', s, 'intent'))
+    const ledger = new MemoryLedger({
+      entries: cloudDisables.map((s) => ledgerEntry('run-earlier', s, 'intent')),
+    })
     const run = await t.run('apply', { ledger })
     const sent = (t.mock as MockGraph).tenant.actionsOf('disable').map((a) => a.userId)
     expect(sent).not.toContain(rejected.userId)

@@ -99,8 +99,10 @@ describe('the engine in-process', () => {
   it('a stop mid-run: groups in flight finish and are recorded, nothing new starts, exit 1', async () => {
     t = await InProcessTenant.start({ tenant: generateTenant({ riskyUsers: 80, seed: 14, highShare: 0.9 }) })
     const stop = new AbortController()
-    const ledger = new MemoryLedger((entries) => {
-      if (entries.some((e) => e.phase === 'intent')) stop.abort()
+    const ledger = new MemoryLedger({
+      onAppend: (entries) => {
+        if (entries.some((e) => e.phase === 'intent')) stop.abort()
+      },
     })
     const r = await t.run('apply', { ledger, stopSignal: stop.signal })
     expect(r.exitCode).toBe(1)
@@ -108,8 +110,9 @@ describe('the engine in-process', () => {
     const notStarted = steps(r.lines).filter((s) => String(s.reason).startsWith('not started'))
     expect(notStarted.length).toBeGreaterThan(0)
     const key = (e: { userId: string; action: string }) => `${e.userId}|${e.action}`
-    const intents = ledger.entries.filter((e) => e.phase === 'intent').map(key)
-    const done = new Set(ledger.entries.filter((e) => e.phase === 'done').map(key))
+    const lines = await ledger.load()
+    const intents = lines.filter((e) => e.phase === 'intent').map(key)
+    const done = new Set(lines.filter((e) => e.phase === 'done').map(key))
     expect(intents.length).toBeGreaterThan(0)
     expect(intents.filter((k) => !done.has(k))).toEqual([])
     const acted = steps(r.lines).filter((s) => s.status === 'succeeded' || s.status === 'unverified')
@@ -122,8 +125,7 @@ describe('the engine in-process', () => {
     const crashed = new MemoryLedger()
     const first = await t.run('apply', { ledger: crashed })
     expect(first.exitCode).toBe(0)
-    const intents = new MemoryLedger()
-    intents.entries = crashed.entries.filter((e) => e.phase === 'intent')
+    const intents = new MemoryLedger({ entries: (await crashed.load()).filter((e) => e.phase === 'intent') })
     const actedBefore = t.mock.tenant.actions.length
     const resumed = await t.run('apply', { ledger: intents })
     expect(resumed.exitCode).toBe(0)
@@ -149,8 +151,9 @@ describe('the engine in-process', () => {
     })
     try {
       const plan = (await fresh.run('plan', { ledger: new MemoryLedger() })).plan
-      const ledger = new MemoryLedger()
-      ledger.entries = (plan?.steps ?? []).map((s) => ledgerEntry('run-earlier', s, 'intent'))
+      const ledger = new MemoryLedger({
+        entries: (plan?.steps ?? []).map((s) => ledgerEntry('run-earlier', s, 'intent')),
+      })
       const r = await fresh.run('apply', { ledger })
       const ran = steps(r.lines).filter((s) => s.route !== null && s.status === 'succeeded')
       expect(ran.length).toBeGreaterThan(0)
@@ -188,7 +191,7 @@ describe('the engine in-process', () => {
         reason: expect.stringMatching(/isEnabled is true|accountEnabled is true/),
       })
     const undoRun = String(undone[0]?.runId)
-    const settled = ledger.entries.filter((e) => e.runId === undoRun && e.phase === 'done')
+    const settled = (await ledger.load()).filter((e) => e.runId === undoRun && e.phase === 'done')
     // Two lines per step: the call's outcome, then its settled status after read-back.
     expect(settled).toHaveLength(2 * undone.length)
     expect(t.mock.tenant.actions.filter((a) => a.kind === 'enable' || a.kind === 'mdi:enable')).toHaveLength(

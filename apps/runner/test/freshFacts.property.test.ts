@@ -189,7 +189,7 @@ describe('a forged evidence state never causes an action', () => {
             await writeFile(at, JSON.stringify(state))
             // What a full collection would send now, with the same ledger as the apply run's.
             const full = await t.run('plan', {
-              ledger: Object.assign(new MemoryLedger(), { entries: [...ledger.entries] }),
+              ledger: new MemoryLedger({ entries: await ledger.load() }),
               config: {
                 ...t.config,
                 mode: 'plan',

@@ -156,7 +156,7 @@ describe('undo reads each account back', () => {
         'done',
         'succeeded',
       )
-      ledger.entries.push(forged)
+      await ledger.append([forged])
       const out = new Sink()
       const before = t.mock.log.length
       const code = await runUndo({
@@ -200,13 +200,13 @@ describe('a lost lease stops the run', () => {
     try {
       const lost = new AbortController()
       // The hold is lost as the first intent is written: a renewal failed mid-run.
-      const ledger = Object.assign(new MemoryLedger(() => lost.abort()), { lost: lost.signal })
+      const ledger = Object.assign(new MemoryLedger({ onAppend: () => lost.abort() }), { lost: lost.signal })
       const r = await t.run('apply', { ledger })
       expect(r.exitCode).toBe(1)
       expect(r.lines.at(-1)).toMatchObject({ event: 'summary', outcome: 'stopped early' })
       const planned = r.plan?.steps.length ?? 0
       const started = new Set(
-        ledger.entries.filter((e) => e.phase === 'intent').map((e) => `${e.userId}|${e.action}`),
+        (await ledger.load()).filter((e) => e.phase === 'intent').map((e) => `${e.userId}|${e.action}`),
       )
       expect(started.size).toBeGreaterThan(0)
       expect(started.size).toBeLessThan(planned)

@@ -22,6 +22,7 @@ import {
   type LedgerHeadroom,
   type LockState,
   latestInOrder,
+  ledgerText,
   parseLedgerLines,
   SerialWrites,
 } from './ledger.js'
@@ -181,7 +182,7 @@ export class BlobLedger implements Ledger {
 
   private async write(entries: LedgerEntry[]): Promise<void> {
     if (entries.length === 0) return
-    const body = Buffer.from(entries.map((e) => `${JSON.stringify(e)}\n`).join(''))
+    const body = Buffer.from(ledgerText(entries))
     if (this.lostReason !== undefined) throw new LeaseLostError(this.location, this.lostReason)
     if (!this.held) throw new LeaseLostError(this.location, 'no lease is held')
     if (this.held.blocks + 1 > this.segmentBlocks || this.held.bytes + body.length > this.segmentBytes)
@@ -219,7 +220,7 @@ export class BlobLedger implements Ledger {
       this.lose(`segment ${next} is leased by another run`)
       throw new LeaseLostError(this.location, this.lostReason ?? 'rotation refused')
     }
-    const body = compact.map((e) => `${JSON.stringify(e)}\n`).join('')
+    const body = ledgerText(compact)
     await this.snapshot(next).upload(body, Buffer.byteLength(body))
     await this.hold(next, blob, lease)
     await held.lease.releaseLease().catch(() => undefined)

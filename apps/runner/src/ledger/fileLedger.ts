@@ -1,9 +1,16 @@
-import { appendFile, mkdir, open, readFile, unlink } from 'node:fs/promises'
+import { mkdir, open, readFile, unlink } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { dirname } from 'node:path'
 import { LedgerLockedError } from '../errors.js'
-import { openPrivate } from '../privateFile.js'
-import { type Ledger, type LedgerEntry, type LockState, parseLedgerLines, SerialWrites } from './ledger.js'
+import { FileTextStore } from '../stores/fileStore.js'
+import {
+  type Ledger,
+  type LedgerEntry,
+  type LockState,
+  ledgerText,
+  parseLedgerLines,
+  SerialWrites,
+} from './ledger.js'
 
 function alive(pid: number): boolean {
   try {
@@ -57,6 +64,8 @@ export class FileLedger implements Ledger {
   readonly location: string
   takenOver: string | undefined
   private readonly lockPath: string
+  /** The ledger's lines: the storage seam's file (the lock file beside it is this class's own). */
+  private readonly store: FileTextStore
   private readonly maxRuntimeMs: number
   private readonly host: string
   private readonly now: () => number
@@ -68,6 +77,7 @@ export class FileLedger implements Ledger {
   ) {
     this.location = path
     this.lockPath = `${path}.lock`
+    this.store = new FileTextStore(path)
     this.maxRuntimeMs = options.maxRuntimeMs ?? DEFAULT_MAX_RUNTIME_MS
     this.host = options.host ?? hostname()
     this.now = options.now ?? Date.now
@@ -138,11 +148,8 @@ export class FileLedger implements Ledger {
   }
 
   async load(): Promise<LedgerEntry[]> {
-    const text = await readFile(this.path, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return ''
-      throw e
-    })
-    return parseLedgerLines(text, this.path)
+    const stored = await this.store.read()
+    return parseLedgerLines(stored === undefined || stored === 'unchanged' ? '' : stored.text, this.path)
   }
 
   private readonly writes = new SerialWrites()
@@ -154,14 +161,8 @@ export class FileLedger implements Ledger {
 
   private async write(entries: LedgerEntry[]): Promise<void> {
     if (entries.length === 0) return
-    // Mode 0600, never through a symbolic link: the ledger says what was done to whom.
-    const handle = await openPrivate(this.path, 'append')
-    try {
-      await appendFile(handle, entries.map((e) => `${JSON.stringify(e)}\n`).join(''))
-      // The intent must be on disk before the request leaves, or a crash could lose it.
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
+    // Mode 0600, never through a symbolic link, synced before the call leaves (the store does all
+    // three): the intent must be on disk before the request leaves, or a crash could lose it.
+    await this.store.append(ledgerText(entries))
   }
 }

@@ -158,6 +158,10 @@ export function latestInOrder(entries: readonly LedgerEntry[]): LedgerEntry[] {
   return [...last.values()].sort((a, b) => a - b).map((i) => entries[i] as LedgerEntry)
 }
 
+/** Ledger lines as the stores hold them: one JSON object per line. */
+export const ledgerText = (entries: readonly LedgerEntry[]): string =>
+  entries.map((e) => `${JSON.stringify(e)}\n`).join('')
+
 export function parseLedgerLines(text: string, location: string): LedgerEntry[] {
   const out: LedgerEntry[] = []
   const lines = text.split('\n')

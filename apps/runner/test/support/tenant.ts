@@ -20,7 +20,6 @@ import {
 } from '@tourniquet/mock-graph'
 import { clientFromConfig, credentialFor } from '../../src/client.js'
 import { loadConfig, type RunnerConfig } from '../../src/env.js'
-import type { Ledger, LedgerEntry } from '../../src/ledger/ledger.js'
 import { type RunOptions, type RunResult, runJob } from '../../src/run.js'
 
 export const SCALE = 50
@@ -42,23 +41,7 @@ rules:
     then: [forcePasswordReset]
 `
 
-/** A ledger in memory; `onAppend` sees every append (to stop a run at a chosen point). */
-export class MemoryLedger implements Ledger {
-  readonly location = 'memory:ledger'
-  entries: LedgerEntry[] = []
-  constructor(private readonly onAppend?: (entries: LedgerEntry[]) => void) {}
-  async acquire(): Promise<boolean> {
-    return true
-  }
-  async release(): Promise<void> {}
-  async load(): Promise<LedgerEntry[]> {
-    return [...this.entries]
-  }
-  async append(entries: LedgerEntry[]): Promise<void> {
-    this.entries.push(...entries)
-    this.onAppend?.(entries)
-  }
-}
+export { MemoryLedger } from '../../src/ledger/memoryLedger.js'
 
 /** A stream that keeps what was written, as text and as parsed JSON lines. */
 export class Sink extends Writable {

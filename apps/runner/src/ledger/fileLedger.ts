@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { mkdir, open, readFile, unlink } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { dirname } from 'node:path'
@@ -21,18 +22,27 @@ function alive(pid: number): boolean {
   }
 }
 
-/** What a lock file says about its holder. Older versions wrote no host: they ran on this one. */
+/**
+ * What a lock file says about its holder. Older versions wrote no host (they ran on this one) and no
+ * incarnation (their process is gone: any process that wrote one is this version or later).
+ */
 interface Holder {
   host: string | undefined
   pid: number
   at: string
+  incarnation: string | undefined
 }
 
 function readHolder(text: string): Holder | undefined {
   try {
     const v = JSON.parse(text) as Partial<Holder>
     if (typeof v.pid !== 'number' || typeof v.at !== 'string') return undefined
-    return { host: typeof v.host === 'string' ? v.host : undefined, pid: v.pid, at: v.at }
+    return {
+      host: typeof v.host === 'string' ? v.host : undefined,
+      pid: v.pid,
+      at: v.at,
+      incarnation: typeof v.incarnation === 'string' ? v.incarnation : undefined,
+    }
   } catch {
     // A lock file torn by a crash during its own write.
     return undefined
@@ -47,8 +57,11 @@ export interface FileLedgerOptions {
   now?: () => number
 }
 
-/** The lock files this process holds: a lock naming our own pid and not listed here was left by an earlier incarnation. */
-const HELD = new Set<string>()
+/**
+ * This process among every process that ever had its pid: in a container every run is pid 1, so a
+ * lock naming our pid was written by us only if it also names this incarnation (a constant, not state).
+ */
+const INCARNATION = randomUUID()
 
 /** How long a run may hold the lock when no maximum runtime is given (the job's default). */
 const DEFAULT_MAX_RUNTIME_MS = 20 * 60_000
@@ -88,11 +101,15 @@ export class FileLedger implements Ledger {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const handle = await open(this.lockPath, 'wx')
-        const holder: Holder = { host: this.host, pid: process.pid, at: new Date(this.now()).toISOString() }
+        const holder: Holder = {
+          host: this.host,
+          pid: process.pid,
+          at: new Date(this.now()).toISOString(),
+          incarnation: INCARNATION,
+        }
         await handle.writeFile(JSON.stringify(holder))
         await handle.close()
         this.locked = true
-        HELD.add(this.lockPath)
         return true
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
@@ -134,7 +151,8 @@ export class FileLedger implements Ledger {
     const here = holder.host === undefined || holder.host === this.host
     if (!here)
       throw new LedgerLockedError(this.lockPath, who, new Date(Date.parse(holder.at) + this.maxRuntimeMs))
-    if (holder.pid === process.pid && HELD.has(this.lockPath)) return 'held'
+    // Written by this very process (another session of `watch`, or a run still going): held.
+    if (holder.pid === process.pid && holder.incarnation === INCARNATION) return 'held'
     if (holder.pid === process.pid) return `held by ${who}: that pid is this process, so its holder is gone`
     if (holder.pid <= 0 || !alive(holder.pid)) return `held by ${who}, a process that no longer exists`
     return 'held'
@@ -143,7 +161,6 @@ export class FileLedger implements Ledger {
   async release(): Promise<void> {
     if (!this.locked) return
     this.locked = false
-    HELD.delete(this.lockPath)
     await unlink(this.lockPath).catch(() => undefined)
   }
 

@@ -19,7 +19,7 @@ import {
 } from './components/ledgerStore.js'
 import { RemediationApp } from './components/remediationApp.js'
 import type { RegistryAccess } from './components/runnerContainer.js'
-import { ROLE, ScheduledRunner } from './components/scheduledRunner.js'
+import { ROLE, RunnerHost } from './components/runnerHost.js'
 import { SecretVault } from './components/secretVault.js'
 import { globalName, scopedName, stackSlug } from './names.js'
 import type { Settings } from './settings.js'
@@ -133,7 +133,7 @@ export function createStack({
     immutabilityDays: settings.ledgerImmutabilityDays,
   })
 
-  const runner = new ScheduledRunner(`${base}-job`, {
+  const runner = new RunnerHost(`${base}-job`, {
     resourceGroupName: group.name,
     subscriptionId: arm.subscriptionId,
     settings,

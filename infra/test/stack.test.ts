@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parsePolicy, requiredPermissions } from '@tourniquet/policy'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { RUNNER_HOST_ALIASES, RUNNER_HOST_TYPE } from '../src/components/runnerHost.js'
 import { parseSettings } from '../src/settings.js'
 import { base, type Deployed, deploy, type Job, NOW, ofType, one, POLICY, REGISTRY_ID } from './deploy.js'
 import { GRAPH_ROLE_IDS, PASSWORD_VALUE, SUBSCRIPTION_ID, TENANT_ID } from './mocks.js'
@@ -22,6 +23,11 @@ describe('the stack in secret mode (prod-like)', () => {
   })
   const inNinetyDays = new Date(NOW.getTime() + 90 * 86_400_000).toISOString()
 
+  it('keeps the runner host under its old type token as an alias: stacks deployed as ScheduledRunner keep every child', () => {
+    expect(RUNNER_HOST_TYPE).toBe('tourniquet:index:RunnerHost')
+    expect(RUNNER_HOST_ALIASES).toEqual([{ type: 'tourniquet:index:ScheduledRunner' }])
+  })
+
   it('creates exactly the resources of the design', () => {
     const counts: Record<string, number> = {}
     for (const r of d.mocks.resources) counts[r.type] = (counts[r.type] ?? 0) + 1
@@ -29,7 +35,7 @@ describe('the stack in secret mode (prod-like)', () => {
       'tourniquet:index:RemediationApp': 1,
       'tourniquet:index:SecretVault': 1,
       'tourniquet:index:LedgerStore': 1,
-      'tourniquet:index:ScheduledRunner': 1,
+      'tourniquet:index:RunnerHost': 1,
       'tourniquet:index:AuditWorkbook': 1,
       'azure-native:applicationinsights:Workbook': 1,
       'azure-native:resources:ResourceGroup': 1,

@@ -13,7 +13,7 @@
  * - a CanNotDelete lock keeps the account itself from being deleted.
  *
  * Approvers' decisions live in a second container of the same account, `decisions`, so that the
- * job can be given read-only access to them (scheduledRunner.ts) while approvers get write access
+ * job can be given read-only access to them (runnerHost.ts) while approvers get write access
  * to that container only (decision 012). Versioning and soft delete cover it (they are
  * account-wide), and the optional immutability policy applies to it as well: decisions are appended
  * to an append blob like the ledger.

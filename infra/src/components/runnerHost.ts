@@ -4,8 +4,9 @@
  * user-assigned identity scoped to the vault, the ledger container and the registry only, and, by
  * tourniquet:trigger, either a Container Apps Job on a cron schedule (parallelism 1, a replica
  * timeout, a retry limit) or one always-on Container App running `tourniquet watch` (decision 014).
- * Both run the container of runnerContainer.ts. The component keeps its name and type token from
- * before the watcher existed: renaming it would move every child's URN and replace the workspace.
+ * Both run the container of runnerContainer.ts. It was called ScheduledRunner before the watcher
+ * existed; the old type token is an alias, so existing stacks keep every child (no URN moves, no
+ * replaced workspace).
  */
 import * as app from '@pulumi/azure-native/app/index.js'
 import * as authorization from '@pulumi/azure-native/authorization/index.js'
@@ -40,7 +41,7 @@ export const WORKLOAD_PROFILE = 'Consumption'
  */
 export const WATCH_GRACE_SECONDS = 300
 
-export interface ScheduledRunnerArgs extends RunnerContainerArgs {
+export interface RunnerHostArgs extends RunnerContainerArgs {
   resourceGroupName: pulumi.Input<string>
   subscriptionId: pulumi.Input<string>
   vaultId: pulumi.Input<string>
@@ -53,7 +54,11 @@ export interface ScheduledRunnerArgs extends RunnerContainerArgs {
   names: { job: string; watch: string; environment: string; workspace: string }
 }
 
-export class ScheduledRunner extends pulumi.ComponentResource {
+/** The component's type token, and the one stacks deployed before the rename know it by. */
+export const RUNNER_HOST_TYPE = 'tourniquet:index:RunnerHost'
+export const RUNNER_HOST_ALIASES: pulumi.Alias[] = [{ type: 'tourniquet:index:ScheduledRunner' }]
+
+export class RunnerHost extends pulumi.ComponentResource {
   readonly workspace: operationalinsights.Workspace
   readonly environment: app.ManagedEnvironment
   /** The scheduled job (trigger schedule), or undefined. */
@@ -61,8 +66,13 @@ export class ScheduledRunner extends pulumi.ComponentResource {
   /** The watcher (trigger watch), or undefined. */
   readonly watch: app.ContainerApp | undefined
 
-  constructor(name: string, args: ScheduledRunnerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super('tourniquet:index:ScheduledRunner', name, {}, opts)
+  constructor(name: string, args: RunnerHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(
+      RUNNER_HOST_TYPE,
+      name,
+      {},
+      { ...opts, aliases: [...(opts?.aliases ?? []), ...RUNNER_HOST_ALIASES] },
+    )
     const parent = { parent: this }
     const s = args.settings
     this.workspace = new operationalinsights.Workspace(
@@ -198,7 +208,7 @@ export class ScheduledRunner extends pulumi.ComponentResource {
    * Granted to the identity, not to the job or app: the watcher runs as the same identity and needs
    * exactly these, so switching trigger neither adds nor removes an assignment.
    */
-  private grantRoles(name: string, args: ScheduledRunnerArgs): authorization.RoleAssignment[] {
+  private grantRoles(name: string, args: RunnerHostArgs): authorization.RoleAssignment[] {
     const grant = (suffix: string, role: string, scope: pulumi.Input<string>) =>
       new authorization.RoleAssignment(
         `${name}-${suffix}`,

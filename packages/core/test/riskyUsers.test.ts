@@ -35,8 +35,13 @@ describe('riskyUsers', () => {
     expect(users).toEqual(['u2'])
     // An empty first page is an answer: the caller can tell it from a refusal of the first request.
     expect(seen).toEqual([
-      { number: 1, date: 'Fri, 04 Dec 2026 10:00:00 GMT', items: 0 },
-      { number: 2, date: 'Fri, 04 Dec 2026 10:00:05 GMT', items: 1 },
+      {
+        number: 1,
+        date: 'Fri, 04 Dec 2026 10:00:00 GMT',
+        items: 0,
+        nextLink: expect.stringContaining('$skiptoken=p2'),
+      },
+      { number: 2, date: 'Fri, 04 Dec 2026 10:00:05 GMT', items: 1, nextLink: undefined },
     ])
     await client.close()
   })

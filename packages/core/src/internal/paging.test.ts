@@ -56,6 +56,33 @@ describe('pages', () => {
     expect(sent.map((r) => r.url.href)).toEqual([first.href, pageUrl(1), pageUrl(2)])
   })
 
+  it('tells each page its nextLink, and a read started from one resumes there: the pages before are not asked again', async () => {
+    const { http, sent } = fakeGraph((url) => {
+      const n = Number(url.searchParams.get('$skiptoken') ?? 0)
+      return { value: [{ id: `u${n}` }], ...(n < 3 ? { '@odata.nextLink': pageUrl(n + 1) } : {}) }
+    })
+    const links: Array<string | undefined> = []
+    await drain(pages(http, 'riskyUsers.list', first, item, { onPage: (p) => links.push(p.nextLink) }))
+    expect(links).toEqual([pageUrl(1), pageUrl(2), pageUrl(3), undefined])
+    sent.length = 0
+    const { read, error } = await drain(pages(http, 'riskyUsers.list', first, item, { from: pageUrl(2) }))
+    expect(error).toBeUndefined()
+    expect(read).toEqual([[{ id: 'u2' }], [{ id: 'u3' }]])
+    expect(sent.map((r) => r.url.href)).toEqual([pageUrl(2), pageUrl(3)])
+  })
+
+  it.each([
+    ['another host', 'https://evil.test/v1.0/identityProtection/riskyUsers?$skiptoken=1'],
+    ['another list on the Graph root', `${ROOT}/v1.0/users?$filter=accountEnabled eq true`],
+    ['not a URL', 'riskyUsers?$skiptoken=1'],
+  ])('refuses to resume from a link to %s, and sends nothing', async (_, link) => {
+    const { http, sent } = fakeGraph(() => ({ value: [{ id: 'u1' }] }))
+    const { read, error } = await drain(pages(http, 'riskyUsers.list', first, item, { from: link }))
+    expect(read).toEqual([])
+    expect(isContractError(error)).toBe(true)
+    expect(sent).toEqual([])
+  })
+
   it('items flattens the pages', async () => {
     const { http } = fakeGraph((_url, n) => ({
       value: [{ id: `a${n}` }, { id: `b${n}` }],

@@ -20,6 +20,12 @@ export interface PageOptions {
    * which request failed (the first, or a later page) or Graph's own clock reads it here.
    */
   onPage?: ((page: PageInfo) => void) | undefined
+  /**
+   * Start at this nextLink, given by an earlier read of the same list (PageInfo.nextLink), instead of
+   * the first request: a long read resumes where it stopped. It must be within the Graph root and
+   * name the list's own path; anything else is refused (a stored link is input like any other).
+   */
+  from?: string | undefined
 }
 
 export interface PageInfo {
@@ -28,6 +34,8 @@ export interface PageInfo {
   /** The response's `Date` header: the service's clock when it answered. */
   date: string | undefined
   items: number
+  /** The link to the page after this one; undefined on the last page. */
+  nextLink?: string | undefined
 }
 
 /** The `$select` text for a query: undefined (every property) or the wanted ones plus the required ones. */
@@ -52,11 +60,12 @@ export async function* pages<S extends z.ZodType>(
 ): AsyncGenerator<Array<z.output<S>>, void, undefined> {
   const schema = pageSchema(item)
   const root = `${http.graphRoot}/`
-  let url: URL | undefined = first
+  let url: URL | undefined =
+    options.from === undefined ? first : resumeAt(http, operation, first, options.from)
   let page = 0
   // A nextLink that leads back to a page already read would be followed until the platform kills
   // the job: every link is remembered, and the number of pages is capped.
-  const seen = new Set<string>([first.href])
+  const seen = new Set<string>([url.href])
   const maxPages = options.maxPages ?? MAX_PAGES
   while (url !== undefined) {
     const { data, response } = await http.call({
@@ -68,9 +77,9 @@ export async function* pages<S extends z.ZodType>(
       throttle: options.throttle,
     })
     page++
-    options.onPage?.({ number: page, date: response.headers.date, items: data.value.length })
-    yield data.value as Array<z.output<S>>
     const next = data['@odata.nextLink']
+    options.onPage?.({ number: page, date: response.headers.date, items: data.value.length, nextLink: next })
+    yield data.value as Array<z.output<S>>
     if (next === undefined) return
     let parsed: URL
     try {
@@ -106,6 +115,17 @@ export async function* pages<S extends z.ZodType>(
     seen.add(parsed.href)
     url = parsed
   }
+}
+
+/** Where a resumed read starts: a stored nextLink of this very list, under the Graph root. */
+function resumeAt(http: GraphHttp, operation: GraphOperation, first: URL, link: string): URL {
+  const parsed = URL.parse(link)
+  if (parsed === null || parsed.origin !== http.graphRoot || parsed.pathname !== first.pathname)
+    throw new ContractError(
+      `${operation}: the link to resume from is not a page of this list under ${http.graphRoot}; refused`,
+      { operation, path: 'from' },
+    )
+  return parsed
 }
 
 /** Item-by-item view over `pages`. */

@@ -10,15 +10,18 @@ import type { GraphClient } from '@tourniquet/core'
 import type { Policy, Signals } from '@tourniquet/policy'
 import { unavailableApis } from './cloud.js'
 import {
+  cutShort,
   FilterRefused,
   type Freshness,
   FutureWatermark,
+  ReadCutShort,
   type Reading,
+  ResumeRefused,
   readAllDetections,
   readAllRiskyUsers,
   readChanges,
 } from './evidence/read.js'
-import { type EvidenceState, emptyState, policyDigest } from './evidence/state.js'
+import { copyState, type EvidenceState, emptyState, policyDigest } from './evidence/state.js'
 import { readDirectoryFacts } from './fresh.js'
 
 export interface CollectNotes {
@@ -61,6 +64,11 @@ export interface Collected {
   changed: boolean
   /** What the signals carry besides the state. */
   extras: Pick<Signals, 'groupMembers' | 'unavailable'> & { upns: ReadonlyMap<string, string> }
+  /**
+   * Why a full collection stopped before its end (the deadline, a stop): the state then holds what
+   * was read and where to resume (`progress`); the run saves it and ends with this error.
+   */
+  cutShort?: unknown
 }
 
 /**
@@ -79,7 +87,9 @@ export async function collectSignals(
   const upns = new Map<string, string>()
   const byId = await resolveExclusions(client, policy, { notes, upns, signal })
   const reading: Reading = { client, policy: byId, now, notes, signal, fresh }
-  const { state, touched, collection, changed } = await readEvidence(reading, policy, options)
+  const { state, touched, collection, changed, cutShort } = await readEvidence(reading, policy, options)
+  if (cutShort !== undefined)
+    return { notes, policy: byId, state, collection, touched, changed: true, extras: { upns }, cutShort }
   const groupMembers = await readExclusionGroups(reading)
   const unavailable = unavailableApis(policy, client.endpoints.cloud)
   return {
@@ -107,7 +117,10 @@ export function fullReason(
   if (previous === undefined) return 'no evidence state yet'
   if (previous.tenantId !== tenantId) return 'the evidence state is of another tenant'
   if (previous.policyDigest !== digest) return 'the policy changed'
-  if (previous.fullAt === undefined) return 'the last full collection was cut short'
+  if (previous.fullAt === undefined)
+    return previous.progress === undefined
+      ? 'the last full collection was cut short'
+      : `resuming the full collection cut short (${previous.users.size} risky users read so far)`
   const since = now.getTime() - Date.parse(previous.fullAt)
   if (since >= settings.reconcileEveryMs || since < 0)
     return `reconciliation: the last full collection was at ${previous.fullAt}`
@@ -124,7 +137,13 @@ async function readEvidence(
   reading: Reading,
   policy: Policy,
   options: CollectOptions,
-): Promise<{ state: EvidenceState; touched: Set<string>; collection: Collection; changed: boolean }> {
+): Promise<{
+  state: EvidenceState
+  touched: Set<string>
+  collection: Collection
+  changed: boolean
+  cutShort?: unknown
+}> {
   const digest = policyDigest(policy)
   const { previous, tenantId, settings } = options
   const directory = { ...reading, warnings: reading.notes.warnings }
@@ -148,15 +167,94 @@ async function readEvidence(
       reading.notes.warnings.push(`incremental collection: ${reason}`)
     }
   }
-  const state = emptyState(tenantId, digest)
-  state.refusedAt = refusedAt ?? previous?.refusedAt
-  const complete = await readAllRiskyUsers(reading, state)
+  const resumed =
+    options.full === undefined ? resumable(previous, reading, { tenantId, digest, settings }) : undefined
+  const state = resumed ?? emptyState(tenantId, digest)
+  if (resumed === undefined) state.refusedAt = refusedAt ?? previous?.refusedAt
+  const collection: Collection = { kind: 'full', reason: reason ?? 'full collection' }
+  let read = await readInFull(reading, state, directory)
+  if (read instanceof ResumeRefused) {
+    reading.notes.warnings.push(
+      `the full collection could not be resumed where it stopped (${read.message}); it starts over`,
+    )
+    const fresh = emptyState(tenantId, digest)
+    fresh.refusedAt = previous?.refusedAt
+    read = await readInFull(reading, fresh, directory)
+    if (read instanceof ResumeRefused) throw new Error('unreachable: a read from the start resumes nothing')
+  }
+  return { ...read, collection, changed: true }
+}
+
+/**
+ * The state of a full collection an earlier run cut short, to go on with: the same tenant and
+ * policy (fullReason checked both), and a start Graph's clock has reached (a state is input: a
+ * forged cursor can only name a page of the same list, and a forged user only costs reads).
+ */
+function resumable(
+  previous: EvidenceState | undefined,
+  reading: Reading,
+  { tenantId, digest, settings }: { tenantId: string; digest: string; settings: CollectOptions['settings'] },
+): EvidenceState | undefined {
+  if (previous?.progress === undefined || previous.fullAt !== undefined) return undefined
+  // A collection in full by setting, for another tenant or another policy starts over.
+  if (settings.mode === 'full' || previous.tenantId !== tenantId || previous.policyDigest !== digest)
+    return undefined
+  const graphNow = reading.fresh.graphTime ?? reading.now.getTime()
+  const starts = [previous.progress.users.startedAt, previous.progress.detections.startedAt]
+  if (starts.some((t) => t !== undefined && Date.parse(t) > graphNow + 5 * 60_000)) return undefined
+  return copyState(previous)
+}
+
+/**
+ * The full read of both lists, each from where an earlier part stopped, with the directory facts of
+ * the users read now (and of any still without them). Cut short, the state says where to resume.
+ */
+async function readInFull(
+  reading: Reading,
+  state: EvidenceState,
+  directory: Reading & { warnings: string[] },
+): Promise<{ state: EvidenceState; touched: Set<string>; cutShort?: unknown } | ResumeRefused> {
+  const progress = state.progress ?? { users: { done: false }, detections: { done: false } }
+  const before = new Set(state.users.keys())
+  const users = progress.users.done ? true : await readAllRiskyUsers(reading, state, progress.users)
+  if (users instanceof ResumeRefused) return users
   const touched = new Set(state.users.keys())
+  const unread = [...state.users.values()].filter((u) => !before.has(u.userId) || u.directory === undefined)
+  const needDirectory = new Set(unread.map((u) => u.userId))
+  if (users instanceof ReadCutShort) {
+    state.progress = { users: users.progress, detections: progress.detections }
+    return { state, touched, cutShort: users.cause }
+  }
   // Detections (Identity Protection budget) and directory facts ($batch, directory budget) do not
-  // compete for a budget: read them side by side.
-  await Promise.all([readAllDetections(reading, state), readDirectoryFacts({ ...directory, state }, touched)])
-  if (complete) state.fullAt = reading.now.toISOString()
-  return { state, touched, collection: { kind: 'full', reason: reason ?? 'full collection' }, changed: true }
+  // compete for a budget: read them side by side. Either may be cut short; what was read is kept.
+  const [detections, facts] = await Promise.allSettled([
+    progress.detections.done ? undefined : readAllDetections(reading, state, progress.detections),
+    readDirectoryFacts({ ...directory, state }, needDirectory),
+  ])
+  if (detections.status === 'rejected') {
+    if (detections.reason instanceof ResumeRefused) return detections.reason
+    throw detections.reason
+  }
+  if (facts.status === 'rejected' && !cutShort(facts.reason, reading.signal)) throw facts.reason
+  const cause =
+    detections.value instanceof ReadCutShort
+      ? detections.value.cause
+      : facts.status === 'rejected'
+        ? facts.reason
+        : undefined
+  if (cause !== undefined) {
+    state.progress = {
+      users: { ...progress.users, done: users === true, next: undefined },
+      detections:
+        detections.value instanceof ReadCutShort
+          ? detections.value.progress
+          : { startedAt: state.watermarks.detections, done: true },
+    }
+    return { state, touched, cutShort: cause }
+  }
+  state.progress = undefined
+  if (users === true) state.fullAt = reading.now.toISOString()
+  return { state, touched }
 }
 
 /**

@@ -458,20 +458,10 @@ async function collectAndPlan(
     evidence,
   }: { entries: readonly LedgerEntry[]; evidence: { store: EvidenceStore; loaded: Loaded } },
 ): Promise<Decided> {
-  let fresh = emptyFreshness()
-  let collected = await collect(start, reading.client, policy, { previous: evidence.loaded.state, fresh })
-  let context = freshContext(start, reading.client, collected, fresh, entries)
-  let decision = await decideOnFreshFacts(context)
-  if (decision instanceof NeedsFullCollection) {
-    // A new freshness: the full collection starts from an empty state, so nothing read so far is in it.
-    fresh = emptyFreshness()
-    const full = `fresh facts: ${decision.reason}; a full collection reads them for fewer requests`
-    const reader = await fullCollectionClient(start, reading)
-    collected = await collect(start, reader, policy, { previous: evidence.loaded.state, fresh, full })
-    context = freshContext(start, reader, collected, fresh, entries)
-    decision = await decideOnFreshFacts({ ...context, maxIdentityProtectionReads: Number.POSITIVE_INFINITY })
-  }
-  if (decision instanceof NeedsFullCollection) throw new Error('unreachable: no limit on fresh reads')
+  const { collected, decision, fresh, context } = await collectAndDecide(start, reading, policy, {
+    entries,
+    evidence,
+  })
   const { notes, collection } = collected
   const saved = await saveEvidence(start, reading.session, evidence, collected, fresh)
   const plan = decision.plan
@@ -503,6 +493,63 @@ async function collectAndPlan(
     touched: collection.kind === 'incremental' ? collected.touched : undefined,
     stateWarning: saved.warning,
   }
+}
+
+/**
+ * The collection, then the decision on fresh facts; once more as a full collection when the fresh
+ * facts would cost more one by one. A full collection cut short (the deadline, a stop) saves what
+ * it read and where to resume, and ends the run with its cause.
+ */
+async function collectAndDecide(
+  start: RunStart,
+  reading: Reading,
+  policy: Policy,
+  {
+    entries,
+    evidence,
+  }: { entries: readonly LedgerEntry[]; evidence: { store: EvidenceStore; loaded: Loaded } },
+): Promise<{ collected: Collected; decision: Decision; fresh: Freshness; context: FreshContext }> {
+  const previous = evidence.loaded.state
+  let fresh = emptyFreshness()
+  let collected = await collect(start, reading.client, policy, { previous, fresh })
+  await endIfCutShort(start, reading.session, evidence, collected)
+  let context = freshContext(start, reading.client, collected, fresh, entries)
+  let decision = await decideOnFreshFacts(context)
+  if (decision instanceof NeedsFullCollection) {
+    // A new freshness: the full collection starts from an empty state, so nothing read so far is in it.
+    fresh = emptyFreshness()
+    const full = `fresh facts: ${decision.reason}; a full collection reads them for fewer requests`
+    const reader = await fullCollectionClient(start, reading)
+    collected = await collect(start, reader, policy, { previous, fresh, full })
+    await endIfCutShort(start, reading.session, evidence, collected)
+    context = freshContext(start, reader, collected, fresh, entries)
+    decision = await decideOnFreshFacts({ ...context, maxIdentityProtectionReads: Number.POSITIVE_INFINITY })
+  }
+  if (decision instanceof NeedsFullCollection) throw new Error('unreachable: no limit on fresh reads')
+  return { collected, decision, fresh, context }
+}
+
+/**
+ * A full collection cut short: in an apply run that still holds the lease, what it read and where
+ * it stopped are saved, so the next run resumes instead of starting over (a tenant larger than one
+ * run's deadline converges); then the run ends with the cause (the deadline, or a stop).
+ */
+async function endIfCutShort(
+  start: RunStart,
+  session: Session,
+  evidence: { store: EvidenceStore; loaded: Loaded },
+  collected: Collected,
+): Promise<void> {
+  if (collected.cutShort === undefined) return
+  if (start.config.mode === 'apply' && !session.leaseLost()) {
+    const saved = await evidence.store.save(collected.state, evidence.loaded).catch(() => false)
+    const message = saved
+      ? `the full collection was cut short after ${collected.state.users.size} risky users; what it read is saved, and the next run resumes it`
+      : 'the full collection was cut short, and its progress could not be saved; the next run starts it again'
+    start.audit.event('warning', { message })
+    start.audit.note(`tourniquet: ${message}`)
+  }
+  throw collected.cutShort
 }
 
 function collect(

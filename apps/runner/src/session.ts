@@ -85,9 +85,14 @@ export class Session implements AsyncDisposable {
     return this.credentialRead
   }
 
+  /** Whether the ledger's lease was lost (a renewal failed): another run may own the shared state now. */
+  leaseLost(): boolean {
+    return this.ledgerOpened?.lost?.aborted === true
+  }
+
   /** Whether the command must start nothing new: SIGTERM, or the ledger's lease was lost. */
   stopping(): boolean {
-    return this.options.stopSignal?.aborted === true || this.ledgerOpened?.lost?.aborted === true
+    return this.options.stopSignal?.aborted === true || this.leaseLost()
   }
 
   get stopSignal(): AbortSignal | undefined {

@@ -33,6 +33,8 @@ interface StoredUser extends Json {
   defender?: unknown
 }
 interface State {
+  fullAt?: string | undefined
+  progress?: unknown
   watermarks: { users?: string; detections?: string }
   users: StoredUser[]
   detections: Array<Json & { id: string; userId: string; riskEventType: string }>
@@ -68,6 +70,16 @@ const mutation = fc.oneof(
   }),
   fc.record({ kind: fc.constant('moveDetection'), which: fc.nat(), who: fc.nat() }),
   fc.record({ kind: fc.constant('dropUser'), who: fc.nat() }),
+  // A full collection said to be cut short, with a link to resume from that is not one Graph gave.
+  fc.record({
+    kind: fc.constant('cutShort'),
+    usersDone: fc.boolean(),
+    link: fc.constantFrom(
+      'https://attacker.example/v1.0/identityProtection/riskyUsers?$skiptoken=x',
+      'https://localhost/v1.0/users?$filter=accountEnabled%20eq%20true',
+      'https://localhost/v1.0/identityProtection/riskDetections?$skiptoken=forged',
+    ),
+  }),
 )
 type Mutation = typeof mutation extends fc.Arbitrary<infer M> ? M : never
 
@@ -141,6 +153,13 @@ function mutate(state: State, tenant: Tenant, m: Mutation): void {
       if (user) state.users = state.users.filter((u) => u !== user)
       return
     }
+    case 'cutShort':
+      state.fullAt = undefined
+      state.progress = {
+        users: m.usersDone ? { done: true } : { done: false, next: m.link },
+        detections: { done: false, next: m.link },
+      }
+      return
   }
 }
 

@@ -367,4 +367,65 @@ describe('a stop while reading', () => {
       await t.stop()
     }
   })
+
+  it('a full collection cut short saves what it read, and the next run resumes it: no page is asked twice, and the plan is a full collection’s', async () => {
+    const tenant = generateTenant({
+      riskyUsers: 100,
+      seed: 27,
+      now: Date.now() - 3 * HOUR,
+      // A few users to act on: their facts from the first part are read again one by one (under 20 reads).
+      highShare: 0.01,
+      detectionsPerUser: [6, 6],
+    })
+    const t = await InProcessTenant.start({ tenant }, DISABLE_POLICY())
+    try {
+      const mock = t.mock as MockGraph
+      // What a full collection from nothing plans (a plan run saves nothing).
+      const expected = await t.run('plan', { ledger: new MemoryLedger() })
+      const stop = new AbortController()
+      const handle = mock.handle.bind(mock)
+      let detectionPages = 0
+      // The stop comes while the second page of detections is asked for (that request is abandoned).
+      mock.handle = async (request: Request, arrivedAt?: number) => {
+        if (
+          new URL(request.url).pathname.endsWith('/identityProtection/riskDetections') &&
+          ++detectionPages === 2
+        )
+          stop.abort()
+        return handle(request, arrivedAt)
+      }
+      const ledger = new MemoryLedger()
+      const cut = await t.run('apply', { ledger, stopSignal: stop.signal })
+      expect(summaryOf(cut.lines)).toMatchObject({ outcome: 'stopped early: nothing done' })
+      const saved = JSON.parse(await readFile(evidenceLocation(t.config.ledger), 'utf8'))
+      expect(saved.fullAt).toBeUndefined()
+      expect(saved.users).toHaveLength(Number(planLine(expected.lines).riskyUsers))
+      expect(saved.progress.users).toMatchObject({ done: true })
+      expect(saved.progress.detections).toMatchObject({
+        done: false,
+        next: expect.stringContaining('riskDetections'),
+      })
+      mock.handle = handle
+      const before = mock.log.length
+      const resumed = await t.run('apply', { ledger })
+      const asked = mock.log.slice(before)
+      expect(planLine(resumed.lines)).toMatchObject({
+        collection: 'full',
+        collectionReason: expect.stringMatching(/^resuming/),
+      })
+      // The users were read to the end before the stop; of the detections, only the page after it.
+      expect(asked.filter((r) => r.path.endsWith('/identityProtection/riskyUsers'))).toHaveLength(0)
+      expect(asked.filter((r) => r.path.endsWith('/identityProtection/riskDetections'))).toHaveLength(1)
+      const keys = (r: {
+        plan: { steps: Array<{ userId: string; action: string; evidenceKey: string }> } | undefined
+      }) => (r.plan?.steps ?? []).map((x) => `${x.userId}|${x.action}|${x.evidenceKey}`).sort()
+      expect(keys(resumed)).toEqual(keys(expected))
+      expect(summaryOf(resumed.lines)).toMatchObject({ exitCode: 0 })
+      expect(JSON.parse(await readFile(evidenceLocation(t.config.ledger), 'utf8'))).toMatchObject({
+        fullAt: expect.any(String),
+      })
+    } finally {
+      await t.stop()
+    }
+  })
 })

@@ -17,6 +17,7 @@ export {
   isAuthError,
   isConfigError,
   isContractError,
+  isDeadlineError,
   isGraphError,
   isOutcomeUnknownError,
   isPermissionError,

@@ -9,6 +9,7 @@
  */
 import {
   type GraphClient,
+  isDeadlineError,
   isGraphError,
   type PageInfo,
   RISK_DETECTION_SELECT,
@@ -20,6 +21,7 @@ import type { Policy } from '@tourniquet/policy'
 import {
   admits,
   type EvidenceState,
+  type ListProgress,
   pruneDetections,
   type RiskFilter,
   riskFilterOf,
@@ -87,35 +89,87 @@ const lastPageQuirk = (e: unknown, pages: number): boolean => isGraphError(e) &&
 class ListRead {
   pages = 0
   startedAt: string | undefined
-  constructor(private readonly fresh: Freshness) {}
+  /** The page to read next: where a read cut short resumes. */
+  next: string | undefined
+  constructor(
+    private readonly fresh: Freshness,
+    resume?: ListProgress,
+  ) {
+    // A resumed read keeps the time its first part began: what changed since is after its watermark.
+    this.startedAt = resume?.startedAt
+    this.next = resume?.next
+  }
   readonly onPage = (page: PageInfo): void => {
     this.pages = page.number
+    this.next = page.nextLink
     if (page.number !== 1 || page.date === undefined) return
     const ms = Date.parse(page.date)
     if (Number.isNaN(ms)) return
-    this.startedAt = new Date(ms).toISOString()
     this.fresh.graphTime ??= ms
+    this.startedAt ??= new Date(ms).toISOString()
+  }
+
+  /** Where the list stands when its read was cut short. */
+  progress(): ListProgress {
+    return { startedAt: this.startedAt, next: this.next, done: false }
   }
 }
 
+/** A full read cut short by the run's deadline or a stop: what was read is kept, and where it stopped. */
+export class ReadCutShort {
+  constructor(
+    readonly progress: ListProgress,
+    readonly cause: unknown,
+  ) {}
+}
+
 /**
- * Every risky user the policy's filter admits. A refused next page after users were read ends the
- * list with a warning (the users read are acted on); the state is then not a complete collection,
- * so the next run collects in full again. A 400 to the first request is a real error.
+ * The stored page to resume from was refused (a link the client will not follow, or one the service
+ * no longer answers): the state is a cache, so the full collection starts over.
  */
-export async function readAllRiskyUsers(reading: Reading, state: EvidenceState): Promise<boolean> {
+export class ResumeRefused {
+  constructor(readonly message: string) {}
+}
+
+/** Whether a read that resumed failed on its very first request (the stored link itself). */
+const resumeRefused = (
+  e: unknown,
+  resume: ListProgress | undefined,
+  pages: number,
+): ResumeRefused | undefined =>
+  resume?.next !== undefined && pages === 0 ? new ResumeRefused((e as Error).message) : undefined
+
+/** The run's deadline passed, or a stop was asked for, while a list was being read. */
+export const cutShort = (e: unknown, signal: AbortSignal | undefined): boolean =>
+  signal?.aborted === true || isDeadlineError(e)
+
+/**
+ * Every risky user the policy's filter admits, from the start or (`resume`) from where an earlier
+ * run's read stopped. A refused next page after users were read ends the list with a warning (the
+ * users read are acted on); the state is then not a complete collection, so the next run collects
+ * in full again. A 400 to the first request is a real error. The deadline or a stop keeps what was
+ * read and says where to resume (ReadCutShort).
+ */
+export async function readAllRiskyUsers(
+  reading: Reading,
+  state: EvidenceState,
+  resume?: ListProgress,
+): Promise<boolean | ReadCutShort | ResumeRefused> {
   const { client, policy, notes, signal, fresh } = reading
   const filter = riskFilterOf(policy)
-  const list = new ListRead(fresh)
+  const list = new ListRead(fresh, resume)
   try {
     for await (const u of client.riskyUsers.list(
       { riskLevels: filter.levels, riskStates: filter.states, select: RISKY_USER_SELECT },
-      { signal, onPage: list.onPage },
+      { signal, onPage: list.onPage, from: resume?.next },
     )) {
       fresh.users.add(u.id)
       if (!u.isDeleted) state.users.set(u.id, storedUser(u))
     }
   } catch (e) {
+    if (cutShort(e, signal)) return new ReadCutShort(list.progress(), e)
+    const refused = resumeRefused(e, resume, list.pages)
+    if (refused) return refused
     if (!lastPageQuirk(e, list.pages)) throw e
     notes.warnings.push(
       `riskyUsers: the service refused page ${list.pages + 1} after ${state.users.size} risky users (400, a known quirk of the last page); they are acted on, any others are read by the next run`,
@@ -128,20 +182,33 @@ export async function readAllRiskyUsers(reading: Reading, state: EvidenceState):
   return true
 }
 
-/** Every detection in the lookback, of any user: one of them may become risky before it ages out. */
-export async function readAllDetections(reading: Reading, state: EvidenceState): Promise<void> {
+/**
+ * Every detection in the lookback, of any user (one of them may become risky before it ages out),
+ * from the start or from where an earlier run's read stopped (`resume`); cut short as the users are.
+ */
+export async function readAllDetections(
+  reading: Reading,
+  state: EvidenceState,
+  resume?: ListProgress,
+): Promise<undefined | ReadCutShort | ResumeRefused> {
   const { client, policy, now, notes, signal, fresh } = reading
   const since = new Date(now.getTime() - policy.lookback)
-  const list = new ListRead(fresh)
-  for await (const d of client.riskDetections.list(
-    { since, select: RISK_DETECTION_SELECT },
-    { signal, onPage: list.onPage },
-  )) {
-    notes.detections++
-    fresh.detections.add(d.id)
-    state.detections.set(d.id, storedDetection(d))
+  const list = new ListRead(fresh, resume)
+  try {
+    for await (const d of client.riskDetections.list(
+      { since, select: RISK_DETECTION_SELECT },
+      { signal, onPage: list.onPage, from: resume?.next },
+    )) {
+      notes.detections++
+      fresh.detections.add(d.id)
+      state.detections.set(d.id, storedDetection(d))
+    }
+  } catch (e) {
+    if (cutShort(e, signal)) return new ReadCutShort(list.progress(), e)
+    throw resumeRefused(e, resume, list.pages) ?? e
   }
   state.watermarks.detections = list.startedAt
+  return undefined
 }
 
 /** How far Graph's clock may be behind a watermark before the state is taken for forged or broken. */

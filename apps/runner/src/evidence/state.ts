@@ -47,9 +47,28 @@ export interface EvidenceState {
   watermarks: Watermarks
   /** When the service last refused a last-updated filter: full collections until the next reconciliation. */
   refusedAt: string | undefined
+  /**
+   * A full collection cut short (its deadline, a stop): where each list's read stands, so the next
+   * run resumes it instead of starting over. Set only while `fullAt` is undefined.
+   */
+  progress?: FullProgress | undefined
   users: Map<string, StoredUser>
   /** Every detection in the lookback, of any user, by detection id. */
   detections: Map<string, StoredDetection>
+}
+
+export interface FullProgress {
+  users: ListProgress
+  detections: ListProgress
+}
+
+/** One list's part of a full collection that runs over several runs. */
+export interface ListProgress {
+  /** Graph's clock when the list's read began (its first part): its watermark once it is complete. */
+  startedAt?: string | undefined
+  /** The page to read next (a nextLink of that read); undefined while not done: from the start. */
+  next?: string | undefined
+  done: boolean
 }
 
 export interface Watermarks {
@@ -96,7 +115,11 @@ export function copyState(state: EvidenceState): EvidenceState {
   for (const [id, u] of state.users) users.set(id, { ...u })
   const detections = new Map<string, StoredDetection>()
   for (const [id, d] of state.detections) detections.set(id, { ...d })
-  return { ...state, watermarks: { ...state.watermarks }, users, detections }
+  const progress =
+    state.progress === undefined
+      ? undefined
+      : { users: { ...state.progress.users }, detections: { ...state.progress.detections } }
+  return { ...state, watermarks: { ...state.watermarks }, progress, users, detections }
 }
 
 /** Drops detections detected before the lookback (no run can use them again); returns their users. */
@@ -168,6 +191,12 @@ const DETECTION = z.object({
   updated: optional(time),
 })
 
+const LIST_PROGRESS = z.object({
+  startedAt: optional(time),
+  next: optional(z.url({ protocol: /^https$/ }).max(8192)),
+  done: z.boolean(),
+})
+
 const STATE = z.object({
   version: z.literal(STATE_VERSION),
   tenantId: id,
@@ -175,6 +204,7 @@ const STATE = z.object({
   fullAt: optional(time),
   watermarks: z.object({ users: optional(time), detections: optional(time) }),
   refusedAt: optional(time),
+  progress: optional(z.object({ users: LIST_PROGRESS, detections: LIST_PROGRESS })),
   users: z.array(USER),
   detections: z.array(DETECTION),
 })
@@ -200,6 +230,7 @@ export function parseState(raw: string, location: string): EvidenceState {
     fullAt: s.fullAt,
     watermarks: { users: s.watermarks.users, detections: s.watermarks.detections },
     refusedAt: s.refusedAt,
+    ...(s.progress === undefined ? {} : { progress: s.progress }),
     users: new Map(s.users.map((u) => [u.userId, u])),
     detections: new Map(s.detections.map((d) => [d.id, d])),
   }
@@ -213,6 +244,7 @@ export function serializeState(state: EvidenceState): string {
     fullAt: state.fullAt,
     watermarks: state.watermarks,
     refusedAt: state.refusedAt,
+    progress: state.progress,
     users: [...state.users.values()],
     detections: [...state.detections.values()],
   })

@@ -3,7 +3,7 @@
  * watermark per list from the first answer's Date header, a 400 judged by which request it
  * answered, and a watermark ahead of Graph's clock refused.
  */
-import { RISK_DETECTION_SELECT, RISKY_USER_SELECT } from '@tourniquet/core'
+import { ErrorCode, RISK_DETECTION_SELECT, RISKY_USER_SELECT } from '@tourniquet/core'
 import { parsePolicy } from '@tourniquet/policy'
 import { describe, expect, it } from 'vitest'
 import {
@@ -11,7 +11,9 @@ import {
   FilterRefused,
   type Freshness,
   FutureWatermark,
+  ReadCutShort,
   type Reading,
+  ResumeRefused,
   readAllDetections,
   readAllRiskyUsers,
   readChanges,
@@ -19,7 +21,7 @@ import {
   storedUser,
 } from '../../src/evidence/read.js'
 import { type EvidenceState, emptyState, serializeState } from '../../src/evidence/state.js'
-import { detection, FakeGraph, graphError, riskyUser } from './support/fakeGraph.js'
+import { detection, FakeGraph, graphError, pageLink, riskyUser } from './support/fakeGraph.js'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
@@ -163,6 +165,79 @@ describe('readAllRiskyUsers', () => {
       await expect(readAllRiskyUsers(r, emptyState('t', 'd'))).rejects.toBe(list.error)
       expect(r.notes.riskyUsers).toBe(list.pages.length === 0 ? 0 : 1)
     }
+  })
+})
+
+/** The error core throws when the run's deadline passes (branded like core's, so isDeadlineError takes it). */
+const deadline = () =>
+  Object.assign(new Error('the deadline passed'), {
+    [Symbol.for('tourniquet.error')]: true,
+    code: ErrorCode.Deadline,
+  })
+
+describe('a full read cut short, and resumed', () => {
+  it('keeps what was read when the deadline passes, and says where to resume and when the read began', async () => {
+    const graph = new FakeGraph()
+    graph.riskyUserList = {
+      pages: [{ items: [riskyUser('u1')], date: httpDate(GRAPH_NOW) }],
+      error: deadline(),
+    }
+    const state = emptyState('t', 'd')
+    const cut = await readAllRiskyUsers(reading(graph), state)
+    expect(cut).toBeInstanceOf(ReadCutShort)
+    expect((cut as ReadCutShort).progress).toEqual({
+      startedAt: iso(GRAPH_NOW),
+      next: pageLink('riskyUsers', 2),
+      done: false,
+    })
+    expect([...state.users.keys()]).toEqual(['u1'])
+    // Not complete: no watermark yet.
+    expect(state.watermarks.users).toBeUndefined()
+  })
+
+  it('resumes from the stored link, and takes the first part`s start as the watermark', async () => {
+    const graph = new FakeGraph()
+    graph.riskyUserList = {
+      pages: [
+        { items: [riskyUser('u1')], date: httpDate(GRAPH_NOW) },
+        { items: [riskyUser('u2')], date: httpDate(GRAPH_NOW + HOUR) },
+      ],
+    }
+    const state = emptyState('t', 'd')
+    state.users.set('u1', storedUser(riskyUser('u1')))
+    const resume = { startedAt: iso(GRAPH_NOW - HOUR), next: pageLink('riskyUsers', 2), done: false }
+    expect(await readAllRiskyUsers(reading(graph), state, resume)).toBe(true)
+    expect(graph.options.at(-1)?.[1]).toMatchObject({ from: pageLink('riskyUsers', 2) })
+    expect([...state.users.keys()].sort()).toEqual(['u1', 'u2'])
+    expect(state.watermarks.users).toBe(iso(GRAPH_NOW - HOUR))
+  })
+
+  it('a stop keeps the detections read and where to go on; a refused link to resume from starts over', async () => {
+    const graph = new FakeGraph()
+    graph.detectionList = {
+      pages: [{ items: [detection('d1', 'u1')], date: httpDate(GRAPH_NOW) }],
+      error: deadline(),
+    }
+    const stop = new AbortController()
+    stop.abort()
+    const state = emptyState('t', 'd')
+    const cut = await readAllDetections({ ...reading(graph), signal: stop.signal }, state)
+    expect(cut).toBeInstanceOf(ReadCutShort)
+    expect((cut as ReadCutShort).progress.next).toBe(pageLink('riskDetections', 2))
+    expect([...state.detections.keys()]).toEqual(['d1'])
+    // A link the service does not answer (expired, or not one it gave): the caller starts over.
+    const refused = await readAllDetections(reading(graph), state, {
+      next: pageLink('riskDetections', 9),
+      done: false,
+    })
+      .then(() => 'read')
+      .catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(ResumeRefused)
+    const users = await readAllRiskyUsers(reading(graph), emptyState('t', 'd'), {
+      next: pageLink('riskyUsers', 9),
+      done: false,
+    })
+    expect(users).toBeInstanceOf(ResumeRefused)
   })
 })
 

@@ -81,10 +81,10 @@ export class FakeGraph {
 
   readonly client = {
     riskyUsers: {
-      list: (query: Record<string, unknown>, options: { onPage?: (p: PageInfo) => void } = {}) => {
+      list: (query: Record<string, unknown>, options: ListOptions = {}) => {
         this.options.push(['riskyUsers.list', options])
         this.calls.riskyUsersList.push({ query })
-        return paged(this.riskyUserList, options.onPage)
+        return paged(this.riskyUserList, options, 'riskyUsers')
       },
       get: async (id: string, options: unknown) => {
         this.options.push(['riskyUsers.get', options])
@@ -93,10 +93,10 @@ export class FakeGraph {
       },
     },
     riskDetections: {
-      list: (query: Record<string, unknown>, options: { onPage?: (p: PageInfo) => void } = {}) => {
+      list: (query: Record<string, unknown>, options: ListOptions = {}) => {
         this.options.push(['riskDetections.list', options])
         this.calls.detectionsList.push({ query })
-        return paged(this.detectionList, options.onPage)
+        return paged(this.detectionList, options, 'riskDetections')
       },
       get: async (id: string, options: unknown) => {
         this.options.push(['riskDetections.get', options])
@@ -145,11 +145,33 @@ async function answer<T>(value: T | Error | undefined): Promise<T> {
   return value
 }
 
-async function* paged<T>(list: FakeList<T>, onPage: ((p: PageInfo) => void) | undefined): AsyncGenerator<T> {
+interface ListOptions {
+  onPage?: (p: PageInfo) => void
+  from?: string | undefined
+}
+
+/** The link a fake list gives for its page `n` (1-based): a resumed read starts there. */
+export const pageLink = (list: string, n: number): string =>
+  `https://graph.test/v1.0/identityProtection/${list}?page=${n}`
+
+/**
+ * Answers the pages in order (from the page `from` names, when given), telling each its nextLink;
+ * `error` answers the request after the last page. A `from` that names no page is refused, as a
+ * link the service no longer answers would be.
+ */
+async function* paged<T>(list: FakeList<T>, { onPage, from }: ListOptions, name: string): AsyncGenerator<T> {
+  const start = from === undefined ? 1 : Number(new URL(from).searchParams.get('page'))
+  if (!(start >= 1 && start <= list.pages.length + 1)) throw graphError(400, 'the skip token is not valid')
   let number = 0
-  for (const page of list.pages) {
+  for (const page of list.pages.slice(start - 1)) {
     number++
-    onPage?.({ number, date: page.date, items: page.items.length })
+    const more = start - 1 + number < list.pages.length || list.error !== undefined
+    onPage?.({
+      number,
+      date: page.date,
+      items: page.items.length,
+      nextLink: more ? pageLink(name, start + number) : undefined,
+    })
     yield* page.items
   }
   if (list.error !== undefined) throw list.error

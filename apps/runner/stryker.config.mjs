@@ -14,10 +14,10 @@ export default {
   // The files issue #23 sets targets for. `pnpm exec stryker run --mutate src/resume.ts` narrows a
   // run to one file.
   mutate: [
-    'src/resume.ts',
+    'src/engine/resume.ts',
     'src/evidence/state.ts',
     'src/evidence/read.ts',
-    'src/fresh.ts',
+    'src/engine/fresh.ts',
     'src/approvals/gate.ts',
     'src/approvals/records.ts',
   ],

@@ -15,8 +15,8 @@ import {
 } from '@tourniquet/core'
 import { parseDuration } from '@tourniquet/policy'
 import { type ConfigProblem, ConfigurationError } from './errors.js'
-import type { NotifySettings } from './notify/send.js'
-import { type NotifyTarget, parseTarget } from './notify/targets.js'
+import type { NotifySettings } from './outputs/notify/send.js'
+import { type NotifyTarget, parseTarget } from './outputs/notify/targets.js'
 
 export type CredentialConfig =
   | { kind: 'secret'; secret: string }

@@ -5,10 +5,10 @@
  */
 import { parseArgs } from 'node:util'
 import { formatPolicyTestReport, isPolicyError, policyJsonSchema, runPolicyTests } from '@tourniquet/policy'
+import { runJob } from './commands/run.js'
 import { loadConfig, loadTrailConfig, type RunnerConfig, type TrailConfig } from './env.js'
 import { isConfigurationError } from './errors.js'
 import { EXIT } from './exit.js'
-import { runJob } from './run.js'
 
 const HELP = `tourniquet: contain compromised identities by policy (Microsoft Entra ID, Defender for Identity)
 
@@ -79,22 +79,22 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   approvals: async (args) => {
     const config = trailConfigFrom(args)
     if (!config) return EXIT.configuration
-    const { listApprovals } = await import('./approvals/commands.js')
+    const { listApprovals } = await import('./commands/approvals.js')
     return listApprovals(config, process.stdout, process.stderr)
   },
   approve: (args) => decideCommand('approved', args),
   reject: (args) => decideCommand('rejected', args),
   watch: withConfig(async (config) => {
-    const { runWatch } = await import('./watch.js')
+    const { runWatch } = await import('./commands/watch.js')
     return runWatch({ config, out: process.stdout, err: process.stderr, stopSignal: stopOnSignal() })
   }),
   doctor: withConfig(async (config) => {
-    const { runDoctor } = await import('./doctor.js')
+    const { runDoctor } = await import('./commands/doctor.js')
     return runDoctor({ config, out: process.stdout, err: process.stderr })
   }),
   policy: policyCommand,
   demo: async ({ values }) => {
-    const { runDemo } = await import('./demo.js')
+    const { runDemo } = await import('./commands/demo.js')
     return runDemo({ scenario: values.scenario })
   },
 }
@@ -181,7 +181,7 @@ async function decideCommand(decision: 'approved' | 'rejected', args: Args): Pro
     return usage(
       `${decision === 'approved' ? 'approve' : 'reject'} needs --run RUN_ID (see tourniquet approvals)`,
     )
-  const { decide } = await import('./approvals/commands.js')
+  const { decide } = await import('./commands/approvals.js')
   return decide(
     config,
     { runId: run, user, all, action, reason, by },
@@ -212,7 +212,7 @@ async function runOrUndo(command: 'run' | 'undo', args: Args): Promise<number> {
   const runId = args.values.run
   if (typeof runId !== 'string' || runId === '')
     return usage('undo needs --run RUN_ID (the run whose disables to reverse)')
-  const { runUndo } = await import('./undo.js')
+  const { runUndo } = await import('./commands/undo.js')
   return runUndo({ config, runId, ...streams })
 }
 

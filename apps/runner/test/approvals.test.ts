@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Step } from '@tourniquet/policy'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { decide, listApprovals } from '../src/approvals/commands.js'
 import { gate } from '../src/approvals/gate.js'
 import {
   type ApprovalDecision,
@@ -13,6 +12,7 @@ import {
   requestSchema,
 } from '../src/approvals/records.js'
 import { besideLedger, decisionsLocation, openTrails } from '../src/approvals/store.js'
+import { decide, listApprovals } from '../src/commands/approvals.js'
 import { loadTrailConfig, type TrailConfig } from '../src/env.js'
 import { Sink } from './support/tenant.js'
 

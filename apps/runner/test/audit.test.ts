@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { Audit, type StepRecord } from '../src/audit.js'
+import { Audit, type StepRecord } from '../src/outputs/audit.js'
 
 function record(i: number, status: StepRecord['status']): StepRecord {
   return {

@@ -15,8 +15,8 @@ import {
 import { type DetectionSignal, evaluate, parsePolicy, type Signals } from '@tourniquet/policy'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
+import { consultLedger } from '../src/engine/resume.js'
 import { ledgerEntry } from '../src/ledger/ledger.js'
-import { consultLedger } from '../src/resume.js'
 import { InProcessTenant, MemoryLedger } from './support/tenant.js'
 
 function tenantOf(specs: UserSpec[]): Tenant {

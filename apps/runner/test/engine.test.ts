@@ -6,10 +6,10 @@
 import { generateTenant } from '@tourniquet/mock-graph'
 import type { Step } from '@tourniquet/policy'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { StepOutcome } from '../src/execute.js'
+import { runUndo } from '../src/commands/undo.js'
+import type { StepOutcome } from '../src/engine/execute.js'
+import { Verifier } from '../src/engine/verify.js'
 import { ledgerEntry } from '../src/ledger/ledger.js'
-import { runUndo } from '../src/undo.js'
-import { Verifier } from '../src/verify.js'
 import { InProcessTenant, MemoryLedger, Sink } from './support/tenant.js'
 
 const steps = (lines: Array<Record<string, unknown>>) => lines.filter((l) => l.event === 'step')

@@ -1,6 +1,6 @@
 import type { Route, Step } from '@tourniquet/policy'
 import { describe, expect, it } from 'vitest'
-import { GROUP_MAX, laneOf, takeGroup } from '../src/lanes.js'
+import { GROUP_MAX, laneOf, takeGroup } from '../src/engine/lanes.js'
 
 const step = (i: number, route: Route): Step => ({
   userId: `u${i}`,

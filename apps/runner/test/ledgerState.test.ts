@@ -7,9 +7,9 @@ import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DOMAIN, generateTenant } from '@tourniquet/mock-graph'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { runUndo } from '../src/commands/undo.js'
 import { FileLedger, type LedgerEntry } from '../src/index.js'
 import { ledgerEntry } from '../src/ledger/ledger.js'
-import { runUndo } from '../src/undo.js'
 import { InProcessTenant, MemoryLedger, Sink } from './support/tenant.js'
 
 const MINUTE = 60_000

@@ -12,9 +12,9 @@ import {
   TEAMS_MAX_BYTES,
   teamsPayload,
   worthTelling,
-} from '../src/notify/message.js'
-import { notify, sign, unsignedWarnings, verifySignature } from '../src/notify/send.js'
-import { type NotifyTarget, parseTarget } from '../src/notify/targets.js'
+} from '../src/outputs/notify/message.js'
+import { notify, sign, unsignedWarnings, verifySignature } from '../src/outputs/notify/send.js'
+import { type NotifyTarget, parseTarget } from '../src/outputs/notify/targets.js'
 
 describe('notification targets', () => {
   it.each([

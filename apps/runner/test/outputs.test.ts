@@ -10,10 +10,10 @@ import { PassThrough } from 'node:stream'
 import { registerSecret } from '@tourniquet/core'
 import type { Plan, Step } from '@tourniquet/policy'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { Audit, type StepRecord } from '../src/audit.js'
 import { FileLedger } from '../src/ledger/fileLedger.js'
 import { ledgerEntry } from '../src/ledger/ledger.js'
-import { writeReport } from '../src/report.js'
+import { Audit, type StepRecord } from '../src/outputs/audit.js'
+import { writeReport } from '../src/outputs/report.js'
 
 // A UPN an attacker who can rename an account might choose: it closes the cell, starts a new row,
 // adds raw HTML and a link, and clears the reviewer's terminal.

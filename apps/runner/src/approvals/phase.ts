@@ -9,9 +9,9 @@
  * costs the steps that need approval (they wait) and never a step that needs none.
  */
 import type { Plan, Step } from '@tourniquet/policy'
-import { type Audit, type StepRecord, stepRecord } from '../audit.js'
 import type { RunnerConfig } from '../env.js'
 import { isConfigurationError } from '../errors.js'
+import { type Audit, type StepRecord, stepRecord } from '../outputs/audit.js'
 import type { BlobClients } from '../stores/blobClients.js'
 import { type Gate, type GateTrails, gate } from './gate.js'
 import { type ApprovalDecision, type ApprovalRequest, decisionSchema, requestSchema } from './records.js'

@@ -12,10 +12,10 @@ import {
   type Step,
 } from '@tourniquet/policy'
 import { z } from 'zod'
+import { LEDGER_OUTCOMES, LEDGER_PHASES, type LedgerOutcome, type LedgerPhase } from '../engine/status.js'
 import { LedgerCorruptError } from '../errors.js'
-import { LEDGER_OUTCOMES, LEDGER_PHASES, type LedgerOutcome, type LedgerPhase } from '../status.js'
 
-export type { LedgerOutcome, LedgerPhase } from '../status.js'
+export type { LedgerOutcome, LedgerPhase } from '../engine/status.js'
 
 export interface LedgerEntry {
   runId: string

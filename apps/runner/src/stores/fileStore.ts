@@ -1,7 +1,7 @@
 import { constants } from 'node:fs'
 import { mkdir, open, rename, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { openPrivate } from '../privateFile.js'
+import { openPrivate } from './privateFile.js'
 import type { ReadOptions, Stored, TextStore } from './textStore.js'
 
 /**

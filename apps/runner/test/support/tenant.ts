@@ -18,9 +18,9 @@ import {
   type RunningMock,
   serveMock,
 } from '@tourniquet/mock-graph'
-import { clientFromConfig, credentialFor } from '../../src/client.js'
+import { type RunOptions, type RunResult, runJob } from '../../src/commands/run.js'
+import { clientFromConfig, credentialFor } from '../../src/engine/client.js'
 import { loadConfig, type RunnerConfig } from '../../src/env.js'
-import { type RunOptions, type RunResult, runJob } from '../../src/run.js'
 
 export const SCALE = 50
 

@@ -6,8 +6,6 @@
 import { USER_SELECT } from '@tourniquet/core'
 import { type Policy, parsePolicy, type Step } from '@tourniquet/policy'
 import { describe, expect, it } from 'vitest'
-import { emptyFreshness, type Freshness, storedDetection, storedUser } from '../../src/evidence/read.js'
-import { type EvidenceState, emptyState, type StoredUser } from '../../src/evidence/state.js'
 import {
   CHANGEABLE_SKIPS,
   type Decision,
@@ -16,7 +14,9 @@ import {
   NeedsFullCollection,
   readDirectoryFacts,
   stepKeys,
-} from '../../src/fresh.js'
+} from '../../src/engine/fresh.js'
+import { emptyFreshness, type Freshness, storedDetection, storedUser } from '../../src/evidence/read.js'
+import { type EvidenceState, emptyState, type StoredUser } from '../../src/evidence/state.js'
 import { type LedgerEntry, ledgerEntry, ledgerKey } from '../../src/ledger/ledger.js'
 import { detection, FakeGraph, graphError, riskyUser } from './support/fakeGraph.js'
 

@@ -6,9 +6,9 @@ import { Writable } from 'node:stream'
 import type { GraphClient } from '@tourniquet/core'
 import type { Route, Step } from '@tourniquet/policy'
 import { describe, expect, it } from 'vitest'
-import { Audit } from '../../src/audit.js'
+import { consultLedger, novelEvidence, resumeInterrupted } from '../../src/engine/resume.js'
 import { type Ledger, type LedgerEntry, ledgerEntry } from '../../src/ledger/ledger.js'
-import { consultLedger, novelEvidence, resumeInterrupted } from '../../src/resume.js'
+import { Audit } from '../../src/outputs/audit.js'
 
 const ENTRA_DISABLE: Route = { kind: 'entra', call: 'disable' }
 

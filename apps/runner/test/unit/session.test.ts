@@ -7,9 +7,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openSession, SessionCache } from '../../src/engine/session.js'
 import { loadConfig } from '../../src/env.js'
 import { FileLedger } from '../../src/ledger/fileLedger.js'
-import { openSession, SessionCache } from '../../src/session.js'
 
 const BASE = {
   AZURE_TENANT_ID: '72f988bf-0000-4000-a000-000000000001',

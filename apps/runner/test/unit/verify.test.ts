@@ -6,7 +6,7 @@
 import type { GraphClient } from '@tourniquet/core'
 import type { Step } from '@tourniquet/policy'
 import { describe, expect, it } from 'vitest'
-import { type ReadBackMemo, verifyEffects } from '../../src/verify.js'
+import { type ReadBackMemo, verifyEffects } from '../../src/engine/verify.js'
 
 const step = (userId: string): Step =>
   ({

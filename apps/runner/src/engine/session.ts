@@ -6,20 +6,20 @@
  * credential per process, and the parsed evidence state while it is unchanged.
  */
 import type { Credential, GraphClient, GraphClientOptions, TransportOptions } from '@tourniquet/core'
-import { clientFromConfig, credentialFor } from './client.js'
-import type { RunnerConfig } from './env.js'
-import { type EvidenceStore, evidenceLocation, evidenceStore, StateCache } from './evidence/store.js'
-import { BlobLedger } from './ledger/blobLedger.js'
-import { FileLedger } from './ledger/fileLedger.js'
-import type { Ledger, LedgerHeadroom } from './ledger/ledger.js'
+import type { RunnerConfig } from '../env.js'
+import { type EvidenceStore, evidenceLocation, evidenceStore, StateCache } from '../evidence/store.js'
+import { BlobLedger } from '../ledger/blobLedger.js'
+import { FileLedger } from '../ledger/fileLedger.js'
+import type { Ledger, LedgerHeadroom } from '../ledger/ledger.js'
 import {
   type BlobClients,
   blobClients,
   type StorageCredential,
   storageCredential,
-} from './stores/blobClients.js'
-import { isRemote } from './stores/location.js'
-import { openTextStore } from './stores/open.js'
+} from '../stores/blobClients.js'
+import { isRemote } from '../stores/location.js'
+import { openTextStore } from '../stores/open.js'
+import { clientFromConfig, credentialFor } from './client.js'
 
 type SharedBudgets = GraphClientOptions['sharedBudgets']
 

@@ -21,17 +21,10 @@ import {
   type Refusal,
   type Step,
 } from '@tourniquet/policy'
-import { type Applied, appliedExitCode, applySteps, verifyOptions } from './apply.js'
-import { type ApprovalPhase, gateApprovals } from './approvals/phase.js'
-import { Audit, countsOf, type StepRecord, skipRecord, stepRecord } from './audit.js'
-import { assertCloudOffers } from './cloud.js'
-import { type Collected, type Collection, collectSignals, fullReason } from './collect.js'
-import type { RunnerConfig } from './env.js'
-import { emptyFreshness, type Freshness } from './evidence/read.js'
-import { type EvidenceState, policyDigest } from './evidence/state.js'
-import type { EvidenceStore, Loaded } from './evidence/store.js'
-import { EXIT } from './exit.js'
-import { failureMessage, failureOf, STOPPED } from './failures.js'
+import { type ApprovalPhase, gateApprovals } from '../approvals/phase.js'
+import { type Applied, appliedExitCode, applySteps, verifyOptions } from '../engine/apply.js'
+import { assertCloudOffers } from '../engine/cloud.js'
+import { type Collected, type Collection, collectSignals, fullReason } from '../engine/collect.js'
 import {
   CHANGEABLE_SKIPS,
   type Decision,
@@ -39,16 +32,23 @@ import {
   type FreshContext,
   NeedsFullCollection,
   stepKeys,
-} from './fresh.js'
-import { type Ledger, type LedgerEntry, type LedgerHeadroom, ledgerKey } from './ledger/ledger.js'
-import { countRequests } from './metrics.js'
-import { digestOf, type RunDigest, tellWorthy } from './notify/message.js'
-import { notify, unsignedWarnings } from './notify/send.js'
-import { writeReport } from './report.js'
-import { type LedgerView, resumeInterrupted } from './resume.js'
-import { newRunId } from './runId.js'
-import { openSession, type Session, type SessionCache } from './session.js'
-import type { VerifyOptions } from './verify.js'
+} from '../engine/fresh.js'
+import { countRequests } from '../engine/metrics.js'
+import { type LedgerView, resumeInterrupted } from '../engine/resume.js'
+import { newRunId } from '../engine/runId.js'
+import { openSession, type Session, type SessionCache } from '../engine/session.js'
+import type { VerifyOptions } from '../engine/verify.js'
+import type { RunnerConfig } from '../env.js'
+import { emptyFreshness, type Freshness } from '../evidence/read.js'
+import { type EvidenceState, policyDigest } from '../evidence/state.js'
+import type { EvidenceStore, Loaded } from '../evidence/store.js'
+import { EXIT } from '../exit.js'
+import { failureMessage, failureOf, STOPPED } from '../failures.js'
+import { type Ledger, type LedgerEntry, type LedgerHeadroom, ledgerKey } from '../ledger/ledger.js'
+import { Audit, countsOf, type StepRecord, skipRecord, stepRecord } from '../outputs/audit.js'
+import { digestOf, type RunDigest, tellWorthy } from '../outputs/notify/message.js'
+import { notify, unsignedWarnings } from '../outputs/notify/send.js'
+import { writeReport } from '../outputs/report.js'
 
 export interface RunOptions {
   config: RunnerConfig

@@ -22,9 +22,9 @@ import {
   type SkipReason,
   type Step,
 } from '@tourniquet/policy'
-import { type Freshness, storedDetection, storedUser } from './evidence/read.js'
-import { admits, type EvidenceState, riskFilterOf, signalsOf } from './evidence/state.js'
-import { type LedgerEntry, ledgerKey } from './ledger/ledger.js'
+import { type Freshness, storedDetection, storedUser } from '../evidence/read.js'
+import { admits, type EvidenceState, riskFilterOf, signalsOf } from '../evidence/state.js'
+import { type LedgerEntry, ledgerKey } from '../ledger/ledger.js'
 import { consultLedger, type LedgerView, novelEvidence } from './resume.js'
 
 /** Skips whose fact can change without Identity Protection noticing: re-read every run, and told every run. */

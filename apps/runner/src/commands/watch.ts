@@ -13,11 +13,11 @@ import type { Writable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createSharedBudget, type SharedBudget } from '@tourniquet/core'
 import { formatDuration } from '@tourniquet/policy'
-import type { RunnerConfig } from './env.js'
-import { EXIT } from './exit.js'
-import { onceUntilChanged } from './notify/message.js'
+import { SessionCache } from '../engine/session.js'
+import type { RunnerConfig } from '../env.js'
+import { EXIT } from '../exit.js'
+import { onceUntilChanged } from '../outputs/notify/message.js'
 import { runJob } from './run.js'
-import { SessionCache } from './session.js'
 
 export interface WatchOptions {
   config: RunnerConfig

@@ -10,8 +10,8 @@ import {
   type GraphClientOptions,
   type TransportOptions,
 } from '@tourniquet/core'
-import type { RunnerConfig } from './env.js'
-import { ConfigurationError } from './errors.js'
+import type { RunnerConfig } from '../env.js'
+import { ConfigurationError } from '../errors.js'
 
 export async function credentialFor(config: RunnerConfig): Promise<Credential> {
   const c = config.credential

@@ -27,14 +27,14 @@ import {
   type Policy,
   permissionReport,
 } from '@tourniquet/policy'
-import { decisionSchema, requestSchema } from './approvals/records.js'
-import { besideLedger, openTrails } from './approvals/store.js'
-import { claimsOf } from './claims.js'
-import type { RunnerConfig } from './env.js'
-import { isConfigurationError } from './errors.js'
-import { EXIT } from './exit.js'
-import type { Ledger } from './ledger/ledger.js'
-import { openSession, type Session } from './session.js'
+import { decisionSchema, requestSchema } from '../approvals/records.js'
+import { besideLedger, openTrails } from '../approvals/store.js'
+import { claimsOf } from '../engine/claims.js'
+import { openSession, type Session } from '../engine/session.js'
+import type { RunnerConfig } from '../env.js'
+import { isConfigurationError } from '../errors.js'
+import { EXIT } from '../exit.js'
+import type { Ledger } from '../ledger/ledger.js'
 
 export type CheckStatus = 'ok' | 'missing' | 'cannot tell' | 'note'
 

@@ -11,12 +11,6 @@ import { hostname, userInfo } from 'node:os'
 import type { Writable } from 'node:stream'
 import type { TokenCredential } from '@azure/core-auth'
 import { canonicalAction, loadPolicyFile } from '@tourniquet/policy'
-import { claimsOf } from '../claims.js'
-import type { TrailConfig } from '../env.js'
-import { isConfigurationError } from '../errors.js'
-import { escapeField } from '../escape.js'
-import { EXIT } from '../exit.js'
-import { blobClients } from '../stores/blobClients.js'
 import {
   type ApprovalDecision,
   type ApprovalRequest,
@@ -24,9 +18,15 @@ import {
   deciderOf,
   decisionSchema,
   requestSchema,
-} from './records.js'
-import { ApproverSignInError, azureCliCredential } from './signIn.js'
-import { openTrails } from './store.js'
+} from '../approvals/records.js'
+import { ApproverSignInError, azureCliCredential } from '../approvals/signIn.js'
+import { openTrails } from '../approvals/store.js'
+import { claimsOf } from '../engine/claims.js'
+import type { TrailConfig } from '../env.js'
+import { isConfigurationError } from '../errors.js'
+import { EXIT } from '../exit.js'
+import { escapeField } from '../outputs/escape.js'
+import { blobClients } from '../stores/blobClients.js'
 
 /** How the commands reach blob trails; the Azure CLI's signed-in account unless a caller says otherwise. */
 export interface TrailAccess {

@@ -6,11 +6,11 @@
 import type { Writable } from 'node:stream'
 import { redactText } from '@tourniquet/core'
 import { type Plan, routeName, type Step } from '@tourniquet/policy'
+import { type StepStatus, zeroCounts } from '../engine/status.js'
+import type { LedgerHeadroom } from '../ledger/ledger.js'
 import { escapeField } from './escape.js'
-import type { LedgerHeadroom } from './ledger/ledger.js'
-import { type StepStatus, zeroCounts } from './status.js'
 
-export type { StepStatus } from './status.js'
+export type { StepStatus } from '../engine/status.js'
 
 export interface StepRecord {
   event: 'step'

@@ -3,8 +3,9 @@
  * the audit records (already sanitized: no token, secret or password can be in them), then written
  * as a Teams Adaptive Card, Slack Block Kit blocks, or generic JSON.
  */
+
+import type { StepStatus } from '../../engine/status.js'
 import type { StepRecord } from '../audit.js'
-import type { StepStatus } from '../status.js'
 
 export interface RunDigest {
   runId: string

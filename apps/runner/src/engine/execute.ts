@@ -9,9 +9,9 @@
  */
 import type { GraphClient } from '@tourniquet/core'
 import type { Step } from '@tourniquet/policy'
+import { type Ledger, ledgerEntry } from '../ledger/ledger.js'
 import { EXECUTORS, type StepOutcome } from './executors.js'
 import { LANES, type Lane, laneOf, takeGroup } from './lanes.js'
-import { type Ledger, ledgerEntry } from './ledger/ledger.js'
 
 export type { StepOutcome } from './executors.js'
 

@@ -5,7 +5,7 @@
  */
 import { type GraphClient, isOutcomeUnknownError, isTourniquetError, userItems } from '@tourniquet/core'
 import type { IdentityProtectionCall, RouteOf, Step } from '@tourniquet/policy'
-import { isRunnerError, NoOutcomeError } from './errors.js'
+import { isRunnerError, NoOutcomeError } from '../errors.js'
 import type { Lane } from './lanes.js'
 import type { CallOutcome } from './status.js'
 

@@ -1,7 +1,7 @@
 import type { Plan } from '@tourniquet/policy'
+import { openPrivate } from '../stores/privateFile.js'
 import type { StepRecord } from './audit.js'
 import { escapeField } from './escape.js'
-import { openPrivate } from './privateFile.js'
 
 /** Every interpolated value, table cell or not: the tenant chooses most of them. */
 const md = (s: string | null | undefined): string => escapeField(s, 'markdown')

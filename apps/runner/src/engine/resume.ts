@@ -5,7 +5,6 @@
  */
 import type { GraphClient } from '@tourniquet/core'
 import type { Step } from '@tourniquet/policy'
-import { type Audit, type StepRecord, stepRecord } from './audit.js'
 import {
   type Ledger,
   type LedgerEntry,
@@ -13,7 +12,8 @@ import {
   latestInOrder,
   ledgerEntry,
   ledgerKey,
-} from './ledger/ledger.js'
+} from '../ledger/ledger.js'
+import { type Audit, type StepRecord, stepRecord } from '../outputs/audit.js'
 import { type Check, type VerifyOptions, verifyEffects } from './verify.js'
 
 export interface Known {

@@ -5,10 +5,10 @@
  */
 import type { GraphClient } from '@tourniquet/core'
 import type { Step } from '@tourniquet/policy'
-import { type Audit, countsOf, type StepRecord, stepRecord } from './audit.js'
+import { EXIT, type ExitCode } from '../exit.js'
+import { type Ledger, ledgerEntry } from '../ledger/ledger.js'
+import { type Audit, countsOf, type StepRecord, stepRecord } from '../outputs/audit.js'
 import { executeSteps } from './execute.js'
-import { EXIT, type ExitCode } from './exit.js'
-import { type Ledger, ledgerEntry } from './ledger/ledger.js'
 import { type Settled, Verifier, type VerifyOptions } from './verify.js'
 
 // Recorded a slice at a time: a large run's settled steps are never all serialized at once.

@@ -8,7 +8,6 @@
  */
 import type { GraphClient } from '@tourniquet/core'
 import type { Policy, Signals } from '@tourniquet/policy'
-import { unavailableApis } from './cloud.js'
 import {
   cutShort,
   FilterRefused,
@@ -20,8 +19,9 @@ import {
   readAllDetections,
   readAllRiskyUsers,
   readChanges,
-} from './evidence/read.js'
-import { copyState, type EvidenceState, emptyState, policyDigest } from './evidence/state.js'
+} from '../evidence/read.js'
+import { copyState, type EvidenceState, emptyState, policyDigest } from '../evidence/state.js'
+import { unavailableApis } from './cloud.js'
 import { readDirectoryFacts } from './fresh.js'
 
 export interface CollectNotes {

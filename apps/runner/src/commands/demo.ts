@@ -10,9 +10,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { GraphClient } from '@tourniquet/core'
 import type { MockGraph } from '@tourniquet/mock-graph'
-import { clientFromConfig, credentialFor } from './client.js'
-import { loadConfig, type RunnerConfig } from './env.js'
-import { EXIT } from './exit.js'
+import { clientFromConfig, credentialFor } from '../engine/client.js'
+import { loadConfig, type RunnerConfig } from '../env.js'
+import { EXIT } from '../exit.js'
 import { runJob } from './run.js'
 
 type MockGraphModule = typeof import('@tourniquet/mock-graph')
@@ -119,7 +119,7 @@ async function planThenApply(
   const apply = { ...job, config: { ...config, mode: 'apply' as const } }
   const applied = await runJob(apply)
   say('\nStep 3: a person approves what waits (tourniquet approve --run ... --all --by ...).')
-  const { decide } = await import('./approvals/commands.js')
+  const { decide } = await import('./approvals.js')
   await decide(
     config,
     { runId: applied.runId, all: true, by: 'demo-approver', reason: 'demo' },

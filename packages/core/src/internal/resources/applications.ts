@@ -1,0 +1,59 @@
+import type { GraphHttp } from '../graphHttp.js'
+import { literal } from '../odata.js'
+import { type Application, applicationSchema } from '../schemas.js'
+import { type CredentialRemoval, type CredentialSelection, removeCredentials } from './credentials.js'
+
+export const APPLICATION_SELECT = [
+  'id',
+  'appId',
+  'displayName',
+  'passwordCredentials',
+  'keyCredentials',
+] as const
+
+export interface CallOptions {
+  signal?: AbortSignal | undefined
+}
+
+/**
+ * Application registrations, for the credentials they hold. Only an app registered in this tenant
+ * has its application object here: another tenant's multi-tenant app answers 404.
+ */
+export class Applications {
+  constructor(private readonly http: GraphHttp) {}
+
+  /** The application object of an appId (`GET /applications(appId='{appId}')`). */
+  async getByAppId(appId: string, options: CallOptions = {}): Promise<Application> {
+    const { data } = await this.http.call({
+      operation: 'applications.get',
+      method: 'GET',
+      url: this.http.url(`/applications(appId=${encodeURIComponent(literal(appId))})`, {
+        $select: APPLICATION_SELECT.join(','),
+      }),
+      schema: applicationSchema,
+      signal: options.signal,
+    })
+    return data
+  }
+
+  /**
+   * Removes the selected password and key credentials of the application registration of `appId`:
+   * what every service principal of the app signs in with. Not undoable.
+   */
+  async removeCredentials(
+    appId: string,
+    selection: CredentialSelection,
+    options: CallOptions = {},
+  ): Promise<CredentialRemoval> {
+    const app = await this.getByAppId(appId, options)
+    return removeCredentials(
+      this.http,
+      `/applications/${encodeURIComponent(app.id)}`,
+      app.id,
+      app,
+      selection,
+      { removePassword: 'applications.removePassword', removeKeys: 'applications.removeKeys' },
+      options.signal,
+    )
+  }
+}

@@ -1,0 +1,120 @@
+import type { GraphHttp } from '../graphHttp.js'
+import { literal } from '../odata.js'
+import { type ServicePrincipal, servicePrincipalSchema } from '../schemas.js'
+import {
+  type CredentialRemoval,
+  type CredentialSelection,
+  DIRECTORY_WRITE,
+  removeCredentials,
+} from './credentials.js'
+
+/**
+ * What routing needs about a service principal: its app and the tenant that owns the app (a
+ * multi-tenant app of another tenant has its credentials there), its type (managed identities have
+ * no credentials to remove), whether it is enabled, and its credentials' metadata.
+ */
+export const SERVICE_PRINCIPAL_SELECT = [
+  'id',
+  'appId',
+  'displayName',
+  'appOwnerOrganizationId',
+  'servicePrincipalType',
+  'accountEnabled',
+  'passwordCredentials',
+  'keyCredentials',
+] as const
+
+export interface WriteResult {
+  requestId: string | undefined
+  clientRequestId: string | undefined
+}
+
+export interface CallOptions {
+  signal?: AbortSignal | undefined
+}
+
+const spPath = (id: string): string => `/servicePrincipals/${encodeURIComponent(id)}`
+
+/** Service principals in the directory: read, disable/enable, remove their own credentials. */
+export class ServicePrincipals {
+  constructor(private readonly http: GraphHttp) {}
+
+  /** One service principal by object id (`GET /servicePrincipals/{id}`). */
+  async get(
+    id: string,
+    options: CallOptions & { select?: readonly string[] } = {},
+  ): Promise<ServicePrincipal> {
+    const { data } = await this.http.call({
+      operation: 'servicePrincipals.get',
+      method: 'GET',
+      url: this.http.url(spPath(id), { $select: (options.select ?? SERVICE_PRINCIPAL_SELECT).join(',') }),
+      schema: servicePrincipalSchema,
+      signal: options.signal,
+    })
+    return data
+  }
+
+  /**
+   * One service principal by its app's id (`GET /servicePrincipals(appId='{appId}')`, documented on
+   * the get page): how an exclusion by appId is resolved to an object id.
+   */
+  async getByAppId(
+    appId: string,
+    options: CallOptions & { select?: readonly string[] } = {},
+  ): Promise<ServicePrincipal> {
+    const { data } = await this.http.call({
+      operation: 'servicePrincipals.get',
+      method: 'GET',
+      url: this.http.url(`/servicePrincipals(appId=${encodeURIComponent(literal(appId))})`, {
+        $select: (options.select ?? SERVICE_PRINCIPAL_SELECT).join(','),
+      }),
+      schema: servicePrincipalSchema,
+      signal: options.signal,
+    })
+    return data
+  }
+
+  /**
+   * Disables (false) or re-enables (true) the service principal in this tenant with PATCH
+   * accountEnabled (serviceprincipal-update.md). A disabled service principal gets no tokens here;
+   * for another tenant's multi-tenant app this is all this tenant can do.
+   */
+  async setAccountEnabled(id: string, enabled: boolean, options: CallOptions = {}): Promise<WriteResult> {
+    const { response } = await this.http.call({
+      operation: 'servicePrincipals.setAccountEnabled',
+      method: 'PATCH',
+      url: this.http.url(spPath(id)),
+      body: { accountEnabled: enabled },
+      idempotent: true,
+      throttle: DIRECTORY_WRITE,
+      schema: undefined,
+      signal: options.signal,
+    })
+    return { requestId: response.requestId, clientRequestId: response.clientRequestId }
+  }
+
+  /**
+   * Removes the selected password and key credentials of the service principal itself (not its
+   * application's). Reads the service principal first: what is recorded of each removed credential
+   * is its keyId and hint. Not undoable: a removed secret or certificate cannot be restored.
+   */
+  async removeCredentials(
+    id: string,
+    selection: CredentialSelection,
+    options: CallOptions = {},
+  ): Promise<CredentialRemoval> {
+    const current = await this.get(id, {
+      select: ['id', 'passwordCredentials', 'keyCredentials'],
+      ...options,
+    })
+    return removeCredentials(
+      this.http,
+      spPath(current.id),
+      current.id,
+      current,
+      selection,
+      { removePassword: 'servicePrincipals.removePassword', removeKeys: 'servicePrincipals.removeKeys' },
+      options.signal,
+    )
+  }
+}

@@ -72,6 +72,27 @@ describe('riskyServicePrincipals', () => {
     await client.close()
   })
 
+  it('reads a single risky service principal bare or wrapped in value, as the get page shows it', async () => {
+    network.use(
+      http.get(`${V1}/identityProtection/riskyServicePrincipals/:id`, ({ params }) => {
+        const entity = {
+          id: params.id,
+          riskLevel: 'high',
+          riskState: 'atRisk',
+          servicePrincipalType: 'Application',
+        }
+        return HttpResponse.json(params.id === 'wrapped' ? { value: entity } : entity)
+      }),
+    )
+    const client = testClient()
+    await expect(client.riskyServicePrincipals.get('wrapped')).resolves.toMatchObject({
+      id: 'wrapped',
+      riskState: 'atRisk',
+    })
+    await expect(client.riskyServicePrincipals.get('bare')).resolves.toMatchObject({ id: 'bare' })
+    await client.close()
+  })
+
   it('refuses an answer without riskState as a ContractError naming the field', async () => {
     network.use(
       http.get(`${V1}/identityProtection/riskyServicePrincipals/:id`, ({ params }) =>

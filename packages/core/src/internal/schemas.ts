@@ -154,6 +154,17 @@ export const riskyServicePrincipalSchema = z.object({
 })
 
 /**
+ * A single riskyServicePrincipal: the entity, or wrapped in `value` as an object, as the v1.0
+ * riskyserviceprincipal-get page's example shows it (unlike riskyUser's one-element array).
+ */
+export const riskyServicePrincipalMaybeWrappedSchema = z.preprocess((v) => {
+  // Unwrapped before parsing, so a bad field is reported by its own name, not as "Invalid input".
+  if (typeof v !== 'object' || v === null || 'id' in v) return v
+  const inner = (v as { value?: unknown }).value
+  return typeof inner === 'object' && inner !== null && !Array.isArray(inner) ? inner : v
+}, riskyServicePrincipalSchema)
+
+/**
  * A service principal risk detection (MDC resources/serviceprincipalriskdetection.md). The docs
  * example's ids are not GUIDs ("...286grg") and its lastUpdatedDateTime ends in ')': ids and times
  * stay strings here, checked where they are used.

@@ -1,7 +1,13 @@
 import type { GraphHttp } from '../graphHttp.js'
 import { literal } from '../odata.js'
 import { type Application, applicationSchema } from '../schemas.js'
-import { type CredentialRemoval, type CredentialSelection, removeCredentials } from './credentials.js'
+import {
+  type CredentialRemoval,
+  type CredentialSelection,
+  removeCredentials,
+  removePassword,
+  type WriteResult,
+} from './credentials.js'
 
 export const APPLICATION_SELECT = [
   'id',
@@ -34,6 +40,21 @@ export class Applications {
       signal: options.signal,
     })
     return data
+  }
+
+  /** Removes one password credential of the application (its object id) by keyId (application-removepassword.md). Not undoable. */
+  removePassword(
+    applicationObjectId: string,
+    keyId: string,
+    options: CallOptions = {},
+  ): Promise<WriteResult> {
+    return removePassword(
+      this.http,
+      `/applications/${encodeURIComponent(applicationObjectId)}`,
+      keyId,
+      'applications.removePassword',
+      options.signal,
+    )
   }
 
   /**

@@ -59,6 +59,34 @@ interface Operations {
   removeKeys: GraphOperation
 }
 
+export interface WriteResult {
+  requestId: string | undefined
+  clientRequestId: string | undefined
+}
+
+/** One `POST {path}/removePassword {keyId}`. */
+export async function removePassword(
+  http: GraphHttp,
+  path: string,
+  keyId: string,
+  operation: GraphOperation,
+  signal: AbortSignal | undefined,
+): Promise<WriteResult> {
+  const { response } = await http.call({
+    operation,
+    method: 'POST',
+    url: http.url(`${path}/removePassword`),
+    body: { keyId },
+    // A second removal of the same keyId is an error, not a no-op: resent only when provably not
+    // processed; after an unknown outcome the caller reads the object back.
+    idempotent: false,
+    throttle: DIRECTORY_WRITE,
+    schema: undefined,
+    signal,
+  })
+  return { requestId: response.requestId, clientRequestId: response.clientRequestId }
+}
+
 /**
  * Removes the selected credentials from the object at `path` (`/applications/{id}` or
  * `/servicePrincipals/{id}`), given its current credentials. One failure does not stop the others;
@@ -82,24 +110,13 @@ export async function removeCredentials(
       continue
     }
     try {
-      const { response } = await http.call({
-        operation: operations.removePassword,
-        method: 'POST',
-        url: http.url(`${path}/removePassword`),
-        body: { keyId: cred.keyId },
-        // A second removal of the same keyId is an error, not a no-op: resent only when provably
-        // not processed; after an unknown outcome the caller reads the object back.
-        idempotent: false,
-        throttle: DIRECTORY_WRITE,
-        schema: undefined,
-        signal,
-      })
+      const { requestId } = await removePassword(http, path, cred.keyId, operations.removePassword, signal)
       out.removed.push({
         kind: 'password',
         keyId: cred.keyId,
         displayName: cred.displayName,
         hint: cred.hint,
-        requestId: response.requestId,
+        requestId,
       })
     } catch (error) {
       if (isAbortedError(error)) throw error

@@ -2,7 +2,11 @@ import type { GraphHttp } from '../graphHttp.js'
 import type { ThrottleCost } from '../http.js'
 import { and, anyOf } from '../odata.js'
 import { items, type PageOptions, selectText } from '../paging.js'
-import { type RiskyServicePrincipal, riskyServicePrincipalSchema } from '../schemas.js'
+import {
+  type RiskyServicePrincipal,
+  riskyServicePrincipalMaybeWrappedSchema,
+  riskyServicePrincipalSchema,
+} from '../schemas.js'
 import { type BulkResult, runChunks } from './chunked.js'
 
 /**
@@ -75,7 +79,7 @@ export class RiskyServicePrincipals {
       operation: 'riskyServicePrincipals.get',
       method: 'GET',
       url,
-      schema: riskyServicePrincipalSchema,
+      schema: riskyServicePrincipalMaybeWrappedSchema,
       throttle: IP,
       signal: options.signal,
     })

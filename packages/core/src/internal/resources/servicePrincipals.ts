@@ -6,6 +6,7 @@ import {
   type CredentialSelection,
   DIRECTORY_WRITE,
   removeCredentials,
+  removePassword,
 } from './credentials.js'
 
 /**
@@ -91,6 +92,11 @@ export class ServicePrincipals {
       signal: options.signal,
     })
     return { requestId: response.requestId, clientRequestId: response.clientRequestId }
+  }
+
+  /** Removes one password credential of the service principal by keyId (serviceprincipal-removepassword.md). Not undoable. */
+  removePassword(id: string, keyId: string, options: CallOptions = {}): Promise<WriteResult> {
+    return removePassword(this.http, spPath(id), keyId, 'servicePrincipals.removePassword', options.signal)
   }
 
   /**

@@ -39,17 +39,20 @@ async function as(mock: MockGraph, clientId = WORKLOAD_APP_ID, secret = WORKLOAD
 }
 
 const ST = WORKLOAD_IDS.singleTenant
+type WithKeys = { keyCredentials: Array<{ key: string | null }> }
 const fresh = () => createMockGraph({ scenario: 'workload-identities', limits: { enabled: false } })
 
 describe('workload identities in the mock', () => {
   it('serves key data only on $select=keyCredentials, and never a secretText', async () => {
     const mock = fresh()
     const call = await as(mock)
-    const plain = await (await call('GET', `/applications/${ST.appObjectId}`)).json()
-    expect(plain.keyCredentials[0].key).toBeNull()
+    const plain = (await (await call('GET', `/applications/${ST.appObjectId}`)).json()) as WithKeys
+    expect(plain.keyCredentials[0]?.key).toBeNull()
     expect(JSON.stringify(plain)).not.toMatch(/mock-secret-not-real/)
-    const keys = await (await call('GET', `/applications/${ST.appObjectId}?$select=keyCredentials`)).json()
-    expect(typeof keys.keyCredentials[0].key).toBe('string')
+    const keys = (await (
+      await call('GET', `/applications/${ST.appObjectId}?$select=keyCredentials`)
+    ).json()) as WithKeys
+    expect(typeof keys.keyCredentials[0]?.key).toBe('string')
   })
 
   it('refuses a keyCredentials PATCH entry without its key data, and any passwordCredentials PATCH', async () => {

@@ -71,6 +71,29 @@ describe('workload identities: reads', () => {
     await client.close()
   })
 
+  it('reads many service principals and applications through $batch, a 404 for the foreign app', async () => {
+    h.use({ scenario: 'workload-identities' })
+    const client = workloadClient()
+    const sps = new Map<string, unknown>()
+    for await (const [id, r] of client.servicePrincipals.getEach([
+      ST.spId,
+      WORKLOAD_IDS.managedIdentity.spId,
+    ]))
+      sps.set(id, r)
+    expect(sps.get(WORKLOAD_IDS.managedIdentity.spId)).toMatchObject({
+      servicePrincipalType: 'ManagedIdentity',
+    })
+    const apps = new Map<string, unknown>()
+    for await (const [appId, r] of client.applications.getEachByAppId([
+      ST.appId,
+      WORKLOAD_IDS.multiTenant.appId,
+    ]))
+      apps.set(appId, r)
+    expect(apps.get(ST.appId)).toMatchObject({ id: ST.appObjectId })
+    expect(apps.get(WORKLOAD_IDS.multiTenant.appId)).toMatchObject({ status: 404 })
+    await client.close()
+  })
+
   it("answers 404 for another tenant's application: its credentials are not in this tenant", async () => {
     h.use({ scenario: 'workload-identities' })
     const client = workloadClient()

@@ -47,7 +47,7 @@ export type { TokenProvider } from './internal/pipeline/authPolicy.js'
 export type { SharedBudget } from './internal/pipeline/throttlePolicy.js'
 export { createSharedBudget } from './internal/pipeline/throttlePolicy.js'
 /* Resources: group sizes, $select lists and $batch items */
-export { APPLICATION_SELECT } from './internal/resources/applications.js'
+export { APPLICATION_SELECT, applicationItems } from './internal/resources/applications.js'
 export { BATCH_MAX_ITEMS } from './internal/resources/batch.js'
 export type { BulkResult } from './internal/resources/chunked.js'
 export type {
@@ -66,7 +66,7 @@ export {
   SERVICE_PRINCIPAL_RISK_DETECTION_SELECT,
   servicePrincipalRiskDetectionFilter,
 } from './internal/resources/servicePrincipalRiskDetections.js'
-export { SERVICE_PRINCIPAL_SELECT } from './internal/resources/servicePrincipals.js'
+export { SERVICE_PRINCIPAL_SELECT, servicePrincipalItems } from './internal/resources/servicePrincipals.js'
 export { USER_SELECT, USER_VERIFY_SELECT, userItems } from './internal/resources/users.js'
 /* Secrets */
 export { redactText, registerSecret } from './internal/sanitizer.js'

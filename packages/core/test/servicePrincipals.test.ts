@@ -160,3 +160,35 @@ describe('servicePrincipals', () => {
     await client.close()
   })
 })
+
+describe('servicePrincipals through $batch', () => {
+  it('reads many in rounds of 20 and yields each, or the error of the one that failed', async () => {
+    const batches: number[] = []
+    network.use(
+      http.post(`${V1}/$batch`, async ({ request }) => {
+        const { requests } = (await request.json()) as { requests: Array<{ id: string; url: string }> }
+        batches.push(requests.length)
+        return HttpResponse.json({
+          responses: requests.map((r) =>
+            r.id === 'sp-missing'
+              ? {
+                  id: r.id,
+                  status: 404,
+                  body: { error: { code: 'Request_ResourceNotFound', message: 'gone' } },
+                }
+              : { id: r.id, status: 200, body: { ...sp, id: r.id } },
+          ),
+        })
+      }),
+    )
+    const client = testClient()
+    const ids = [...Array.from({ length: 24 }, (_, i) => `sp-${i}`), 'sp-missing']
+    const got = new Map<string, unknown>()
+    for await (const [id, result] of client.servicePrincipals.getEach(ids)) got.set(id, result)
+    expect(batches).toEqual([20, 5])
+    expect(got.size).toBe(25)
+    expect(got.get('sp-3')).toMatchObject({ id: 'sp-3', appOwnerOrganizationId: sp.appOwnerOrganizationId })
+    expect(isGraphError(got.get('sp-missing'))).toBe(true)
+    await client.close()
+  })
+})

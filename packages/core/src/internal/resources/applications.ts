@@ -1,6 +1,8 @@
 import type { GraphHttp } from '../graphHttp.js'
 import { literal } from '../odata.js'
 import { type Application, applicationSchema } from '../schemas.js'
+import type { Batch, BatchItem, BatchItemResult } from './batch.js'
+import { parseItem } from './batch.js'
 import {
   type CredentialRemoval,
   type CredentialSelection,
@@ -17,6 +19,26 @@ export const APPLICATION_SELECT = [
   'keyCredentials',
 ] as const
 
+const byAppId = (appId: string): string => `/applications(appId=${encodeURIComponent(literal(appId))})`
+
+/** Batch items for applications: one application object per appId. */
+export const applicationItems = {
+  getByAppId: (appId: string, itemId = appId): BatchItem => ({
+    id: itemId,
+    method: 'GET',
+    url: `${byAppId(appId)}?$select=${APPLICATION_SELECT.join(',')}`,
+    operation: 'applications.get',
+  }),
+}
+
+function parsed(result: BatchItemResult): Application | Error {
+  try {
+    return parseItem(result, applicationSchema)
+  } catch (error) {
+    return error as Error
+  }
+}
+
 export interface CallOptions {
   signal?: AbortSignal | undefined
 }
@@ -26,14 +48,31 @@ export interface CallOptions {
  * has its application object here: another tenant's multi-tenant app answers 404.
  */
 export class Applications {
-  constructor(private readonly http: GraphHttp) {}
+  constructor(
+    private readonly http: GraphHttp,
+    private readonly batch: Batch,
+  ) {}
+
+  /**
+   * Reads the application objects of many appIds through `$batch`, yielding each (or its error: a
+   * 404 for an app registered in another tenant) as its batch answers.
+   */
+  async *getEachByAppId(
+    appIds: readonly string[],
+    options: CallOptions = {},
+  ): AsyncGenerator<[string, Application | Error], void, undefined> {
+    const items = [...new Set(appIds)].map((appId) => applicationItems.getByAppId(appId))
+    for await (const round of this.batch.stream(items, options)) {
+      for (const r of round) yield [r.id, r.error ?? parsed(r)]
+    }
+  }
 
   /** The application object of an appId (`GET /applications(appId='{appId}')`). */
   async getByAppId(appId: string, options: CallOptions = {}): Promise<Application> {
     const { data } = await this.http.call({
       operation: 'applications.get',
       method: 'GET',
-      url: this.http.url(`/applications(appId=${encodeURIComponent(literal(appId))})`, {
+      url: this.http.url(byAppId(appId), {
         $select: APPLICATION_SELECT.join(','),
       }),
       schema: applicationSchema,

@@ -57,6 +57,8 @@ export {
   NOT_UNDOABLE as SERVICE_PRINCIPAL_NOT_UNDOABLE,
   SERVICE_PRINCIPAL_ACTIONS,
 } from './servicePrincipals/actions.js'
+export type { WorkloadCollection } from './servicePrincipals/collect.js'
+export { workloadSignals } from './servicePrincipals/collect.js'
 export {
   ADMIN_SERVICE_PRINCIPAL_EVENT_TYPES,
   appOwnerOf,

@@ -10,8 +10,10 @@ import {
   policyJsonSchema,
   requiredPermissions,
   type ServicePrincipalSignals,
+  type WorkloadCollection,
   type WorkloadSignals,
   workloadPermissions,
+  workloadSignals,
 } from '../src/index.js'
 
 const NOW = new Date('2026-12-04T12:00:00Z')
@@ -291,5 +293,84 @@ describe('workload permissions', () => {
       why: 'reading risky service principals and their detections (servicePrincipals rules)',
       otherRoute: false,
     })
+  })
+})
+
+type SpAnswer = WorkloadCollection['servicePrincipals'] extends ReadonlyMap<string, infer V> ? V : never
+type AppAnswer = WorkloadCollection['applications'] extends ReadonlyMap<string, infer V> ? V : never
+
+describe('workloadSignals', () => {
+  it("builds the evaluator's signals from Graph's answers: detections per principal, credentials, no app object for a 404", () => {
+    const signals = workloadSignals({
+      tenantId: TENANT,
+      self: { appId: 'app-self' },
+      risky: [
+        { id: 'sp-1', appId: 'app-1', displayName: 'contoso-build', riskLevel: 'high', riskState: 'atRisk' },
+        { id: 'sp-2', appId: 'app-2', riskLevel: 'medium', riskState: 'atRisk' },
+      ],
+      detections: [
+        {
+          id: 'd1',
+          servicePrincipalId: 'SP-1',
+          riskEventType: 'leakedCredentials',
+          detectedDateTime: hoursAgo(1),
+          keyIds: ['k-new'],
+        },
+      ],
+      servicePrincipals: new Map<string, SpAnswer>([
+        [
+          'sp-1',
+          {
+            accountEnabled: true,
+            servicePrincipalType: 'Application',
+            appOwnerOrganizationId: TENANT,
+            passwordCredentials: [],
+            keyCredentials: [],
+          },
+        ],
+        ['sp-2', new Error('403')],
+      ]),
+      applications: new Map<string, AppAnswer>([
+        [
+          'app-1',
+          {
+            id: 'app-object-1',
+            passwordCredentials: [{ keyId: 'k-new', hint: 'Xyz', startDateTime: hoursAgo(2) }],
+            keyCredentials: [{ keyId: 'k-cert', startDateTime: hoursAgo(2) }],
+          },
+        ],
+        ['app-2', new Error('404')],
+      ]),
+    })
+    expect(
+      signals.servicePrincipals.map((s) => [
+        s.servicePrincipalId,
+        s.detections.length,
+        s.directory?.accountEnabled,
+      ]),
+    ).toEqual([
+      ['sp-1', 1, true],
+      ['sp-2', 0, undefined],
+    ])
+    expect(signals.servicePrincipals[0]?.application?.credentials).toEqual([
+      { kind: 'password', keyId: 'k-new', hint: 'Xyz', displayName: undefined, startDateTime: hoursAgo(2) },
+      { kind: 'key', keyId: 'k-cert', displayName: undefined, startDateTime: hoursAgo(2) },
+    ])
+    expect(signals.servicePrincipals[1]?.application).toBeUndefined()
+    const plan = evaluateServicePrincipals(
+      policy(
+        '  approvals: { require: [] }\n  rules:\n    - name: r\n      when: {}\n      then: [disable, removeCredentials]\n      removeCredentials: { which: namedByDetections, from: [application] }\n',
+      ),
+      signals,
+      NOW,
+    )
+    expect(plan.steps.map((s) => [s.servicePrincipalId, s.action])).toEqual([
+      ['sp-1', 'disable'],
+      ['sp-1', 'removeCredentials'],
+    ])
+    expect(plan.skips.map((s) => [s.servicePrincipalId, s.reason])).toEqual([
+      ['sp-2', 'noDirectoryFacts'],
+      ['sp-2', 'noDirectoryFacts'],
+    ])
   })
 })

@@ -94,6 +94,19 @@ describe('workload identities: reads', () => {
     await client.close()
   })
 
+  it('resolves exclusions by object id or appId; one that names nothing resolves to null', async () => {
+    h.use({ scenario: 'workload-identities' })
+    const client = workloadClient()
+    await expect(client.servicePrincipals.resolve(WORKLOAD_IDS.excluded.appId)).resolves.toBe(
+      WORKLOAD_IDS.excluded.spId,
+    )
+    await expect(client.servicePrincipals.resolve(WORKLOAD_IDS.excluded.spId)).resolves.toBe(
+      WORKLOAD_IDS.excluded.spId,
+    )
+    await expect(client.servicePrincipals.resolve('00000000-0000-4000-a000-0000000000ff')).resolves.toBeNull()
+    await client.close()
+  })
+
   it("answers 404 for another tenant's application: its credentials are not in this tenant", async () => {
     h.use({ scenario: 'workload-identities' })
     const client = workloadClient()

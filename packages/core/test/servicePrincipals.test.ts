@@ -192,3 +192,41 @@ describe('servicePrincipals through $batch', () => {
     await client.close()
   })
 })
+
+describe('servicePrincipals.resolve (exclusions)', () => {
+  const answer = (byId: Record<string, string>, byAppId: Record<string, string> = {}, fail?: number) =>
+    http.get(`${V1}/*`, async ({ request }) => {
+      await record(request)
+      if (fail !== undefined)
+        return graphError(fail, 'Authorization_RequestDenied', 'Insufficient privileges')
+      const path = decodeURIComponent(new URL(request.url).pathname)
+      const appId = /appId='([^']+)'/.exec(path)?.[1]
+      const id = appId === undefined ? byId[path.split('/').at(-1) ?? ''] : byAppId[appId]
+      return id === undefined
+        ? graphError(404, 'Request_ResourceNotFound', 'does not exist')
+        : HttpResponse.json({ id, appId: 'x' })
+    })
+
+  it('resolves an object id directly, an appId on the second try, and neither to null', async () => {
+    network.use(answer({ 'obj-1': 'obj-1' }, { 'app-2': 'obj-2' }))
+    const client = testClient()
+    await expect(client.servicePrincipals.resolve('obj-1')).resolves.toBe('obj-1')
+    await expect(client.servicePrincipals.resolve('app-2')).resolves.toBe('obj-2')
+    await expect(client.servicePrincipals.resolve('typo')).resolves.toBeNull()
+    expect(log.map((l) => decodeURIComponent(new URL(l.url).pathname))).toEqual([
+      '/v1.0/servicePrincipals/obj-1',
+      '/v1.0/servicePrincipals/app-2',
+      "/v1.0/servicePrincipals(appId='app-2')",
+      '/v1.0/servicePrincipals/typo',
+      "/v1.0/servicePrincipals(appId='typo')",
+    ])
+    await client.close()
+  })
+
+  it('throws when the lookup itself fails: an unchecked exclusion is not resolved', async () => {
+    network.use(answer({}, {}, 403))
+    const client = testClient()
+    await expect(client.servicePrincipals.resolve('obj-1')).rejects.toMatchObject({ code: 'TQ_PERMISSION' })
+    await client.close()
+  })
+})

@@ -1,3 +1,4 @@
+import { isGraphError } from '../../errors.js'
 import type { GraphHttp } from '../graphHttp.js'
 import { literal } from '../odata.js'
 import { type ServicePrincipal, servicePrincipalSchema } from '../schemas.js'
@@ -119,6 +120,27 @@ export class ServicePrincipals {
       signal: options.signal,
     })
     return data
+  }
+
+  /**
+   * The object id of the service principal an exclusion names, by object id or by appId (a policy
+   * cannot tell the two GUIDs apart): the object id first, then the appId. null when neither names
+   * one (404 both times); any other error is thrown, since an exclusion that cannot be checked must
+   * not be taken as resolved.
+   */
+  async resolve(idOrAppId: string, options: CallOptions = {}): Promise<string | null> {
+    const notFound = (e: unknown): boolean => isGraphError(e) && e.status === 404
+    try {
+      return (await this.get(idOrAppId, { ...options, select: ['id', 'appId'] })).id
+    } catch (error) {
+      if (!notFound(error)) throw error
+    }
+    try {
+      return (await this.getByAppId(idOrAppId, { ...options, select: ['id', 'appId'] })).id
+    } catch (error) {
+      if (notFound(error)) return null
+      throw error
+    }
   }
 
   /**

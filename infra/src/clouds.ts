@@ -11,7 +11,7 @@
 import { apiNeeds, type Policy } from '@tourniquet/policy'
 import { type Settings, SettingsError } from './settings.js'
 
-export type GraphApi = 'identityProtection' | 'defenderForIdentity'
+export type GraphApi = 'identityProtection' | 'workloadIdentityProtection' | 'defenderForIdentity'
 
 export interface CloudEndpoints {
   /** Microsoft Entra login host: the federated credential's issuer is `<login>/<tenant>/v2.0`. */
@@ -29,38 +29,42 @@ export const CLOUDS: Record<Settings['cloud'], CloudEndpoints> = {
     federatedAudience: 'api://AzureADTokenExchange',
     blobSuffix: 'blob.core.windows.net',
     registrySuffix: 'azurecr.io',
-    apis: { identityProtection: true, defenderForIdentity: true },
+    apis: { identityProtection: true, workloadIdentityProtection: true, defenderForIdentity: true },
   },
   usgov: {
     login: 'https://login.microsoftonline.us',
     federatedAudience: 'api://AzureADTokenExchangeUSGov',
     blobSuffix: 'blob.core.usgovcloudapi.net',
     registrySuffix: 'azurecr.us',
-    apis: { identityProtection: true, defenderForIdentity: false },
+    apis: { identityProtection: true, workloadIdentityProtection: true, defenderForIdentity: false },
   },
   usgovdod: {
     login: 'https://login.microsoftonline.us',
     federatedAudience: 'api://AzureADTokenExchangeUSGov',
     blobSuffix: 'blob.core.usgovcloudapi.net',
     registrySuffix: 'azurecr.us',
-    apis: { identityProtection: true, defenderForIdentity: false },
+    apis: { identityProtection: true, workloadIdentityProtection: true, defenderForIdentity: false },
   },
   china: {
     login: 'https://login.chinacloudapi.cn',
     federatedAudience: 'api://AzureADTokenExchangeChina',
     blobSuffix: 'blob.core.chinacloudapi.cn',
     registrySuffix: 'azurecr.cn',
-    apis: { identityProtection: false, defenderForIdentity: false },
+    apis: { identityProtection: false, workloadIdentityProtection: false, defenderForIdentity: false },
   },
 }
 
 const API_LABEL: Record<GraphApi, string> = {
   identityProtection: 'Entra ID Protection (riskDetections, riskyUsers)',
+  // riskyserviceprincipal-dismiss and the servicePrincipalRiskDetections list carry global-us.md.
+  workloadIdentityProtection:
+    'Entra ID Protection for workload identities (riskyServicePrincipals, servicePrincipalRiskDetections)',
   defenderForIdentity: 'Defender for Identity (identityAccounts, invokeAction)',
 }
 
 /** Graph permissions that only serve an API: dropped where the cloud does not offer it. */
 const API_OF_PERMISSION: Array<[RegExp, GraphApi]> = [
+  [/^IdentityRiskyServicePrincipal/, 'workloadIdentityProtection'],
   [/^IdentityRisk/, 'identityProtection'],
   [/^SecurityIdentities/, 'defenderForIdentity'],
 ]

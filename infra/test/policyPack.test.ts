@@ -221,6 +221,41 @@ describe('policy pack: each rule passes a compliant fixture and catches one brok
     expect(await stackViolations(graphRolesAllowList, [graphSp, grant('some-role', revoke)])).toEqual([])
   })
 
+  it('Graph app roles: the workload-identity permissions are allowed, OwnedBy and broader ones are not', async () => {
+    const graphSp = {
+      type: 'azuread:index/servicePrincipal:ServicePrincipal',
+      name: 'msgraph',
+      props: {
+        clientId: MICROSOFT_GRAPH_APP_ID,
+        objectId: 'graph-sp',
+        appRoleIds: {
+          ...GRAPH_ROLE_IDS,
+          'Application.ReadWrite.OwnedBy': '18a4783c-866b-4cc7-a460-3d5e5662c884',
+        },
+      },
+    }
+    const grant = (appRoleId: string) => ({
+      type: ROLE,
+      name: 'graph-role',
+      props: { appRoleId, resourceObjectId: 'graph-sp', principalObjectId: 'job-sp' },
+    })
+    for (const id of [
+      '607c7344-0eed-41e5-823a-9695ebe1b7b0', // IdentityRiskyServicePrincipal.Read.All
+      'cb8d6980-6bcb-4507-afec-ed6de3a2d798', // IdentityRiskyServicePrincipal.ReadWrite.All
+      '9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30', // Application.Read.All
+      '1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9', // Application.ReadWrite.All
+    ])
+      expect(await stackViolations(graphRolesAllowList, [graphSp, grant(id)])).toEqual([])
+    // OwnedBy reaches only apps the job owns: useless for containment, so never granted.
+    expect(
+      await stackViolations(graphRolesAllowList, [graphSp, grant('18a4783c-866b-4cc7-a460-3d5e5662c884')]),
+    ).toEqual([
+      expect.stringMatching(
+        /grants 'Application\.ReadWrite\.OwnedBy', which is not a permission Tourniquet needs/,
+      ),
+    ])
+  })
+
   it('application passwords: an end date within a year', async () => {
     expect(await violations(passwordEndDate, PASSWORD, { endDate: inSixMonths() })).toEqual([])
     expect(await violations(passwordEndDate, PASSWORD, {})).toEqual([

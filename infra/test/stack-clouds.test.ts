@@ -32,6 +32,19 @@ describe('national clouds', () => {
     expect(missingApis('usgov', parsePolicy(POLICY))).toEqual([])
   })
 
+  it('the workload-identity APIs: global and US Government, not China', () => {
+    const workload = parsePolicy(
+      `${CLOUD_ONLY}servicePrincipals:\n  rules:\n    - name: r\n      when: {}\n      then: [disable]\n`,
+    )
+    expect(missingApis('usgov', workload)).toEqual([])
+    expect(missingApis('china', workload)).toContain(
+      'Entra ID Protection for workload identities (riskyServicePrincipals, servicePrincipalRiskDetections), needed for reading risky service principals and their detections (servicePrincipals rules)',
+    )
+    expect(
+      permissionsIn('china', ['IdentityRiskyServicePrincipal.Read.All', 'Application.Read.All']),
+    ).toEqual(['Application.Read.All'])
+  })
+
   it('the preview fails, naming tourniquet:cloud, when the policy cannot run in the cloud', async () => {
     await expect(
       deploy(parseSettings({ ...base, image: 'myregistry.azurecr.cn/runner:1.0.0', cloud: 'china' }), {

@@ -24,3 +24,35 @@ describe('the permissions granted follow the policy', () => {
     expect(d.outputs.directoryRolesToAssign).toEqual([])
   })
 })
+
+const WORKLOAD = `${CLOUD_ONLY}servicePrincipals:
+  rules:
+    - name: risky-app
+      when: { riskLevel: [high] }
+      then: [confirmCompromised, disable]
+`
+
+describe('the permissions granted follow the servicePrincipals section', () => {
+  it('adds the workload reads and writes its actions need, and no more', async () => {
+    const d = await deploy(parseSettings({ ...base, authMode: 'secret' }), { policyText: WORKLOAD })
+    expect(d.outputs.grantedPermissions).toEqual(requiredPermissions(parsePolicy(WORKLOAD)))
+    expect(d.outputs.grantedPermissions).toEqual([
+      'Application.Read.All',
+      'Application.ReadWrite.All',
+      'IdentityRiskEvent.Read.All',
+      'IdentityRiskyServicePrincipal.Read.All',
+      'IdentityRiskyServicePrincipal.ReadWrite.All',
+      'IdentityRiskyUser.Read.All',
+      'User.EnableDisableAccount.All',
+      'User.Read.All',
+      'User.RevokeSessions.All',
+    ])
+  })
+
+  it('a read-and-dismiss section does not get Application.ReadWrite.All', async () => {
+    const policy = `${CLOUD_ONLY}servicePrincipals:\n  rules:\n    - name: r\n      when: {}\n      then: [dismissRisk]\n`
+    const d = await deploy(parseSettings({ ...base, authMode: 'secret' }), { policyText: policy })
+    expect(d.outputs.grantedPermissions).not.toContain('Application.ReadWrite.All')
+    expect(d.outputs.grantedPermissions).toContain('IdentityRiskyServicePrincipal.ReadWrite.All')
+  })
+})

@@ -87,6 +87,20 @@ const CALLS: Record<string, (c: GraphClient) => Promise<unknown>> = {
         identityProvider: 'activeDirectory',
       })
     ).correlationId,
+  'riskyServicePrincipals.list': async (c) => (await drain(c.riskyServicePrincipals.list({})))[0]?.appId,
+  'riskyServicePrincipals.get': async (c) => (await c.riskyServicePrincipals.get(ID)).servicePrincipalType,
+  'riskyServicePrincipals.confirmCompromised': async (c) =>
+    (await c.riskyServicePrincipals.confirmCompromised([ID])).failed.length,
+  'riskyServicePrincipals.dismiss': async (c) => (await c.riskyServicePrincipals.dismiss([ID])).failed.length,
+  'servicePrincipalRiskDetections.list': async (c) =>
+    (await drain(c.servicePrincipalRiskDetections.list({}))).map((d) => [d.servicePrincipalId, d.keyIds]),
+  'servicePrincipals.setAccountEnabled': async (c) =>
+    'clientRequestId' in (await c.servicePrincipals.setAccountEnabled(ID, false)),
+  'servicePrincipals.removePassword': async (c) =>
+    'clientRequestId' in
+    (await c.servicePrincipals.removePassword(ID, '9c9c9c9c-0000-4000-a000-000000000001')),
+  'applications.removePassword': async (c) =>
+    'clientRequestId' in (await c.applications.removePassword(ID, '9c9c9c9c-0000-4000-a000-000000000001')),
   batch: async (c) => {
     const r = await c.batch.execute([
       userItems.get(ID, ['id'], '1'),
@@ -120,6 +134,16 @@ const UNDERSTOOD: Record<string, unknown> = {
   ],
   'identityAccounts.invokeAction': 'a1a1a1a1-0000-4000-a000-000000000001',
   batch: [200, 403, true],
+  'riskyServicePrincipals.list': '9b9b9b9b-0000-4000-a000-000000000001',
+  'riskyServicePrincipals.get': 'Application',
+  'riskyServicePrincipals.confirmCompromised': 0,
+  'riskyServicePrincipals.dismiss': 0,
+  'servicePrincipalRiskDetections.list': [
+    ['9a9a9a9a-0000-4000-a000-00000000grg1', ['9c9c9c9c-0000-4000-a000-000000000001']],
+  ],
+  'servicePrincipals.setAccountEnabled': true,
+  'servicePrincipals.removePassword': true,
+  'applications.removePassword': true,
 }
 
 const h = new ContractHarness()

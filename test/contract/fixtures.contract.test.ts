@@ -8,6 +8,9 @@ import {
   type MockGraph,
   REMEDIATION_APP_ID,
   REMEDIATION_APP_SECRET,
+  seedWorkloadIdentities,
+  WORKLOAD_IDS,
+  WORKLOAD_ROLES,
 } from '@tourniquet/mock-graph'
 import { HttpResponse, http } from 'msw'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -69,7 +72,45 @@ const aUser = (m: MockGraph) =>
   )?.id ?? ''
 const anIdentity = (m: MockGraph) => [...m.tenant.identityAccounts.values()][0]
 
+/** The mock's workload identities, readable by the remediation app (which mockJson signs in as). */
+const withWorkloads = (m: MockGraph): MockGraph => {
+  seedWorkloadIdentities(m.tenant, Date.now(), 'fixture-self')
+  m.tenant.apps.get(REMEDIATION_APP_ID)?.roles.push(...WORKLOAD_ROLES)
+  return m
+}
+
 const CASES: Case[] = [
+  {
+    fixture: 'riskyServicePrincipals.page.json',
+    route: { method: 'get', path: '/v1.0/identityProtection/riskyServicePrincipals' },
+    core: (c) => first(c.riskyServicePrincipals.list()),
+    expectCore: (r) =>
+      expect(r).toMatchObject([
+        { riskLevel: 'high', riskState: 'atRisk', servicePrincipalType: 'Application' },
+      ]),
+    mock: (m) => mockJson(withWorkloads(m), 'GET', '/identityProtection/riskyServicePrincipals'),
+  },
+  {
+    fixture: 'servicePrincipalRiskDetections.page.json',
+    route: { method: 'get', path: '/v1.0/identityProtection/servicePrincipalRiskDetections' },
+    core: (c) => first(c.servicePrincipalRiskDetections.list()),
+    expectCore: (r) =>
+      expect(r).toMatchObject([
+        { riskEventType: 'leakedCredentials', keyIds: ['4e400000-0000-4000-a000-000000000002'] },
+      ]),
+    mock: (m) => mockJson(withWorkloads(m), 'GET', '/identityProtection/servicePrincipalRiskDetections'),
+  },
+  {
+    fixture: 'servicePrincipal.json',
+    route: { method: 'get', path: '/v1.0/servicePrincipals/:id' },
+    core: (c) => c.servicePrincipals.get('5b1e0000-0000-4000-a000-0000000005b1'),
+    expectCore: (r) =>
+      expect(r).toMatchObject({
+        appOwnerOrganizationId: '72f988bf-0000-4000-a000-000000000001',
+        passwordCredentials: [{ keyId: '5b0a0000-0000-4000-a000-000000000003', hint: 'Spq' }],
+      }),
+    mock: (m) => mockJson(withWorkloads(m), 'GET', `/servicePrincipals/${WORKLOAD_IDS.singleTenant.spId}`),
+  },
   {
     fixture: 'riskDetections.page.json',
     route: { method: 'get', path: '/v1.0/identityProtection/riskDetections' },

@@ -10,14 +10,24 @@ export const MICROSOFT_GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000'
  * every tenant's Graph service principal). The ids of GroupMember.ReadBasic.All and the two Defender
  * for Identity permissions could not be confirmed from a stored source: for them the tenant's own
  * Graph service principal is the only authority.
- * Anything else (Directory.ReadWrite.All, User.ReadWrite.All, RoleManagement.*) is refused.
+ * Anything else (Directory.ReadWrite.All, User.ReadWrite.All, Application.ReadWrite.OwnedBy,
+ * RoleManagement.*) is refused.
  */
 export const GRAPH_APP_ROLE_IDS: Readonly<Record<string, string | undefined>> = {
+  // Workload identities (the policy's servicePrincipals section). Application.ReadWrite.All is the
+  // most powerful grant Tourniquet can hold (it can add credentials to any app: BLAST_RADIUS in
+  // @tourniquet/policy); it is granted only when a servicePrincipals rule disables, enables or
+  // removes credentials. Ids as Graph's appRoles list them, seen identically in several public
+  // repositories' copies of Graph's service principal (the permissions reference lists the same).
+  'Application.Read.All': '9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30',
+  'Application.ReadWrite.All': '1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9',
   'GroupMember.Read.All': '98830695-27a2-44f7-8c18-0c3ebc9698f6',
   // The least-privileged permission the transitiveMembers page lists; @tourniquet/policy may ask
   // for it instead of GroupMember.Read.All.
   'GroupMember.ReadBasic.All': undefined,
   'IdentityRiskEvent.Read.All': '6e472fd1-ad78-48da-a0f0-97ab2c6b769e',
+  'IdentityRiskyServicePrincipal.Read.All': '607c7344-0eed-41e5-823a-9695ebe1b7b0',
+  'IdentityRiskyServicePrincipal.ReadWrite.All': 'cb8d6980-6bcb-4507-afec-ed6de3a2d798',
   'IdentityRiskyUser.Read.All': 'dc5007c0-2d7d-4c42-879c-2dab87571379',
   'IdentityRiskyUser.ReadWrite.All': '656f6061-f9fe-4807-9708-6a2e0934df76',
   'SecurityIdentitiesAccount.Read.All': undefined,

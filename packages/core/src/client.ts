@@ -12,11 +12,15 @@ import { retryPolicy } from './internal/pipeline/retryPolicy.js'
 import { DEFAULT_RETRY_OPTIONS, type RetryOptions } from './internal/pipeline/retryStrategies.js'
 import { type SharedBudget, type ThrottleLimits, throttlePolicy } from './internal/pipeline/throttlePolicy.js'
 import type { TokenBucket } from './internal/pipeline/tokenBucket.js'
+import { Applications } from './internal/resources/applications.js'
 import { Batch } from './internal/resources/batch.js'
 import { Groups } from './internal/resources/groups.js'
 import { IdentityAccounts } from './internal/resources/identityAccounts.js'
 import { RiskDetections } from './internal/resources/riskDetections.js'
+import { RiskyServicePrincipals } from './internal/resources/riskyServicePrincipals.js'
 import { RiskyUsers } from './internal/resources/riskyUsers.js'
+import { ServicePrincipalRiskDetections } from './internal/resources/servicePrincipalRiskDetections.js'
+import { ServicePrincipals } from './internal/resources/servicePrincipals.js'
 import { Users } from './internal/resources/users.js'
 import { createUndiciTransport, type TransportOptions } from './internal/transport/undiciTransport.js'
 
@@ -51,6 +55,11 @@ export interface GraphClient {
   readonly users: Users
   readonly groups: Groups
   readonly identityAccounts: IdentityAccounts
+  /** Workload identities: risk, detections, the directory's service principals and applications. */
+  readonly riskyServicePrincipals: RiskyServicePrincipals
+  readonly servicePrincipalRiskDetections: ServicePrincipalRiskDetections
+  readonly servicePrincipals: ServicePrincipals
+  readonly applications: Applications
   readonly batch: Batch
   /** The credential in use, for logs: 'client secret', 'managed identity', ... (never the secret). */
   readonly credentialDescription: string
@@ -112,6 +121,10 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     users: new Users(http, batch),
     groups: new Groups(http),
     identityAccounts: new IdentityAccounts(http, batch),
+    riskyServicePrincipals: new RiskyServicePrincipals(http),
+    servicePrincipalRiskDetections: new ServicePrincipalRiskDetections(http),
+    servicePrincipals: new ServicePrincipals(http, batch),
+    applications: new Applications(http, batch),
     batch,
     credentialDescription: tokens.description,
     throttle: throttle.buckets,

@@ -48,12 +48,38 @@ export type { TokenProvider } from './internal/pipeline/authPolicy.js'
 export type { SharedBudget } from './internal/pipeline/throttlePolicy.js'
 export { createSharedBudget } from './internal/pipeline/throttlePolicy.js'
 /* Resources: group sizes, $select lists and $batch items */
+export { APPLICATION_SELECT, applicationItems } from './internal/resources/applications.js'
 export { BATCH_MAX_ITEMS } from './internal/resources/batch.js'
+export type { BulkResult } from './internal/resources/chunked.js'
+export type {
+  CredentialKind,
+  CredentialRemoval,
+  CredentialSelection,
+  RemovedCredential,
+} from './internal/resources/credentials.js'
 export { RISK_DETECTION_SELECT, riskDetectionFilter } from './internal/resources/riskDetections.js'
+export {
+  RISKY_SERVICE_PRINCIPAL_SELECT,
+  RISKY_SERVICE_PRINCIPALS_CHUNK,
+} from './internal/resources/riskyServicePrincipals.js'
 export { RISKY_USER_SELECT, RISKY_USERS_CHUNK } from './internal/resources/riskyUsers.js'
+export {
+  SERVICE_PRINCIPAL_RISK_DETECTION_SELECT,
+  servicePrincipalRiskDetectionFilter,
+} from './internal/resources/servicePrincipalRiskDetections.js'
+export { SERVICE_PRINCIPAL_SELECT, servicePrincipalItems } from './internal/resources/servicePrincipals.js'
 export { USER_SELECT, USER_VERIFY_SELECT, userItems } from './internal/resources/users.js'
 /* Secrets */
 export { redactText, registerSecret } from './internal/sanitizer.js'
 /* Response shapes the runner keeps between runs (the evidence state) */
-export type { RiskDetection, RiskyUser } from './internal/schemas.js'
+export type {
+  Application,
+  KeyCredential,
+  PasswordCredential,
+  RiskDetection,
+  RiskyServicePrincipal,
+  RiskyUser,
+  ServicePrincipal,
+  ServicePrincipalRiskDetection,
+} from './internal/schemas.js'
 export type { TransportOptions } from './internal/transport/undiciTransport.js'

@@ -5,7 +5,17 @@
  */
 import { badRequest, graphError, HttpFailure, json, noContent, notFound } from './http.js'
 import type { TokenClaims } from './identity.js'
-import type { MockIdentityAccount, MockRiskyUser, MockUser } from './model.js'
+import type {
+  MockApplication,
+  MockIdentityAccount,
+  MockKeyCredential,
+  MockPasswordCredential,
+  MockRiskyServicePrincipal,
+  MockRiskyUser,
+  MockServicePrincipal,
+  MockServicePrincipalDetection,
+  MockUser,
+} from './model.js'
 import { evaluate, FilterSyntaxError, parseFilter } from './odata.js'
 import type { Tenant } from './tenant.js'
 
@@ -70,6 +80,32 @@ const PERMS = {
     ['GroupMember.Read.All'],
     ['GroupMember.ReadWrite.All'],
   ],
+  // identityprotectionroot-list-riskyserviceprincipals, riskyserviceprincipal-get:
+  // IdentityRiskyServicePrincipal.Read.All, with ReadWrite.All listed beside it.
+  readRiskyServicePrincipals: [
+    ['IdentityRiskyServicePrincipal.Read.All'],
+    ['IdentityRiskyServicePrincipal.ReadWrite.All'],
+  ],
+  // riskyserviceprincipal-confirmcompromised, -dismiss: IdentityRiskyServicePrincipal.ReadWrite.All only.
+  writeRiskyServicePrincipals: [['IdentityRiskyServicePrincipal.ReadWrite.All']],
+  // serviceprincipal-get: Application.Read.All; higher: Application.ReadWrite.OwnedBy (owned
+  // objects only), Application.ReadWrite.All, Directory.Read.All.
+  readServicePrincipals: [
+    ['Application.Read.All'],
+    ['Application.ReadWrite.OwnedBy'],
+    ['Application.ReadWrite.All'],
+    ['Directory.Read.All'],
+  ],
+  // application-get: Application.Read.All; higher: Application.ReadWrite.OwnedBy, Application.ReadWrite.All.
+  readApplications: [
+    ['Application.Read.All'],
+    ['Application.ReadWrite.OwnedBy'],
+    ['Application.ReadWrite.All'],
+  ],
+  // serviceprincipal-update, -removepassword, application-removepassword (and the application
+  // update): Application.ReadWrite.OwnedBy for objects the caller owns; Application.ReadWrite.All,
+  // Directory.ReadWrite.All for any.
+  writeApps: [['Application.ReadWrite.All'], ['Directory.ReadWrite.All']],
   // security-identitycontainer-list-identityaccounts, security-identityaccounts-get.
   readIdentities: [['SecurityIdentitiesAccount.Read.All']],
   // security-identityaccounts-invokeaction.
@@ -92,6 +128,28 @@ function requireDirectoryRole(ctx: GraphContext, target: MockUser, roles: string
       graphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),
     )
   }
+}
+
+/**
+ * A write to an application or service principal: Application.ReadWrite.OwnedBy reaches only the
+ * objects the calling app owns (CONTRACT.md "app-owned-by"); any object needs ReadWrite.All.
+ */
+function requireAppWrite(ctx: GraphContext, target: { owners: string[] }): void {
+  if (ctx.claims.roles.includes('Application.ReadWrite.OwnedBy') && target.owners.includes(ctx.claims.appid))
+    return
+  requirePerm(ctx, PERMS.writeApps)
+}
+
+/** An object read: OwnedBy alone reads only what the app owns. */
+function requireAppRead(
+  ctx: GraphContext,
+  alternatives: ReadonlyArray<ReadonlyArray<string>>,
+  target: { owners: string[] },
+): void {
+  const others = alternatives.filter((a) => !(a.length === 1 && a[0] === 'Application.ReadWrite.OwnedBy'))
+  if (ctx.claims.roles.includes('Application.ReadWrite.OwnedBy') && target.owners.includes(ctx.claims.appid))
+    return
+  requirePerm(ctx, others)
 }
 
 function paged<T>(
@@ -176,6 +234,146 @@ const riskyUserView = (tenant: Tenant) => (r: MockRiskyUser) => ({
   userDisplayName: r.userDisplayName,
   userPrincipalName: r.userPrincipalName,
 })
+
+const riskyServicePrincipalView = (tenant: Tenant) => (r: MockRiskyServicePrincipal) => {
+  const sp = tenant.servicePrincipals.get(r.id)
+  return {
+    id: r.id,
+    appId: sp?.appId ?? null,
+    displayName: sp?.displayName ?? null,
+    isEnabled: sp?.accountEnabled ?? null,
+    isProcessing: tenant.isProcessing(r),
+    riskLastUpdatedDateTime: r.riskLastUpdatedDateTime,
+    riskLevel: r.riskLevel,
+    riskState: r.riskState,
+    // "Events in tenants without this license will be returned hidden" (resources/riskyserviceprincipal.md).
+    riskDetail: tenant.features.workloadIdentitiesPremium ? r.riskDetail : 'hidden',
+    servicePrincipalType: sp?.servicePrincipalType ?? null,
+  }
+}
+
+/**
+ * Without Workload ID Premium, detections are still served with limited information (the GA docs
+ * PR, microsoft-graph-docs #19361): the mock hides their riskDetail, as the resource page does for
+ * risky service principals.
+ */
+const spDetectionView = (tenant: Tenant) => (d: MockServicePrincipalDetection) => ({
+  '@odata.type': '#microsoft.graph.servicePrincipalRiskDetection',
+  ...d,
+  riskDetail: tenant.features.workloadIdentitiesPremium ? d.riskDetail : 'hidden',
+})
+
+const passwordView = (c: MockPasswordCredential) => ({
+  customKeyIdentifier: null,
+  displayName: c.displayName,
+  endDateTime: c.endDateTime,
+  hint: c.hint,
+  keyId: c.keyId,
+  // Only addPassword returns the secret (resources/passwordcredential.md).
+  secretText: null,
+  startDateTime: c.startDateTime,
+})
+
+/** `key` only on a `$select=keyCredentials` read of one object (resources/keycredential.md). */
+const keyView = (c: MockKeyCredential, withKey: boolean) => ({
+  customKeyIdentifier: null,
+  displayName: c.displayName,
+  endDateTime: c.endDateTime,
+  key: withKey ? c.key : null,
+  keyId: c.keyId,
+  startDateTime: c.startDateTime,
+  type: c.type,
+  usage: c.usage,
+})
+
+function keysSelected(url: URL): boolean {
+  return (url.searchParams.get('$select') ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .includes('keyCredentials')
+}
+
+const servicePrincipalView = (sp: MockServicePrincipal, url: URL) => ({
+  id: sp.id,
+  accountEnabled: sp.accountEnabled,
+  appId: sp.appId,
+  appDisplayName: sp.displayName,
+  appOwnerOrganizationId: sp.appOwnerOrganizationId,
+  displayName: sp.displayName,
+  servicePrincipalType: sp.servicePrincipalType,
+  passwordCredentials: sp.passwordCredentials.map(passwordView),
+  keyCredentials: sp.keyCredentials.map((k) => keyView(k, keysSelected(url))),
+})
+
+const applicationView = (app: MockApplication, url: URL) => ({
+  id: app.id,
+  appId: app.appId,
+  displayName: app.displayName,
+  passwordCredentials: app.passwordCredentials.map(passwordView),
+  keyCredentials: app.keyCredentials.map((k) => keyView(k, keysSelected(url))),
+})
+
+/** `{id}` or `(appId='{appId}')` as the service principal and application pages address objects. */
+function byIdOrAppId<T>(
+  segment: string,
+  byId: (id: string) => T | undefined,
+  byAppId: (appId: string) => T | undefined,
+): T {
+  const key = decodeURIComponent(segment)
+  const m = /^\(appId='((?:[^']|'')*)'\)$/.exec(key)
+  const found = m ? byAppId((m[1] ?? '').replaceAll("''", "'")) : byId(key.replace(/^\//, ''))
+  if (!found) throw notFound(m ? (m[1] ?? '') : key.replace(/^\//, ''))
+  return found
+}
+
+function servicePrincipalIds(body: unknown, max: number | undefined): string[] {
+  const ids = (body as { servicePrincipalIds?: unknown } | undefined)?.servicePrincipalIds
+  if (!Array.isArray(ids) || ids.some((i) => typeof i !== 'string') || ids.length === 0)
+    throw badRequest(
+      "The request body must contain 'servicePrincipalIds': a non-empty array of strings.",
+      'BadRequest',
+    )
+  if (max !== undefined && ids.length > max)
+    throw badRequest(
+      `The maximum count of service principals in one call is ${max}; the request had ${ids.length}.`,
+      'BadRequest',
+    )
+  return ids as string[]
+}
+
+/**
+ * A PATCH of keyCredentials: every entry must name a keyId and carry its `key` (the certificate
+ * data), for the keys kept as for new ones; a key must not change its data under the same keyId.
+ */
+function keyCredentialsPatch(value: unknown, current: MockKeyCredential[]): MockKeyCredential[] {
+  if (!Array.isArray(value)) throw badRequest("Invalid value for property 'keyCredentials'.")
+  return value.map((entry, i) => {
+    const e = (entry ?? {}) as Partial<Record<keyof MockKeyCredential, unknown>>
+    if (typeof e.keyId !== 'string' || typeof e.key !== 'string' || e.key === '')
+      throw badRequest(
+        `keyCredentials[${i}]: a key credential needs its keyId and key (the certificate data).`,
+      )
+    const existing = current.find((k) => k.keyId.toLowerCase() === (e.keyId as string).toLowerCase())
+    if (existing && existing.key !== e.key)
+      throw badRequest(`keyCredentials[${i}]: the key data of ${e.keyId} does not match the existing key.`)
+    return {
+      keyId: e.keyId,
+      key: e.key,
+      displayName: typeof e.displayName === 'string' ? e.displayName : (existing?.displayName ?? ''),
+      type: typeof e.type === 'string' ? e.type : (existing?.type ?? 'AsymmetricX509Cert'),
+      usage: typeof e.usage === 'string' ? e.usage : (existing?.usage ?? 'Verify'),
+      startDateTime: typeof e.startDateTime === 'string' ? e.startDateTime : (existing?.startDateTime ?? ''),
+      endDateTime: typeof e.endDateTime === 'string' ? e.endDateTime : (existing?.endDateTime ?? ''),
+    }
+  })
+}
+
+function keyIdOf(body: unknown): string {
+  const keyId = (body as { keyId?: unknown } | undefined)?.keyId
+  if (typeof keyId !== 'string' || keyId === '')
+    throw badRequest("The request body must contain 'keyId'.", 'BadRequest')
+  return keyId
+}
 
 const userView = (u: MockUser) => ({
   id: u.id,
@@ -362,6 +560,197 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'GET',
+    pattern: /^\/identityProtection\/riskyServicePrincipals$/,
+    run: (ctx, _m, url) => {
+      requirePerm(ctx, PERMS.readRiskyServicePrincipals)
+      const view = riskyServicePrincipalView(ctx.tenant)
+      // $top is documented without a maximum; the users' 500 is the mock's (ours).
+      return paged(
+        ctx,
+        url,
+        filtered(url, ctx.tenant.riskyServicePrincipals.values(), view),
+        (r) => select(url, view(r)),
+        20,
+        500,
+      )
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/identityProtection\/riskyServicePrincipals\/(confirmCompromised|dismiss)$/,
+    run: (ctx, m, _url, body) => {
+      requirePerm(ctx, PERMS.writeRiskyServicePrincipals)
+      const kind = m[1] as 'confirmCompromised' | 'dismiss'
+      // "You can dismiss up to 60 service principal accounts in one request" (dismiss page); the
+      // confirmCompromised page names no limit, so the mock enforces none there.
+      const ids = servicePrincipalIds(body, kind === 'dismiss' ? 60 : undefined)
+      const unknown = ids.filter((id) => !ctx.tenant.servicePrincipals.has(id))
+      if (unknown.length > 0)
+        throw badRequest(
+          'These servicePrincipalIds do not exist in your tenant or they are not risky.',
+          'BadRequest',
+        )
+      for (const id of ids) ctx.tenant.applyServicePrincipalRiskAction(kind, id, ctx.claims.appid)
+      return noContent()
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/identityProtection\/riskyServicePrincipals\/([^/]+)$/,
+    run: (ctx, m, url) => {
+      requirePerm(ctx, PERMS.readRiskyServicePrincipals)
+      const r = ctx.tenant.riskyServicePrincipals.get(decodeURIComponent(m[1] ?? ''))
+      if (!r) throw notFound(m[1] ?? '')
+      return json(200, select(url, riskyServicePrincipalView(ctx.tenant)(r)))
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/identityProtection\/servicePrincipalRiskDetections$/,
+    run: (ctx, _m, url) => {
+      requirePerm(ctx, PERMS.readDetections)
+      const view = spDetectionView(ctx.tenant)
+      return paged(
+        ctx,
+        url,
+        filtered(url, ctx.tenant.servicePrincipalDetections, view),
+        (d) => select(url, view(d)),
+        20,
+        500,
+      )
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/identityProtection\/servicePrincipalRiskDetections\/([^/]+)$/,
+    run: (ctx, m, url) => {
+      requirePerm(ctx, PERMS.readDetections)
+      const d = ctx.tenant.servicePrincipalDetections.find((x) => x.id === decodeURIComponent(m[1] ?? ''))
+      if (!d) throw notFound(m[1] ?? '')
+      return json(200, select(url, spDetectionView(ctx.tenant)(d)))
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/servicePrincipals(\/[^/]+|\(appId='[^/]*'\))$/,
+    run: (ctx, m, url) => {
+      const sp = byIdOrAppId(
+        m[1] ?? '',
+        (id) => ctx.tenant.servicePrincipals.get(id),
+        (appId) => ctx.tenant.servicePrincipalByAppId(appId),
+      )
+      requireAppRead(ctx, PERMS.readServicePrincipals, sp)
+      return json(200, select(url, servicePrincipalView(sp, url)))
+    },
+  },
+  {
+    method: 'PATCH',
+    pattern: /^\/servicePrincipals(\/[^/]+|\(appId='[^/]*'\))$/,
+    run: (ctx, m, _url, body) => {
+      const sp = byIdOrAppId(
+        m[1] ?? '',
+        (id) => ctx.tenant.servicePrincipals.get(id),
+        (appId) => ctx.tenant.servicePrincipalByAppId(appId),
+      )
+      requireAppWrite(ctx, sp)
+      if (typeof body !== 'object' || body === null)
+        throw badRequest('The request body is not a JSON object.')
+      const patch = body as {
+        accountEnabled?: unknown
+        keyCredentials?: unknown
+        passwordCredentials?: unknown
+      }
+      // "Using PATCH to set passwordCredential is not supported" (serviceprincipal-update.md).
+      if (patch.passwordCredentials !== undefined)
+        throw badRequest(
+          'Updating passwordCredentials with PATCH is not supported; use addPassword or removePassword.',
+        )
+      if (patch.accountEnabled !== undefined && typeof patch.accountEnabled !== 'boolean')
+        throw badRequest("Invalid value for property 'accountEnabled'.")
+      const keys =
+        patch.keyCredentials === undefined
+          ? undefined
+          : keyCredentialsPatch(patch.keyCredentials, sp.keyCredentials)
+      if (typeof patch.accountEnabled === 'boolean')
+        ctx.tenant.setServicePrincipalEnabled(sp, patch.accountEnabled, ctx.claims.appid)
+      if (keys) ctx.tenant.setKeyCredentials(sp, 'sp', keys, ctx.claims.appid)
+      return noContent()
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/servicePrincipals(\/[^/]+|\(appId='[^/]*'\))\/removePassword$/,
+    run: (ctx, m, _url, body) => {
+      const sp = byIdOrAppId(
+        m[1] ?? '',
+        (id) => ctx.tenant.servicePrincipals.get(id),
+        (appId) => ctx.tenant.servicePrincipalByAppId(appId),
+      )
+      requireAppWrite(ctx, sp)
+      const keyId = keyIdOf(body)
+      if (!ctx.tenant.removePassword(sp, 'sp', keyId, ctx.claims.appid))
+        throw badRequest(`No password credential with keyId ${keyId} was found on the service principal.`)
+      return noContent()
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/applications(\/[^/]+|\(appId='[^/]*'\))$/,
+    run: (ctx, m, url) => {
+      const app = byIdOrAppId(
+        m[1] ?? '',
+        (id) => ctx.tenant.applications.get(id),
+        (appId) => ctx.tenant.applicationByAppId(appId),
+      )
+      requireAppRead(ctx, PERMS.readApplications, app)
+      return json(200, select(url, applicationView(app, url)))
+    },
+  },
+  {
+    method: 'PATCH',
+    pattern: /^\/applications(\/[^/]+|\(appId='[^/]*'\))$/,
+    run: (ctx, m, _url, body) => {
+      const app = byIdOrAppId(
+        m[1] ?? '',
+        (id) => ctx.tenant.applications.get(id),
+        (appId) => ctx.tenant.applicationByAppId(appId),
+      )
+      requireAppWrite(ctx, app)
+      if (typeof body !== 'object' || body === null)
+        throw badRequest('The request body is not a JSON object.')
+      const patch = body as { keyCredentials?: unknown; passwordCredentials?: unknown }
+      if (patch.passwordCredentials !== undefined)
+        throw badRequest(
+          'Updating passwordCredentials with PATCH is not supported; use addPassword or removePassword.',
+        )
+      if (patch.keyCredentials !== undefined)
+        ctx.tenant.setKeyCredentials(
+          app,
+          'app',
+          keyCredentialsPatch(patch.keyCredentials, app.keyCredentials),
+          ctx.claims.appid,
+        )
+      return noContent()
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/applications(\/[^/]+|\(appId='[^/]*'\))\/removePassword$/,
+    run: (ctx, m, _url, body) => {
+      const app = byIdOrAppId(
+        m[1] ?? '',
+        (id) => ctx.tenant.applications.get(id),
+        (appId) => ctx.tenant.applicationByAppId(appId),
+      )
+      requireAppWrite(ctx, app)
+      const keyId = keyIdOf(body)
+      if (!ctx.tenant.removePassword(app, 'app', keyId, ctx.claims.appid))
+        throw badRequest(`No password credential with keyId ${keyId} was found on the application.`)
+      return noContent()
+    },
+  },
+  {
+    method: 'GET',
     pattern: /^\/users\/([^/]+)$/,
     run: (ctx, m, url) => {
       requirePerm(ctx, PERMS.readUsers)
@@ -510,7 +899,11 @@ export const ROUTES: Route[] = [
 /** Which throttling scope a path falls in (the mock enforces both budgets). */
 export function scopeOf(method: string, path: string): 'identityProtection' | 'directoryWrite' | undefined {
   if (path.startsWith('/identityProtection/')) return 'identityProtection'
-  if (method !== 'GET' && path.startsWith('/users/')) return 'directoryWrite'
+  if (
+    method !== 'GET' &&
+    (path.startsWith('/users/') || path.startsWith('/servicePrincipals') || path.startsWith('/applications'))
+  )
+    return 'directoryWrite'
   return undefined
 }
 

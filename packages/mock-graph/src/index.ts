@@ -9,11 +9,17 @@ export { createMockGraph, MockGraph } from './mock.js'
 export type {
   MockAction,
   MockApp,
+  MockApplication,
   MockDetection,
   MockGroup,
   MockIdentityAccount,
+  MockKeyCredential,
+  MockPasswordCredential,
   MockProviderAccount,
+  MockRiskyServicePrincipal,
   MockRiskyUser,
+  MockServicePrincipal,
+  MockServicePrincipalDetection,
   MockUser,
 } from './model.js'
 export { mswHandlers } from './msw.js'
@@ -37,9 +43,12 @@ export {
   registerApps,
   remediationTokenForm,
   SCENARIO_NAMES,
+  WORKLOAD_APP_ID,
+  WORKLOAD_APP_SECRET,
 } from './scenarios.js'
 export type { RunningMock, ServeOptions } from './server.js'
 export { serveMock } from './server.js'
 export { Tenant } from './tenant.js'
 export type { LoopbackPki } from './tls.js'
 export { createClientCertificate, createLoopbackPki } from './tls.js'
+export { OTHER_TENANT_ID, seedWorkloadIdentities, WORKLOAD_IDS, WORKLOAD_ROLES } from './workloads.js'

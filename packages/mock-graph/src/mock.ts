@@ -352,6 +352,17 @@ export class MockGraph {
    * client must tell it from a missing permission by the token's roles, not by the code.
    */
   private featureOff(path: string): Response | undefined {
+    // riskyServicePrincipals needs Workload ID Premium (its pages' note); detections of service
+    // principals are served without it, with limited information (graph.ts).
+    if (path.startsWith('/identityProtection/riskyServicePrincipals')) {
+      if (this.tenant.features.workloadIdentitiesPremium) return undefined
+      return graphError(
+        403,
+        'Forbidden',
+        'Your tenant is not licensed for this feature (Microsoft Entra Workload ID Premium).',
+      )
+    }
+    if (path.startsWith('/identityProtection/servicePrincipalRiskDetections')) return undefined
     if (path.startsWith('/identityProtection/') && !this.tenant.features.entraIdP2)
       return graphError(
         403,

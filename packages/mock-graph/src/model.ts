@@ -109,6 +109,90 @@ export interface MockApp {
   federatedManagedIdentities?: string[]
 }
 
+/** A password credential. `secretText` is held only so tests can prove it never leaves the mock. */
+export interface MockPasswordCredential {
+  keyId: string
+  displayName: string
+  hint: string
+  startDateTime: string
+  endDateTime: string
+  /** Never served: Graph returns secretText only from addPassword (MDC resources/passwordcredential.md). */
+  secretText: string
+}
+
+/** A key credential; `key` is the certificate's data, served only on `$select=keyCredentials`. */
+export interface MockKeyCredential {
+  keyId: string
+  displayName: string
+  type: string
+  usage: string
+  startDateTime: string
+  endDateTime: string
+  key: string
+}
+
+/** A service principal in this tenant (MDC resources/serviceprincipal.md). */
+export interface MockServicePrincipal {
+  id: string
+  appId: string
+  displayName: string
+  /** The tenant that registered the app: this tenant, another one (multi-tenant app), or Microsoft's. */
+  appOwnerOrganizationId: string | null
+  /** Application, ManagedIdentity, Legacy, SocialIdp (an evolvable set). */
+  servicePrincipalType: string
+  accountEnabled: boolean
+  passwordCredentials: MockPasswordCredential[]
+  keyCredentials: MockKeyCredential[]
+  /** Client ids of apps that own this object (Application.ReadWrite.OwnedBy reaches only these). */
+  owners: string[]
+}
+
+/** An application registration of this tenant (MDC resources/application.md). */
+export interface MockApplication {
+  id: string
+  appId: string
+  displayName: string
+  passwordCredentials: MockPasswordCredential[]
+  keyCredentials: MockKeyCredential[]
+  owners: string[]
+}
+
+/** Identity Protection's record of a risky service principal (MDC resources/riskyserviceprincipal.md). */
+export interface MockRiskyServicePrincipal {
+  /** The service principal's object id. */
+  id: string
+  riskLevel: string
+  riskState: string
+  riskDetail: string
+  riskLastUpdatedDateTime: string
+  processingUntil: number
+}
+
+/** A service principal risk detection (MDC resources/serviceprincipalriskdetection.md). */
+export interface MockServicePrincipalDetection {
+  id: string
+  requestId: string | null
+  correlationId: string | null
+  riskEventType: string
+  riskLevel: string
+  riskState: string
+  riskDetail: string
+  source: string
+  detectionTimingType: string
+  activity: string
+  tokenIssuerType: string
+  ipAddress: string | null
+  activityDateTime: string
+  detectedDateTime: string
+  lastUpdatedDateTime: string
+  servicePrincipalId: string
+  servicePrincipalDisplayName: string
+  appId: string
+  /** The credentials the detection names (a leaked secret's keyId). */
+  keyIds: string[]
+  additionalInfo: string
+}
+
 /** What the tenant did, one entry per effective action: the basis of "nothing twice" assertions. */
 export interface MockAction {
   kind:
@@ -120,9 +204,20 @@ export interface MockAction {
     | 'enable'
     | 'resetPassword'
     | `mdi:${string}`
+    | 'sp:confirmCompromised'
+    | 'sp:dismiss'
+    | 'sp:disable'
+    | 'sp:enable'
+    | 'sp:removePassword'
+    | 'sp:removeKey'
+    | 'app:removePassword'
+    | 'app:removeKey'
+  /** The user's object id; for sp:/app: kinds, the service principal's or application's. */
   userId: string
   at: number
   appId: string
   /** Defender for Identity correlation id, for mdi actions. */
   correlationId?: string
+  /** The credential removed, for removePassword / removeKey. */
+  keyId?: string
 }

@@ -5,6 +5,7 @@
 import type { MockApp, MockDetection, MockIdentityAccount, MockRiskyUser, MockUser } from './model.js'
 import { guid, pick, type Random, seeded } from './random.js'
 import { Tenant } from './tenant.js'
+import { seedWorkloadIdentities, WORKLOAD_ROLES } from './workloads.js'
 
 export const DEFAULT_TENANT_ID = '72f988bf-0000-4000-a000-000000000001'
 export const DOMAIN = 'contoso.example'
@@ -24,6 +25,9 @@ export const FULL_ROLES = [
   'SecurityIdentitiesAccount.Read.All',
   'SecurityIdentitiesActions.ReadWrite.All',
 ]
+/** An app with every permission the user and the workload-identity actions need. */
+export const WORKLOAD_APP_ID = 'a11c0000-0000-4000-a000-0000000000f0'
+export const WORKLOAD_APP_SECRET = 'mock-workload-secret-not-a-real-credential'
 /** An app with read permissions only, for 403 tests. */
 export const READER_APP_ID = 'a11c0000-0000-4000-a000-0000000000ad'
 export const READER_APP_SECRET = 'mock-reader-secret-not-a-real-credential'
@@ -78,6 +82,13 @@ export function registerApps(tenant: Tenant, now: number): void {
       'GroupMember.ReadBasic.All',
       'SecurityIdentitiesAccount.Read.All',
     ],
+  })
+  app({
+    clientId: WORKLOAD_APP_ID,
+    displayName: 'tourniquet-workload',
+    secrets: [{ value: WORKLOAD_APP_SECRET, expiresAt: now + 365 * 86_400_000 }],
+    roles: [...FULL_ROLES, ...WORKLOAD_ROLES],
+    directoryRoles: ['User Administrator', 'Privileged Authentication Administrator'],
   })
   app({
     clientId: EXPIRED_APP_ID,
@@ -272,12 +283,15 @@ export const SCENARIO_NAMES = [
   'break-glass-at-risk',
   'synced-user-at-risk',
   'guest-at-risk',
+  'workload-identities',
   'empty',
 ] as const
 export type ScenarioName = (typeof SCENARIO_NAMES)[number]
 
 const NAMED: Record<ScenarioName, (now: number) => UserSpec[]> = {
   empty: () => [],
+  // Users as in the demo; the service principals are seeded by namedScenario.
+  'workload-identities': (now) => NAMED.demo(now),
   'leaked-credentials': () => [
     {
       name: 'adele.vance',
@@ -359,6 +373,7 @@ export function namedScenario(
     if (spec.name === 'breakglass') members.push(user.id)
   }
   addBreakGlassAccount(tenant, now, members)
+  if (name === 'workload-identities') seedWorkloadIdentities(tenant, now, WORKLOAD_APP_ID)
   // Nested on purpose: exclusion must follow transitive membership.
   const nested = '0e57ed00-0000-4000-a000-0000000e57ed'
   tenant.groups.set(nested, { id: nested, displayName: 'break-glass-accounts', members })

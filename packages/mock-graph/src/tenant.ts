@@ -2,11 +2,15 @@ import { randomUUID } from 'node:crypto'
 import type {
   MockAction,
   MockApp,
+  MockApplication,
   MockDetection,
   MockGroup,
   MockHistoryItem,
   MockIdentityAccount,
+  MockRiskyServicePrincipal,
   MockRiskyUser,
+  MockServicePrincipal,
+  MockServicePrincipalDetection,
   MockUser,
 } from './model.js'
 
@@ -22,12 +26,17 @@ export class Tenant {
   readonly identityAccounts = new Map<string, MockIdentityAccount>()
   readonly apps = new Map<string, MockApp>()
   readonly actions: MockAction[] = []
+  /** Workload identities: service principals and application registrations, by object id. */
+  readonly servicePrincipals = new Map<string, MockServicePrincipal>()
+  readonly applications = new Map<string, MockApplication>()
+  readonly riskyServicePrincipals = new Map<string, MockRiskyServicePrincipal>()
+  readonly servicePrincipalDetections: MockServicePrincipalDetection[] = []
   /**
    * What the tenant has switched on: Identity Protection's APIs need an Entra ID P2 licence (MDC
    * riskyuser-list.md), Defender for Identity's need its sensor deployed. Off, they answer 403 with
    * the error CONTRACT.md "licence" describes.
    */
-  readonly features = { entraIdP2: true, defenderForIdentity: true }
+  readonly features = { entraIdP2: true, defenderForIdentity: true, workloadIdentitiesPremium: true }
   /** Passwords set through passwordProfile, in memory only (never in the log): lets tests prove no output carries one. */
   readonly passwordsSeen: string[] = []
 
@@ -76,7 +85,7 @@ export class Tenant {
     return out
   }
 
-  isProcessing(r: MockRiskyUser): boolean {
+  isProcessing(r: MockRiskyUser | MockRiskyServicePrincipal): boolean {
     return r.processingUntil > this.now()
   }
 
@@ -267,12 +276,142 @@ export class Tenant {
     const counts = new Map<string, { userId: string; kind: MockAction['kind']; count: number }>()
     for (const a of this.actions) {
       if (kind !== undefined && a.kind !== kind) continue
-      const key = `${a.kind}|${a.userId}`
+      const key = `${a.kind}|${a.userId}|${a.keyId ?? ''}`
       const entry = counts.get(key) ?? { userId: a.userId, kind: a.kind, count: 0 }
       entry.count++
       counts.set(key, entry)
     }
     return [...counts.values()].filter((e) => e.count > 1)
+  }
+
+  servicePrincipalByAppId(appId: string): MockServicePrincipal | undefined {
+    const lower = appId.toLowerCase()
+    for (const sp of this.servicePrincipals.values()) if (sp.appId.toLowerCase() === lower) return sp
+    return undefined
+  }
+
+  applicationByAppId(appId: string): MockApplication | undefined {
+    const lower = appId.toLowerCase()
+    for (const app of this.applications.values()) if (app.appId.toLowerCase() === lower) return app
+    return undefined
+  }
+
+  /**
+   * confirmCompromised / dismiss on one service principal: high / confirmedCompromised /
+   * adminConfirmedServicePrincipalCompromised, or none / dismissed /
+   * adminDismissedAllRiskForServicePrincipal (the riskDetail values of resources/riskyserviceprincipal.md).
+   */
+  applyServicePrincipalRiskAction(kind: 'confirmCompromised' | 'dismiss', id: string, appId: string): void {
+    const nowIso = new Date(this.now()).toISOString()
+    const next =
+      kind === 'confirmCompromised'
+        ? {
+            riskLevel: 'high',
+            riskState: 'confirmedCompromised',
+            riskDetail: 'adminConfirmedServicePrincipalCompromised',
+          }
+        : {
+            riskLevel: 'none',
+            riskState: 'dismissed',
+            riskDetail: 'adminDismissedAllRiskForServicePrincipal',
+          }
+    const r = this.riskyServicePrincipals.get(id) ?? {
+      id,
+      riskLevel: 'none',
+      riskState: 'none',
+      riskDetail: 'none',
+      riskLastUpdatedDateTime: nowIso,
+      processingUntil: 0,
+    }
+    Object.assign(r, next, {
+      riskLastUpdatedDateTime: nowIso,
+      processingUntil: this.now() + this.processingMs,
+    })
+    this.riskyServicePrincipals.set(id, r)
+    this.record({ kind: `sp:${kind}`, userId: id, appId })
+  }
+
+  /**
+   * A service principal detection becomes readable now and raises the principal's risk (the
+   * highest level of an at-risk principal, as for users: ours, the aggregation is not documented).
+   */
+  detectServicePrincipal(
+    spId: string,
+    d: { type: string; level: string; detectedAt: number; keyIds?: string[] },
+  ): MockServicePrincipalDetection {
+    const sp = this.servicePrincipals.get(spId)
+    if (!sp) throw new Error(`no service principal ${spId} in the mock tenant`)
+    const nowIso = new Date(this.now()).toISOString()
+    const atIso = new Date(d.detectedAt).toISOString()
+    const detection: MockServicePrincipalDetection = {
+      id: randomUUID().replaceAll('-', ''),
+      requestId: null,
+      correlationId: null,
+      riskEventType: d.type,
+      riskLevel: d.level,
+      riskState: 'atRisk',
+      riskDetail: 'none',
+      source: 'IdentityProtection',
+      detectionTimingType: 'offline',
+      activity: 'servicePrincipal',
+      tokenIssuerType: 'AzureAD',
+      ipAddress: null,
+      activityDateTime: atIso,
+      detectedDateTime: atIso,
+      lastUpdatedDateTime: nowIso,
+      servicePrincipalId: sp.id,
+      servicePrincipalDisplayName: sp.displayName,
+      appId: sp.appId,
+      keyIds: d.keyIds ?? [],
+      additionalInfo: '[{"Key":"alertUrl","Value":null}]',
+    }
+    this.servicePrincipalDetections.push(detection)
+    const rank = (level: string): number => ['none', 'low', 'medium', 'high'].indexOf(level)
+    const r = this.riskyServicePrincipals.get(spId)
+    const level = r?.riskState === 'atRisk' && rank(r.riskLevel) > rank(d.level) ? r.riskLevel : d.level
+    const risk = {
+      riskLevel: level,
+      riskState: 'atRisk',
+      riskDetail: 'none',
+      riskLastUpdatedDateTime: nowIso,
+    }
+    if (r) Object.assign(r, risk)
+    else this.riskyServicePrincipals.set(spId, { id: spId, ...risk, processingUntil: 0 })
+    return detection
+  }
+
+  setServicePrincipalEnabled(sp: MockServicePrincipal, enabled: boolean, appId: string): void {
+    if (sp.accountEnabled === enabled) return
+    sp.accountEnabled = enabled
+    this.record({ kind: enabled ? 'sp:enable' : 'sp:disable', userId: sp.id, appId })
+  }
+
+  /** Removes one password credential; false when the object has none with that keyId. */
+  removePassword(
+    owner: MockServicePrincipal | MockApplication,
+    kind: 'sp' | 'app',
+    keyId: string,
+    appId: string,
+  ): boolean {
+    const i = owner.passwordCredentials.findIndex((c) => c.keyId.toLowerCase() === keyId.toLowerCase())
+    if (i < 0) return false
+    owner.passwordCredentials.splice(i, 1)
+    this.record({ kind: `${kind}:removePassword`, userId: owner.id, appId, keyId })
+    return true
+  }
+
+  /** Replaces the key credentials with the ones kept; records each key that left. */
+  setKeyCredentials(
+    owner: MockServicePrincipal | MockApplication,
+    kind: 'sp' | 'app',
+    kept: MockServicePrincipal['keyCredentials'],
+    appId: string,
+  ): void {
+    const keptIds = new Set(kept.map((k) => k.keyId.toLowerCase()))
+    for (const k of owner.keyCredentials)
+      if (!keptIds.has(k.keyId.toLowerCase()))
+        this.record({ kind: `${kind}:removeKey`, userId: owner.id, appId, keyId: k.keyId })
+    owner.keyCredentials = kept
   }
 
   actionsOf(kind: MockAction['kind']): MockAction[] {

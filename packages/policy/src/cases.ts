@@ -8,6 +8,10 @@ import { evaluate } from './evaluate.js'
 import { parseText, validate } from './load.js'
 import { type Plan, ROUTE_KINDS, SKIP_REASONS } from './plan.js'
 import { type Policy, shown } from './schema.js'
+import { SERVICE_PRINCIPAL_ACTIONS } from './servicePrincipals/actions.js'
+import { evaluateServicePrincipals } from './servicePrincipals/evaluate.js'
+import { SERVICE_PRINCIPAL_SKIP_REASONS, type ServicePrincipalPlan } from './servicePrincipals/plan.js'
+import type { CredentialFact, ServicePrincipalSignals, WorkloadSignals } from './servicePrincipals/signals.js'
 import type { DetectionSignal, Signals, UserSignals } from './signals.js'
 
 const actionName = z
@@ -45,14 +49,81 @@ const caseUser = z.strictObject({
   defender: z.union([z.boolean(), z.strictObject({ actions: z.array(z.string()) })]).optional(),
 })
 
+const caseCredential = z.strictObject({
+  keyId: z.string().min(1),
+  kind: z.enum(['password', 'key']).default('password'),
+  /** How long ago the credential became valid. */
+  hoursAgo: z.number().min(0).default(1),
+})
+
+const spDetection = z.union([
+  z.string().min(1),
+  z.strictObject({
+    type: z.string().min(1),
+    id: z.string().optional(),
+    level: z.string().optional(),
+    hoursAgo: z.number().min(0).default(1),
+    keyIds: z.array(z.string()).optional(),
+  }),
+])
+
+/** A service principal in a case: its name is the key of the expectations. */
+const caseServicePrincipal = z.strictObject({
+  name: z.string().min(1),
+  id: z.string().optional(),
+  appId: z.string().optional(),
+  risk: z.enum(['low', 'medium', 'high', 'none', 'hidden']),
+  state: z
+    .enum(['atRisk', 'confirmedCompromised', 'remediated', 'dismissed', 'confirmedSafe', 'none'])
+    .default('atRisk'),
+  type: z.string().default('Application'),
+  /** thisTenant (default), otherTenant (a multi-tenant app of another tenant), none (no owner: managed identities). */
+  owner: z.enum(['thisTenant', 'otherTenant', 'none']).default('thisTenant'),
+  enabled: z.boolean().default(true),
+  detections: z.array(spDetection).default([]),
+  credentials: z
+    .strictObject({
+      /** The app registration's credentials (thisTenant apps only). */
+      application: z.array(caseCredential).default([]),
+      servicePrincipal: z.array(caseCredential).default([]),
+    })
+    .default({ application: [], servicePrincipal: [] }),
+  /** false: the service principal could not be read from the directory. */
+  directory: z.boolean().default(true),
+  /** true: this is Tourniquet's own service principal. */
+  self: z.boolean().default(false),
+})
+
+const spExpect = z.strictObject({
+  /** Name -> steps in order; a removal is written removeCredentials(application) or removeCredentials(servicePrincipal). */
+  steps: z.record(z.string(), z.array(z.string())).default({}),
+  /** Name -> skip reasons (any order). Only the principals listed are checked. */
+  skips: z.record(z.string(), z.array(z.enum(SERVICE_PRINCIPAL_SKIP_REASONS))).optional(),
+  /** Name -> the keyIds its removal steps remove (any order). */
+  removes: z.record(z.string(), z.array(z.string())).optional(),
+  /** Name -> the actions of its steps that wait for approval. */
+  pendingApproval: z.record(z.string(), z.array(z.enum(SERVICE_PRINCIPAL_ACTIONS))).optional(),
+  refused: z.union([z.literal(false), z.string()]).optional(),
+})
+
 const caseSchema = z.strictObject({
   name: z.string().min(1),
   now: z.iso.datetime({ offset: true }).optional(),
-  given: z.strictObject({
-    users: z.array(caseUser).min(1, { message: 'expected at least one user' }),
-    /** Exclusion group id -> member UPNs or ids. */
-    groups: z.record(z.string(), z.array(z.string())).default({}),
-  }),
+  given: z
+    .strictObject({
+      users: z.array(caseUser).default([]),
+      /** Exclusion group id -> member UPNs or ids. */
+      groups: z.record(z.string(), z.array(z.string())).default({}),
+      servicePrincipals: z.array(caseServicePrincipal).default([]),
+      /**
+       * servicePrincipals.exclude entries the directory does not know (the run is refused). Any other
+       * entry not among the case's service principals names one elsewhere in the tenant.
+       */
+      unresolvedExclusions: z.array(z.string()).default([]),
+    })
+    .refine((g) => g.users.length > 0 || g.servicePrincipals.length > 0, {
+      message: 'expected at least one user or service principal',
+    }),
   expect: z
     .strictObject({
       /** UPN -> actions in order. Users not listed must get no steps. */
@@ -65,6 +136,8 @@ const caseSchema = z.strictObject({
       pendingApproval: z.record(z.string(), z.array(actionName)).optional(),
       /** false, or the limit that refuses the run (e.g. limits.maxPerAction.disable). */
       refused: z.union([z.literal(false), z.string()]).optional(),
+      /** What the servicePrincipals section plans for the case's service principals. */
+      servicePrincipals: spExpect.optional(),
     })
     .default({ steps: {} }),
 })
@@ -132,12 +205,128 @@ export function caseSignals(c: PolicyCase, now: Date): Signals {
   return { users, groupMembers }
 }
 
+/** The tenant of case files: an owner of `thisTenant` is this id. */
+export const CASE_TENANT_ID = '00000000-0000-4000-a000-00000000ca5e'
+const OTHER_TENANT = '00000000-0000-4000-a000-0000000007e4'
+
+/** Expands a case's compact service principals into evaluator signals; exclusions resolve against them. */
+export function caseWorkloadSignals(c: PolicyCase, policy: Policy, now: Date): WorkloadSignals {
+  const creds = (
+    list: Array<{ keyId: string; kind: 'password' | 'key'; hoursAgo: number }>,
+  ): CredentialFact[] =>
+    list.map((k) => ({
+      kind: k.kind,
+      keyId: k.keyId,
+      startDateTime: new Date(now.getTime() - k.hoursAgo * 3_600_000).toISOString(),
+    }))
+  const principals: ServicePrincipalSignals[] = c.given.servicePrincipals.map((p) => {
+    const id = p.id ?? p.name
+    return {
+      servicePrincipalId: id,
+      appId: p.appId ?? `app-${p.name}`,
+      displayName: p.name,
+      risk: { level: p.risk, state: p.state },
+      detections: p.detections.map((d, i) => {
+        const o = typeof d === 'string' ? { type: d, hoursAgo: 1 } : d
+        return {
+          id: ('id' in o && o.id) || `${id}#${i}`,
+          riskEventType: o.type,
+          riskLevel: ('level' in o && o.level) || p.risk,
+          detectedDateTime: new Date(now.getTime() - o.hoursAgo * 3_600_000).toISOString(),
+          keyIds: 'keyIds' in o ? o.keyIds : undefined,
+        }
+      }),
+      directory: p.directory
+        ? {
+            accountEnabled: p.enabled,
+            servicePrincipalType: p.type,
+            appOwnerOrganizationId:
+              p.owner === 'thisTenant' ? CASE_TENANT_ID : p.owner === 'otherTenant' ? OTHER_TENANT : null,
+            credentials: creds(p.credentials.servicePrincipal),
+          }
+        : undefined,
+      application:
+        p.owner === 'thisTenant'
+          ? { objectId: `appobj-${p.name}`, credentials: creds(p.credentials.application) }
+          : undefined,
+    }
+  })
+  const self = c.given.servicePrincipals.find((p) => p.self)
+  const exclusions: Record<string, string | null> = {}
+  for (const entry of policy.servicePrincipals?.exclude.servicePrincipals ?? []) {
+    const hit = principals.find(
+      (p) =>
+        p.servicePrincipalId.toLowerCase() === entry.toLowerCase() ||
+        p.appId?.toLowerCase() === entry.toLowerCase(),
+    )
+    const unresolved = c.given.unresolvedExclusions.some((u) => u.toLowerCase() === entry.toLowerCase())
+    exclusions[entry] = unresolved ? null : (hit?.servicePrincipalId ?? `elsewhere:${entry}`)
+  }
+  return {
+    tenantId: CASE_TENANT_ID,
+    self: self
+      ? { servicePrincipalId: self.id ?? self.name, appId: self.appId ?? `app-${self.name}` }
+      : { appId: 'tourniquet-case-self' },
+    servicePrincipals: principals,
+    exclusions,
+  }
+}
+
+function checkServicePrincipals(c: PolicyCase, plan: ServicePrincipalPlan): string[] {
+  const want = c.expect.servicePrincipals ?? { steps: {} }
+  const diff: string[] = []
+  const byName = new Map(plan.principals.map((p) => [p.displayName.toLowerCase(), p]))
+  const stepText = (s: ServicePrincipalPlan['steps'][number]): string =>
+    s.action === 'removeCredentials' ? `removeCredentials(${s.route.kind})` : s.action
+  const wantSteps = new Map(Object.entries(want.steps).map(([k, v]) => [k.toLowerCase(), v]))
+  for (const p of c.given.servicePrincipals) {
+    const key = p.name.toLowerCase()
+    const got = plan.refused ? [] : (byName.get(key)?.steps ?? []).map(stepText)
+    const expected = wantSteps.get(key) ?? []
+    if (got.join(',') !== expected.join(','))
+      diff.push(
+        `service principal steps for ${p.name}: expected [${expected.join(', ')}], got [${got.join(', ')}]`,
+      )
+  }
+  for (const name of wantSteps.keys())
+    if (!c.given.servicePrincipals.some((p) => p.name.toLowerCase() === name))
+      diff.push(`servicePrincipals.steps: '${name}' is not one of the case's service principals`)
+  const sorted = (xs: string[]): string => [...xs].sort().join(', ')
+  for (const [name, reasons] of Object.entries(want.skips ?? {})) {
+    const got = (byName.get(name.toLowerCase())?.skips ?? []).map((s) => s.reason)
+    if (sorted(got) !== sorted(reasons))
+      diff.push(`service principal skips for ${name}: expected [${sorted(reasons)}], got [${sorted(got)}]`)
+  }
+  for (const [name, keyIds] of Object.entries(want.removes ?? {})) {
+    const got = (byName.get(name.toLowerCase())?.steps ?? []).flatMap((s) =>
+      s.route.call === 'removeCredentials' ? s.route.credentials.map((k) => k.keyId) : [],
+    )
+    if (sorted(got) !== sorted(keyIds))
+      diff.push(`credentials removed for ${name}: expected [${sorted(keyIds)}], got [${sorted(got)}]`)
+  }
+  for (const [name, actions] of Object.entries(want.pendingApproval ?? {})) {
+    const got = (byName.get(name.toLowerCase())?.steps ?? []).filter((s) => s.approval).map((s) => s.action)
+    if (sorted(got) !== sorted(actions))
+      diff.push(
+        `service principal pendingApproval for ${name}: expected [${sorted(actions)}], got [${sorted(got)}]`,
+      )
+  }
+  const gotRefused = plan.refused?.limit ?? false
+  if (want.refused !== undefined ? gotRefused !== want.refused : plan.refused !== undefined)
+    diff.push(
+      `servicePrincipals refused: expected ${want.refused ?? false}, got ${gotRefused}${plan.refused ? ` (${plan.refused.reason})` : ''}`,
+    )
+  return diff
+}
+
 export interface CaseResult {
   name: string
   passed: boolean
   /** One line per difference: what was expected, what the plan says. */
   diff: string[]
   plan: Plan
+  /** The servicePrincipals section's plan, when the policy has one or the case gives service principals. */
+  servicePrincipalPlan?: ServicePrincipalPlan | undefined
 }
 
 export function runCase(policy: Policy, c: PolicyCase, fileNow: string): CaseResult {
@@ -200,7 +389,12 @@ export function runCase(policy: Policy, c: PolicyCase, fileNow: string): CaseRes
       `refused: the plan was refused (${plan.refused.reason}); add 'refused: ${plan.refused.limit}' if that is expected`,
     )
   }
-  return { name: c.name, passed: diff.length === 0, diff, plan }
+  let servicePrincipalPlan: ServicePrincipalPlan | undefined
+  if (policy.servicePrincipals !== undefined || c.given.servicePrincipals.length > 0) {
+    servicePrincipalPlan = evaluateServicePrincipals(policy, caseWorkloadSignals(c, policy, now), now)
+    diff.push(...checkServicePrincipals(c, servicePrincipalPlan))
+  }
+  return { name: c.name, passed: diff.length === 0, diff, plan, servicePrincipalPlan }
 }
 
 export interface CaseFileResult {
@@ -220,11 +414,18 @@ export function runCaseFile(
 ): CaseFileResult {
   const results = caseFile.cases.map((c) => runCase(policy, c, caseFile.now))
   const matched = new Set(results.flatMap((r) => r.plan.users.flatMap((u) => u.rules)))
+  const spMatched = new Set(
+    results.flatMap((r) => r.servicePrincipalPlan?.principals.flatMap((p) => p.rules) ?? []),
+  )
+  const spRules = policy.servicePrincipals?.rules ?? []
   return {
     file,
     policyFile,
     results,
-    ruleCount: policy.rules.length,
-    unmatchedRules: policy.rules.map((r) => r.name).filter((n) => !matched.has(n)),
+    ruleCount: policy.rules.length + spRules.length,
+    unmatchedRules: [
+      ...policy.rules.map((r) => r.name).filter((n) => !matched.has(n)),
+      ...spRules.map((r) => `servicePrincipals.${r.name}`).filter((n) => !spMatched.has(n.slice(18))),
+    ],
   }
 }

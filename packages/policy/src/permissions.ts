@@ -4,6 +4,7 @@
  */
 import type { Action } from './actions.js'
 import type { Policy, Rule } from './schema.js'
+import { workloadPermissions } from './servicePrincipals/permissions.js'
 
 export interface PermissionReport {
   /** Graph application permissions (app roles), sorted. */
@@ -72,6 +73,8 @@ export function permissionReport(policy: Policy): PermissionReport {
       }
     }
   }
+  // Workload identities: only with a servicePrincipals section, so user policies keep their set.
+  for (const w of workloadPermissions(policy)) for (const why of w.reasons) add(w.permission, why)
   // No "ReadWrite includes Read" shortcut: the riskyUser list, get and history pages list
   // IdentityRiskyUser.Read.All with no higher-privileged alternative, so a policy that acts on
   // risky users holds both.
@@ -89,7 +92,11 @@ export function requiredPermissions(policy: Policy): string[] {
 }
 
 /** The Graph API families a policy can call, as national clouds offer them. */
-export type PolicyApi = 'identityProtection' | 'directory' | 'defenderForIdentity'
+export type PolicyApi =
+  | 'identityProtection'
+  | 'workloadIdentityProtection'
+  | 'directory'
+  | 'defenderForIdentity'
 
 export interface ApiNeed {
   api: PolicyApi
@@ -112,6 +119,12 @@ export function apiNeeds(policy: Policy): ApiNeed[] {
     { api: 'identityProtection', why: 'reading risky users and risk detections', otherRoute: false },
     { api: 'directory', why: 'reading directory facts of risky users', otherRoute: false },
   ]
+  if (policy.servicePrincipals)
+    needs.push({
+      api: 'workloadIdentityProtection',
+      why: 'reading risky service principals and their detections (servicePrincipals rules)',
+      otherRoute: false,
+    })
   for (const rule of policy.rules) {
     const kinds = kindsOf(rule)
     for (const action of rule.then) {

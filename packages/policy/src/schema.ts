@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import { ACTION_NAMES, type Action, canonicalAction } from './actions.js'
 import { parseDuration } from './duration.js'
+import { servicePrincipalSectionSchema } from './servicePrincipals/schema.js'
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const UPN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/
@@ -168,6 +169,8 @@ export const policySchema = z
       .default({ maxActionsPerRun: 50, maxPerAction: {} }),
     approvals: approvalsSchema,
     rules: z.array(ruleSchema).min(1, { message: 'expected at least one rule' }),
+    /** Workload identities: optional, so every user policy stays valid as it is. */
+    servicePrincipals: servicePrincipalSectionSchema.optional(),
   })
   .superRefine((policy, ctx) => {
     const seen = new Set<string>()

@@ -16,6 +16,40 @@ describe('the example policy', () => {
   })
 })
 
+describe('the workload-identity policy', () => {
+  it('passes its cases, users and service principals, and every rule of both is covered', async () => {
+    const report = await runPolicyTests(
+      join('test', 'fixtures', 'workload'),
+      resolve(import.meta.dirname, '..'),
+    )
+    const text = formatPolicyTestReport(report)
+    expect(report.failed, text).toBe(0)
+    expect(report.passed).toBe(8)
+    expect(report.files[0]?.unmatchedRules).toEqual([])
+  })
+
+  it('a wrong service principal expectation fails with a diff naming the principal', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tq-sp-cases-'))
+    try {
+      await writeFile(
+        join(dir, 'policy.yaml'),
+        'version: 1\nlookback: PT24H\nrules:\n  - name: a\n    when: { riskLevel: [high] }\n    then: [revokeSessions]\nservicePrincipals:\n  rules:\n    - name: b\n      when: { riskLevel: [high] }\n      then: [disable]\n',
+      )
+      await writeFile(
+        join(dir, 'x.cases.yaml'),
+        'cases:\n  - name: wrong\n    given: { servicePrincipals: [{ name: app1, risk: high }] }\n    expect: { servicePrincipals: { steps: { app1: [confirmCompromised] } } }\n',
+      )
+      const text = formatPolicyTestReport(await runPolicyTests(dir))
+      expect(text).toMatch(
+        /service principal steps for app1: expected \[confirmCompromised\], got \[disable\]/,
+      )
+      expect(text).toMatch(/never matched: a/)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('policy test runner', () => {
   let dir: string
   beforeAll(async () => {

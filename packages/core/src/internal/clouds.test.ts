@@ -30,6 +30,13 @@ describe('clouds', () => {
       ['global', 'usgov', 'usgovdod', 'china'].map((c) => apiAvailable('defenderForIdentity', c as never)),
     ).toEqual([true, false, false, false])
   })
+  it('offers the workload identity risk APIs in the global and US Government clouds, not China', () => {
+    expect(
+      ['global', 'usgov', 'usgovdod', 'china'].map((c) =>
+        apiAvailable('workloadIdentityProtection', c as never),
+      ),
+    ).toEqual([true, true, true, false])
+  })
   it('overrides hosts but keeps the cloud resource as the token audience', () => {
     const e = resolveEndpoints({
       cloud: 'usgov',

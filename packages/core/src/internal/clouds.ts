@@ -37,11 +37,18 @@ export const TOKEN_EXCHANGE_AUDIENCE: Readonly<Record<CloudName, string>> = {
 }
 
 /** The Graph API families this client calls, as the docs' national-cloud tables group them. */
-export const GRAPH_APIS = ['identityProtection', 'defenderForIdentity', 'directory'] as const
+export const GRAPH_APIS = [
+  'identityProtection',
+  'workloadIdentityProtection',
+  'defenderForIdentity',
+  'directory',
+] as const
 export type GraphApi = (typeof GRAPH_APIS)[number]
 
 export const GRAPH_API_NAMES: Readonly<Record<GraphApi, string>> = {
   identityProtection: 'Entra ID Protection (riskDetections, riskyUsers)',
+  workloadIdentityProtection:
+    'Entra ID Protection for workload identities (riskyServicePrincipals, servicePrincipalRiskDetections)',
   defenderForIdentity: 'Defender for Identity (security/identities/identityAccounts, invokeAction)',
   directory: 'the directory (users, groups)',
 }
@@ -53,6 +60,9 @@ export const GRAPH_API_NAMES: Readonly<Record<GraphApi, string>> = {
  */
 export const API_AVAILABILITY: Readonly<Record<GraphApi, readonly CloudName[]>> = {
   identityProtection: ['global', 'usgov', 'usgovdod'],
+  // riskyserviceprincipal-dismiss.md and identityprotectionroot-list-serviceprincipalriskdetections.md
+  // carry global-us.md; confirmCompromised's rendered page shows the same table.
+  workloadIdentityProtection: ['global', 'usgov', 'usgovdod'],
   defenderForIdentity: ['global'],
   directory: ['global', 'usgov', 'usgovdod', 'china'],
 }

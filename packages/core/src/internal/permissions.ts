@@ -21,6 +21,23 @@ export const OPERATION_PERMISSIONS = {
   'identityAccounts.list': ['SecurityIdentitiesAccount.Read.All'],
   'identityAccounts.get': ['SecurityIdentitiesAccount.Read.All'],
   'identityAccounts.invokeAction': ['SecurityIdentitiesActions.ReadWrite.All'],
+  // Workload identities. The risky service principal pages, unlike the risky user pages, list
+  // ReadWrite.All as a higher-privileged alternative for reads (identityprotectionroot-list-riskyserviceprincipals.md).
+  'riskyServicePrincipals.list': ['IdentityRiskyServicePrincipal.Read.All'],
+  'riskyServicePrincipals.get': ['IdentityRiskyServicePrincipal.Read.All'],
+  'riskyServicePrincipals.confirmCompromised': ['IdentityRiskyServicePrincipal.ReadWrite.All'],
+  'riskyServicePrincipals.dismiss': ['IdentityRiskyServicePrincipal.ReadWrite.All'],
+  'servicePrincipalRiskDetections.list': ['IdentityRiskEvent.Read.All'],
+  'servicePrincipalRiskDetections.get': ['IdentityRiskEvent.Read.All'],
+  'servicePrincipals.get': ['Application.Read.All'],
+  // The pages name Application.ReadWrite.OwnedBy as least privileged, but it reaches only apps the
+  // caller owns; a containment tool acts on any app, so Application.ReadWrite.All is the real need.
+  'servicePrincipals.setAccountEnabled': ['Application.ReadWrite.All'],
+  'servicePrincipals.removePassword': ['Application.ReadWrite.All'],
+  'servicePrincipals.removeKeys': ['Application.ReadWrite.All'],
+  'applications.get': ['Application.Read.All'],
+  'applications.removePassword': ['Application.ReadWrite.All'],
+  'applications.removeKeys': ['Application.ReadWrite.All'],
   // The $batch envelope needs no permission of its own: each request in it needs its operation's.
   batch: [],
 } as const satisfies Record<string, readonly string[]>
@@ -33,6 +50,14 @@ const ROLE_NOTES: Partial<Record<GraphOperation, string>> = {
     'for a user who holds an admin role the app also needs a privileged directory role',
   'users.resetPassword':
     'the app also needs at least the User Administrator directory role (higher for admin targets)',
+  'riskyServicePrincipals.list':
+    'the tenant also needs a Microsoft Entra Workload ID Premium licence for the riskyServicePrincipals API',
+  'riskyServicePrincipals.get':
+    'the tenant also needs a Microsoft Entra Workload ID Premium licence for the riskyServicePrincipals API',
+  'riskyServicePrincipals.confirmCompromised':
+    'the tenant also needs a Microsoft Entra Workload ID Premium licence for the riskyServicePrincipals API',
+  'riskyServicePrincipals.dismiss':
+    'the tenant also needs a Microsoft Entra Workload ID Premium licence for the riskyServicePrincipals API',
   'identityAccounts.invokeAction':
     'Defender for Identity may also require a Defender XDR role with Response (manage) on Identities',
 }

@@ -28,7 +28,7 @@ export async function runDemo(options: { scenario?: string | undefined }): Promi
     )
     return EXIT.configuration
   }
-  const policyPath = fileURLToPath(new URL('../../../examples/policy.yaml', import.meta.url))
+  const policyPath = fileURLToPath(new URL('../../../../examples/policy.yaml', import.meta.url))
   if (!existsSync(policyPath)) {
     process.stderr.write(
       `tourniquet: the demo policy ${policyPath} is missing (run the demo from a clone of the repository)\n`,

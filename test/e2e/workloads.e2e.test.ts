@@ -131,6 +131,48 @@ describe('workload identities (service principals), from the built CLI', () => {
   })
 })
 
+describe('workload identities: doctor', () => {
+  let t: Tenant
+  let env: Record<string, string>
+  beforeAll(async () => {
+    t = await Tenant.start({ scenario: 'workload-identities' })
+    await writeFile(join(t.dir, 'workloads.yaml'), POLICY)
+    env = t.env({
+      AZURE_CLIENT_ID: WORKLOAD_APP_ID,
+      AZURE_CLIENT_SECRET: WORKLOAD_APP_SECRET,
+      TOURNIQUET_POLICY: join(t.dir, 'workloads.yaml'),
+    })
+  })
+  afterAll(() => t.stop())
+
+  it('names each workload permission with its blast radius and the Workload ID Premium licence', async () => {
+    const r = await runCli(['doctor'], env)
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(
+      /workload permission\s+Application\.ReadWrite\.All .*blast radius: .*any app registration/,
+    )
+    expect(r.stdout).toMatch(/workload permission\s+IdentityRiskyServicePrincipal\.ReadWrite\.All/)
+    expect(r.stdout).toMatch(/workload licence\s+.*Workload ID Premium/)
+    expect(r.stdout).toMatch(/ok\s+workload identities\s+riskyServicePrincipals answered/)
+  })
+
+  it('tells a missing licence apart from a missing permission', async () => {
+    t.mock.tenant.features.workloadIdentitiesPremium = false
+    try {
+      const r = await runCli(['doctor'], env)
+      expect(r.code).toBe(1)
+      expect(r.stdout).toMatch(
+        /missing\s+workload identities\s+Graph refused the read although the app holds/,
+      )
+      expect(r.stdout).toMatch(
+        /-> risky service principals need a Microsoft Entra Workload ID Premium licence/,
+      )
+    } finally {
+      t.mock.tenant.features.workloadIdentitiesPremium = true
+    }
+  })
+})
+
 describe('workload identities: what stops the run', () => {
   let t: Tenant
   let env: Record<string, string>

@@ -62,9 +62,14 @@ describe('workload identities (service principals), from the built CLI', () => {
 
   let applyRun = ''
   it('applies: confirm and disable are read back; the credential removal waits for approval', async () => {
-    const r = await runCli(['run', '--apply'], env)
+    const report = join(t.dir, 'report.md')
+    const r = await runCli(['run', '--apply'], { ...env, TOURNIQUET_REPORT: report })
     expect(r.code).toBe(0)
     applyRun = String(r.summary?.runId)
+    const md = await readFile(report, 'utf8')
+    expect(md).toMatch(/\| contoso-build [^|]*\| service principal \| leaked-app-secret \| disable \|/)
+    expect(md).toMatch(/\| [^|]*@contoso\.example \| user \|/)
+    expect(md).toMatch(/## Why \(workload identities\)[\s\S]*\n- contoso-build .*leakedCredentials/)
     expect(of(r, ST.spId, 'confirmCompromised')[0]).toMatchObject({ status: 'succeeded' })
     expect(of(r, ST.spId, 'disable')[0]).toMatchObject({ status: 'succeeded' })
     expect(of(r, ST.spId, 'removeCredentials').map((s) => s.status)).toEqual([

@@ -798,7 +798,13 @@ function planOnly(start: RunStart, view: LedgerView, before: readonly StepRecord
 async function report(
   start: RunStart,
   session: Session,
-  { decided, applied, records, policy }: Acting & { applied: Applied; records: readonly StepRecord[] },
+  {
+    decided,
+    applied,
+    records,
+    policy,
+    workloads,
+  }: Acting & { applied: Applied; records: readonly StepRecord[] },
 ): Promise<Ended> {
   const { audit, config } = start
   const counts = countsOf(records)
@@ -806,7 +812,8 @@ async function report(
     `Run ${audit.runId}: applied. ${counts.succeeded} succeeded, ${counts.unverified} unverified, ${counts.failed} failed, ${counts.skipped} skipped.`,
     records,
   )
-  if (config.reportPath) await writeReport(config.reportPath, audit.runId, decided.plan, records)
+  if (config.reportPath)
+    await writeReport(config.reportPath, audit.runId, decided.plan, records, workloads?.plan)
   // A step Graph refused for a permission (core's code, not its wording): say what the app lacks.
   if (records.some((r) => r.status === 'failed' && r.errorCode === ErrorCode.Permission))
     await diagnosePermissions(start, session, policy)

@@ -13,28 +13,33 @@ export interface WorkloadSettled extends Omit<WorkloadOutcome, 'status'> {
 
 const RISK_STATE_AFTER = { confirmCompromised: 'confirmedCompromised', dismiss: 'dismissed' } as const
 
-/** Whether Graph now shows the step's effect; a reason when it does not. */
+/** What Graph shows now, and whether it is the step's effect. */
+interface Seen {
+  ok: boolean
+  said: string
+}
+
 async function shows(
   client: GraphClient,
   step: ServicePrincipalStep,
   outcome: WorkloadOutcome,
-): Promise<string | undefined> {
+): Promise<Seen> {
   const route = step.route
   if (route.kind === 'workloadIdentityProtection') {
     const state = (await client.riskyServicePrincipals.get(step.servicePrincipalId)).riskState
     const want = RISK_STATE_AFTER[route.call]
-    return state === want ? undefined : `read back: riskState is ${state}, not ${want} yet`
+    return { ok: state === want, said: `riskState is ${state}` }
   }
   if (route.call === 'disable' || route.call === 'enable') {
     const sp = await client.servicePrincipals.get(step.servicePrincipalId, {
       select: ['id', 'accountEnabled'],
     })
-    const want = route.call === 'enable'
-    return sp.accountEnabled === want
-      ? undefined
-      : `read back: accountEnabled is ${String(sp.accountEnabled)}`
+    return {
+      ok: sp.accountEnabled === (route.call === 'enable'),
+      said: `accountEnabled is ${String(sp.accountEnabled)}`,
+    }
   }
-  if (route.call !== 'removeCredentials') return 'not a workload write'
+  if (route.call !== 'removeCredentials') return { ok: false, said: 'not a workload write' }
   const owner =
     route.kind === 'application'
       ? await client.applications.getByAppId(step.appId ?? '')
@@ -45,7 +50,9 @@ async function shows(
     [...owner.passwordCredentials, ...owner.keyCredentials].map((c) => c.keyId.toLowerCase()),
   )
   const left = (outcome.credentials ?? []).filter((c) => still.has(c.keyId.toLowerCase()))
-  return left.length === 0 ? undefined : `read back: still present: ${left.map((c) => c.keyId).join(', ')}`
+  return left.length === 0
+    ? { ok: true, said: `none of the removed key ids is on the ${route.kind}` }
+    : { ok: false, said: `still present: ${left.map((c) => c.keyId).join(', ')}` }
 }
 
 /** Settles each outcome by reading its effect back; a failed call stays failed. */
@@ -60,8 +67,9 @@ export async function verifyWorkloads(
       continue
     }
     try {
-      const missing = await shows(client, o.step, o)
-      settled.push(missing === undefined ? o : { ...o, status: 'unverified', reason: missing })
+      const seen = await shows(client, o.step, o)
+      const reason = [o.reason, seen.ok ? seen.said : `read back: ${seen.said}`].filter(Boolean).join('; ')
+      settled.push({ ...o, status: seen.ok ? o.status : 'unverified', reason })
     } catch (e) {
       settled.push({ ...o, status: 'unverified', reason: `read back failed: ${(e as Error).message}` })
     }

@@ -1,6 +1,6 @@
 /**
  * The only module that reads process.env. Settings are validated once, at start-up, into a typed
- * object; command-line flags override them. A bad or missing setting is a ConfigurationError that
+ * object; command-line flags override them. A bad or missing setting is a SettingsError that
  * names the variable and what was expected (exit 2, before any request is sent).
  */
 
@@ -14,7 +14,7 @@ import {
   validateOrigin,
 } from '@tourniquet/core'
 import { parseDuration } from '@tourniquet/policy'
-import { type ConfigProblem, ConfigurationError } from './errors.js'
+import { type SettingProblem, SettingsError } from './errors.js'
 import type { NotifySettings } from './outputs/notify/send.js'
 import { type NotifyTarget, parseTarget } from './outputs/notify/targets.js'
 
@@ -104,7 +104,7 @@ const TENANT = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[
 
 /** The environment as read so far: values trimmed (empty is unset), and every problem found. */
 class EnvReader {
-  readonly problems: ConfigProblem[] = []
+  readonly problems: SettingProblem[] = []
   constructor(private readonly env: Env) {}
 
   get(name: string): string | undefined {
@@ -151,7 +151,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   // sanitizer, which knows the client secret and the shape of any Entra secret.
   registerSecret(r.get('AZURE_CLIENT_SECRET'))
   if (r.problems.length > 0)
-    throw new ConfigurationError(r.problems.map((p) => ({ ...p, message: redactText(p.message) })))
+    throw new SettingsError(r.problems.map((p) => ({ ...p, message: redactText(p.message) })))
   return {
     tenantId,
     clientId,
@@ -194,7 +194,7 @@ export function loadTrailConfig(overrides: ConfigOverrides = {}, env: Env = proc
     r.problem('AZURE_TENANT_ID', `is not a tenant id (GUID) or domain ${NOT_SHOWN}`)
   const ledger = readLedger(r, overrides)
   if (r.problems.length > 0)
-    throw new ConfigurationError(r.problems.map((p) => ({ ...p, message: redactText(p.message) })))
+    throw new SettingsError(r.problems.map((p) => ({ ...p, message: redactText(p.message) })))
   return {
     ledger,
     decisions: r.get('TOURNIQUET_DECISIONS'),

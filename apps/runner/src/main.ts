@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util'
 import { formatPolicyTestReport, isPolicyError, policyJsonSchema, runPolicyTests } from '@tourniquet/policy'
 import { runJob } from './commands/run.js'
 import { loadConfig, loadTrailConfig, type RunnerConfig, type TrailConfig } from './env.js'
-import { isConfigurationError } from './errors.js'
+import { isSettingsError } from './errors.js'
 import { EXIT } from './exit.js'
 
 const HELP = `tourniquet: contain compromised identities by policy (Microsoft Entra ID, Defender for Identity)
@@ -143,7 +143,7 @@ function configFrom({ values }: Args): RunnerConfig | undefined {
       mode: values.apply ? 'apply' : undefined,
     })
   } catch (e) {
-    if (!isConfigurationError(e)) throw e
+    if (!isSettingsError(e)) throw e
     const problems = e.problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')
     process.stderr.write(`tourniquet: configuration error, nothing done:\n${problems}\n`)
     return undefined
@@ -158,7 +158,7 @@ function trailConfigFrom({ values }: Args): TrailConfig | undefined {
   try {
     return loadTrailConfig({ policy: values.policy, ledger: values.ledger })
   } catch (e) {
-    if (!isConfigurationError(e)) throw e
+    if (!isSettingsError(e)) throw e
     const problems = e.problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')
     process.stderr.write(`tourniquet: configuration error, nothing done:\n${problems}\n`)
     return undefined

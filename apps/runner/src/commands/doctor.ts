@@ -9,10 +9,8 @@
  */
 import type { Writable } from 'node:stream'
 import {
-  apiAvailable,
   type Credential,
   createTokenProvider,
-  GRAPH_API_NAMES,
   type GraphClient,
   isAuthError,
   isConfigError,
@@ -20,6 +18,8 @@ import {
   isTourniquetError,
 } from '@tourniquet/core'
 import {
+  API_NAMES,
+  apiAvailable,
   apiNeeds,
   isPolicyError,
   loadPolicyFile,
@@ -160,7 +160,7 @@ function cloudLines(policy: Policy, config: RunnerConfig): CheckLine[] {
     lines.push({
       status: need.otherRoute ? 'note' : 'missing',
       check: 'cloud',
-      detail: `${GRAPH_API_NAMES[need.api]} is not offered in the '${config.cloud}' cloud; needed for ${need.why}`,
+      detail: `${API_NAMES[need.api]} is not offered in the '${config.cloud}' cloud; needed for ${need.why}`,
       fix: need.otherRoute
         ? 'those steps are skipped with this reason; the other users are still acted on'
         : 'the policy cannot run in this cloud as written',

@@ -9,6 +9,7 @@ import { runJob } from './commands/run.js'
 import { loadConfig, loadTrailConfig, type RunnerConfig, type TrailConfig } from './env.js'
 import { isSettingsError } from './errors.js'
 import { EXIT } from './exit.js'
+import { settingsHelp } from './settings.js'
 
 const HELP = `tourniquet: contain compromised identities by policy (Microsoft Entra ID, Defender for Identity)
 
@@ -36,10 +37,7 @@ usage:
   tourniquet demo [--scenario NAME]
                                  plan and apply against a built-in fake tenant (no Azure needed)
 
-settings (environment): AZURE_TENANT_ID, AZURE_CLIENT_ID, and AZURE_CLIENT_SECRET or
-AZURE_CLIENT_CERTIFICATE_PATH or TOURNIQUET_AUTH=managed-identity; TOURNIQUET_CLOUD, AZURE_AUTHORITY_HOST,
-TOURNIQUET_GRAPH_URL, TOURNIQUET_POLICY, TOURNIQUET_MODE, TOURNIQUET_LEDGER, TOURNIQUET_REPORT,
-TOURNIQUET_MAX_RUNTIME, TOURNIQUET_CONCURRENCY, TOURNIQUET_DEFENDER_RPS. See the README.
+${settingsHelp()}
 
 exit codes: 0 ok or plan only, 1 some steps failed, 2 configuration/policy/authentication error,
 3 a guardrail refused the run.

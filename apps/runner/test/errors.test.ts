@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { AuthError, DeadlineError } from '@tourniquet/core'
 import { generateTenant } from '@tourniquet/mock-graph'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ConfigurationError, isRunnerError, LedgerCorruptError, NoOutcomeError } from '../src/errors.js'
+import { isRunnerError, LedgerCorruptError, NoOutcomeError, SettingsError } from '../src/errors.js'
 import { EXIT } from '../src/exit.js'
 import { failureMessage, failureOf } from '../src/failures.js'
 import { FileLedger } from '../src/ledger/fileLedger.js'
@@ -11,7 +11,7 @@ import { InProcessTenant } from './support/tenant.js'
 
 describe('runner errors: one base, stable codes, one code -> ending table', () => {
   it('each runner error carries its code; the guard checks the brand and a known code, not instanceof', () => {
-    expect(new ConfigurationError([{ variable: 'X', message: 'bad' }]).code).toBe('TQ_RUNNER_CONFIG')
+    expect(new SettingsError([{ variable: 'X', message: 'bad' }]).code).toBe('TQ_RUNNER_CONFIG')
     expect(new LedgerCorruptError('l.jsonl', 3).code).toBe('TQ_RUNNER_LEDGER_CORRUPT')
     expect(new NoOutcomeError('user').code).toBe('TQ_RUNNER_NO_OUTCOME')
     const brand = Symbol.for('tourniquet.runner.error')
@@ -22,9 +22,7 @@ describe('runner errors: one base, stable codes, one code -> ending table', () =
   })
 
   it('configuration and authentication end with exit 2, anything else fails the run with exit 1', () => {
-    const config = failureOf(
-      new ConfigurationError([{ variable: 'AZURE_CLIENT_CERTIFICATE_PATH', message: 'x' }]),
-    )
+    const config = failureOf(new SettingsError([{ variable: 'AZURE_CLIENT_CERTIFICATE_PATH', message: 'x' }]))
     expect(config).toMatchObject({ kind: 'configuration', exitCode: EXIT.configuration })
     const auth = failureOf(new AuthError('expired', { aadsts: 'AADSTS7000222', advice: 'rotate it' }))
     expect(auth).toMatchObject({ kind: 'authentication', exitCode: EXIT.configuration })

@@ -8,8 +8,8 @@ import * as managedidentity from '@pulumi/azure-native/managedidentity/index.js'
 import * as resources from '@pulumi/azure-native/resources/index.js'
 import * as azuread from '@pulumi/azuread'
 import * as pulumi from '@pulumi/pulumi'
-import { parsePolicy, permissionReport } from '@tourniquet/policy'
-import { assertCloudOffers, CLOUDS, permissionsIn } from './clouds.js'
+import { parsePolicy, permissionReport, permissionsIn } from '@tourniquet/policy'
+import { assertCloudFits, CLOUDS } from './clouds.js'
 import { AuditWorkbook } from './components/auditWorkbook.js'
 import {
   BLOB_LOG_CATEGORIES,
@@ -68,10 +68,10 @@ export function createStack({
   // The same parser and the same permission derivation as the runner and CI: a policy that does not
   // validate fails the preview with file, line and path.
   const policy = parsePolicy(policyText, policyFile)
-  assertCloudOffers(settings.cloud, policy)
+  assertCloudFits(policy, settings.cloud)
   // Permissions of an API the cloud lacks are not granted: the job skips those routes with the reason.
   const full = permissionReport(policy)
-  const report = { ...full, permissions: permissionsIn(settings.cloud, full.permissions) }
+  const report = { ...full, permissions: permissionsIn(full.permissions, settings.cloud) }
   const stack = pulumi.getStack()
   const prefix = settings.namePrefix
   const cloud = CLOUDS[settings.cloud]

@@ -1,6 +1,6 @@
-import { parsePolicy, requiredPermissions } from '@tourniquet/policy'
+import { parsePolicy, permissionsIn, requiredPermissions } from '@tourniquet/policy'
 import { describe, expect, it } from 'vitest'
-import { CLOUDS, missingApis, permissionsIn } from '../src/clouds.js'
+import { CLOUDS, missingApis } from '../src/clouds.js'
 import { parseSettings } from '../src/settings.js'
 import { checkTenants } from '../src/tenants.js'
 import { base, CLOUD_ONLY, deploy, POLICY } from './deploy.js'
@@ -22,26 +22,26 @@ describe('national clouds', () => {
     const synced = parsePolicy(
       'version: 1\nlookback: PT12H\nrules:\n  - name: synced\n    when: { synced: true }\n    then: [disable]\n',
     )
-    expect(missingApis('global', synced)).toEqual([])
-    expect(missingApis('usgov', synced)).toEqual([
-      "Defender for Identity (identityAccounts, invokeAction), needed for rule 'synced': disable of users synced from on-premises AD",
+    expect(missingApis(synced, 'global')).toEqual([])
+    expect(missingApis(synced, 'usgov')).toEqual([
+      "Defender for Identity (security/identities/identityAccounts, invokeAction), needed for rule 'synced': disable of users synced from on-premises AD",
     ])
-    expect(missingApis('china', parsePolicy(CLOUD_ONLY))[0]).toMatch(/^Entra ID Protection/)
+    expect(missingApis(parsePolicy(CLOUD_ONLY), 'china')[0]).toMatch(/^Entra ID Protection/)
     // The example policy reaches synced users through Defender for Identity and cloud users through
     // Entra: in US Government it runs (the job skips the synced users with the reason).
-    expect(missingApis('usgov', parsePolicy(POLICY))).toEqual([])
+    expect(missingApis(parsePolicy(POLICY), 'usgov')).toEqual([])
   })
 
   it('the workload-identity APIs: global and US Government, not China', () => {
     const workload = parsePolicy(
       `${CLOUD_ONLY}servicePrincipals:\n  rules:\n    - name: r\n      when: {}\n      then: [disable]\n`,
     )
-    expect(missingApis('usgov', workload)).toEqual([])
-    expect(missingApis('china', workload)).toContain(
+    expect(missingApis(workload, 'usgov')).toEqual([])
+    expect(missingApis(workload, 'china')).toContain(
       'Entra ID Protection for workload identities (riskyServicePrincipals, servicePrincipalRiskDetections), needed for reading risky service principals and their detections (servicePrincipals rules)',
     )
     expect(
-      permissionsIn('china', ['IdentityRiskyServicePrincipal.Read.All', 'Application.Read.All']),
+      permissionsIn(['IdentityRiskyServicePrincipal.Read.All', 'Application.Read.All'], 'china'),
     ).toEqual(['Application.Read.All'])
   })
 
@@ -63,7 +63,7 @@ describe('national clouds', () => {
       },
     )
     expect(d.outputs.grantedPermissions).toEqual(
-      permissionsIn('usgovdod', requiredPermissions(parsePolicy(POLICY))),
+      permissionsIn(requiredPermissions(parsePolicy(POLICY)), 'usgovdod'),
     )
     expect(d.outputs.grantedPermissions.some((p) => p.startsWith('SecurityIdentities'))).toBe(false)
     expect(d.outputs.grantedPermissions).toContain('User.EnableDisableAccount.All')

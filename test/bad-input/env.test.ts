@@ -1,4 +1,4 @@
-import { ConfigurationError, loadConfig } from '@tourniquet/runner'
+import { loadConfig, SettingsError } from '@tourniquet/runner'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 
@@ -18,7 +18,7 @@ const VARS = [
   'TOURNIQUET_IDENTITY_PROTECTION_RPS',
 ]
 
-describe('bad environment values: a ConfigurationError naming the variables, never a crash', () => {
+describe('bad environment values: a SettingsError naming the variables, never a crash', () => {
   it('any combination of values', () => {
     const value = fc.oneof(
       fc.string({ maxLength: 30 }),
@@ -42,8 +42,8 @@ describe('bad environment values: a ConfigurationError naming the variables, nev
         try {
           loadConfig({}, env)
         } catch (e) {
-          expect(e, `not a ConfigurationError: ${(e as Error)?.stack}`).toBeInstanceOf(ConfigurationError)
-          for (const p of (e as ConfigurationError).problems) {
+          expect(e, `not a SettingsError: ${(e as Error)?.stack}`).toBeInstanceOf(SettingsError)
+          for (const p of (e as SettingsError).problems) {
             expect(VARS).toContain(p.variable)
             expect(p.message.length).toBeGreaterThan(0)
           }

@@ -1,22 +1,16 @@
 /**
- * The only module that reads process.env. Settings are validated once, at start-up, into a typed
- * object; command-line flags override them. A bad or missing setting is a ConfigurationError that
- * names the variable and what was expected (exit 2, before any request is sent).
+ * The only module that reads process.env. It folds over the settings table (settings.ts): each
+ * row's text, a flag's when one overrides it, becomes a value or a problem; then the rules across
+ * rows (exactly one credential, a key per notification target) are checked. Every problem is
+ * reported at once, in the table's order, as a SettingsError that names the variable (exit 2,
+ * before any request is sent).
  */
 
-import {
-  CLOUD_NAMES,
-  type CloudName,
-  isConfigError,
-  isLoopbackHost,
-  redactText,
-  registerSecret,
-  validateOrigin,
-} from '@tourniquet/core'
-import { parseDuration } from '@tourniquet/policy'
-import { type ConfigProblem, ConfigurationError } from './errors.js'
+import { type CloudName, redactText, registerSecret } from '@tourniquet/core'
+import { type SettingProblem, SettingsError } from './errors.js'
 import type { NotifySettings } from './outputs/notify/send.js'
 import { type NotifyTarget, parseTarget } from './outputs/notify/targets.js'
+import { NOT_SHOWN, SETTING_NAMES, SETTINGS, type Setting, type SettingName, settingOf } from './settings.js'
 
 export type CredentialConfig =
   | { kind: 'secret'; secret: string }
@@ -100,76 +94,113 @@ export interface ConfigOverrides {
 type Env = Record<string, string | undefined>
 
 const GUIDISH = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const TENANT = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[a-z0-9-]+(\.[a-z0-9-]+)+)$/i
 
-/** The environment as read so far: values trimmed (empty is unset), and every problem found. */
-class EnvReader {
-  readonly problems: ConfigProblem[] = []
-  constructor(private readonly env: Env) {}
+const APP_ID_MISSING = 'is not set; expected the application (client) id of the app registration'
 
+/** Where each variable sits in the table: problems are reported in that order. */
+const rowOf = (variable: string): number => {
+  const name = settingOf(variable)
+  return name === undefined ? SETTING_NAMES.length : SETTING_NAMES.indexOf(name)
+}
+
+// A row without a parse keeps its text.
+type Value<K extends SettingName> =
+  (typeof SETTINGS)[K] extends Setting<infer T> ? (unknown extends T ? string : T) : never
+
+/** The environment read through the table: values by variable, and every problem found. */
+class Reading {
+  readonly problems: SettingProblem[] = []
+  private readonly values = new Map<SettingName, unknown>()
+
+  constructor(
+    private readonly env: Env,
+    overrides: ConfigOverrides,
+    rows: readonly SettingName[],
+  ) {
+    const flags: Partial<Record<SettingName, string | undefined>> = {
+      TOURNIQUET_POLICY: overrides.policy,
+      TOURNIQUET_MODE: overrides.mode,
+      TOURNIQUET_LEDGER: overrides.ledger,
+      TOURNIQUET_REPORT: overrides.report,
+    }
+    for (const name of rows) {
+      const row: Setting<unknown> = SETTINGS[name]
+      const text = flags[name] ?? this.get(name) ?? row.fallback
+      if (text === undefined) continue
+      const parsed = row.parse === undefined ? { value: text } : row.parse(text)
+      if ('value' in parsed) this.values.set(name, parsed.value)
+      else this.problem(name, parsed.problem)
+    }
+  }
+
+  /** A variable's text: trimmed, and empty is unset. */
   get(name: string): string | undefined {
     const v = this.env[name]?.trim()
     return v === undefined || v === '' ? undefined : v
   }
 
-  required(name: string, what: string): string {
-    const v = this.get(name)
-    if (v === undefined) this.problem(name, `is not set; expected ${what}`)
-    return v ?? ''
+  /** A setting's value; undefined when it is unset without a fallback, or its text was refused. */
+  value<K extends SettingName>(name: K): Value<K> | undefined {
+    return this.values.get(name) as Value<K> | undefined
+  }
+
+  /** A setting with a fallback, after check(): it has a value. */
+  known<K extends SettingName>(name: K): Value<K> {
+    if (!this.values.has(name)) throw new Error(`${name} has no value`)
+    return this.values.get(name) as Value<K>
   }
 
   problem(variable: string, message: string): void {
     this.problems.push({ variable, message })
   }
+
+  /** Throws every problem, in the table's order, or returns when there are none. */
+  check(): void {
+    if (this.problems.length === 0) return
+    const ordered = this.problems
+      .map((p, i) => ({ p, i }))
+      .sort((a, b) => rowOf(a.p.variable) - rowOf(b.p.variable) || a.i - b.i)
+      .map(({ p }) => ({ ...p, message: redactText(p.message) }))
+    throw new SettingsError(ordered)
+  }
 }
 
-/**
- * Said instead of quoting the tenant, client id or auth mode: a client secret pasted into one of
- * them is the likely mistake, and an error line ends up in the job's logs.
- */
-const NOT_SHOWN = '(value not shown: it sits next to the credentials)'
-
-const APP_ID_MISSING = 'is not set; expected the application (client) id of the app registration'
+const ALL_ROWS: readonly SettingName[] = SETTING_NAMES
 
 /** Reads the remediation job's settings; `env` defaults to the process environment. */
 export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.env): RunnerConfig {
-  const r = new EnvReader(env)
-  // Read in this order: problems are reported in it.
-  const tenantId = readTenant(r)
+  const r = new Reading(env, overrides, ALL_ROWS)
+  // Messages never quote credential-adjacent values (NOT_SHOWN); the rest pass through the
+  // sanitizer, which knows the secrets and the shape of any Entra secret.
+  registerSecret(r.value('AZURE_CLIENT_SECRET'))
+  registerSecret(r.value('TOURNIQUET_NOTIFY_SECRET'))
+  const tenantId = r.value('AZURE_TENANT_ID') ?? ''
+  if (r.get('AZURE_TENANT_ID') === undefined)
+    r.problem('AZURE_TENANT_ID', 'is not set; expected the directory (tenant) id or its primary domain')
   const { credential, clientId } = readCredential(r)
-  const cloud = readCloud(r)
-  const authorityHost = readOrigin(r, 'AZURE_AUTHORITY_HOST')
-  const graphRoot = readOrigin(r, 'TOURNIQUET_GRAPH_URL')
-  const mode = readMode(r, overrides)
-  const ledger = readLedger(r, overrides)
-  const maxRuntimeMs = readRuntime(r)
-  const budgets = readBudgets(r)
   const notify = readNotify(r)
-  const watch = readWatch(r)
-  const collection = readCollection(r)
-  // Messages never quote credential-adjacent values (see NOT_SHOWN); the rest still pass through the
-  // sanitizer, which knows the client secret and the shape of any Entra secret.
-  registerSecret(r.get('AZURE_CLIENT_SECRET'))
-  if (r.problems.length > 0)
-    throw new ConfigurationError(r.problems.map((p) => ({ ...p, message: redactText(p.message) })))
+  r.check()
   return {
     tenantId,
     clientId,
     credential,
-    cloud,
-    authorityHost,
-    graphRoot,
-    policyPath: overrides.policy ?? r.get('TOURNIQUET_POLICY') ?? 'policy.yaml',
-    mode,
-    ledger,
-    reportPath: overrides.report ?? r.get('TOURNIQUET_REPORT'),
-    maxRuntimeMs,
-    ...budgets,
+    cloud: r.known('TOURNIQUET_CLOUD'),
+    authorityHost: r.value('AZURE_AUTHORITY_HOST'),
+    graphRoot: r.value('TOURNIQUET_GRAPH_URL'),
+    policyPath: r.known('TOURNIQUET_POLICY'),
+    mode: r.known('TOURNIQUET_MODE'),
+    ledger: r.known('TOURNIQUET_LEDGER'),
+    reportPath: r.value('TOURNIQUET_REPORT'),
+    maxRuntimeMs: r.known('TOURNIQUET_MAX_RUNTIME'),
+    concurrency: r.known('TOURNIQUET_CONCURRENCY'),
+    identityProtectionRps: r.known('TOURNIQUET_IDENTITY_PROTECTION_RPS'),
+    directoryWriteRps: r.known('TOURNIQUET_DIRECTORY_WRITE_RPS'),
+    defenderRps: r.known('TOURNIQUET_DEFENDER_RPS'),
     notify,
-    watch,
-    collection,
-    decisions: r.get('TOURNIQUET_DECISIONS'),
-    managedIdentityClientId: r.get('TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID'),
+    watch: { intervalMs: r.known('TOURNIQUET_WATCH_INTERVAL'), share: r.known('TOURNIQUET_WATCH_SHARE') },
+    collection: readCollection(r),
+    decisions: r.value('TOURNIQUET_DECISIONS'),
+    managedIdentityClientId: r.value('TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID'),
   }
 }
 
@@ -186,43 +217,33 @@ export interface TrailConfig {
   tenantId: string | undefined
 }
 
+const TRAIL_ROWS: readonly SettingName[] = [
+  'AZURE_TENANT_ID',
+  'TOURNIQUET_LEDGER',
+  'TOURNIQUET_DECISIONS',
+  'TOURNIQUET_POLICY',
+]
+
 /** Reads the trail commands' settings; `env` defaults to the process environment. */
 export function loadTrailConfig(overrides: ConfigOverrides = {}, env: Env = process.env): TrailConfig {
-  const r = new EnvReader(env)
-  const tenantId = r.get('AZURE_TENANT_ID')
-  if (tenantId !== undefined && !TENANT.test(tenantId))
-    r.problem('AZURE_TENANT_ID', `is not a tenant id (GUID) or domain ${NOT_SHOWN}`)
-  const ledger = readLedger(r, overrides)
-  if (r.problems.length > 0)
-    throw new ConfigurationError(r.problems.map((p) => ({ ...p, message: redactText(p.message) })))
+  const r = new Reading(env, overrides, TRAIL_ROWS)
+  r.check()
   return {
-    ledger,
-    decisions: r.get('TOURNIQUET_DECISIONS'),
-    policyPath: overrides.policy ?? r.get('TOURNIQUET_POLICY') ?? 'policy.yaml',
-    tenantId,
+    ledger: r.known('TOURNIQUET_LEDGER'),
+    decisions: r.value('TOURNIQUET_DECISIONS'),
+    policyPath: r.known('TOURNIQUET_POLICY'),
+    tenantId: r.value('AZURE_TENANT_ID'),
   }
-}
-
-function readTenant(r: EnvReader): string {
-  const tenantId = r.required('AZURE_TENANT_ID', 'the directory (tenant) id or its primary domain')
-  if (tenantId !== '' && !TENANT.test(tenantId))
-    r.problem('AZURE_TENANT_ID', `is not a tenant id (GUID) or domain ${NOT_SHOWN}`)
-  return tenantId
 }
 
 /** The credential and the client id it goes with (for managed identity, the identity's own). */
-function readCredential(r: EnvReader): { credential: CredentialConfig; clientId: string } {
-  const auth = r.get('TOURNIQUET_AUTH')
-  const clientId = r.get('AZURE_CLIENT_ID') ?? ''
-  if (auth === undefined) return { credential: readAppCredential(r, clientId), clientId }
-  if (auth !== 'managed-identity' && auth !== 'federated') {
-    r.problem(
-      'TOURNIQUET_AUTH',
-      `is not supported ${NOT_SHOWN}; expected managed-identity or federated (or leave it unset to use AZURE_CLIENT_SECRET / AZURE_CLIENT_CERTIFICATE_PATH)`,
-    )
-    return { credential: { kind: 'secret', secret: '' }, clientId }
-  }
-  if (r.get('AZURE_CLIENT_SECRET') !== undefined || r.get('AZURE_CLIENT_CERTIFICATE_PATH') !== undefined)
+function readCredential(r: Reading): { credential: CredentialConfig; clientId: string } {
+  const auth = r.value('TOURNIQUET_AUTH')
+  const clientId = r.value('AZURE_CLIENT_ID') ?? ''
+  if (r.get('TOURNIQUET_AUTH') === undefined) return { credential: readAppCredential(r, clientId), clientId }
+  // Refused (reported by the table): no credential is checked against it.
+  if (auth === undefined) return { credential: { kind: 'secret', secret: '' }, clientId }
+  if (r.value('AZURE_CLIENT_SECRET') !== undefined || r.value('AZURE_CLIENT_CERTIFICATE_PATH') !== undefined)
     r.problem(
       'TOURNIQUET_AUTH',
       `${auth} takes no AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH; unset them`,
@@ -236,17 +257,17 @@ function readCredential(r: EnvReader): { credential: CredentialConfig; clientId:
   }
   // The app (AZURE_CLIENT_ID) trusts the job's managed identity through a federated credential.
   if (clientId === '') r.problem('AZURE_CLIENT_ID', APP_ID_MISSING)
-  const managedIdentityClientId = r.get('TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID')
+  const managedIdentityClientId = r.value('TOURNIQUET_MANAGED_IDENTITY_CLIENT_ID')
   return { credential: { kind: 'federated', managedIdentityClientId }, clientId }
 }
 
 /** An app registration's own credential: a client secret or a certificate, exactly one. */
-function readAppCredential(r: EnvReader, clientId: string): CredentialConfig {
+function readAppCredential(r: Reading, clientId: string): CredentialConfig {
   if (clientId === '') r.problem('AZURE_CLIENT_ID', APP_ID_MISSING)
   else if (!GUIDISH.test(clientId))
     r.problem('AZURE_CLIENT_ID', `is not an application (client) id (GUID) ${NOT_SHOWN}`)
-  const secret = r.get('AZURE_CLIENT_SECRET')
-  const certPath = r.get('AZURE_CLIENT_CERTIFICATE_PATH')
+  const secret = r.value('AZURE_CLIENT_SECRET')
+  const certPath = r.value('AZURE_CLIENT_CERTIFICATE_PATH')
   if (secret !== undefined && certPath !== undefined)
     r.problem('AZURE_CLIENT_SECRET', 'and AZURE_CLIENT_CERTIFICATE_PATH are both set; set exactly one')
   else if (secret !== undefined) return { kind: 'secret', secret }
@@ -259,58 +280,13 @@ function readAppCredential(r: EnvReader, clientId: string): CredentialConfig {
   return { kind: 'secret', secret: '' }
 }
 
-function readCloud(r: EnvReader): CloudName {
-  const cloud = (r.get('TOURNIQUET_CLOUD') ?? 'global') as CloudName
-  if (!CLOUD_NAMES.includes(cloud))
-    r.problem('TOURNIQUET_CLOUD', `'${cloud}' is not a cloud; expected one of ${CLOUD_NAMES.join(', ')}`)
-  return cloud
-}
-
-function readOrigin(r: EnvReader, name: string): string | undefined {
-  const v = r.get(name)
-  if (v === undefined) return undefined
-  try {
-    return validateOrigin(name, v)
-  } catch (e) {
-    r.problem(name, isConfigError(e) ? e.message.replace(`${name}: `, '') : 'is not a valid URL')
-    return undefined
-  }
-}
-
-function readMode(r: EnvReader, overrides: ConfigOverrides): 'plan' | 'apply' {
-  const mode = overrides.mode ?? r.get('TOURNIQUET_MODE') ?? 'plan'
-  if (mode === 'plan' || mode === 'apply') return mode
-  r.problem('TOURNIQUET_MODE', `'${mode}' is not a mode; expected plan (the default, a dry run) or apply`)
-  return 'plan'
-}
-
-function readLedger(r: EnvReader, overrides: ConfigOverrides): string {
-  const ledger = overrides.ledger ?? r.get('TOURNIQUET_LEDGER') ?? 'tourniquet-ledger.jsonl'
-  if (!/^https?:/i.test(ledger)) return ledger
-  const u = URL.parse(ledger)
-  // Plain http only to a loopback host (Azurite), compared exactly: 127.evil.example is not one.
-  const local = u !== null && isLoopbackHost(u.hostname)
-  const blob =
-    u !== null && (u.protocol === 'https:' || local) && u.pathname.split('/').filter(Boolean).length >= 2
-  // Quoted without its query: a SAS token's signature grants access to the ledger.
-  const shown = u === null ? 'the value' : `'${u.origin}${u.pathname}'`
-  if (!blob)
-    r.problem(
-      'TOURNIQUET_LEDGER',
-      `${shown} is not a blob URL; expected https://<account>.blob.core.windows.net/<container>/<blob> or a file path`,
-    )
-  return ledger
-}
-
-/** Notification targets; each URL (a credential) and the signing key go to the sanitizer at once. */
-function readNotify(r: EnvReader): NotifySettings {
-  const secret = r.get('TOURNIQUET_NOTIFY_SECRET')
-  registerSecret(secret)
-  const entries = (r.get('TOURNIQUET_NOTIFY_URLS') ?? '')
+/** Notification targets; each URL (a credential) and each target's own key go to the sanitizer at once. */
+function readNotify(r: Reading): NotifySettings {
+  const targets: NotifyTarget[] = []
+  const entries = (r.value('TOURNIQUET_NOTIFY_URLS') ?? '')
     .split(',')
     .map((e) => e.trim())
     .filter((e) => e !== '')
-  const targets: NotifyTarget[] = []
   entries.forEach((entry, i) => {
     registerSecret(entry.replace(/^(teams|slack|json):/i, ''))
     const target = parseTarget(entry, i + 1)
@@ -326,90 +302,19 @@ function readNotify(r: EnvReader): NotifySettings {
       )
     else targets.push(key === undefined ? target : { ...target, key })
   })
-  const timeoutText = r.get('TOURNIQUET_NOTIFY_TIMEOUT') ?? 'PT10S'
-  const timeoutMs = parseDuration(timeoutText)
-  if (timeoutMs === undefined || timeoutMs <= 0)
-    r.problem(
-      'TOURNIQUET_NOTIFY_TIMEOUT',
-      `'${timeoutText}' is not an ISO 8601 duration; expected e.g. PT10S`,
-    )
-  return { targets, secret, timeoutMs: timeoutMs ?? 10_000 }
-}
-
-function readWatch(r: EnvReader): RunnerConfig['watch'] {
-  const intervalText = r.get('TOURNIQUET_WATCH_INTERVAL') ?? 'PT15S'
-  const intervalMs = parseDuration(intervalText)
-  if (intervalMs === undefined || intervalMs < 1_000)
-    r.problem(
-      'TOURNIQUET_WATCH_INTERVAL',
-      `'${intervalText}' is not an ISO 8601 duration of at least PT1S; expected e.g. PT15S`,
-    )
-  const shareText = r.get('TOURNIQUET_WATCH_SHARE') ?? '0.2'
-  const share = Number(shareText)
-  if (!Number.isFinite(share) || share <= 0 || share > 1)
-    r.problem(
-      'TOURNIQUET_WATCH_SHARE',
-      `'${shareText}' is not a share between 0 and 1 of Identity Protection's 1 request/s`,
-    )
-  return { intervalMs: intervalMs ?? 15_000, share }
-}
-
-function readCollection(r: EnvReader): RunnerConfig['collection'] {
-  const mode = r.get('TOURNIQUET_COLLECTION') ?? 'incremental'
-  if (mode !== 'incremental' && mode !== 'full')
-    r.problem(
-      'TOURNIQUET_COLLECTION',
-      `'${mode}' is not a collection mode; expected incremental (what changed since the last run) or full (the whole lookback every run)`,
-    )
-  const duration = (name: string, fallback: string, example: string): number => {
-    const text = r.get(name) ?? fallback
-    const ms = parseDuration(text)
-    if (ms === undefined) r.problem(name, `'${text}' is not an ISO 8601 duration; expected e.g. ${example}`)
-    return ms ?? 0
-  }
-  const overlapMs = duration('TOURNIQUET_OVERLAP', 'PT10M', 'PT10M')
-  const reconcileEveryMs = duration('TOURNIQUET_RECONCILE_EVERY', 'PT24H', 'PT24H')
-  const location = r.get('TOURNIQUET_EVIDENCE')
   return {
-    mode: mode === 'full' ? 'full' : 'incremental',
-    overlapMs,
-    reconcileEveryMs,
+    targets,
+    secret: r.value('TOURNIQUET_NOTIFY_SECRET'),
+    timeoutMs: r.known('TOURNIQUET_NOTIFY_TIMEOUT'),
+  }
+}
+
+function readCollection(r: Reading): RunnerConfig['collection'] {
+  const location = r.value('TOURNIQUET_EVIDENCE')
+  return {
+    mode: r.known('TOURNIQUET_COLLECTION'),
+    overlapMs: r.known('TOURNIQUET_OVERLAP'),
+    reconcileEveryMs: r.known('TOURNIQUET_RECONCILE_EVERY'),
     ...(location ? { location } : {}),
   }
-}
-
-function readRuntime(r: EnvReader): number {
-  const text = r.get('TOURNIQUET_MAX_RUNTIME') ?? 'PT20M'
-  const ms = parseDuration(text)
-  if (ms === undefined)
-    r.problem('TOURNIQUET_MAX_RUNTIME', `'${text}' is not an ISO 8601 duration; expected e.g. PT20M`)
-  return ms ?? 0
-}
-
-function readBudgets(
-  r: EnvReader,
-): Pick<RunnerConfig, 'concurrency' | 'identityProtectionRps' | 'directoryWriteRps' | 'defenderRps'> {
-  const concurrencyText = r.get('TOURNIQUET_CONCURRENCY') ?? '4'
-  const concurrency = Number(concurrencyText)
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32)
-    r.problem('TOURNIQUET_CONCURRENCY', `'${concurrencyText}' is not a whole number from 1 to 32`)
-  const rpsText = r.get('TOURNIQUET_IDENTITY_PROTECTION_RPS') ?? '0.95'
-  const identityProtectionRps = Number(rpsText)
-  if (!Number.isFinite(identityProtectionRps) || identityProtectionRps <= 0)
-    r.problem(
-      'TOURNIQUET_IDENTITY_PROTECTION_RPS',
-      `'${rpsText}' is not a positive number of requests per second (Graph allows 1 per tenant)`,
-    )
-  const writeText = r.get('TOURNIQUET_DIRECTORY_WRITE_RPS') ?? '20'
-  const directoryWriteRps = Number(writeText)
-  if (!Number.isFinite(directoryWriteRps) || directoryWriteRps <= 0)
-    r.problem(
-      'TOURNIQUET_DIRECTORY_WRITE_RPS',
-      `'${writeText}' is not a positive number of writes per second`,
-    )
-  const defenderText = r.get('TOURNIQUET_DEFENDER_RPS') ?? '10'
-  const defenderRps = Number(defenderText)
-  if (!Number.isFinite(defenderRps) || defenderRps <= 0)
-    r.problem('TOURNIQUET_DEFENDER_RPS', `'${defenderText}' is not a positive number of requests per second`)
-  return { concurrency, identityProtectionRps, directoryWriteRps, defenderRps }
 }

@@ -38,20 +38,20 @@ export const isRunnerError = (e: unknown): e is RunnerError =>
   BRAND in e &&
   (RUNNER_ERROR_CODES as readonly unknown[]).includes((e as { code?: unknown }).code)
 
-export interface ConfigProblem {
+export interface SettingProblem {
   variable: string
   message: string
 }
 
 /** A setting that is missing, malformed or unusable (a certificate file that cannot be read): exit 2. */
-export class ConfigurationError extends RunnerError {
-  constructor(readonly problems: ConfigProblem[]) {
+export class SettingsError extends RunnerError {
+  constructor(readonly problems: SettingProblem[]) {
     super('TQ_RUNNER_CONFIG', problems.map((p) => `${p.variable}: ${p.message}`).join('\n'))
-    this.name = 'ConfigurationError'
+    this.name = 'SettingsError'
   }
 }
 
-export const isConfigurationError = (e: unknown): e is ConfigurationError =>
+export const isSettingsError = (e: unknown): e is SettingsError =>
   isRunnerError(e) && e.code === 'TQ_RUNNER_CONFIG' && Array.isArray((e as { problems?: unknown }).problems)
 
 /**

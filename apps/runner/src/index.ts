@@ -18,14 +18,14 @@ export { CALL_OUTCOMES, LEDGER_OUTCOMES, SETTLED_STATUSES, STEP_STATUSES } from 
 export { verifyEffects } from './engine/verify.js'
 export type { ConfigOverrides, CredentialConfig, RunnerConfig } from './env.js'
 export { loadConfig } from './env.js'
-export type { ConfigProblem, RunnerErrorCode } from './errors.js'
+export type { RunnerErrorCode, SettingProblem } from './errors.js'
 export {
-  ConfigurationError,
   isRunnerError,
   LedgerCorruptError,
   NoOutcomeError,
   RUNNER_ERROR_CODES,
   RunnerError,
+  SettingsError,
 } from './errors.js'
 export type { EvidenceState } from './evidence/state.js'
 export type { EvidenceStore, Loaded } from './evidence/store.js'
@@ -38,6 +38,8 @@ export type { Ledger, LedgerEntry } from './ledger/ledger.js'
 export { latestByKey, ledgerKey } from './ledger/ledger.js'
 export type { StepRecord, Summary } from './outputs/audit.js'
 export { Audit, stepRecord } from './outputs/audit.js'
+export type { Audience, Setting, SettingName } from './settings.js'
+export { SETTING_NAMES, SETTINGS, settingOf } from './settings.js'
 export type { BlobClients } from './stores/blobClients.js'
 export { blobClients } from './stores/blobClients.js'
 export { BlobTextStore } from './stores/blobStore.js'

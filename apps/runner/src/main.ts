@@ -7,8 +7,9 @@ import { parseArgs } from 'node:util'
 import { formatPolicyTestReport, isPolicyError, policyJsonSchema, runPolicyTests } from '@tourniquet/policy'
 import { runJob } from './commands/run.js'
 import { loadConfig, loadTrailConfig, type RunnerConfig, type TrailConfig } from './env.js'
-import { isConfigurationError } from './errors.js'
+import { isSettingsError } from './errors.js'
 import { EXIT } from './exit.js'
+import { settingsHelp } from './settings.js'
 
 const HELP = `tourniquet: contain compromised identities by policy (Microsoft Entra ID, Defender for Identity)
 
@@ -36,10 +37,7 @@ usage:
   tourniquet demo [--scenario NAME]
                                  plan and apply against a built-in fake tenant (no Azure needed)
 
-settings (environment): AZURE_TENANT_ID, AZURE_CLIENT_ID, and AZURE_CLIENT_SECRET or
-AZURE_CLIENT_CERTIFICATE_PATH or TOURNIQUET_AUTH=managed-identity; TOURNIQUET_CLOUD, AZURE_AUTHORITY_HOST,
-TOURNIQUET_GRAPH_URL, TOURNIQUET_POLICY, TOURNIQUET_MODE, TOURNIQUET_LEDGER, TOURNIQUET_REPORT,
-TOURNIQUET_MAX_RUNTIME, TOURNIQUET_CONCURRENCY, TOURNIQUET_DEFENDER_RPS. See the README.
+${settingsHelp()}
 
 exit codes: 0 ok or plan only, 1 some steps failed, 2 configuration/policy/authentication error,
 3 a guardrail refused the run.
@@ -143,7 +141,7 @@ function configFrom({ values }: Args): RunnerConfig | undefined {
       mode: values.apply ? 'apply' : undefined,
     })
   } catch (e) {
-    if (!isConfigurationError(e)) throw e
+    if (!isSettingsError(e)) throw e
     const problems = e.problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')
     process.stderr.write(`tourniquet: configuration error, nothing done:\n${problems}\n`)
     return undefined
@@ -158,7 +156,7 @@ function trailConfigFrom({ values }: Args): TrailConfig | undefined {
   try {
     return loadTrailConfig({ policy: values.policy, ledger: values.ledger })
   } catch (e) {
-    if (!isConfigurationError(e)) throw e
+    if (!isSettingsError(e)) throw e
     const problems = e.problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')
     process.stderr.write(`tourniquet: configuration error, nothing done:\n${problems}\n`)
     return undefined

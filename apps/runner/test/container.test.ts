@@ -66,6 +66,15 @@ describe('container bundle', () => {
     expect(stdout).toMatch(/^tourniquet: contain compromised identities/)
   })
 
+  it('the image build installs with no install scripts and builds on the base image Node, not the node package', async () => {
+    const dockerfile = await readFile(join(RUNNER, 'Dockerfile'), 'utf8')
+    const build = dockerfile.slice(0, dockerfile.lastIndexOf('FROM '))
+    const installs = [...build.matchAll(/^RUN (pnpm install[^\\\n]*)/gm)].map((m) => m[1]?.trim())
+    expect(installs).toEqual(['pnpm install --frozen-lockfile --ignore-scripts'])
+    // The node package's shim points at a binary its (skipped) preinstall would have downloaded.
+    expect(build).toMatch(/&& rm -f node_modules\/\.bin\/node \\\n && pnpm turbo run build/)
+  })
+
   it('the Dockerfile copies that bundle alone, writes its compile cache, and runs it as a non-root user on Node 24', async () => {
     const dockerfile = await readFile(join(RUNNER, 'Dockerfile'), 'utf8')
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-slim@sha256:[0-9a-f]{64}$/m)

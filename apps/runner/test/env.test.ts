@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigurationError, loadConfig } from '../src/index.js'
+import { loadConfig, SettingsError } from '../src/index.js'
 
 const BASE = {
   AZURE_TENANT_ID: '72f988bf-0000-4000-a000-000000000001',
@@ -11,7 +11,7 @@ function problems(env: Record<string, string | undefined>): Array<{ variable: st
   try {
     loadConfig({}, env)
   } catch (e) {
-    if (e instanceof ConfigurationError) return e.problems
+    if (e instanceof SettingsError) return e.problems
     throw e
   }
   throw new Error('expected a configuration error')

@@ -6,6 +6,8 @@
  */
 import type * as managedidentity from '@pulumi/azure-native/managedidentity/index.js'
 import type * as pulumi from '@pulumi/pulumi'
+// Types only (erased at build): the runner's settings table names every variable this environment sets.
+import type { SettingName } from '@tourniquet/runner'
 import type { Settings } from '../settings.js'
 
 /** Where the image comes from when the registry is private. */
@@ -64,7 +66,8 @@ type Secret = {
   identity?: pulumi.Input<string>
   value?: string
 }
-type Env = { name: string; value?: pulumi.Input<string>; secretRef?: string }
+/** A variable of the runner's environment: the compiler holds its name to the runner's settings table. */
+type Env = { name: SettingName; value?: pulumi.Input<string>; secretRef?: string }
 
 export interface RunnerContainer {
   secrets: Secret[]

@@ -26,11 +26,9 @@ export {
 } from './errors.js'
 /* Auth and clouds */
 export type { Credential } from './internal/auth/msal.js'
-export type { CloudName, GraphApi } from './internal/clouds.js'
+export type { CloudName } from './internal/clouds.js'
 export {
-  apiAvailable,
   CLOUD_NAMES,
-  GRAPH_API_NAMES,
   isLoopbackHost,
   TOKEN_EXCHANGE_AUDIENCE,
   validateOrigin,

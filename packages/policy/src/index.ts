@@ -14,6 +14,9 @@ export {
   runCase,
   runCaseFile,
 } from './cases.js'
+export type { CloudGap, CloudName } from './clouds.js'
+/* National clouds */
+export { API_AVAILABILITY, API_NAMES, apiAvailable, CLOUD_NAMES, cloudGaps, permissionsIn } from './clouds.js'
 export { formatDuration, parseDuration } from './duration.js'
 export type { PolicyIssue } from './errors.js'
 /* Errors */

@@ -10,7 +10,7 @@
  */
 import { type Plan, routeName, type Step } from '@tourniquet/policy'
 import type { RunnerConfig } from '../env.js'
-import { isConfigurationError } from '../errors.js'
+import { isSettingsError } from '../errors.js'
 import { type Audit, type StepRecord, type StepStatus, stepRecord } from '../outputs/audit.js'
 import type { BlobClients } from '../stores/blobClients.js'
 import { type Gate, type Gated, type GateTrails, gate } from './gate.js'
@@ -77,7 +77,7 @@ async function readTrails<S extends Gated>(ctx: PhaseContext<S>): Promise<Read |
     }
   } catch (e) {
     // A setting that cannot work (a blob ledger without TOURNIQUET_DECISIONS) stops the run (exit 2).
-    if (isConfigurationError(e)) throw e
+    if (isSettingsError(e)) throw e
     const message = `the approval trails cannot be read (${(e as Error).message}); no step that needs approval is sent or requested this run`
     ctx.audit.event('warning', { message })
     return { unreadable: message }

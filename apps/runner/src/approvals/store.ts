@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod'
 import type { RunnerConfig } from '../env.js'
-import { ConfigurationError } from '../errors.js'
+import { SettingsError } from '../errors.js'
 import type { BlobClients } from '../stores/blobClients.js'
 import { beside, isRemote } from '../stores/location.js'
 import { openTextStore } from '../stores/open.js'
@@ -51,7 +51,7 @@ export function decisionsLocation(config: Pick<RunnerConfig, 'ledger' | 'decisio
   // Beside a blob ledger they would sit in the container the job may write, and the job could
   // approve its own requests (decision 012): in Azure the decisions need a container of their own.
   if (isRemote(config.ledger))
-    throw new ConfigurationError([
+    throw new SettingsError([
       {
         variable: 'TOURNIQUET_DECISIONS',
         message:

@@ -23,7 +23,7 @@ import { ApproverSignInError, azureCliCredential } from '../approvals/signIn.js'
 import { openTrails } from '../approvals/store.js'
 import { claimsOf } from '../engine/claims.js'
 import type { TrailConfig } from '../env.js'
-import { isConfigurationError } from '../errors.js'
+import { isSettingsError } from '../errors.js'
 import { EXIT } from '../exit.js'
 import { escapeField } from '../outputs/escape.js'
 import { blobClients } from '../stores/blobClients.js'
@@ -67,7 +67,7 @@ async function readOrExplain(
       err.write(`tourniquet: sign-in failed, nothing done: ${e.message}\n`)
       return EXIT.configuration
     }
-    if (!isConfigurationError(e)) throw e
+    if (!isSettingsError(e)) throw e
     err.write(
       `tourniquet: configuration error, nothing done:\n${e.problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}\n`,
     )

@@ -9,10 +9,8 @@
  */
 import type { Writable } from 'node:stream'
 import {
-  apiAvailable,
   type Credential,
   createTokenProvider,
-  GRAPH_API_NAMES,
   type GraphClient,
   isAuthError,
   isConfigError,
@@ -20,6 +18,8 @@ import {
   isTourniquetError,
 } from '@tourniquet/core'
 import {
+  API_NAMES,
+  apiAvailable,
   apiNeeds,
   isPolicyError,
   loadPolicyFile,
@@ -33,8 +33,9 @@ import { besideLedger, openTrails } from '../approvals/store.js'
 import { claimsOf } from '../engine/claims.js'
 import { openSession, type Session } from '../engine/session.js'
 import type { RunnerConfig } from '../env.js'
-import { isConfigurationError } from '../errors.js'
+import { isSettingsError } from '../errors.js'
 import { EXIT } from '../exit.js'
+import { withAdvice } from '../failures.js'
 import type { Ledger } from '../ledger/ledger.js'
 
 export type CheckStatus = 'ok' | 'missing' | 'cannot tell' | 'note'
@@ -161,7 +162,7 @@ function cloudLines(policy: Policy, config: RunnerConfig): CheckLine[] {
     lines.push({
       status: need.otherRoute ? 'note' : 'missing',
       check: 'cloud',
-      detail: `${GRAPH_API_NAMES[need.api]} is not offered in the '${config.cloud}' cloud; needed for ${need.why}`,
+      detail: `${API_NAMES[need.api]} is not offered in the '${config.cloud}' cloud; needed for ${need.why}`,
       fix: need.otherRoute
         ? 'those steps are skipped with this reason; the other users are still acted on'
         : 'the policy cannot run in this cloud as written',
@@ -417,7 +418,7 @@ async function decisionsLine(session: Session, policy: Policy): Promise<CheckLin
       detail: `${trails.decisions.location} is readable (${read.records.length} decision(s))${skipped}`,
     }
   } catch (e) {
-    if (isConfigurationError(e))
+    if (isSettingsError(e))
       return {
         status: 'missing',
         check: 'decisions trail',
@@ -476,7 +477,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
     policy = await loadPolicyFile(config.policyPath)
     credential = await session.credential()
   } catch (e) {
-    if (!isPolicyError(e) && !isConfigurationError(e)) throw e
+    if (!isPolicyError(e) && !isSettingsError(e)) throw e
     err.write(
       `tourniquet doctor: ${isPolicyError(e) ? 'the policy cannot be used' : 'configuration error'}:\n${e.message}\n`,
     )
@@ -490,7 +491,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
     roles = await (options.grantedRoles ?? (() => tokenRoles(config, credential)))()
   } catch (e) {
     if (!isAuthError(e) && !isConfigError(e) && !isTourniquetError(e)) throw e
-    print(out, { status: 'missing', check: 'sign-in', detail: e.message })
+    print(out, { status: 'missing', check: 'sign-in', detail: withAdvice(e) })
     return EXIT.configuration
   }
   const client = await session.graph()

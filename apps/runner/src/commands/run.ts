@@ -23,7 +23,7 @@ import {
 } from '@tourniquet/policy'
 import { type ApprovalPhase, gateApprovals, userSubjects } from '../approvals/phase.js'
 import { type Applied, appliedExitCode, applySteps, verifyOptions } from '../engine/apply.js'
-import { assertCloudOffers } from '../engine/cloud.js'
+import { assertCloudFits } from '../engine/cloud.js'
 import { type Collected, type Collection, collectSignals, fullReason } from '../engine/collect.js'
 import {
   CHANGEABLE_SKIPS,
@@ -174,7 +174,7 @@ async function stages(start: RunStart, session: Session): Promise<Ended> {
 
 async function withPolicy(start: RunStart, session: Session, policy: Policy): Promise<Ended> {
   // Before any request: what the configured cloud lacks stops the run here (exit 2).
-  assertCloudOffers(policy, start.config.cloud)
+  assertCloudFits(policy, start.config.cloud)
   const ledger = await holdLease(start, session)
   if (!ledger) return { exitCode: EXIT.ok, outcome: 'skipped: another run holds the lease', riskyUsers: 0 }
   const evidence = await loadEvidence(start, session)

@@ -11,7 +11,7 @@ import {
   type TransportOptions,
 } from '@tourniquet/core'
 import type { RunnerConfig } from '../env.js'
-import { ConfigurationError } from '../errors.js'
+import { SettingsError } from '../errors.js'
 
 export async function credentialFor(config: RunnerConfig): Promise<Credential> {
   const c = config.credential
@@ -20,7 +20,7 @@ export async function credentialFor(config: RunnerConfig): Promise<Credential> {
   if (c.kind === 'federated')
     return { kind: 'federatedManagedIdentity', managedIdentityClientId: c.managedIdentityClientId }
   const pem = await readFile(c.path, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw new ConfigurationError([
+    throw new SettingsError([
       {
         variable: 'AZURE_CLIENT_CERTIFICATE_PATH',
         message: `${c.path} cannot be read (${e.code ?? 'error'}); expected a PEM file with the private key and the certificate`,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { isConfigError } from '../errors.js'
-import { apiAvailable, isLoopbackHost, resolveEndpoints, validateOrigin } from './clouds.js'
+import { isLoopbackHost, resolveEndpoints, validateOrigin } from './clouds.js'
 
 describe('clouds', () => {
   it.each([
@@ -21,21 +21,6 @@ describe('clouds', () => {
     ['china', 'api://AzureADTokenExchangeChina'],
   ] as const)('%s: the federated credential audience is %s', (cloud, audience) => {
     expect(resolveEndpoints({ cloud }).tokenExchangeAudience).toBe(audience)
-  })
-  it('offers Identity Protection everywhere but China, Defender for Identity only in the global cloud', () => {
-    expect(
-      ['global', 'usgov', 'usgovdod', 'china'].map((c) => apiAvailable('identityProtection', c as never)),
-    ).toEqual([true, true, true, false])
-    expect(
-      ['global', 'usgov', 'usgovdod', 'china'].map((c) => apiAvailable('defenderForIdentity', c as never)),
-    ).toEqual([true, false, false, false])
-  })
-  it('offers the workload identity risk APIs in the global and US Government clouds, not China', () => {
-    expect(
-      ['global', 'usgov', 'usgovdod', 'china'].map((c) =>
-        apiAvailable('workloadIdentityProtection', c as never),
-      ),
-    ).toEqual([true, true, true, false])
   })
   it('overrides hosts but keeps the cloud resource as the token audience', () => {
     const e = resolveEndpoints({

@@ -36,41 +36,6 @@ export const TOKEN_EXCHANGE_AUDIENCE: Readonly<Record<CloudName, string>> = {
   china: 'api://AzureADTokenExchangeChina',
 }
 
-/** The Graph API families this client calls, as the docs' national-cloud tables group them. */
-export const GRAPH_APIS = [
-  'identityProtection',
-  'workloadIdentityProtection',
-  'defenderForIdentity',
-  'directory',
-] as const
-export type GraphApi = (typeof GRAPH_APIS)[number]
-
-export const GRAPH_API_NAMES: Readonly<Record<GraphApi, string>> = {
-  identityProtection: 'Entra ID Protection (riskDetections, riskyUsers)',
-  workloadIdentityProtection:
-    'Entra ID Protection for workload identities (riskyServicePrincipals, servicePrincipalRiskDetections)',
-  defenderForIdentity: 'Defender for Identity (security/identities/identityAccounts, invokeAction)',
-  directory: 'the directory (users, groups)',
-}
-
-/**
- * Where each API is offered (the national-cloud include of each API's page in MDC: global-us.md for Identity Protection, global-only.md for Defender for Identity's identityAccounts). riskDetections, riskyUsers and their
- * actions carry MDC's `global-us.md` include: global and US Government, not China (21Vianet). The
- * v1.0 identityAccounts pages carry `global-only.md`. Users and groups are in every cloud.
- */
-export const API_AVAILABILITY: Readonly<Record<GraphApi, readonly CloudName[]>> = {
-  identityProtection: ['global', 'usgov', 'usgovdod'],
-  // riskyserviceprincipal-dismiss.md and identityprotectionroot-list-serviceprincipalriskdetections.md
-  // carry global-us.md; confirmCompromised's rendered page shows the same table.
-  workloadIdentityProtection: ['global', 'usgov', 'usgovdod'],
-  defenderForIdentity: ['global'],
-  directory: ['global', 'usgov', 'usgovdod', 'china'],
-}
-
-export function apiAvailable(api: GraphApi, cloud: CloudName): boolean {
-  return API_AVAILABILITY[api].includes(cloud)
-}
-
 export interface ResolvedEndpoints extends CloudEndpoints {
   cloud: CloudName
   /** The token audience: always the cloud's real Graph resource, even when the Graph host is overridden (proxy, mock). */

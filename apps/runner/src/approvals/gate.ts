@@ -12,14 +12,28 @@
  *   dated still rejects; both are named in a warning;
  * - a request times out `approvals.timeout` after it was made, whatever expiry its line claims.
  */
-import { formatDuration, routeName, type Step } from '@tourniquet/policy'
+import { formatDuration, routeName, type Step, type StepApproval } from '@tourniquet/policy'
 import { type ApprovalDecision, type ApprovalRequest, covers, deciderOf } from './records.js'
+
+/**
+ * What the gate needs of a step, whatever its subject: a user's Step, or a workload step viewed with
+ * its service principal's object id as `userId` and its name as `userPrincipalName`.
+ */
+export interface Gated {
+  userId: string
+  userPrincipalName: string
+  action: string
+  evidenceKey: string
+  evidence: readonly string[]
+  rule: string
+  approval?: StepApproval | undefined
+}
 
 /** How far a decision's clock may run ahead of the job's before its date is not believed. */
 export const CLOCK_TOLERANCE_MS = 5 * 60_000
 
-export interface Waiting {
-  step: Step
+export interface Waiting<S extends Gated = Step> {
+  step: S
   request: ApprovalRequest
   /** When the request times out: its time plus the policy's approvals.timeout. */
   until: string
@@ -27,22 +41,24 @@ export interface Waiting {
   fresh: boolean
 }
 
-export interface Gate {
+export interface Gate<S extends Gated = Step> {
   /** Steps that may be sent: no approval needed, approved, or timed out with onTimeout: apply. */
-  send: Step[]
+  send: S[]
   /** Why each approved or timed-out step is sent (audit events). */
-  granted: Array<{ step: Step; why: string }>
-  waiting: Waiting[]
-  skipped: Array<{ step: Step; reason: string }>
+  granted: Array<{ step: S; why: string }>
+  waiting: Waiting<S>[]
+  skipped: Array<{ step: S; reason: string }>
   /** Decisions that were not believed, and why (audit warnings). */
   warnings: string[]
 }
 
-export interface GateContext {
+export interface GateContext<S extends Gated = Step> {
   runId: string
   now: Date
-  /** The detection types behind each user's evidence, for the person deciding. */
-  evidenceOf: (step: Step) => string[]
+  /** The detection types behind each subject's evidence, for the person deciding. */
+  evidenceOf: (step: S) => string[]
+  /** The route the request names; a user Step's route name when not given. */
+  routeOf?: (step: S) => string
 }
 
 export interface GateTrails {
@@ -77,7 +93,7 @@ function believed(trails: GateTrails, now: Date, warnings: string[]): ApprovalDe
 }
 
 /** What speaks for the step: its last rejection if it has one, else its last approval (trail order). */
-function decisionFor(step: Step, decisions: readonly ApprovalDecision[]): ApprovalDecision | undefined {
+function decisionFor(step: Gated, decisions: readonly ApprovalDecision[]): ApprovalDecision | undefined {
   let approval: ApprovalDecision | undefined
   let rejection: ApprovalDecision | undefined
   for (const d of decisions) {
@@ -89,12 +105,12 @@ function decisionFor(step: Step, decisions: readonly ApprovalDecision[]): Approv
 }
 
 /** The first request that speaks for the step. */
-function requestFor(step: Step, requests: readonly ApprovalRequest[]): ApprovalRequest | undefined {
+function requestFor(step: Gated, requests: readonly ApprovalRequest[]): ApprovalRequest | undefined {
   return requests.find((r) => covers(r, step))
 }
 
-function request(step: Step, ctx: GateContext): ApprovalRequest {
-  const approval = step.approval as NonNullable<Step['approval']>
+function request<S extends Gated>(step: S, ctx: GateContext<S>): ApprovalRequest {
+  const approval = step.approval as StepApproval
   return {
     type: 'request',
     at: ctx.now.toISOString(),
@@ -105,15 +121,19 @@ function request(step: Step, ctx: GateContext): ApprovalRequest {
     evidenceKey: step.evidenceKey,
     detections: [...step.evidence],
     rule: step.rule,
-    route: routeName(step.route),
+    route: ctx.routeOf ? ctx.routeOf(step) : routeName((step as unknown as Step).route),
     evidence: ctx.evidenceOf(step),
     expiresAt: new Date(ctx.now.getTime() + approval.timeoutMs).toISOString(),
     onTimeout: approval.onTimeout,
   }
 }
 
-export function gate(steps: readonly Step[], trails: GateTrails, ctx: GateContext): Gate {
-  const out: Gate = { send: [], granted: [], waiting: [], skipped: [], warnings: [] }
+export function gate<S extends Gated = Step>(
+  steps: readonly S[],
+  trails: GateTrails,
+  ctx: GateContext<S>,
+): Gate<S> {
+  const out: Gate<S> = { send: [], granted: [], waiting: [], skipped: [], warnings: [] }
   const decisions = steps.some((s) => s.approval) ? believed(trails, ctx.now, out.warnings) : []
   for (const step of steps) {
     if (!step.approval) {

@@ -8,36 +8,48 @@
  * The phase can only hold steps back: a trail it cannot read, or a line in it that is not a record,
  * costs the steps that need approval (they wait) and never a step that needs none.
  */
-import type { Plan, Step } from '@tourniquet/policy'
+import { type Plan, routeName, type Step } from '@tourniquet/policy'
 import type { RunnerConfig } from '../env.js'
 import { isSettingsError } from '../errors.js'
-import { type Audit, type StepRecord, stepRecord } from '../outputs/audit.js'
+import { type Audit, type StepRecord, type StepStatus, stepRecord } from '../outputs/audit.js'
 import type { BlobClients } from '../stores/blobClients.js'
-import { type Gate, type GateTrails, gate } from './gate.js'
+import { type Gate, type Gated, type GateTrails, gate } from './gate.js'
 import { type ApprovalDecision, type ApprovalRequest, decisionSchema, requestSchema } from './records.js'
 import { openTrails, type Trail } from './store.js'
 
-export interface ApprovalPhase {
+export interface ApprovalPhase<S extends Gated = Step> {
   /** The steps to go on with (to send, or in plan mode to show as planned). */
-  todo: Step[]
+  todo: S[]
   /** Requests this run made: a notification tells of them. */
   newRequests: number
   /** What was written to the audit for the steps held back (waiting, rejected, timed out). */
   records: StepRecord[]
   /** Of the steps a crash interrupted and that are to be sent again, those the trail still lets go. */
-  admit(resumed: Step[]): Promise<Pass>
+  admit(resumed: S[]): Promise<Pass<S>>
 }
 
 /** One pass of the gate: the steps it lets go, and the records of those it held back. */
-export interface Pass {
-  send: Step[]
+export interface Pass<S extends Gated = Step> {
+  send: S[]
   records: StepRecord[]
 }
 
-interface PhaseContext {
+/** How the phase names a kind of step: its evidence, its route, its audit record. */
+export interface Subjects<S extends Gated> {
+  evidenceOf: (step: S) => string[]
+  routeOf: (step: S) => string
+  record: (runId: string, step: S, status: StepStatus, extra: Partial<StepRecord>) => StepRecord
+}
+
+/** Users' steps, named from their plan. */
+export function userSubjects(plan: Plan): Subjects<Step> {
+  return { evidenceOf: evidenceOf(plan), routeOf: (s) => routeName(s.route), record: stepRecord }
+}
+
+interface PhaseContext<S extends Gated> {
   config: RunnerConfig
   audit: Audit
-  plan: Plan
+  subjects: Subjects<S>
   now: Date
   /** The session's Storage clients, asked for only when a trail is a blob. */
   blobs: () => Promise<BlobClients>
@@ -49,7 +61,7 @@ interface Read {
 }
 
 /** Reads both trails; what cannot be read is a warning, and then nothing in it approves anything. */
-async function readTrails(ctx: PhaseContext): Promise<Read | { unreadable: string }> {
+async function readTrails<S extends Gated>(ctx: PhaseContext<S>): Promise<Read | { unreadable: string }> {
   let opened: { requests: Trail<ApprovalRequest>; decisions: Trail<ApprovalDecision> }
   try {
     opened = await openTrails(ctx.config, ctx.blobs, {
@@ -72,13 +84,16 @@ async function readTrails(ctx: PhaseContext): Promise<Read | { unreadable: strin
   }
 }
 
-export async function gateApprovals(todo: Step[], ctx: PhaseContext): Promise<ApprovalPhase> {
+export async function gateApprovals<S extends Gated = Step>(
+  todo: S[],
+  ctx: PhaseContext<S>,
+): Promise<ApprovalPhase<S>> {
   let read: Read | { unreadable: string } | undefined
   const readOnce = async () => {
     read ??= await readTrails(ctx)
     return read
   }
-  const pass = async (steps: Step[], resumed: boolean): Promise<Pass & { newRequests: number }> => {
+  const pass = async (steps: S[], resumed: boolean): Promise<Pass<S> & { newRequests: number }> => {
     if (!steps.some((s) => s.approval)) return { send: steps, newRequests: 0, records: [] }
     const r = await readOnce()
     if ('unreadable' in r) {
@@ -86,7 +101,9 @@ export async function gateApprovals(todo: Step[], ctx: PhaseContext): Promise<Ap
         .filter((s) => s.approval)
         .map((step) =>
           ctx.audit.step(
-            stepRecord(ctx.audit.runId, step, 'skipped', { reason: 'approval: the trails cannot be read' }),
+            ctx.subjects.record(ctx.audit.runId, step, 'skipped', {
+              reason: 'approval: the trails cannot be read',
+            }),
           ),
         )
       return { send: steps.filter((s) => !s.approval), newRequests: 0, records }
@@ -94,7 +111,8 @@ export async function gateApprovals(todo: Step[], ctx: PhaseContext): Promise<Ap
     const g = gate(steps, r.trails, {
       runId: ctx.audit.runId,
       now: ctx.now,
-      evidenceOf: evidenceOf(ctx.plan),
+      evidenceOf: ctx.subjects.evidenceOf,
+      routeOf: ctx.subjects.routeOf,
     })
     return { send: g.send, ...(await record(g, r, ctx, resumed)) }
   }
@@ -118,10 +136,10 @@ function evidenceOf(plan: Plan): (s: Step) => string[] {
 }
 
 /** Audits the gate's verdicts and, in apply mode, appends the new requests; returns how many, and the records. */
-async function record(
-  g: Gate,
+async function record<S extends Gated>(
+  g: Gate<S>,
   r: Read,
-  ctx: PhaseContext,
+  ctx: PhaseContext<S>,
   resumed: boolean,
 ): Promise<{ newRequests: number; records: StepRecord[] }> {
   const { audit } = ctx
@@ -129,7 +147,7 @@ async function record(
   const again = resumed ? ' (interrupted earlier; not sent again)' : ''
   for (const message of g.warnings) audit.event('warning', { message })
   const records = g.skipped.map(({ step, reason }) =>
-    audit.step(stepRecord(audit.runId, step, 'skipped', { reason: `${reason}${again}` })),
+    audit.step(ctx.subjects.record(audit.runId, step, 'skipped', { reason: `${reason}${again}` })),
   )
   for (const w of g.waiting) {
     const reason = !apply
@@ -138,7 +156,7 @@ async function record(
         ? `waits for a person's approval (requested now, until ${w.until})`
         : `waits for a person's approval (requested by ${w.request.runId} at ${w.request.at}, until ${w.until})`
     records.push(
-      audit.step(stepRecord(audit.runId, w.step, apply ? 'pendingApproval' : 'planned', { reason })),
+      audit.step(ctx.subjects.record(audit.runId, w.step, apply ? 'pendingApproval' : 'planned', { reason })),
     )
   }
   for (const { step, why } of g.granted)

@@ -10,7 +10,7 @@
 import { hostname, userInfo } from 'node:os'
 import type { Writable } from 'node:stream'
 import type { TokenCredential } from '@azure/core-auth'
-import { canonicalAction, loadPolicyFile } from '@tourniquet/policy'
+import { canonicalAction, loadPolicyFile, SERVICE_PRINCIPAL_ACTIONS } from '@tourniquet/policy'
 import {
   type ApprovalDecision,
   type ApprovalRequest,
@@ -220,8 +220,8 @@ function checkedOptions(
   o: DecideOptions,
   decision: 'approved' | 'rejected',
   err: Writable,
-): { value: ReturnType<typeof canonicalAction> } | number {
-  const action = o.action === undefined ? undefined : canonicalAction(o.action)
+): { value: string | undefined } | number {
+  const action = o.action === undefined ? undefined : anyAction(o.action)
   if (o.action !== undefined && action === undefined) {
     err.write(`tourniquet: --action: '${escapeField(o.action, 'terminal')}' is not an action\n`)
     return EXIT.configuration
@@ -237,8 +237,14 @@ function checkedOptions(
   return { value: action }
 }
 
-/** Whether an open request is one the options name: the run, and the user and action when given. */
-function matches(o: DecideOptions, action: ReturnType<typeof canonicalAction>) {
+/** A user action (or its alias) or a service principal action (`removeCredentials`). */
+function anyAction(name: string): string | undefined {
+  if ((SERVICE_PRINCIPAL_ACTIONS as readonly string[]).includes(name)) return name
+  return canonicalAction(name)
+}
+
+/** Whether an open request is one the options name: the run, and the subject and action when given. */
+function matches(o: DecideOptions, action: string | undefined) {
   const user = o.all ? undefined : o.user?.toLowerCase()
   return (r: ApprovalRequest): boolean =>
     r.runId === o.runId &&

@@ -21,7 +21,7 @@ export async function runDemo(options: { scenario?: string | undefined }): Promi
   const started = performance.now()
   const mockGraph = await loadMockGraph()
   if (!mockGraph) return EXIT.configuration
-  const scenario = options.scenario ?? 'demo'
+  const scenario = options.scenario ?? 'workload-identities'
   if (!(mockGraph.SCENARIO_NAMES as readonly string[]).includes(scenario)) {
     process.stderr.write(
       `tourniquet: --scenario: unknown '${scenario}'; expected one of ${mockGraph.SCENARIO_NAMES.join(', ')}\n`,
@@ -35,14 +35,16 @@ export async function runDemo(options: { scenario?: string | undefined }): Promi
     )
     return EXIT.configuration
   }
+  const workloads = scenario === 'workload-identities'
   const demoPolicy = await withGuestApproval(
     policyPath,
     join(await mkdtemp(join(tmpdir(), 'tourniquet-demo-policy-')), 'policy.yaml'),
+    workloads ? workloadSection(mockGraph) : '',
   )
   const mock = mockGraph.createMockGraph({ scenario: scenario as never })
   const server = await mockGraph.serveMock(mock)
   const dir = await mkdtemp(join(tmpdir(), 'tourniquet-demo-'))
-  const config = demoConfig(mockGraph, server.url, demoPolicy, dir)
+  const config = demoConfig(mockGraph, server.url, demoPolicy, dir, workloads)
   const client = clientFromConfig(config, await credentialFor(config), { ca: server.caPem })
   try {
     say(
@@ -59,14 +61,35 @@ export async function runDemo(options: { scenario?: string | undefined }): Promi
  * The example policy, with the guest rule's disable waiting for approval: the demo shows a request,
  * its approval and the run that acts on it. The file itself stays as it is.
  */
-async function withGuestApproval(policyPath: string, target: string): Promise<string> {
+async function withGuestApproval(policyPath: string, target: string, extra: string): Promise<string> {
   const text = await readFile(policyPath, 'utf8')
   const guest = /(- name: high-risk-guest[\s\S]*?\n(\s+)then: \[disable\]\n)/
   await writeFile(
     target,
-    text.replace(guest, (_m, rule: string, indent: string) => `${rule}${indent}requireApproval: [disable]\n`),
+    text.replace(
+      guest,
+      (_m, rule: string, indent: string) => `${rule}${indent}requireApproval: [disable]\n`,
+    ) + extra,
   )
   return target
+}
+
+/**
+ * The README's workload-identity example: this tenant's apps whose credentials leaked are confirmed
+ * compromised and disabled, and the credentials added within the lookback are removed once a person
+ * approves (the default for removeCredentials). The payroll connector is excluded by its appId.
+ */
+function workloadSection(mockGraph: MockGraphModule): string {
+  return `
+servicePrincipals:
+  exclude:
+    servicePrincipals: [${mockGraph.WORKLOAD_IDS.excluded.appId}]
+  rules:
+    - name: leaked-app-credentials
+      when: { riskLevel: [high], detections: { anyOf: [leakedCredentials] }, appOwner: [thisTenant] }
+      then: [confirmCompromised, disable, removeCredentials]
+      removeCredentials: { which: addedWithinLookback, from: [application, servicePrincipal] }
+`
 }
 
 const say = (s: string): void => {
@@ -86,13 +109,23 @@ async function loadMockGraph(): Promise<MockGraphModule | undefined> {
 }
 
 /** The settings the container would get, read by the same code; only the CA is added in code. */
-function demoConfig(mockGraph: MockGraphModule, url: string, policyPath: string, dir: string): RunnerConfig {
+function demoConfig(
+  mockGraph: MockGraphModule,
+  url: string,
+  policyPath: string,
+  dir: string,
+  workloads: boolean,
+): RunnerConfig {
+  // With workload identities the demo signs in as the app that also holds their permissions.
+  const app = workloads
+    ? { id: mockGraph.WORKLOAD_APP_ID, secret: mockGraph.WORKLOAD_APP_SECRET }
+    : { id: mockGraph.REMEDIATION_APP_ID, secret: mockGraph.REMEDIATION_APP_SECRET }
   return loadConfig(
     {},
     {
       AZURE_TENANT_ID: mockGraph.DEFAULT_TENANT_ID,
-      AZURE_CLIENT_ID: mockGraph.REMEDIATION_APP_ID,
-      AZURE_CLIENT_SECRET: mockGraph.REMEDIATION_APP_SECRET,
+      AZURE_CLIENT_ID: app.id,
+      AZURE_CLIENT_SECRET: app.secret,
       AZURE_AUTHORITY_HOST: url,
       TOURNIQUET_GRAPH_URL: url,
       TOURNIQUET_POLICY: policyPath,
@@ -112,7 +145,7 @@ async function planThenApply(
   const auditFile = createWriteStream(auditPath)
   const job = { config, client, out: auditFile, err: process.stdout, verify: { delayMs: 500 } }
   say(
-    `Policy: examples/policy.yaml, where disabling a guest also waits for a person's approval. Step 1: plan (a dry run; nothing changes).`,
+    `Policy: examples/policy.yaml, where disabling a guest also waits for a person's approval, with a servicePrincipals section when the tenant has workload identities (removing an app's credentials waits for approval too). Step 1: plan (a dry run; nothing changes).`,
   )
   const plan = await runJob(job)
   say('\nStep 2: apply the same plan, then read every effect back from the tenant.')
@@ -131,9 +164,13 @@ async function planThenApply(
   const approved = await runJob(apply)
   const graphCalls = mock.log.filter((l) => l.path.startsWith('/v1.0/')).length
   const throttled = mock.log.filter((l) => l.status === 429).length
-  const changed = mock.tenant.actions.map(
-    (a) => `${a.kind} ${mock.tenant.users.get(a.userId)?.userPrincipalName ?? a.userId}`,
-  )
+  const { tenant } = mock
+  const nameOf = (id: string): string =>
+    tenant.users.get(id)?.userPrincipalName ??
+    tenant.servicePrincipals.get(id)?.displayName ??
+    tenant.applications.get(id)?.displayName ??
+    id
+  const changed = tenant.actions.map((a) => `${a.kind} ${nameOf(a.userId)}`)
   say(`\nThe tenant now shows: ${changed.length === 0 ? 'no change' : changed.join('; ')}.`)
   say(
     `Requests: ${graphCalls} to Graph (${throttled} throttled). Time: ${((performance.now() - started) / 1000).toFixed(1)} s.`,

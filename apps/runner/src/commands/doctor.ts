@@ -26,6 +26,7 @@ import {
   type PermissionReport,
   type Policy,
   permissionReport,
+  workloadPermissions,
 } from '@tourniquet/policy'
 import { decisionSchema, requestSchema } from '../approvals/records.js'
 import { besideLedger, openTrails } from '../approvals/store.js'
@@ -276,6 +277,8 @@ function probesFor(policy: Policy, config: RunnerConfig, client: GraphClient): P
         return `${upn} is ${user.id}`
       },
     })
+  if (policy.servicePrincipals && apiAvailable('workloadIdentityProtection', config.cloud))
+    probes.push(workloadProbe(client))
   const needsDefender = apiNeeds(policy).some((n) => n.api === 'defenderForIdentity')
   if (needsDefender && apiAvailable('defenderForIdentity', config.cloud))
     probes.push({
@@ -290,6 +293,34 @@ function probesFor(policy: Policy, config: RunnerConfig, client: GraphClient): P
       },
     })
   return probes
+}
+
+const WORKLOAD_LICENCE =
+  'risky service principals need a Microsoft Entra Workload ID Premium licence in the tenant (without it Graph refuses the list, and runs stop with exit 2)'
+
+/** The servicePrincipals section's permissions, each with what else it lets the app do, and the licence. */
+function workloadLines(policy: Policy): CheckLine[] {
+  if (!policy.servicePrincipals) return []
+  const lines: CheckLine[] = workloadPermissions(policy).map((w) => ({
+    status: 'note' as const,
+    check: 'workload permission',
+    detail: `${w.permission} (${w.reasons.join('; ')}): blast radius: ${w.blastRadius}`,
+  }))
+  lines.push({ status: 'note', check: 'workload licence', detail: WORKLOAD_LICENCE })
+  return lines
+}
+
+/** One page of risky service principals: the licence and the permission, read as a run reads them. */
+function workloadProbe(client: GraphClient): Probe {
+  return {
+    check: 'workload identities',
+    permission: 'IdentityRiskyServicePrincipal.Read.All',
+    otherwise: WORKLOAD_LICENCE,
+    read: async () => {
+      for await (const _ of client.riskyServicePrincipals.list({ select: ['id'] })) break
+      return 'riskyServicePrincipals answered'
+    },
+  }
 }
 
 function roleLines(report: PermissionReport, policy: Policy): CheckLine[] {
@@ -472,6 +503,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
       detail: `signed in with ${client.credentialDescription}; the token carries ${roles.length} app roles`,
     },
     ...permissionLines(report, roles),
+    ...workloadLines(policy),
     ...cloudLines(policy, config),
   ]
   for (const line of lines) print(out, line)

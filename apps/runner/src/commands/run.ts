@@ -21,7 +21,7 @@ import {
   type Refusal,
   type Step,
 } from '@tourniquet/policy'
-import { type ApprovalPhase, gateApprovals } from '../approvals/phase.js'
+import { type ApprovalPhase, gateApprovals, userSubjects } from '../approvals/phase.js'
 import { type Applied, appliedExitCode, applySteps, verifyOptions } from '../engine/apply.js'
 import { assertCloudFits } from '../engine/cloud.js'
 import { type Collected, type Collection, collectSignals, fullReason } from '../engine/collect.js'
@@ -38,6 +38,13 @@ import { type LedgerView, resumeInterrupted } from '../engine/resume.js'
 import { newRunId } from '../engine/runId.js'
 import { openSession, type Session, type SessionCache } from '../engine/session.js'
 import type { VerifyOptions } from '../engine/verify.js'
+import {
+  actWorkloads,
+  decideWorkloads,
+  refusedWorkloadRecords,
+  type WorkloadStart,
+  type WorkloadsDecided,
+} from '../engine/workloads/stage.js'
 import type { RunnerConfig } from '../env.js'
 import { emptyFreshness, type Freshness } from '../evidence/read.js'
 import { type EvidenceState, policyDigest } from '../evidence/state.js'
@@ -176,8 +183,11 @@ async function withPolicy(start: RunStart, session: Session, policy: Policy): Pr
   const entries = await ledger.load()
   const reading: Reading = { session, client, shared: shared !== undefined && !session.injectedClient }
   const decided = await collectAndPlan(start, reading, policy, { entries, evidence })
+  // Service principals are read and planned before anything is sent (decision 017).
+  const workloads = await decideWorkloads(workloadStart(start), client, policy)
   try {
-    return { ...(await act(start, session, { client, ledger, decided, policy })), ...endedOf(decided) }
+    const acting = { client, ledger, decided, policy, workloads, entries }
+    return { ...(await act(start, session, acting)), ...endedOf(decided) }
   } catch (e) {
     return { ...(await failed(start, session, e, { policy, decided })), ...endedOf(decided) }
   }
@@ -195,23 +205,54 @@ interface Acting {
   ledger: Ledger
   decided: Decided
   policy: Policy
+  /** The workload identities' plan, when the policy has a servicePrincipals section. */
+  workloads?: WorkloadsDecided | undefined
+  /** The ledger's lines as this run read them (the workload stage's view of what was done). */
+  entries?: readonly LedgerEntry[]
+}
+
+const workloadStart = (start: RunStart): WorkloadStart => ({
+  config: start.config,
+  audit: start.audit,
+  now: start.now,
+  signal: start.options.stopSignal,
+})
+
+/** The workload stage's records (none without a servicePrincipals section). */
+async function workloadRecords(start: RunStart, session: Session, acting: Acting): Promise<StepRecord[]> {
+  if (!acting.workloads) return []
+  return actWorkloads(workloadStart(start), {
+    decided: acting.workloads,
+    client: acting.client,
+    ledger: acting.ledger,
+    entries: acting.entries ?? [],
+    blobs: session.blobs,
+    stopping: () => session.stopping(),
+  })
 }
 
 /** From the plan to the report: the ledger's view, approvals, then (apply mode) the steps. */
 async function act(start: RunStart, session: Session, acting: Acting): Promise<Ended> {
   const { plan, riskyUsers } = acting.decided
   if (plan.refused) return refuse(start, plan, plan.refused, riskyUsers)
+  const workloadRefusal = acting.workloads?.plan.refused
+  if (acting.workloads && workloadRefusal) {
+    const before = refusedWorkloadRecords(workloadStart(start), acting.workloads)
+    return refuse(start, plan, workloadRefusal, riskyUsers, before)
+  }
   let records: StepRecord[] = []
   try {
     const ready = await prepare(start, session, acting)
     records = ready.records
     const newApprovalRequests = ready.approvals.newRequests
     if (start.config.mode === 'plan') {
+      records = [...records, ...(await workloadRecords(start, session, acting))]
       const planned = planOnly(start, { ...acting.decided.decision.view, todo: ready.todo }, records)
       return { ...planned, riskyUsers, newApprovalRequests }
     }
     const applied = await applyAll(start, session, acting, ready)
     records = [...records, ...applied.records]
+    records = [...records, ...(await workloadRecords(start, session, acting))]
     const reported = await report(start, session, { ...acting, applied, records })
     return { ...reported, riskyUsers, newApprovalRequests }
   } catch (e) {
@@ -233,7 +274,7 @@ async function prepare(
   const approvals = await gateApprovals(decision.view.todo, {
     config: start.config,
     audit: start.audit,
-    plan,
+    subjects: userSubjects(plan),
     now: start.now,
     blobs: session.blobs,
   })
@@ -688,13 +729,20 @@ async function saveEvidence(
 }
 
 /** A guardrail refused the plan: every step is recorded as skipped and nothing is done. */
-function refuse(start: RunStart, plan: Plan, refused: Refusal, riskyUsers: number): Ended {
+function refuse(
+  start: RunStart,
+  plan: Plan,
+  refused: Refusal,
+  riskyUsers: number,
+  workloads: readonly StepRecord[] = [],
+): Ended {
   const { audit } = start
-  const records = plan.users.flatMap((u) =>
+  const users = plan.users.flatMap((u) =>
     u.steps.map((s) =>
       audit.step(stepRecord(audit.runId, s, 'skipped', { reason: `refused: ${refused.reason}` })),
     ),
   )
+  const records = [...users, ...workloads]
   audit.event('refused', { limit: refused.limit, reason: refused.reason })
   audit.table(
     `Run ${audit.runId}: REFUSED by ${refused.limit} — ${refused.reason}. Nothing was done.`,
@@ -750,7 +798,13 @@ function planOnly(start: RunStart, view: LedgerView, before: readonly StepRecord
 async function report(
   start: RunStart,
   session: Session,
-  { decided, applied, records, policy }: Acting & { applied: Applied; records: readonly StepRecord[] },
+  {
+    decided,
+    applied,
+    records,
+    policy,
+    workloads,
+  }: Acting & { applied: Applied; records: readonly StepRecord[] },
 ): Promise<Ended> {
   const { audit, config } = start
   const counts = countsOf(records)
@@ -758,7 +812,8 @@ async function report(
     `Run ${audit.runId}: applied. ${counts.succeeded} succeeded, ${counts.unverified} unverified, ${counts.failed} failed, ${counts.skipped} skipped.`,
     records,
   )
-  if (config.reportPath) await writeReport(config.reportPath, audit.runId, decided.plan, records)
+  if (config.reportPath)
+    await writeReport(config.reportPath, audit.runId, decided.plan, records, workloads?.plan)
   // A step Graph refused for a permission (core's code, not its wording): say what the app lacks.
   if (records.some((r) => r.status === 'failed' && r.errorCode === ErrorCode.Permission))
     await diagnosePermissions(start, session, policy)

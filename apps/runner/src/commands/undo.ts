@@ -3,6 +3,8 @@
  * that disabled them (Entra for cloud users, Defender for Identity in AD for synced ones), after a
  * human decided so. Plan first; --apply acts, through the same apply path as a run. Each account is
  * read back first: only accounts still disabled are re-enabled, named by the directory's UPN.
+ * Service principals the run disabled are re-enabled the same way; a credential removal is not
+ * undoable, and undo says so (engine/workloads/undo.ts).
  */
 import type { Writable } from 'node:stream'
 import { type GraphClient, USER_SELECT } from '@tourniquet/core'
@@ -11,6 +13,8 @@ import { appliedExitCode, applySteps, verifyOptions } from '../engine/apply.js'
 import { newRunId } from '../engine/runId.js'
 import { openSession, type Session } from '../engine/session.js'
 import type { VerifyOptions } from '../engine/verify.js'
+import { workloadRecord } from '../engine/workloads/steps.js'
+import { applyWorkloadUndo, prepareWorkloadUndo, workloadUndo } from '../engine/workloads/undo.js'
 import type { RunnerConfig } from '../env.js'
 import { EXIT } from '../exit.js'
 import { failureMessage, failureOf } from '../failures.js'
@@ -153,34 +157,37 @@ export async function runUndo(options: UndoOptions): Promise<number> {
 }
 
 async function undoRun(options: UndoOptions, session: Session, audit: Audit): Promise<UndoEnded> {
-  const { config } = options
+  const { config, runId } = options
   const ledger = await session.ledger()
-  const steps = undoSteps(await ledger.load(), options.runId)
-  if (steps.length === 0) {
+  const entries = await ledger.load()
+  const steps = undoSteps(entries, runId)
+  const workloads = { ...workloadUndo(entries, runId), runId }
+  if (steps.length === 0 && workloads.enable.length === 0 && workloads.removed.length === 0) {
     audit.note(
-      `tourniquet: run ${options.runId} disabled no account (according to ${ledger.location}); nothing to undo`,
+      `tourniquet: run ${runId} disabled no account (according to ${ledger.location}); nothing to undo`,
     )
     return { exitCode: EXIT.ok, outcome: 'nothing to undo' }
   }
   const client = await session.graph()
-  const { todo, left } = await readBack(client, steps)
-  const records = left.map(({ step, reason }) =>
-    audit.step(stepRecord(audit.runId, step, 'skipped', { reason })),
-  )
+  const wl = await prepareWorkloadUndo(client, audit, workloads)
+  const { todo, left } = steps.length > 0 ? await readBack(client, steps) : { todo: [], left: [] }
+  const records = [
+    ...wl.records,
+    ...left.map(({ step, reason }) => audit.step(stepRecord(audit.runId, step, 'skipped', { reason }))),
+  ]
   if (config.mode === 'plan') {
-    for (const s of todo)
-      records.push(
-        audit.step(
-          stepRecord(audit.runId, s, 'planned', { reason: `re-enable: disabled by ${options.runId}` }),
-        ),
-      )
-    audit.table(`Undo of ${options.runId}: plan only. Re-enable with --apply.`, records)
+    const reason = `re-enable: disabled by ${runId}`
+    for (const s of todo) records.push(audit.step(stepRecord(audit.runId, s, 'planned', { reason })))
+    for (const s of wl.todo) records.push(audit.step(workloadRecord(audit.runId, s, 'planned', { reason })))
+    audit.table(`Undo of ${runId}: plan only. Re-enable with --apply.`, records)
     return { exitCode: EXIT.ok, outcome: 'planned', records }
   }
   if (!(await session.lease())) {
     audit.note(`tourniquet: skipped: another run holds the lease on ${ledger.location}`)
     return { exitCode: EXIT.ok, outcome: 'skipped: another run holds the lease', records }
   }
+  const stopping = () => session.stopping()
+  records.push(...(await applyWorkloadUndo(wl.todo, { client, ledger, audit, stopping })))
   return reEnable(options, { session, client, ledger, audit }, todo, records)
 }
 

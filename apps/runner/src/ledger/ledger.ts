@@ -36,6 +36,21 @@ export interface LedgerEntry {
   correlationId?: string | null
   /** The full route, so `undo` can reverse a step through the same system. */
   routeDetail?: Route
+  /**
+   * Set when the step's subject is not a user: `userId` then holds the service principal's object
+   * id and `userPrincipalName` its display name. Lines written before it are users' lines.
+   */
+  subject?: { kind: 'servicePrincipal'; appId?: string | undefined; objectId?: string | undefined }
+  /** removeCredentials: what was removed (key ids and hints, never a secret), which undo cannot restore. */
+  credentials?: LedgerCredential[]
+}
+
+/** A credential a step removed: enough to name it to a person, nothing to restore it with. */
+export interface LedgerCredential {
+  kind: 'password' | 'key'
+  keyId: string
+  hint?: string | undefined
+  displayName?: string | undefined
 }
 
 export interface Ledger {
@@ -137,6 +152,24 @@ const LEDGER_ENTRY = z.object({
   graphRequestId: z.string().max(256).nullable().optional(),
   correlationId: z.string().max(256).nullable().optional(),
   routeDetail: ROUTE.optional(),
+  subject: z
+    .object({
+      kind: z.literal('servicePrincipal'),
+      appId: id.optional(),
+      objectId: id.optional(),
+    })
+    .optional(),
+  credentials: z
+    .array(
+      z.object({
+        kind: z.enum(['password', 'key']),
+        keyId: id,
+        hint: z.string().max(64).optional(),
+        displayName: z.string().max(1024).optional(),
+      }),
+    )
+    .max(1_000)
+    .optional(),
 })
 
 /** The first problem zod found in a line, as `field: message`. */

@@ -28,6 +28,8 @@ export interface StepRecord {
   durationMs: number
   /** A failed step's stable error code (core's or the runner's), for what follows from it without parsing text. */
   errorCode?: string
+  /** Set for a workload identity: `userId` is then the service principal's object id, `userPrincipalName` its name. */
+  subject?: 'servicePrincipal'
 }
 
 export function stepRecord(

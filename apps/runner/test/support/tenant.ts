@@ -67,7 +67,12 @@ export class InProcessTenant {
     readonly client: GraphClient,
   ) {}
 
-  static async start(options: MockGraphOptions, policy = WIDE_POLICY): Promise<InProcessTenant> {
+  /** `app`: sign in as another registered app (the workload-identity tests use the one with their roles). */
+  static async start(
+    options: MockGraphOptions,
+    policy = WIDE_POLICY,
+    app = { id: REMEDIATION_APP_ID, secret: REMEDIATION_APP_SECRET },
+  ): Promise<InProcessTenant> {
     const mock = createMockGraph({ timeScale: SCALE, ...options })
     const server = await serveMock(mock)
     const dir = await mkdtemp(join(tmpdir(), 'tq-engine-'))
@@ -76,8 +81,8 @@ export class InProcessTenant {
       {},
       {
         AZURE_TENANT_ID: DEFAULT_TENANT_ID,
-        AZURE_CLIENT_ID: REMEDIATION_APP_ID,
-        AZURE_CLIENT_SECRET: REMEDIATION_APP_SECRET,
+        AZURE_CLIENT_ID: app.id,
+        AZURE_CLIENT_SECRET: app.secret,
         AZURE_AUTHORITY_HOST: server.url,
         TOURNIQUET_GRAPH_URL: server.url,
         TOURNIQUET_POLICY: join(dir, 'policy.yaml'),

@@ -41,7 +41,7 @@ import type { VerifyOptions } from '../engine/verify.js'
 import type { RunnerConfig } from '../env.js'
 import { emptyFreshness, type Freshness } from '../evidence/read.js'
 import { type EvidenceState, policyDigest } from '../evidence/state.js'
-import type { EvidenceStore, Loaded } from '../evidence/store.js'
+import type { EvidenceStore, Loaded, StateIo } from '../evidence/store.js'
 import { EXIT } from '../exit.js'
 import { failureMessage, failureOf, STOPPED } from '../failures.js'
 import { type Ledger, type LedgerEntry, type LedgerHeadroom, ledgerKey } from '../ledger/ledger.js'
@@ -104,6 +104,8 @@ interface Ended {
   readonly newApprovalRequests?: number
   /** The ledger's room left, read before the lease is given back. */
   readonly headroom?: LedgerHeadroom | undefined
+  /** What reading and saving the evidence state cost. */
+  readonly stateIo?: StateIo | undefined
   /** Every step record the stages wrote: the counts, the exit code and the notification come from these. */
   readonly records?: readonly StepRecord[]
 }
@@ -152,7 +154,7 @@ async function inSession(start: RunStart): Promise<Ended> {
     ended = await failed(start, session, e, {})
   }
   // Read while the lease is held: the summary line is written after it is given back.
-  return { ...ended, headroom: session.headroom() }
+  return { ...ended, headroom: session.headroom(), stateIo: session.stateIo() }
 }
 
 async function stages(start: RunStart, session: Session): Promise<Ended> {
@@ -310,6 +312,15 @@ function writeSummary(start: RunStart, ended: Ended): void {
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     ...(headroom ? { ledgerHeadroom: headroom } : {}),
     ...(ended.stateWarning ? { evidenceWarning: ended.stateWarning } : {}),
+    ...(ended.stateIo
+      ? {
+          evidenceState: {
+            bytesRead: ended.stateIo.bytesRead,
+            bytesWritten: ended.stateIo.bytesWritten,
+            ms: Math.round(ended.stateIo.ms),
+          },
+        }
+      : {}),
   })
   requests.stop()
 }

@@ -18,8 +18,6 @@ import {
   type Signals,
   type UserSignals,
 } from '@tourniquet/policy'
-import { z } from 'zod'
-import { EvidenceStateError } from '../errors.js'
 
 /** A risky user as the state keeps it: its signals without detections, and when Graph last changed it. */
 export interface StoredUser extends Omit<UserSignals, 'detections'> {
@@ -154,98 +152,5 @@ function detectionSignal(d: StoredDetection): DetectionSignal {
   return signal
 }
 
-// --- Serialized form -------------------------------------------------------------------------
-
-// 2: a watermark per list, taken from Graph's Date header (1 kept the newest record time read).
-const STATE_VERSION = 2
-const text = z.string().max(1024)
-const id = z.string().min(1).max(256)
-const time = z.iso.datetime({ offset: true })
-const optional = <T extends z.ZodType>(t: T) => t.optional()
-
-const USER = z.object({
-  userId: id,
-  userPrincipalName: text,
-  risk: z.object({ level: text, state: text, detail: optional(text) }),
-  updated: optional(time),
-  directory: optional(
-    z.object({ accountEnabled: z.boolean(), onPremisesSyncEnabled: z.boolean(), userType: text }),
-  ),
-  defender: optional(
-    z.object({
-      identityAccountId: id,
-      accounts: z.array(z.object({ provider: text, identifier: text, actions: z.array(text) })).max(100),
-    }),
-  ),
-  defenderNote: optional(text),
-})
-
-const DETECTION = z.object({
-  id,
-  userId: id,
-  riskEventType: text,
-  riskLevel: optional(text),
-  source: optional(text),
-  detectedDateTime: time,
-  detectionTimingType: optional(text),
-  updated: optional(time),
-})
-
-const LIST_PROGRESS = z.object({
-  startedAt: optional(time),
-  next: optional(z.url({ protocol: /^https$/ }).max(8192)),
-  done: z.boolean(),
-})
-
-const STATE = z.object({
-  version: z.literal(STATE_VERSION),
-  tenantId: id,
-  policyDigest: id,
-  fullAt: optional(time),
-  watermarks: z.object({ users: optional(time), detections: optional(time) }),
-  refusedAt: optional(time),
-  progress: optional(z.object({ users: LIST_PROGRESS, detections: LIST_PROGRESS })),
-  users: z.array(USER),
-  detections: z.array(DETECTION),
-})
-
-/** The state from its stored text; a clear error naming the field when it is not one. */
-export function parseState(raw: string, location: string): EvidenceState {
-  let json: unknown
-  try {
-    json = JSON.parse(raw)
-  } catch {
-    throw new EvidenceStateError(location, 'not JSON')
-  }
-  const parsed = STATE.safeParse(json)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    const where = issue?.path.join('.') || '(root)'
-    throw new EvidenceStateError(location, `${where}: ${issue?.message ?? 'invalid'}`)
-  }
-  const s = parsed.data
-  return {
-    tenantId: s.tenantId,
-    policyDigest: s.policyDigest,
-    fullAt: s.fullAt,
-    watermarks: { users: s.watermarks.users, detections: s.watermarks.detections },
-    refusedAt: s.refusedAt,
-    ...(s.progress === undefined ? {} : { progress: s.progress }),
-    users: new Map(s.users.map((u) => [u.userId, u])),
-    detections: new Map(s.detections.map((d) => [d.id, d])),
-  }
-}
-
-export function serializeState(state: EvidenceState): string {
-  return JSON.stringify({
-    version: STATE_VERSION,
-    tenantId: state.tenantId,
-    policyDigest: state.policyDigest,
-    fullAt: state.fullAt,
-    watermarks: state.watermarks,
-    refusedAt: state.refusedAt,
-    progress: state.progress,
-    users: [...state.users.values()],
-    detections: [...state.detections.values()],
-  })
-}
+// The stored form (version 3, columnar; version 2 still read) lives in format.ts.
+export { parseState, serializeState } from './format.js'

@@ -195,8 +195,9 @@ describe('parseState and serializeState', () => {
     expect(parseState(serializeState(empty), 'state.json')).toEqual({ ...empty, watermarks: {} })
   })
 
+  // The format before issue #24, as its serializer wrote it: still read (migration).
   const stored = () =>
-    JSON.parse(serializeState(full())) as Record<string, unknown> & {
+    JSON.parse(JSON.stringify(v2Of(full()))) as Record<string, unknown> & {
       users: Array<Record<string, unknown>>
       detections: Array<Record<string, unknown>>
       watermarks: Record<string, unknown>
@@ -216,6 +217,7 @@ describe('parseState and serializeState', () => {
 
   it('refuses another version', () => {
     expect(problem({ ...stored(), version: 1 })).toMatch(/^blob:state: version: /)
+    expect(problem({ ...stored(), version: 4 })).toMatch(/^blob:state: version: /)
   })
 
   it('refuses a state that is not an object, naming the root', () => {
@@ -327,11 +329,11 @@ describe('parseState and serializeState', () => {
       (s: ReturnType<typeof stored>) => ({ ...s, detections: [{ ...s.detections[0], updated: 'later' }] }),
       /detections\.0\.updated: /,
     ],
-  ])('refuses a bad %s, naming it', (_field, change, message) => {
+  ])('refuses a version 2 state with a bad %s, naming it', (_field, change, message) => {
     expect(problem(change(stored()))).toMatch(message)
   })
 
-  it('takes times with an offset, and fields at their limits', () => {
+  it('takes version 2 times with an offset, and fields at their limits', () => {
     const s = stored()
     expect(
       problem({
@@ -341,5 +343,171 @@ describe('parseState and serializeState', () => {
         users: [{ ...s.users[0], userPrincipalName: 'x'.repeat(1024) }],
       }),
     ).toBe('accepted')
+  })
+})
+
+/** A state as version 2 wrote it (one object per record), for the migration tests. */
+function v2Of(state: EvidenceState) {
+  return {
+    version: 2,
+    tenantId: state.tenantId,
+    policyDigest: state.policyDigest,
+    fullAt: state.fullAt,
+    watermarks: state.watermarks,
+    refusedAt: state.refusedAt,
+    progress: state.progress,
+    users: [...state.users.values()],
+    detections: [...state.detections.values()],
+  }
+}
+
+describe('the columnar format (version 3, issue #24)', () => {
+  const many = (n: number) => {
+    const s = stateWith(
+      Array.from({ length: n }, (_, i) =>
+        user(`u${i}`, {
+          ...(i % 2 === 0
+            ? {
+                directory: {
+                  accountEnabled: i % 4 === 0,
+                  onPremisesSyncEnabled: i % 3 === 0,
+                  userType: 'Member',
+                },
+              }
+            : {}),
+          ...(i % 5 === 0
+            ? {
+                defender: {
+                  identityAccountId: `i${i}`,
+                  accounts: [{ provider: 'activeDirectory', identifier: `a${i}`, actions: ['disable'] }],
+                },
+              }
+            : {}),
+          ...(i % 7 === 0 ? { defenderNote: 'no account yet' } : {}),
+          ...(i % 11 === 0
+            ? { updated: undefined, risk: { level: 'medium', state: 'atRisk', detail: undefined } }
+            : {}),
+        }),
+      ),
+      Array.from({ length: 2 * n }, (_, i) =>
+        detection(`d${i}`, `u${i % (n + 3)}`, i % 3 === 0 ? { riskLevel: undefined, source: undefined } : {}),
+      ),
+    )
+    s.watermarks = { users: '2026-12-01T10:00:00.000Z' }
+    s.progress = {
+      users: { done: true, startedAt: '2026-12-01T09:00:00.000Z' },
+      detections: {
+        done: false,
+        next: 'https://graph.microsoft.com/v1.0/identityProtection/riskDetections?$skiptoken=x',
+      },
+    }
+    return s
+  }
+  const columns = (s: EvidenceState) =>
+    JSON.parse(serializeState(s)) as {
+      version: number
+      strings: unknown[]
+      users: Record<'id' | 'upn' | 'level' | 'updated' | 'enabled' | 'defender', unknown[]>
+      detections: Record<'user' | 'detected' | 'type', unknown[]>
+    }
+  const problem = (value: unknown): string => {
+    try {
+      parseState(JSON.stringify(value), 'state.json')
+    } catch (e) {
+      return (e as Error).message
+    }
+    return 'accepted'
+  }
+
+  it('writes version 3 and reads back every field, progress included', () => {
+    const s = many(40)
+    expect(columns(s).version).toBe(3)
+    expect(parseState(serializeState(s), 'state.json')).toEqual(s)
+  })
+
+  it('reads a version 2 state as it was, and its next save is version 3 with the same content', () => {
+    const s = many(40)
+    const migrated = parseState(JSON.stringify(v2Of(s)), 'state.json')
+    expect(migrated).toEqual(s)
+    expect(columns(migrated).version).toBe(3)
+    expect(parseState(serializeState(migrated), 'state.json')).toEqual(s)
+  })
+
+  it('is less than half the size of version 2 for the same state', () => {
+    const s = many(500)
+    expect(serializeState(s).length * 2).toBeLessThan(JSON.stringify(v2Of(s)).length)
+  })
+
+  it.each([
+    [
+      'a column that is not an array',
+      (c: ReturnType<typeof columns>) => ((c.users.id as unknown) = 'x'),
+      /users\.id: expected an array/,
+    ],
+    [
+      'an empty user id',
+      (c: ReturnType<typeof columns>) => (c.users.id[0] = ''),
+      /users\.id\.0: expected an id/,
+    ],
+    [
+      'a level that is not an index',
+      (c: ReturnType<typeof columns>) => (c.users.level[1] = 'high'),
+      /users\.level\.1: expected an index/,
+    ],
+    [
+      'a level index past the strings',
+      (c: ReturnType<typeof columns>) => (c.users.level[2] = 999),
+      /users\.level\.2: index 999 is not in strings/,
+    ],
+    [
+      'a column shorter than the ids',
+      (c: ReturnType<typeof columns>) => c.users.upn.pop(),
+      /users\.upn: 39 values for 40 rows/,
+    ],
+    [
+      'a bad updated time',
+      (c: ReturnType<typeof columns>) => (c.users.updated[0] = 'soon'),
+      /users\.updated\.0: expected a date-time/,
+    ],
+    [
+      'directory facts in part',
+      (c: ReturnType<typeof columns>) => (c.users.enabled[1] = 1),
+      /users\.enabled\.1: directory facts/,
+    ],
+    [
+      'accountEnabled other than 1 or 0',
+      (c: ReturnType<typeof columns>) => (c.users.enabled[0] = 2),
+      /users\.enabled\.0: directory facts/,
+    ],
+    [
+      'a Defender row that is no user',
+      (c: ReturnType<typeof columns>) =>
+        c.users.defender.push([400, { identityAccountId: 'i', accounts: [] }]),
+      /users\.defender\.\d+: row 400 is not a user/,
+    ],
+    [
+      'a detection user past its table',
+      (c: ReturnType<typeof columns>) => (c.detections.user[3] = 10_000),
+      /detections\.user\.3: index 10000 is not in detections\.users/,
+    ],
+    [
+      'a bad detected time',
+      (c: ReturnType<typeof columns>) => (c.detections.detected[5] = 'today'),
+      /detections\.detected\.5: expected a date-time/,
+    ],
+    [
+      'a negative index',
+      (c: ReturnType<typeof columns>) => (c.detections.type[0] = -1),
+      /detections\.type\.0: expected an index/,
+    ],
+    [
+      'a string past 1,024 characters',
+      (c: ReturnType<typeof columns>) => (c.strings[0] = 'x'.repeat(1025)),
+      /strings\.0: /,
+    ],
+  ])('refuses %s, naming where', (_what, change, message) => {
+    const c = columns(many(40))
+    change(c)
+    expect(problem(c)).toMatch(message)
   })
 })

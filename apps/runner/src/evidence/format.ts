@@ -1,0 +1,362 @@
+/**
+ * The evidence state's stored form (issue #24). Version 3 is columnar: one array per field, the
+ * short values that repeat (risk levels, states, event types, sources, user types) as indices
+ * into one table of strings, and each detection's user as an index into a table of user ids.
+ * At 100,000 stale users a document of objects spent most of its bytes on keys and repeated
+ * values, and most of its parse time on building and checking one object per record; columns of
+ * numbers and strings are a fraction of both.
+ *
+ * The stored text is input (anyone who can write the blob or the file can edit it), so it is
+ * checked at this edge with zod before anything reads it: every column's type, length and bounds,
+ * every index in range. The checks of the large columns are plain loops inside zod schemas
+ * (`column`), because a schema per element costs about a microsecond each, which is most of a
+ * quiet run at this size. Version 2 (one object per record) is still read, so a state saved before
+ * the upgrade saves its next run a full collection; every save writes version 3.
+ */
+import { z } from 'zod'
+import { EvidenceStateError } from '../errors.js'
+import type { EvidenceState, FullProgress, StoredDetection, StoredUser } from './state.js'
+
+const STATE_VERSION = 3 as const
+const MAX_TEXT = 1024
+const MAX_ID = 256
+const text = z.string().max(MAX_TEXT)
+const id = z.string().min(1).max(MAX_ID)
+const time = z.iso.datetime({ offset: true })
+const optional = <T extends z.ZodType>(t: T) => t.optional()
+
+// The same shape as z.iso.datetime({ offset: true }), as a plain regex for the large columns.
+const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/
+
+type Check = (v: unknown) => boolean
+const isText: Check = (v) => typeof v === 'string' && v.length <= MAX_TEXT
+const isId: Check = (v) => typeof v === 'string' && v.length > 0 && v.length <= MAX_ID
+const isTime: Check = (v) => typeof v === 'string' && v.length <= 64 && TIME.test(v)
+const isIndex: Check = (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0
+const orNull =
+  (check: Check): Check =>
+  (v) =>
+    v === null || check(v)
+
+/** An array whose every element passes `check`, named by the first that does not. */
+function column<T>(check: Check, what: string) {
+  return z
+    .custom<unknown[]>((v) => Array.isArray(v), 'expected an array')
+    .check((ctx) => {
+      const values = ctx.value
+      for (let i = 0; i < values.length; i++) {
+        if (check(values[i])) continue
+        ctx.issues.push({ code: 'custom', message: `expected ${what}`, input: values[i], path: [i] })
+        return
+      }
+    }) as unknown as z.ZodType<T[]>
+}
+
+const DEFENDER = z.object({
+  identityAccountId: id,
+  accounts: z.array(z.object({ provider: text, identifier: text, actions: z.array(text) })).max(100),
+})
+
+const LIST_PROGRESS = z.object({
+  startedAt: optional(time),
+  next: optional(z.url({ protocol: /^https$/ }).max(8192)),
+  done: z.boolean(),
+})
+
+const HEADER = {
+  tenantId: id,
+  policyDigest: id,
+  fullAt: optional(time),
+  watermarks: z.object({ users: optional(time), detections: optional(time) }),
+  refusedAt: optional(time),
+  progress: optional(z.object({ users: LIST_PROGRESS, detections: LIST_PROGRESS })),
+}
+
+const V3 = z.object({
+  version: z.literal(3),
+  ...HEADER,
+  /** The short values that repeat, referred to by index. */
+  strings: column<string>(isText, 'a string of at most 1024 characters'),
+  users: z.object({
+    id: column<string>(isId, 'an id'),
+    upn: column<string>(isText, 'a string of at most 1024 characters'),
+    level: column<number>(isIndex, 'an index into strings'),
+    state: column<number>(isIndex, 'an index into strings'),
+    detail: column<number | null>(orNull(isIndex), 'an index into strings or null'),
+    updated: column<string | null>(orNull(isTime), 'a date-time or null'),
+    /** Directory facts: 1/0 for accountEnabled and onPremisesSyncEnabled, null when never read. */
+    enabled: column<number | null>(orNull(isIndex), '1, 0 or null'),
+    synced: column<number | null>(orNull(isIndex), '1, 0 or null'),
+    userType: column<number | null>(orNull(isIndex), 'an index into strings or null'),
+    /** Sparse: [row, facts] for the users with a Defender for Identity identity. */
+    defender: z.array(z.tuple([z.int().min(0), DEFENDER])),
+    defenderNote: z.array(z.tuple([z.int().min(0), text])),
+  }),
+  detections: z.object({
+    id: column<string>(isId, 'an id'),
+    /** The distinct users of the detections; `user` indexes it. */
+    users: column<string>(isId, 'an id'),
+    user: column<number>(isIndex, 'an index into detections.users'),
+    type: column<number>(isIndex, 'an index into strings'),
+    level: column<number | null>(orNull(isIndex), 'an index into strings or null'),
+    source: column<number | null>(orNull(isIndex), 'an index into strings or null'),
+    detected: column<string>(isTime, 'a date-time'),
+    timing: column<number | null>(orNull(isIndex), 'an index into strings or null'),
+    updated: column<string | null>(orNull(isTime), 'a date-time or null'),
+  }),
+})
+type V3 = z.infer<typeof V3>
+
+// Version 2: one object per record (read for migration only).
+const V2_USER = z.object({
+  userId: id,
+  userPrincipalName: text,
+  risk: z.object({ level: text, state: text, detail: optional(text) }),
+  updated: optional(time),
+  directory: optional(
+    z.object({ accountEnabled: z.boolean(), onPremisesSyncEnabled: z.boolean(), userType: text }),
+  ),
+  defender: optional(DEFENDER),
+  defenderNote: optional(text),
+})
+
+const V2_DETECTION = z.object({
+  id,
+  userId: id,
+  riskEventType: text,
+  riskLevel: optional(text),
+  source: optional(text),
+  detectedDateTime: time,
+  detectionTimingType: optional(text),
+  updated: optional(time),
+})
+
+const V2 = z.object({
+  version: z.literal(2),
+  ...HEADER,
+  users: z.array(V2_USER),
+  detections: z.array(V2_DETECTION),
+})
+
+const VERSION = z.object({ version: z.union([z.literal(2), z.literal(3)]) })
+
+/** The state from its stored text (version 3, or 2 from before issue #24); a clear error naming the field when it is not one. */
+export const parseState = (raw: string, location: string): EvidenceState =>
+  stateOf(parseDocument(raw, location))
+
+/**
+ * A state's stored form, checked: what a cache keeps between runs (arrays of strings and numbers,
+ * never changed once made), turned into a state a run may change by `stateOf`.
+ */
+export interface StateDocument {
+  readonly checked: V3
+  readonly location: string
+}
+
+/** The stored text, checked, as a document (a version 2 text is migrated to version 3's form). */
+export function parseDocument(raw: string, location: string): StateDocument {
+  let json: unknown
+  try {
+    json = JSON.parse(raw)
+  } catch {
+    throw new EvidenceStateError(location, 'not JSON')
+  }
+  const version = VERSION.safeParse(json)
+  if (!version.success) throw refusal(location, version.error)
+  if (version.data.version === 2) {
+    const parsed = V2.safeParse(json)
+    if (!parsed.success) throw refusal(location, parsed.error)
+    const s = parsed.data
+    const state: EvidenceState = {
+      ...headerOf(s),
+      users: new Map(s.users.map((u) => [u.userId, u])),
+      detections: new Map(s.detections.map((d) => [d.id, d])),
+    }
+    return { checked: encode(state), location }
+  }
+  const parsed = V3.safeParse(json)
+  if (!parsed.success) throw refusal(location, parsed.error)
+  return { checked: parsed.data, location }
+}
+
+/** A fresh state from a document, its lengths and indices checked: its records are new objects each time. */
+export const stateOf = (document: StateDocument): EvidenceState => decode(document.checked, document.location)
+
+/** The state's document, for a cache. */
+export const documentOf = (state: EvidenceState, location: string): StateDocument => ({
+  checked: encode(state),
+  location,
+})
+
+function refusal(location: string, error: z.ZodError): EvidenceStateError {
+  const issue = error.issues[0]
+  const where = issue?.path.join('.') || '(root)'
+  return new EvidenceStateError(location, `${where}: ${issue?.message ?? 'invalid'}`)
+}
+
+function headerOf(s: z.infer<typeof V2> | V3): Omit<EvidenceState, 'users' | 'detections'> {
+  return {
+    tenantId: s.tenantId,
+    policyDigest: s.policyDigest,
+    fullAt: s.fullAt,
+    watermarks: { users: s.watermarks.users, detections: s.watermarks.detections },
+    refusedAt: s.refusedAt,
+    ...(s.progress === undefined ? {} : { progress: s.progress as FullProgress }),
+  }
+}
+
+/** The columns back into records; every length and index is checked here (zod checked the types). */
+function decode(s: V3, location: string): EvidenceState {
+  const fail = (where: string, problem: string): never => {
+    throw new EvidenceStateError(location, `${where}: ${problem}`)
+  }
+  const sameLength = (table: string, columns: Record<string, unknown[]>, rows: number) => {
+    for (const [name, values] of Object.entries(columns))
+      if (values.length !== rows) fail(`${table}.${name}`, `${values.length} values for ${rows} rows`)
+  }
+  const string = (where: string, i: number): string =>
+    s.strings[i] ?? fail(where, `index ${i} is not in strings (${s.strings.length})`)
+  const optionalString = (where: string, i: number | null): string | undefined =>
+    i === null ? undefined : string(where, i)
+
+  const { defender, defenderNote, ...userColumns } = s.users
+  const rows = s.users.id.length
+  sameLength('users', userColumns, rows)
+  const users = new Map<string, StoredUser>()
+  for (let i = 0; i < rows; i++) {
+    const userId = s.users.id[i] as string
+    const enabled = s.users.enabled[i] ?? null
+    const synced = s.users.synced[i] ?? null
+    const userType = s.users.userType[i] ?? null
+    const user: StoredUser = {
+      userId,
+      userPrincipalName: s.users.upn[i] as string,
+      risk: {
+        level: string(`users.level.${i}`, s.users.level[i] as number),
+        state: string(`users.state.${i}`, s.users.state[i] as number),
+        detail: optionalString(`users.detail.${i}`, s.users.detail[i] ?? null),
+      },
+      updated: s.users.updated[i] ?? undefined,
+    }
+    const facts = [enabled, synced, userType]
+    if (facts.some((f) => f !== null)) {
+      if (enabled === null || synced === null || userType === null || enabled > 1 || synced > 1)
+        fail(`users.enabled.${i}`, 'directory facts are all three (enabled and synced 1 or 0) or none')
+      user.directory = {
+        accountEnabled: enabled === 1,
+        onPremisesSyncEnabled: synced === 1,
+        userType: string(`users.userType.${i}`, userType as number),
+      }
+    }
+    users.set(userId, user)
+  }
+  const row = (where: string, i: number): StoredUser =>
+    users.get(s.users.id[i] ?? '') ?? fail(where, `row ${i} is not a user (${rows})`)
+  for (const [n, [i, facts]] of defender.entries()) row(`users.defender.${n}`, i).defender = facts
+  for (const [n, [i, note]] of defenderNote.entries()) row(`users.defenderNote.${n}`, i).defenderNote = note
+
+  const d = s.detections
+  const { users: detectionUsers, ...detectionColumns } = d
+  sameLength('detections', detectionColumns, d.id.length)
+  const detections = new Map<string, StoredDetection>()
+  for (let i = 0; i < d.id.length; i++) {
+    const u = d.user[i] as number
+    const detection: StoredDetection = {
+      id: d.id[i] as string,
+      userId: detectionUsers[u] ?? fail(`detections.user.${i}`, `index ${u} is not in detections.users`),
+      riskEventType: string(`detections.type.${i}`, d.type[i] as number),
+      riskLevel: optionalString(`detections.level.${i}`, d.level[i] ?? null),
+      source: optionalString(`detections.source.${i}`, d.source[i] ?? null),
+      detectedDateTime: d.detected[i] as string,
+      detectionTimingType: optionalString(`detections.timing.${i}`, d.timing[i] ?? null),
+      updated: d.updated[i] ?? undefined,
+    }
+    detections.set(detection.id, detection)
+  }
+  return { ...headerOf(s), users, detections }
+}
+
+/** The state as version 3 text. */
+export const serializeState = (state: EvidenceState): string => JSON.stringify(encode(state))
+
+function encode(state: EvidenceState): V3 {
+  const strings: string[] = []
+  const indexOf = new Map<string, number>()
+  const ref = (value: string): number => {
+    let i = indexOf.get(value)
+    if (i === undefined) {
+      i = strings.length
+      strings.push(value)
+      indexOf.set(value, i)
+    }
+    return i
+  }
+  const optionalRef = (value: string | undefined): number | null => (value === undefined ? null : ref(value))
+  const users: V3['users'] = {
+    id: [],
+    upn: [],
+    level: [],
+    state: [],
+    detail: [],
+    updated: [],
+    enabled: [],
+    synced: [],
+    userType: [],
+    defender: [],
+    defenderNote: [],
+  }
+  for (const u of state.users.values()) {
+    const row = users.id.length
+    users.id.push(u.userId)
+    users.upn.push(u.userPrincipalName)
+    users.level.push(ref(u.risk.level))
+    users.state.push(ref(u.risk.state))
+    users.detail.push(optionalRef(u.risk.detail))
+    users.updated.push(u.updated ?? null)
+    users.enabled.push(u.directory === undefined ? null : u.directory.accountEnabled ? 1 : 0)
+    users.synced.push(u.directory === undefined ? null : u.directory.onPremisesSyncEnabled ? 1 : 0)
+    users.userType.push(u.directory === undefined ? null : ref(u.directory.userType))
+    if (u.defender !== undefined) users.defender.push([row, u.defender])
+    if (u.defenderNote !== undefined) users.defenderNote.push([row, u.defenderNote])
+  }
+  const userIndex = new Map<string, number>()
+  const detections: V3['detections'] = {
+    id: [],
+    users: [],
+    user: [],
+    type: [],
+    level: [],
+    source: [],
+    detected: [],
+    timing: [],
+    updated: [],
+  }
+  for (const d of state.detections.values()) {
+    let u = userIndex.get(d.userId)
+    if (u === undefined) {
+      u = detections.users.length
+      detections.users.push(d.userId)
+      userIndex.set(d.userId, u)
+    }
+    detections.id.push(d.id)
+    detections.user.push(u)
+    detections.type.push(ref(d.riskEventType))
+    detections.level.push(optionalRef(d.riskLevel))
+    detections.source.push(optionalRef(d.source))
+    detections.detected.push(d.detectedDateTime)
+    detections.timing.push(optionalRef(d.detectionTimingType))
+    detections.updated.push(d.updated ?? null)
+  }
+  return {
+    version: STATE_VERSION,
+    tenantId: state.tenantId,
+    policyDigest: state.policyDigest,
+    fullAt: state.fullAt,
+    watermarks: { ...state.watermarks },
+    refusedAt: state.refusedAt,
+    progress: state.progress === undefined ? undefined : structuredClone(state.progress),
+    strings,
+    users,
+    detections,
+  }
+}

@@ -163,10 +163,10 @@ export async function scaleScenario({ log }) {
   const stateFile = `${env.TOURNIQUET_LEDGER}.evidence.json`
   try {
     log('first full collection...')
+    const lookbackStart = Date.now() - 48 * HOUR
     const full = await run(jobEnv, flags, log)
-    const detections = tenant.detections.filter(
-      (d) => d.riskEventType !== 'adminConfirmedUserCompromised',
-    ).length
+    // What the full collection reads: every detection detected in the lookback.
+    const detections = tenant.detections.filter((d) => Date.parse(d.detectedDateTime) >= lookbackStart).length
     const admitted = [...tenant.riskyUsers.values()].filter(
       (u) => u.riskLevel === 'high' && (u.riskState === 'atRisk' || u.riskState === 'confirmedCompromised'),
     ).length

@@ -48,6 +48,7 @@ import { type Ledger, type LedgerEntry, type LedgerHeadroom, ledgerKey } from '.
 import { Audit, countsOf, type StepRecord, skipRecord, stepRecord } from '../outputs/audit.js'
 import { digestOf, type RunDigest, tellWorthy } from '../outputs/notify/message.js'
 import { notify, unsignedWarnings } from '../outputs/notify/send.js'
+import { type Progress, type ProgressStream, startProgress } from '../outputs/progress.js'
 import { writeReport } from '../outputs/report.js'
 
 export interface RunOptions {
@@ -67,6 +68,11 @@ export interface RunOptions {
   now?: () => Date
   /** Set when a stop is requested (SIGTERM): in-flight steps finish, nothing new starts. */
   stopSignal?: AbortSignal
+  /**
+   * When to keep a progress line on stderr, if stderr is a terminal (outputs/progress.ts): every
+   * run (the default), only a run that collects in full (`tourniquet watch`), or never.
+   */
+  progress?: 'always' | 'full' | 'never'
   verify?: Partial<VerifyOptions>
   runId?: string
   /** What this run's notification says, if anything (`tourniquet watch` mutes a repeated failure). */
@@ -176,13 +182,48 @@ async function withPolicy(start: RunStart, session: Session, policy: Policy): Pr
   const shared = paceOf(start, policy, evidence.loaded.state)
   const client = await connect(start, session, ledger, shared)
   const entries = await ledger.load()
-  const reading: Reading = { session, client, shared: shared !== undefined && !session.injectedClient }
-  const decided = await collectAndPlan(start, reading, policy, { entries, evidence })
-  try {
-    return { ...(await act(start, session, { client, ledger, decided, policy })), ...endedOf(decided) }
-  } catch (e) {
-    return { ...(await failed(start, session, e, { policy, decided })), ...endedOf(decided) }
+  const progress = progressOf(start, policy, evidence.loaded.state)
+  const reading: Reading = {
+    session,
+    client,
+    shared: shared !== undefined && !session.injectedClient,
+    progress,
   }
+  try {
+    const decided = await collectAndPlan(start, reading, policy, { entries, evidence })
+    try {
+      return {
+        ...(await act(start, session, { client, ledger, decided, policy, progress })),
+        ...endedOf(decided),
+      }
+    } catch (e) {
+      return { ...(await failed(start, session, e, { policy, decided })), ...endedOf(decided) }
+    }
+  } finally {
+    progress?.stop()
+  }
+}
+
+/** The progress line for a person at a terminal: every run, or (watch) only a run that collects in full. */
+function progressOf(
+  start: RunStart,
+  policy: Policy,
+  previous: EvidenceState | undefined,
+): Progress | undefined {
+  const when = start.options.progress ?? 'always'
+  if (when === 'never') return undefined
+  if (when === 'full') {
+    const { config, now } = start
+    const digest = policyDigest(policy)
+    const reason = fullReason(previous, {
+      tenantId: config.tenantId,
+      digest,
+      now,
+      settings: config.collection,
+    })
+    if (reason === undefined) return undefined
+  }
+  return startProgress(start.options.err as ProgressStream, { title: `tourniquet ${start.config.mode}` })
 }
 
 /** What the summary says of a run that got as far as a plan. */
@@ -197,6 +238,7 @@ interface Acting {
   ledger: Ledger
   decided: Decided
   policy: Policy
+  progress: Progress | undefined
 }
 
 /** From the plan to the report: the ledger's view, approvals, then (apply mode) the steps. */
@@ -247,7 +289,7 @@ async function prepare(
 async function applyAll(
   start: RunStart,
   session: Session,
-  { client, ledger, decided }: Acting,
+  { client, ledger, decided, progress }: Acting,
   ready: { todo: Step[]; approvals: ApprovalPhase },
 ): Promise<Applied> {
   const { audit } = start
@@ -266,7 +308,10 @@ async function applyAll(
     concurrency: start.config.concurrency,
     stopping: () => session.stopping(),
     verify,
+    progress,
   })
+  // Cleared before the summary table is written on the same stream.
+  progress?.stop()
   return { ...applied, records: [...resumed.records, ...admitted.records, ...applied.records] }
 }
 
@@ -425,6 +470,7 @@ interface Reading {
   session: Session
   client: GraphClient
   shared: boolean
+  progress: Progress | undefined
 }
 
 /**
@@ -476,6 +522,8 @@ async function collectAndPlan(
   const { notes, collection } = collected
   const saved = await saveEvidence(start, reading.session, evidence, collected, fresh)
   const plan = decision.plan
+  reading.progress?.evaluated(plan.users.length)
+  if (start.config.mode === 'plan') reading.progress?.stop()
   const { audit } = start
   for (const w of notes.warnings) audit.event('warning', { message: w })
   audit.event('plan', {

@@ -214,10 +214,11 @@ function decode(s: V3, location: string): EvidenceState {
     for (const [name, values] of Object.entries(columns))
       if (values.length !== rows) fail(`${table}.${name}`, `${values.length} values for ${rows} rows`)
   }
-  const string = (where: string, i: number): string =>
-    s.strings[i] ?? fail(where, `index ${i} is not in strings (${s.strings.length})`)
-  const optionalString = (where: string, i: number | null): string | undefined =>
-    i === null ? undefined : string(where, i)
+  // The field's name is only spelled out when it is wrong (a string per value would cost more than the rest).
+  const string = (column: string, row: number, i: number): string =>
+    s.strings[i] ?? fail(`${column}.${row}`, `index ${i} is not in strings (${s.strings.length})`)
+  const optionalString = (column: string, row: number, i: number | null): string | undefined =>
+    i === null ? undefined : string(column, row, i)
 
   const { defender, defenderNote, ...userColumns } = s.users
   const rows = s.users.id.length
@@ -232,9 +233,9 @@ function decode(s: V3, location: string): EvidenceState {
       userId,
       userPrincipalName: s.users.upn[i] as string,
       risk: {
-        level: string(`users.level.${i}`, s.users.level[i] as number),
-        state: string(`users.state.${i}`, s.users.state[i] as number),
-        detail: optionalString(`users.detail.${i}`, s.users.detail[i] ?? null),
+        level: string('users.level', i, s.users.level[i] as number),
+        state: string('users.state', i, s.users.state[i] as number),
+        detail: optionalString('users.detail', i, s.users.detail[i] ?? null),
       },
       updated: s.users.updated[i] ?? undefined,
     }
@@ -245,7 +246,7 @@ function decode(s: V3, location: string): EvidenceState {
       user.directory = {
         accountEnabled: enabled === 1,
         onPremisesSyncEnabled: synced === 1,
-        userType: string(`users.userType.${i}`, userType as number),
+        userType: string('users.userType', i, userType as number),
       }
     }
     users.set(userId, user)
@@ -264,11 +265,11 @@ function decode(s: V3, location: string): EvidenceState {
     const detection: StoredDetection = {
       id: d.id[i] as string,
       userId: detectionUsers[u] ?? fail(`detections.user.${i}`, `index ${u} is not in detections.users`),
-      riskEventType: string(`detections.type.${i}`, d.type[i] as number),
-      riskLevel: optionalString(`detections.level.${i}`, d.level[i] ?? null),
-      source: optionalString(`detections.source.${i}`, d.source[i] ?? null),
+      riskEventType: string('detections.type', i, d.type[i] as number),
+      riskLevel: optionalString('detections.level', i, d.level[i] ?? null),
+      source: optionalString('detections.source', i, d.source[i] ?? null),
       detectedDateTime: d.detected[i] as string,
-      detectionTimingType: optionalString(`detections.timing.${i}`, d.timing[i] ?? null),
+      detectionTimingType: optionalString('detections.timing', i, d.timing[i] ?? null),
       updated: d.updated[i] ?? undefined,
     }
     detections.set(detection.id, detection)

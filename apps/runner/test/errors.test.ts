@@ -5,7 +5,7 @@ import { generateTenant } from '@tourniquet/mock-graph'
 import { afterEach, describe, expect, it } from 'vitest'
 import { isRunnerError, LedgerCorruptError, NoOutcomeError, SettingsError } from '../src/errors.js'
 import { EXIT } from '../src/exit.js'
-import { failureMessage, failureOf } from '../src/failures.js'
+import { failureMessage, failureOf, withAdvice } from '../src/failures.js'
 import { FileLedger } from '../src/ledger/fileLedger.js'
 import { InProcessTenant } from './support/tenant.js'
 
@@ -35,13 +35,25 @@ describe('runner errors: one base, stable codes, one code -> ending table', () =
   })
 
   it('the deadline: a failed run (exit 1) whose line says to raise TOURNIQUET_MAX_RUNTIME, with the code', () => {
-    const e = new DeadlineError(
-      "riskyUsers.list: the run's deadline (TOURNIQUET_MAX_RUNTIME) has passed; not sent",
-    )
+    const e = new DeadlineError('riskyUsers.list: the deadline has passed; not sent')
     const failure = failureOf(e)
     expect(failure).toMatchObject({ kind: 'run', outcome: 'failed', exitCode: EXIT.stepsFailed })
     expect(failure.note).toMatch(/stopped at its deadline; raise TOURNIQUET_MAX_RUNTIME/)
     expect(failureMessage(e, failure)).toMatch(/^TQ_DEADLINE: riskyUsers\.list: /)
+  })
+
+  it("one table of advice in the runner's terms: core's message, then which setting to change", () => {
+    expect(withAdvice(new DeadlineError('users.get: the deadline has passed; not sent'))).toBe(
+      'users.get: the deadline has passed; not sent (raise TOURNIQUET_MAX_RUNTIME if the tenant needs longer)',
+    )
+    const expired = new AuthError('the client secret has expired', { aadsts: '7000222', advice: 'x' })
+    expect(withAdvice(expired)).toMatch(/expired \(rotate it with `pulumi up`/)
+    expect(failureMessage(expired, failureOf(expired))).toMatch(/rotate it with `pulumi up`/)
+    const noCode = new AuthError('no token', { aadsts: undefined, advice: 'x' })
+    expect(withAdvice(noCode)).toMatch(/check AZURE_TENANT_ID, AZURE_CLIENT_ID/)
+    const clock = new AuthError('check the machine clock', { aadsts: '700024', advice: 'x' })
+    expect(withAdvice(clock)).toBe('check the machine clock')
+    expect(withAdvice(new Error('boom'))).toBe('boom')
   })
 })
 

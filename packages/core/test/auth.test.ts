@@ -64,14 +64,14 @@ describe('token acquisition against a fake authority over https with a test CA',
 
   it.each([
     [7000215, 'invalid_client', 'Invalid client secret provided.', /secret value \(not its id\)/],
-    [7000222, 'invalid_client', 'The provided client secret keys are expired.', /rotate it with `pulumi up`/],
     [
-      700016,
-      'unauthorized_client',
-      'Application not found in the directory.',
-      /AZURE_CLIENT_ID\) was not found/,
+      7000222,
+      'invalid_client',
+      'The provided client secret keys are expired.',
+      /secret has expired: issue a new one/,
     ],
-    [90002, 'invalid_request', "Tenant 'x' not found.", /AZURE_TENANT_ID\) was not found/],
+    [700016, 'unauthorized_client', 'Application not found in the directory.', /\(clientId\) was not found/],
+    [90002, 'invalid_request', "Tenant 'x' not found.", /\(tenantId\) was not found/],
   ])('maps AADSTS%i to an AuthError with advice', async (code, error, description, advice) => {
     authority = await startFakeAuthority(pki)
     authority.answer = () => aadstsError(code, error, description)

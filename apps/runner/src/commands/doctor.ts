@@ -34,6 +34,7 @@ import { openSession, type Session } from '../engine/session.js'
 import type { RunnerConfig } from '../env.js'
 import { isSettingsError } from '../errors.js'
 import { EXIT } from '../exit.js'
+import { withAdvice } from '../failures.js'
 import type { Ledger } from '../ledger/ledger.js'
 
 export type CheckStatus = 'ok' | 'missing' | 'cannot tell' | 'note'
@@ -459,7 +460,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
     roles = await (options.grantedRoles ?? (() => tokenRoles(config, credential)))()
   } catch (e) {
     if (!isAuthError(e) && !isConfigError(e) && !isTourniquetError(e)) throw e
-    print(out, { status: 'missing', check: 'sign-in', detail: e.message })
+    print(out, { status: 'missing', check: 'sign-in', detail: withAdvice(e) })
     return EXIT.configuration
   }
   const client = await session.graph()

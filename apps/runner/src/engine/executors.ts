@@ -6,6 +6,7 @@
 import { type GraphClient, isOutcomeUnknownError, isTourniquetError, userItems } from '@tourniquet/core'
 import type { IdentityProtectionCall, RouteOf, Step } from '@tourniquet/policy'
 import { isRunnerError, NoOutcomeError } from '../errors.js'
+import { withAdvice } from '../failures.js'
 import type { Lane } from './lanes.js'
 import type { CallOutcome } from './status.js'
 
@@ -52,7 +53,8 @@ function failed(step: Step, error: unknown, startedAt: number): StepOutcome {
   return {
     step,
     status: isOutcomeUnknownError(error) ? 'unknown' : 'failed',
-    reason: (error as Error).message ?? String(error),
+    // Core's message, then what to change in the runner's terms (its one table of advice).
+    reason: withAdvice(error),
     errorCode: isTourniquetError(error) || isRunnerError(error) ? error.code : null,
     graphRequestId: (error as { requestId?: string }).requestId ?? null,
     correlationId: null,

@@ -15,9 +15,9 @@ describe('aadstsCode', () => {
 describe('adviceFor', () => {
   it.each([
     ['7000215', /secret value \(not its id\)/],
-    ['7000222', /rotate it with `pulumi up`/],
-    ['700016', /AZURE_CLIENT_ID\) was not found in the tenant/],
-    ['90002', /tenant \(AZURE_TENANT_ID\) was not found/],
+    ['7000222', /secret has expired: issue a new one/],
+    ['700016', /\(clientId\) was not found in the tenant/],
+    ['90002', /tenant \(tenantId\) was not found/],
     ['7000218', /no credential was sent/],
     ['700027', /upload this certificate/],
     ['700024', /check the machine clock/],
@@ -29,8 +29,7 @@ describe('adviceFor', () => {
     expect(adviceFor(code)).toMatch(advice)
   })
   it('falls back to the general checklist for an unknown or absent code', () => {
-    const general =
-      'check AZURE_TENANT_ID, AZURE_CLIENT_ID, the credential, and the cloud (TOURNIQUET_CLOUD / AZURE_AUTHORITY_HOST)'
+    const general = 'check tenantId, clientId, the credential, and the cloud (cloud / authorityHost)'
     expect(adviceFor('1234567')).toBe(general)
     expect(adviceFor(undefined)).toBe(general)
     expect(adviceFor('toString')).toBe(general)

@@ -26,7 +26,7 @@ import { aadstsCode, adviceFor } from './advice.js'
 
 export type Credential =
   | { kind: 'secret'; clientSecret: string }
-  /** PEM text holding the private key and the certificate (as AZURE_CLIENT_CERTIFICATE_PATH points to). */
+  /** PEM text holding the private key and the certificate. */
   | { kind: 'certificate'; pem: string; sendCertificateChain?: boolean }
   /** Managed identity; user-assigned when `clientId` is given, system-assigned otherwise. */
   | { kind: 'managedIdentity'; clientId?: string | undefined }
@@ -158,7 +158,7 @@ function toAuthError(error: unknown, description: string): AuthError {
   const advice =
     error instanceof ConfigError ||
     (typeof cause.message === 'string' && cause.message.includes('refusing to contact'))
-      ? 'check AZURE_AUTHORITY_HOST: msal tried to reach a host that is not configured'
+      ? 'check authorityHost: msal tried to reach a host that is not configured'
       : adviceFor(code)
   const summary = code === undefined ? (cause.errorCode ?? 'token request failed') : `AADSTS${code}`
   return new AuthError(

@@ -51,9 +51,7 @@ export function retryPolicy(options: RetryPolicyOptions = {}): PipelinePolicy {
         // The run's deadline bounds every request, not only the waits between attempts: a run that
         // is still collecting when it passes stops instead of reading on (collection included).
         if (options.deadlineAt !== undefined && Date.now() > options.deadlineAt)
-          throw new DeadlineError(
-            `${request.operation}: the run's deadline (TOURNIQUET_MAX_RUNTIME) has passed; not sent`,
-          )
+          throw new DeadlineError(`${request.operation}: the deadline has passed; not sent`)
         const attemptRequest = { ...request, attempt }
         const outcome: AttemptOutcome = { request: attemptRequest }
         try {
@@ -79,7 +77,7 @@ export function retryPolicy(options: RetryPolicyOptions = {}): PipelinePolicy {
           if (outcome.response?.status === 429) {
             throw throttled(
               outcome,
-              `${retryAfter === undefined ? 'backing off' : 'Retry-After asks for'} ${seconds(decision.delayMs)} before the next attempt, which would pass the run's deadline (TOURNIQUET_MAX_RUNTIME)`,
+              `${retryAfter === undefined ? 'backing off' : 'Retry-After asks for'} ${seconds(decision.delayMs)} before the next attempt, which would pass the deadline`,
               retryAfter,
             )
           }

@@ -272,6 +272,9 @@ const processStart = {
   processStartNoCacheMs: start.medianMs.bundle,
   processStartBaselineMs: start.medianMs.dist,
   processStartRuns: start.runs,
+  ...(start.medianMs.beforeWithCache === undefined
+    ? {}
+    : { processStartBeforeMs: start.medianMs.beforeWithCache }),
 }
 
 const rows = []
@@ -410,7 +413,11 @@ writeFileSync(
 const mdiLine = mdi
   ? `\nDefender for Identity lookups (N = ${mdi.n}, plan of a synced-user disable): ${mdi.lookups} users looked up in ${mdi.httpRequests} HTTP requests, ${mdi.requestsPerSyncedUser} requests per synced user (one by one: 1), ${mdi.throttled429} 429s, ${mdi.wallMs} ms at ${mdi.scale}x.\n`
   : ''
-const startLine = `\nProcess start to the first request (median of ${processStart.processStartRuns}): ${processStart.processStartMs} ms for the image's bundle with its compile cache (${processStart.processStartNoCacheMs} ms without), ${processStart.processStartBaselineMs} ms for the tsc dist with node_modules.\n`
+const beforeStart =
+  processStart.processStartBeforeMs === undefined
+    ? ''
+    : ` The build named by BENCH_START_BEFORE, measured alongside: ${processStart.processStartBeforeMs} ms.`
+const startLine = `\nProcess start to the first request (median of ${processStart.processStartRuns}): ${processStart.processStartMs} ms for the image's bundle with its compile cache (${processStart.processStartNoCacheMs} ms without), ${processStart.processStartBaselineMs} ms for the tsc dist with node_modules.${beforeStart}\n`
 const timelineTable = [
   '',
   "Timeline of each Tourniquet run (ms from the process's spawn; from the mock's request log), and Identity Protection requests served against the bound's count:",

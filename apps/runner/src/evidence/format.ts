@@ -102,7 +102,8 @@ const V3 = z.object({
     source: column<number | null>(orNull(isIndex), 'an index into strings or null'),
     detected: column<string>(isTime, 'a date-time'),
     timing: column<number | null>(orNull(isIndex), 'an index into strings or null'),
-    updated: column<string | null>(orNull(isTime), 'a date-time or null'),
+    /** lastUpdatedDateTime: 1 when it is the detectedDateTime (most are), null when Graph gave none. */
+    updated: column<string | 1 | null>((v) => v === 1 || v === null || isTime(v), 'a date-time, 1 or null'),
   }),
 })
 type V3 = z.infer<typeof V3>
@@ -262,6 +263,7 @@ function decode(s: V3, location: string): EvidenceState {
   const detections = new Map<string, StoredDetection>()
   for (let i = 0; i < d.id.length; i++) {
     const u = d.user[i] as number
+    const updated = d.updated[i] ?? null
     const detection: StoredDetection = {
       id: d.id[i] as string,
       userId: detectionUsers[u] ?? fail(`detections.user.${i}`, `index ${u} is not in detections.users`),
@@ -270,7 +272,7 @@ function decode(s: V3, location: string): EvidenceState {
       source: optionalString('detections.source', i, d.source[i] ?? null),
       detectedDateTime: d.detected[i] as string,
       detectionTimingType: optionalString('detections.timing', i, d.timing[i] ?? null),
-      updated: d.updated[i] ?? undefined,
+      updated: updated === 1 ? (d.detected[i] as string) : (updated ?? undefined),
     }
     detections.set(detection.id, detection)
   }
@@ -346,7 +348,7 @@ function encode(state: EvidenceState): V3 {
     detections.source.push(optionalRef(d.source))
     detections.detected.push(d.detectedDateTime)
     detections.timing.push(optionalRef(d.detectionTimingType))
-    detections.updated.push(d.updated ?? null)
+    detections.updated.push(d.updated === undefined ? null : d.updated === d.detectedDateTime ? 1 : d.updated)
   }
   return {
     version: STATE_VERSION,

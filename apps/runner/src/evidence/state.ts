@@ -135,6 +135,8 @@ export function pruneDetections(state: EvidenceState, lookbackStartMs: number): 
 export function signalsOf(state: EvidenceState): Signals {
   const byUser = new Map<string, DetectionSignal[]>()
   for (const d of state.detections.values()) {
+    // Most detections in a large tenant are of users the policy's filter does not admit.
+    if (!state.users.has(d.userId)) continue
     const list = byUser.get(d.userId)
     if (list === undefined) byUser.set(d.userId, [detectionSignal(d)])
     else list.push(detectionSignal(d))

@@ -390,7 +390,11 @@ describe('the columnar format (version 3, issue #24)', () => {
         }),
       ),
       Array.from({ length: 2 * n }, (_, i) =>
-        detection(`d${i}`, `u${i % (n + 3)}`, i % 3 === 0 ? { riskLevel: undefined, source: undefined } : {}),
+        detection(`d${i}`, `u${i % (n + 3)}`, {
+          ...(i % 3 === 0 ? { riskLevel: undefined, source: undefined } : {}),
+          // Updated when detected (stored as 1), and never updated (null).
+          ...(i % 4 === 1 ? { updated: '2026-12-01T09:00:00Z' } : i % 4 === 2 ? { updated: undefined } : {}),
+        }),
       ),
     )
     s.watermarks = { users: '2026-12-01T10:00:00.000Z' }

@@ -15,7 +15,8 @@
  */
 import { z } from 'zod'
 import { EvidenceStateError } from '../errors.js'
-import type { EvidenceState, FullProgress, StoredDetection, StoredUser } from './state.js'
+import { type Detections, DetectionTable } from './detections.js'
+import type { EvidenceState, FullProgress, StoredUser } from './state.js'
 
 const STATE_VERSION = 3 as const
 const MAX_TEXT = 1024
@@ -257,34 +258,112 @@ function decode(s: V3, location: string): EvidenceState {
   for (const [n, [i, facts]] of defender.entries()) row(`users.defender.${n}`, i).defender = facts
   for (const [n, [i, note]] of defenderNote.entries()) row(`users.defenderNote.${n}`, i).defenderNote = note
 
+  return { ...headerOf(s), users, detections: detectionTable(s, fail) }
+}
+
+/**
+ * The detections as a table over their columns (detections.ts): every length and index is checked
+ * here, in passes over the numbers, so that no record made later can fail.
+ */
+function detectionTable(s: V3, fail: (where: string, problem: string) => never): DetectionTable {
   const d = s.detections
   const { users: detectionUsers, ...detectionColumns } = d
-  sameLength('detections', detectionColumns, d.id.length)
-  const detections = new Map<string, StoredDetection>()
-  for (let i = 0; i < d.id.length; i++) {
-    const u = d.user[i] as number
-    const updated = d.updated[i] ?? null
-    const detection: StoredDetection = {
-      id: d.id[i] as string,
-      userId: detectionUsers[u] ?? fail(`detections.user.${i}`, `index ${u} is not in detections.users`),
-      riskEventType: string('detections.type', i, d.type[i] as number),
-      riskLevel: optionalString('detections.level', i, d.level[i] ?? null),
-      source: optionalString('detections.source', i, d.source[i] ?? null),
-      detectedDateTime: d.detected[i] as string,
-      detectionTimingType: optionalString('detections.timing', i, d.timing[i] ?? null),
-      updated: updated === 1 ? (d.detected[i] as string) : (updated ?? undefined),
+  const rows = d.id.length
+  for (const [name, values] of Object.entries(detectionColumns))
+    if (values.length !== rows) fail(`detections.${name}`, `${values.length} values for ${rows} rows`)
+  const within = (column: string, values: readonly (number | null)[], size: number, table: string) => {
+    for (let row = 0; row < values.length; row++) {
+      const i = values[row]
+      if (i !== null && (i as number) >= size) fail(`${column}.${row}`, `index ${i} is not in ${table}`)
     }
-    detections.set(detection.id, detection)
   }
-  return { ...headerOf(s), users, detections }
+  const strings = s.strings.length
+  within('detections.user', d.user, detectionUsers.length, 'detections.users')
+  within('detections.type', d.type, strings, `strings (${strings})`)
+  within('detections.level', d.level, strings, `strings (${strings})`)
+  within('detections.source', d.source, strings, `strings (${strings})`)
+  within('detections.timing', d.timing, strings, `strings (${strings})`)
+  return DetectionTable.of({ ...d, strings: s.strings })
+}
+
+/**
+ * The detections' columns: a table's live rows copied by index (an unchanged table's columns as
+ * they are), then the records set since, each value by `ref`.
+ */
+function encodeDetections(detections: Detections, ref: (value: string) => number): V3['detections'] {
+  const optionalRef = (value: string | undefined): number | null => (value === undefined ? null : ref(value))
+  const table = detections instanceof DetectionTable ? detections : undefined
+  const unchanged = table?.unchanged
+  if (unchanged !== undefined) {
+    const { strings: _, ...columns } = unchanged
+    return columns as V3['detections']
+  }
+  const out: V3['detections'] = {
+    id: [],
+    // The users table is kept whole (a row's user keeps its index); users of records set since are added.
+    users: table === undefined ? [] : [...table.columns.users],
+    user: [],
+    type: [],
+    level: [],
+    source: [],
+    detected: [],
+    timing: [],
+    updated: [],
+  }
+  // Made at the first record set since the load: a quiet save keeps the users table as it is.
+  let userIndex: Map<string, number> | undefined
+  const userOf = (userId: string): number => {
+    if (userIndex === undefined) {
+      userIndex = new Map()
+      for (let u = 0; u < out.users.length; u++)
+        if (!userIndex.has(out.users[u] as string)) userIndex.set(out.users[u] as string, u)
+    }
+    let u = userIndex.get(userId)
+    if (u === undefined) {
+      u = out.users.length
+      out.users.push(userId)
+      userIndex.set(userId, u)
+    }
+    return u
+  }
+  if (table !== undefined) {
+    const c = table.columns
+    const rows = table.rows()
+    const pick = <T>(column: readonly T[]): T[] =>
+      rows.length === column.length ? column.slice() : rows.map((row) => column[row] as T)
+    out.id = pick(c.id)
+    out.user = pick(c.user)
+    out.type = pick(c.type)
+    out.level = pick(c.level)
+    out.source = pick(c.source)
+    out.detected = pick(c.detected)
+    out.timing = pick(c.timing)
+    out.updated = pick(c.updated)
+  }
+  const records = table !== undefined ? table.addedRecords() : detections.values()
+  for (const d of records) {
+    out.id.push(d.id)
+    out.user.push(userOf(d.userId))
+    out.type.push(ref(d.riskEventType))
+    out.level.push(optionalRef(d.riskLevel))
+    out.source.push(optionalRef(d.source))
+    out.detected.push(d.detectedDateTime)
+    out.timing.push(optionalRef(d.detectionTimingType))
+    out.updated.push(d.updated === undefined ? null : d.updated === d.detectedDateTime ? 1 : d.updated)
+  }
+  return out
 }
 
 /** The state as version 3 text. */
 export const serializeState = (state: EvidenceState): string => JSON.stringify(encode(state))
 
 function encode(state: EvidenceState): V3 {
-  const strings: string[] = []
+  // A table's rows keep their indices into the strings they were loaded with.
+  const strings: string[] =
+    state.detections instanceof DetectionTable ? [...state.detections.columns.strings] : []
   const indexOf = new Map<string, number>()
+  for (let i = 0; i < strings.length; i++)
+    if (!indexOf.has(strings[i] as string)) indexOf.set(strings[i] as string, i)
   const ref = (value: string): number => {
     let i = indexOf.get(value)
     if (i === undefined) {
@@ -322,34 +401,7 @@ function encode(state: EvidenceState): V3 {
     if (u.defender !== undefined) users.defender.push([row, u.defender])
     if (u.defenderNote !== undefined) users.defenderNote.push([row, u.defenderNote])
   }
-  const userIndex = new Map<string, number>()
-  const detections: V3['detections'] = {
-    id: [],
-    users: [],
-    user: [],
-    type: [],
-    level: [],
-    source: [],
-    detected: [],
-    timing: [],
-    updated: [],
-  }
-  for (const d of state.detections.values()) {
-    let u = userIndex.get(d.userId)
-    if (u === undefined) {
-      u = detections.users.length
-      detections.users.push(d.userId)
-      userIndex.set(d.userId, u)
-    }
-    detections.id.push(d.id)
-    detections.user.push(u)
-    detections.type.push(ref(d.riskEventType))
-    detections.level.push(optionalRef(d.riskLevel))
-    detections.source.push(optionalRef(d.source))
-    detections.detected.push(d.detectedDateTime)
-    detections.timing.push(optionalRef(d.detectionTimingType))
-    detections.updated.push(d.updated === undefined ? null : d.updated === d.detectedDateTime ? 1 : d.updated)
-  }
+  const detections = encodeDetections(state.detections, ref)
   return {
     version: STATE_VERSION,
     tenantId: state.tenantId,

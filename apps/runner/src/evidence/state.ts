@@ -18,6 +18,7 @@ import {
   type Signals,
   type UserSignals,
 } from '@tourniquet/policy'
+import { copyDetections, type Detections, detectionsOf, pruneBefore } from './detections.js'
 
 /** A risky user as the state keeps it: its signals without detections, and when Graph last changed it. */
 export interface StoredUser extends Omit<UserSignals, 'detections'> {
@@ -51,8 +52,8 @@ export interface EvidenceState {
    */
   progress?: FullProgress | undefined
   users: Map<string, StoredUser>
-  /** Every detection in the lookback, of any user, by detection id. */
-  detections: Map<string, StoredDetection>
+  /** Every detection in the lookback, of any user, by detection id (a loaded state keeps them as columns: detections.ts). */
+  detections: Detections
 }
 
 export interface FullProgress {
@@ -111,8 +112,7 @@ export const emptyState = (tenantId: string, digest: string): EvidenceState => (
 export function copyState(state: EvidenceState): EvidenceState {
   const users = new Map<string, StoredUser>()
   for (const [id, u] of state.users) users.set(id, { ...u })
-  const detections = new Map<string, StoredDetection>()
-  for (const [id, d] of state.detections) detections.set(id, { ...d })
+  const detections = copyDetections(state.detections, { records: true })
   const progress =
     state.progress === undefined
       ? undefined
@@ -121,30 +121,18 @@ export function copyState(state: EvidenceState): EvidenceState {
 }
 
 /** Drops detections detected before the lookback (no run can use them again); returns their users. */
-export function pruneDetections(state: EvidenceState, lookbackStartMs: number): Set<string> {
-  const users = new Set<string>()
-  for (const [id, d] of state.detections)
-    if (Date.parse(d.detectedDateTime) < lookbackStartMs) {
-      state.detections.delete(id)
-      users.add(d.userId)
-    }
-  return users
-}
+export const pruneDetections = (state: EvidenceState, lookbackStartMs: number): Set<string> =>
+  pruneBefore(state.detections, lookbackStartMs)
 
 /** The signals the policy evaluates: every stored user with its stored detections. */
 export function signalsOf(state: EvidenceState): Signals {
-  const byUser = new Map<string, DetectionSignal[]>()
-  for (const d of state.detections.values()) {
-    // Most detections in a large tenant are of users the policy's filter does not admit.
-    if (!state.users.has(d.userId)) continue
-    const list = byUser.get(d.userId)
-    if (list === undefined) byUser.set(d.userId, [detectionSignal(d)])
-    else list.push(detectionSignal(d))
-  }
+  // Most detections in a large tenant are of users the policy's filter does not admit: only the
+  // stored users' are made into records.
+  const byUser = detectionsOf(state.detections, new Set(state.users.keys()))
   const users: UserSignals[] = []
   for (const u of state.users.values()) {
     const { updated: _, ...signals } = u
-    users.push({ ...signals, detections: byUser.get(u.userId) ?? [] })
+    users.push({ ...signals, detections: (byUser.get(u.userId) ?? []).map(detectionSignal) })
   }
   return { users }
 }

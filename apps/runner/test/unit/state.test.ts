@@ -4,6 +4,7 @@
  */
 import { parsePolicy } from '@tourniquet/policy'
 import { describe, expect, it } from 'vitest'
+import { detectedBefore } from '../../src/evidence/detections.js'
 import {
   admits,
   copyState,
@@ -40,6 +41,9 @@ const detection = (id: string, userId: string, fields: Partial<StoredDetection> 
   updated: '2026-12-01T09:05:00Z',
   ...fields,
 })
+
+/** A state with its detections as a Map of records, whichever form it keeps them in (a loaded one: columns). */
+const plain = (s: EvidenceState): EvidenceState => ({ ...s, detections: new Map(s.detections) })
 
 function stateWith(users: StoredUser[], detections: StoredDetection[]): EvidenceState {
   const s = emptyState('tenant-1', 'digest-1')
@@ -190,9 +194,9 @@ describe('parseState and serializeState', () => {
 
   it('reads back what it wrote', () => {
     const s = full()
-    expect(parseState(serializeState(s), 'state.json')).toEqual(s)
+    expect(plain(parseState(serializeState(s), 'state.json'))).toEqual(s)
     const empty = emptyState('t', 'd')
-    expect(parseState(serializeState(empty), 'state.json')).toEqual({ ...empty, watermarks: {} })
+    expect(plain(parseState(serializeState(empty), 'state.json'))).toEqual({ ...empty, watermarks: {} })
   })
 
   // The format before issue #24, as its serializer wrote it: still read (migration).
@@ -426,15 +430,15 @@ describe('the columnar format (version 3, issue #24)', () => {
   it('writes version 3 and reads back every field, progress included', () => {
     const s = many(40)
     expect(columns(s).version).toBe(3)
-    expect(parseState(serializeState(s), 'state.json')).toEqual(s)
+    expect(plain(parseState(serializeState(s), 'state.json'))).toEqual(s)
   })
 
   it('reads a version 2 state as it was, and its next save is version 3 with the same content', () => {
     const s = many(40)
     const migrated = parseState(JSON.stringify(v2Of(s)), 'state.json')
-    expect(migrated).toEqual(s)
+    expect(plain(migrated)).toEqual(s)
     expect(columns(migrated).version).toBe(3)
-    expect(parseState(serializeState(migrated), 'state.json')).toEqual(s)
+    expect(plain(parseState(serializeState(migrated), 'state.json'))).toEqual(s)
   })
 
   it('is less than half the size of version 2 for the same state', () => {
@@ -495,6 +499,11 @@ describe('the columnar format (version 3, issue #24)', () => {
       /detections\.user\.3: index 10000 is not in detections\.users/,
     ],
     [
+      'a detection type past the strings',
+      (c: ReturnType<typeof columns>) => (c.detections.type[4] = 999),
+      /detections\.type\.4: index 999 is not in strings/,
+    ],
+    [
       'a bad detected time',
       (c: ReturnType<typeof columns>) => (c.detections.detected[5] = 'today'),
       /detections\.detected\.5: expected a date-time/,
@@ -513,5 +522,91 @@ describe('the columnar format (version 3, issue #24)', () => {
     const c = columns(many(40))
     change(c)
     expect(problem(c)).toMatch(message)
+  })
+})
+
+describe("a loaded state's detections (kept as columns, issue #24)", () => {
+  const saved = () =>
+    stateWith(
+      [user('u1'), user('u2')],
+      [
+        detection('d1', 'u1'),
+        detection('d2', 'u1', { riskLevel: undefined, updated: '2026-12-01T09:00:00Z' }),
+        detection('d3', 'u9', { detectedDateTime: '2026-12-01T07:00:00.000Z', updated: undefined }),
+        detection('d4', 'u2', { source: undefined, detectionTimingType: undefined }),
+      ],
+    )
+  const load = (s: EvidenceState) => parseState(serializeState(s), 'state.json')
+
+  it('answers by id, by user and in full as the records it was saved from', () => {
+    const s = saved()
+    const loaded = load(s)
+    expect(loaded.detections.size).toBe(4)
+    expect(loaded.detections.get('d2')).toEqual(s.detections.get('d2'))
+    expect(loaded.detections.get('d9')).toBeUndefined()
+    expect(loaded.detections.has('d3')).toBe(true)
+    expect([...loaded.detections.values()]).toEqual([...s.detections.values()])
+    expect([...loaded.detections.keys()]).toEqual(['d1', 'd2', 'd3', 'd4'])
+    expect(signalsOf(loaded)).toEqual(signalsOf(s))
+  })
+
+  it('saves an unchanged state as the text it was loaded from', () => {
+    const text = serializeState(saved())
+    expect(serializeState(parseState(text, 'state.json'))).toBe(text)
+  })
+
+  it('sets, deletes and prunes in a copy as a Map does, leaving the loaded state as it was', () => {
+    const s = saved()
+    const loaded = load(s)
+    const change = (state: EvidenceState) => {
+      const copy = copyState(state)
+      copy.detections.set('d1', detection('d1', 'u1', { riskLevel: 'low' }))
+      copy.detections.set('d5', detection('d5', 'u3'))
+      copy.detections.delete('d4')
+      const pruned = pruneDetections(copy, Date.parse('2026-12-01T08:00:00Z'))
+      return { copy, pruned }
+    }
+    const expected = change(s)
+    const actual = change(loaded)
+    expect(actual.pruned).toEqual(new Set(['u9']))
+    expect(plain(actual.copy)).toEqual(plain(expected.copy))
+    expect(actual.copy.detections.size).toBe(3)
+    expect(plain(load(actual.copy))).toEqual(plain(expected.copy))
+    expect(plain(loaded)).toEqual(s)
+  })
+
+  it('answers a repeated id (a forged state) with every row of it, so a record read from Graph replaces them all', () => {
+    const c = JSON.parse(serializeState(saved())) as { detections: { id: string[] } }
+    c.detections.id[1] = 'd1'
+    const loaded = parseState(JSON.stringify(c), 'state.json')
+    expect([...loaded.detections.keys()].filter((id) => id === 'd1')).toHaveLength(2)
+    loaded.detections.set('d1', detection('d1', 'u1', { riskEventType: 'passwordSpray' }))
+    expect([...loaded.detections.values()].filter((d) => d.id === 'd1')).toEqual([
+      detection('d1', 'u1', { riskEventType: 'passwordSpray' }),
+    ])
+    loaded.detections.delete('d1')
+    expect(loaded.detections.has('d1')).toBe(false)
+  })
+
+  it('prunes by the same instant as Date.parse, whatever form the time has', () => {
+    const times = [
+      '2026-12-01T08:59:59.999Z',
+      '2026-12-01T09:00:00.000Z',
+      '2026-12-01T09:00:00.0004999Z',
+      '2026-12-01T08:59:59.9999999Z',
+      '2026-12-01T09:00:00Z',
+      '2026-12-01T09:00:00.5Z',
+      '2026-12-01T10:00:00+01:00',
+      '2026-12-01T09:00:00.001Z',
+    ]
+    for (const start of [
+      '2026-12-01T09:00:00.000Z',
+      '2026-12-01T09:00:00.001Z',
+      '2026-12-01T08:59:59.999Z',
+    ]) {
+      const startMs = Date.parse(start)
+      const before = detectedBefore(startMs)
+      for (const t of times) expect([t, before(t)]).toEqual([t, Date.parse(t) < startMs])
+    }
   })
 })

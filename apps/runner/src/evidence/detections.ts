@@ -23,17 +23,69 @@ export interface Detections extends Iterable<[string, StoredDetection]> {
   values(): Iterable<StoredDetection>
 }
 
-/** The stored columns (version 3), already checked: every index is in range. Never changed. */
+/**
+ * Ids all of one length (Graph's are GUIDs) stored as one text, `width` characters each: one
+ * string for the parser to make instead of one per id.
+ */
+export interface PackedIds {
+  readonly width: number
+  readonly text: string
+}
+
+/** A column of ids: packed when they are all of one length, a plain array otherwise. */
+export type IdColumn = readonly string[] | PackedIds
+
+const isPacked = (ids: IdColumn): ids is PackedIds => !Array.isArray(ids)
+
+/** How many ids the column holds. */
+export const idCount = (ids: IdColumn): number => (isPacked(ids) ? ids.text.length / ids.width : ids.length)
+
+/** The id at `i`. */
+export const idAt = (ids: IdColumn, i: number): string =>
+  isPacked(ids) ? ids.text.slice(i * ids.width, (i + 1) * ids.width) : (ids[i] as string)
+
+/** The column for these ids: packed when they are all of one length (at most 256), as they are otherwise. */
+export function packIds(ids: string[]): string[] | PackedIds {
+  const width = ids[0]?.length ?? 0
+  if (width === 0 || width > 256 || ids.some((id) => id.length !== width)) return ids
+  return { width, text: ids.join('') }
+}
+
+/** The ids of a column, one string each. */
+export const unpackIds = (ids: IdColumn): string[] =>
+  isPacked(ids) ? Array.from({ length: idCount(ids) }, (_, i) => idAt(ids, i)) : [...ids]
+
+/**
+ * A detected time as stored: a whole number of ms after the table's `epoch` when that number's
+ * ISO form is the time exactly (numbers cost the parser nothing to make, and compare as numbers),
+ * the time as Graph wrote it otherwise.
+ */
+export type StoredTime = number | string
+
+/** The stored form of `time` against `epoch`. */
+export function storedTime(time: string, epoch: number): StoredTime {
+  const ms = Date.parse(time)
+  return Number.isFinite(ms) && isoOf(ms) === time ? ms - epoch : time
+}
+
+const isoOf = (ms: number): string | undefined => {
+  const date = new Date(ms)
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString()
+}
+
+/** The stored columns (version 3), already checked: every index and time is in range. Never changed. */
 export interface DetectionColumns {
   readonly strings: readonly string[]
-  readonly id: readonly string[]
+  readonly id: IdColumn
   /** The distinct users of the detections; `user` indexes it. */
-  readonly users: readonly string[]
+  readonly users: IdColumn
   readonly user: readonly number[]
   readonly type: readonly number[]
   readonly level: readonly (number | null)[]
   readonly source: readonly (number | null)[]
-  readonly detected: readonly string[]
+  /** What the numbers in `detected` count from (ms since 1970). */
+  readonly epoch: number
+  readonly detected: readonly StoredTime[]
   readonly timing: readonly (number | null)[]
   /** 1: the same as `detected`. */
   readonly updated: readonly (string | 1 | null)[]
@@ -71,7 +123,7 @@ export class DetectionTable implements Detections {
   }
 
   get size(): number {
-    return this.base.columns.id.length - this.removed.size + this.added.size
+    return this.base.columns.user.length - this.removed.size + this.added.size
   }
 
   get(id: string): StoredDetection | undefined {
@@ -102,13 +154,13 @@ export class DetectionTable implements Detections {
   }
 
   *keys(): IterableIterator<string> {
-    const { id } = this.base.columns
-    for (let row = 0; row < id.length; row++) if (!this.removed.has(row)) yield id[row] as string
+    const { id, user } = this.base.columns
+    for (let row = 0; row < user.length; row++) if (!this.removed.has(row)) yield idAt(id, row)
     yield* this.added.keys()
   }
 
   *values(): IterableIterator<StoredDetection> {
-    const rows = this.base.columns.id.length
+    const rows = this.base.columns.user.length
     for (let row = 0; row < rows; row++) if (!this.removed.has(row)) yield this.record(row)
     yield* this.added.values()
   }
@@ -123,10 +175,11 @@ export class DetectionTable implements Detections {
     }
     if (userIds.size > 0) {
       const { users, user } = this.base.columns
-      const wanted = new Uint8Array(users.length)
+      const count = idCount(users)
+      const wanted = new Uint8Array(count)
       let any = false
-      for (let u = 0; u < users.length; u++)
-        if (userIds.has(users[u] as string)) {
+      for (let u = 0; u < count; u++)
+        if (userIds.has(idAt(users, u))) {
           wanted[u] = 1
           any = true
         }
@@ -142,12 +195,14 @@ export class DetectionTable implements Detections {
   prune(startMs: number): Set<string> {
     const users = new Set<string>()
     const before = detectedBefore(startMs)
-    const { detected, users: userIds, user } = this.base.columns
-    for (let row = 0; row < detected.length; row++)
-      if (before(detected[row] as string) && !this.removed.has(row)) {
+    const { detected, epoch, users: userIds, user } = this.base.columns
+    for (let row = 0; row < detected.length; row++) {
+      const time = detected[row] as StoredTime
+      if ((typeof time === 'number' ? epoch + time < startMs : before(time)) && !this.removed.has(row)) {
         this.removed.add(row)
-        users.add(userIds[user[row] as number] as string)
+        users.add(idAt(userIds, user[row] as number))
       }
+    }
     for (const [id, d] of this.added)
       if (before(d.detectedDateTime)) {
         this.added.delete(id)
@@ -159,7 +214,7 @@ export class DetectionTable implements Detections {
   /** The live rows of the columns (for a save): indices into the columns, in order. */
   rows(): number[] {
     const rows: number[] = []
-    const n = this.base.columns.id.length
+    const n = this.base.columns.user.length
     for (let row = 0; row < n; row++) if (!this.removed.has(row)) rows.push(row)
     return rows
   }
@@ -188,9 +243,9 @@ export class DetectionTable implements Detections {
   private index(): Map<string, number | number[]> {
     if (this.base.rowsOf !== undefined) return this.base.rowsOf
     const rowsOf = new Map<string, number | number[]>()
-    const { id } = this.base.columns
-    for (let row = 0; row < id.length; row++) {
-      const key = id[row] as string
+    const { id, user } = this.base.columns
+    for (let row = 0; row < user.length; row++) {
+      const key = idAt(id, row)
       const known = rowsOf.get(key)
       if (known === undefined) rowsOf.set(key, row)
       else if (typeof known === 'number') rowsOf.set(key, [known, row])
@@ -204,11 +259,13 @@ export class DetectionTable implements Detections {
     const c = this.base.columns
     const optional = (i: number | null | undefined) =>
       i === null || i === undefined ? undefined : c.strings[i]
-    const detectedDateTime = c.detected[row] as string
+    const time = c.detected[row] as StoredTime
+    // format.ts checked that every number is a time of years 0 to 9999.
+    const detectedDateTime = typeof time === 'number' ? new Date(c.epoch + time).toISOString() : time
     const updated = c.updated[row]
     return {
-      id: c.id[row] as string,
-      userId: c.users[c.user[row] as number] as string,
+      id: idAt(c.id, row),
+      userId: idAt(c.users, c.user[row] as number),
       riskEventType: c.strings[c.type[row] as number] as string,
       riskLevel: optional(c.level[row]),
       source: optional(c.source[row]),

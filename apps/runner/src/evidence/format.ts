@@ -15,8 +15,18 @@
  */
 import { z } from 'zod'
 import { EvidenceStateError } from '../errors.js'
-import { type Detections, DetectionTable } from './detections.js'
-import type { EvidenceState, FullProgress, StoredUser } from './state.js'
+import {
+  type Detections,
+  DetectionTable,
+  type IdColumn,
+  idAt,
+  idCount,
+  packIds,
+  type StoredTime,
+  storedTime,
+  unpackIds,
+} from './detections.js'
+import type { EvidenceState, FullProgress, StoredDetection, StoredUser } from './state.js'
 
 const STATE_VERSION = 3 as const
 const MAX_TEXT = 1024
@@ -53,6 +63,42 @@ function column<T>(check: Check, what: string) {
     }) as unknown as z.ZodType<T[]>
 }
 
+/** A column of ids: an array, or packed (ids of one length as one text, see detections.ts). */
+const ids = () =>
+  z
+    .custom<string[] | { width: number; text: string }>(
+      (v) => Array.isArray(v) || isPackedIds(v),
+      'expected an array of ids or packed ids',
+    )
+    .check((ctx) => {
+      const values = ctx.value
+      if (!Array.isArray(values)) return
+      for (let i = 0; i < values.length; i++) {
+        if (isId(values[i])) continue
+        ctx.issues.push({ code: 'custom', message: 'expected an id', input: values[i], path: [i] })
+        return
+      }
+    })
+
+/** `{ width, text }`: a width of 1 to 256 and a text of whole ids. */
+const isPackedIds = (v: unknown): boolean => {
+  if (typeof v !== 'object' || v === null) return false
+  const { width, text, ...rest } = v as { width?: unknown; text?: unknown }
+  return (
+    Object.keys(rest).length === 0 &&
+    typeof width === 'number' &&
+    Number.isInteger(width) &&
+    width >= 1 &&
+    width <= MAX_ID &&
+    typeof text === 'string' &&
+    text.length % width === 0
+  )
+}
+
+/** The earliest and latest instants a stored time may name: years 0 to 9999, as ISO 8601 writes them. */
+const TIME_MIN = Date.parse('0000-01-01T00:00:00.000Z')
+const TIME_MAX = Date.parse('9999-12-31T23:59:59.999Z')
+
 const DEFENDER = z.object({
   identityAccountId: id,
   accounts: z.array(z.object({ provider: text, identifier: text, actions: z.array(text) })).max(100),
@@ -79,7 +125,7 @@ const V3 = z.object({
   /** The short values that repeat, referred to by index. */
   strings: column<string>(isText, 'a string of at most 1024 characters'),
   users: z.object({
-    id: column<string>(isId, 'an id'),
+    id: ids(),
     upn: column<string>(isText, 'a string of at most 1024 characters'),
     level: column<number>(isIndex, 'an index into strings'),
     state: column<number>(isIndex, 'an index into strings'),
@@ -94,14 +140,20 @@ const V3 = z.object({
     defenderNote: z.array(z.tuple([z.int().min(0), text])),
   }),
   detections: z.object({
-    id: column<string>(isId, 'an id'),
+    id: ids(),
     /** The distinct users of the detections; `user` indexes it. */
-    users: column<string>(isId, 'an id'),
+    users: ids(),
     user: column<number>(isIndex, 'an index into detections.users'),
     type: column<number>(isIndex, 'an index into strings'),
     level: column<number | null>(orNull(isIndex), 'an index into strings or null'),
     source: column<number | null>(orNull(isIndex), 'an index into strings or null'),
-    detected: column<string>(isTime, 'a date-time'),
+    /** What the numbers in `detected` count from (ms since 1970). */
+    epoch: z.int().min(TIME_MIN).max(TIME_MAX),
+    /** A whole number of ms after `epoch` (the time's ISO form), or the time as Graph wrote it. */
+    detected: column<number | string>(
+      (v) => (typeof v === 'number' && Number.isSafeInteger(v)) || isTime(v),
+      'a date-time or a whole number of ms',
+    ),
     timing: column<number | null>(orNull(isIndex), 'an index into strings or null'),
     /** lastUpdatedDateTime: 1 when it is the detectedDateTime (most are), null when Graph gave none. */
     updated: column<string | 1 | null>((v) => v === 1 || v === null || isTime(v), 'a date-time, 1 or null'),
@@ -212,9 +264,11 @@ function decode(s: V3, location: string): EvidenceState {
   const fail = (where: string, problem: string): never => {
     throw new EvidenceStateError(location, `${where}: ${problem}`)
   }
-  const sameLength = (table: string, columns: Record<string, unknown[]>, rows: number) => {
-    for (const [name, values] of Object.entries(columns))
-      if (values.length !== rows) fail(`${table}.${name}`, `${values.length} values for ${rows} rows`)
+  const sameLength = (table: string, columns: Record<string, unknown[] | IdColumn>, rows: number) => {
+    for (const [name, values] of Object.entries(columns)) {
+      const n = typeof values === 'number' ? rows : idCount(values as IdColumn)
+      if (n !== rows) fail(`${table}.${name}`, `${n} values for ${rows} rows`)
+    }
   }
   // The field's name is only spelled out when it is wrong (a string per value would cost more than the rest).
   const string = (column: string, row: number, i: number): string =>
@@ -223,11 +277,13 @@ function decode(s: V3, location: string): EvidenceState {
     i === null ? undefined : string(column, row, i)
 
   const { defender, defenderNote, ...userColumns } = s.users
-  const rows = s.users.id.length
+  const rows = idCount(s.users.id)
   sameLength('users', userColumns, rows)
   const users = new Map<string, StoredUser>()
+  const userIds: string[] = []
   for (let i = 0; i < rows; i++) {
-    const userId = s.users.id[i] as string
+    const userId = idAt(s.users.id, i)
+    userIds.push(userId)
     const enabled = s.users.enabled[i] ?? null
     const synced = s.users.synced[i] ?? null
     const userType = s.users.userType[i] ?? null
@@ -254,7 +310,7 @@ function decode(s: V3, location: string): EvidenceState {
     users.set(userId, user)
   }
   const row = (where: string, i: number): StoredUser =>
-    users.get(s.users.id[i] ?? '') ?? fail(where, `row ${i} is not a user (${rows})`)
+    users.get(userIds[i] ?? '') ?? fail(where, `row ${i} is not a user (${rows})`)
   for (const [n, [i, facts]] of defender.entries()) row(`users.defender.${n}`, i).defender = facts
   for (const [n, [i, note]] of defenderNote.entries()) row(`users.defenderNote.${n}`, i).defenderNote = note
 
@@ -267,10 +323,12 @@ function decode(s: V3, location: string): EvidenceState {
  */
 function detectionTable(s: V3, fail: (where: string, problem: string) => never): DetectionTable {
   const d = s.detections
-  const { users: detectionUsers, ...detectionColumns } = d
-  const rows = d.id.length
-  for (const [name, values] of Object.entries(detectionColumns))
-    if (values.length !== rows) fail(`detections.${name}`, `${values.length} values for ${rows} rows`)
+  const { users: detectionUsers, epoch: _, ...detectionColumns } = d
+  const rows = d.user.length
+  for (const [name, values] of Object.entries(detectionColumns)) {
+    const n = idCount(values as IdColumn)
+    if (n !== rows) fail(`detections.${name}`, `${n} values for ${rows} rows`)
+  }
   const within = (column: string, values: readonly (number | null)[], size: number, table: string) => {
     for (let row = 0; row < values.length; row++) {
       const i = values[row]
@@ -278,11 +336,16 @@ function detectionTable(s: V3, fail: (where: string, problem: string) => never):
     }
   }
   const strings = s.strings.length
-  within('detections.user', d.user, detectionUsers.length, 'detections.users')
+  within('detections.user', d.user, idCount(detectionUsers), 'detections.users')
   within('detections.type', d.type, strings, `strings (${strings})`)
   within('detections.level', d.level, strings, `strings (${strings})`)
   within('detections.source', d.source, strings, `strings (${strings})`)
   within('detections.timing', d.timing, strings, `strings (${strings})`)
+  for (let row = 0; row < d.detected.length; row++) {
+    const time = d.detected[row]
+    if (typeof time === 'number' && !(d.epoch + time >= TIME_MIN && d.epoch + time <= TIME_MAX))
+      fail(`detections.detected.${row}`, `epoch + ${time} is not a time of years 0 to 9999`)
+  }
   return DetectionTable.of({ ...d, strings: s.strings })
 }
 
@@ -298,40 +361,42 @@ function encodeDetections(detections: Detections, ref: (value: string) => number
     const { strings: _, ...columns } = unchanged
     return columns as V3['detections']
   }
-  const out: V3['detections'] = {
-    id: [],
-    // The users table is kept whole (a row's user keeps its index); users of records set since are added.
-    users: table === undefined ? [] : [...table.columns.users],
-    user: [],
-    type: [],
-    level: [],
-    source: [],
-    detected: [],
-    timing: [],
-    updated: [],
-  }
-  // Made at the first record set since the load: a quiet save keeps the users table as it is.
+  const records = table !== undefined ? [...table.addedRecords()] : [...detections.values()]
+  // The table's rows keep their numbers; the records set since count from the same epoch.
+  const epoch = table?.columns.epoch ?? earliest(records)
+  // The users table is kept whole (a row's user keeps its index); users of records set since are added.
+  const users = table === undefined ? [] : unpackIds(table.columns.users)
   let userIndex: Map<string, number> | undefined
   const userOf = (userId: string): number => {
     if (userIndex === undefined) {
       userIndex = new Map()
-      for (let u = 0; u < out.users.length; u++)
-        if (!userIndex.has(out.users[u] as string)) userIndex.set(out.users[u] as string, u)
+      for (let u = 0; u < users.length; u++)
+        if (!userIndex.has(users[u] as string)) userIndex.set(users[u] as string, u)
     }
     let u = userIndex.get(userId)
     if (u === undefined) {
-      u = out.users.length
-      out.users.push(userId)
+      u = users.length
+      users.push(userId)
       userIndex.set(userId, u)
     }
     return u
+  }
+  const out = {
+    id: [] as string[],
+    user: [] as number[],
+    type: [] as number[],
+    level: [] as (number | null)[],
+    source: [] as (number | null)[],
+    detected: [] as StoredTime[],
+    timing: [] as (number | null)[],
+    updated: [] as (string | 1 | null)[],
   }
   if (table !== undefined) {
     const c = table.columns
     const rows = table.rows()
     const pick = <T>(column: readonly T[]): T[] =>
       rows.length === column.length ? column.slice() : rows.map((row) => column[row] as T)
-    out.id = pick(c.id)
+    out.id = rows.map((row) => idAt(c.id, row))
     out.user = pick(c.user)
     out.type = pick(c.type)
     out.level = pick(c.level)
@@ -340,18 +405,39 @@ function encodeDetections(detections: Detections, ref: (value: string) => number
     out.timing = pick(c.timing)
     out.updated = pick(c.updated)
   }
-  const records = table !== undefined ? table.addedRecords() : detections.values()
   for (const d of records) {
     out.id.push(d.id)
     out.user.push(userOf(d.userId))
     out.type.push(ref(d.riskEventType))
     out.level.push(optionalRef(d.riskLevel))
     out.source.push(optionalRef(d.source))
-    out.detected.push(d.detectedDateTime)
+    out.detected.push(storedTime(d.detectedDateTime, epoch))
     out.timing.push(optionalRef(d.detectionTimingType))
     out.updated.push(d.updated === undefined ? null : d.updated === d.detectedDateTime ? 1 : d.updated)
   }
-  return out
+  // In the schema's order (zod's output has it), so that a state loaded and saved unchanged is the same text.
+  return {
+    id: packIds(out.id),
+    users: packIds(users),
+    user: out.user,
+    type: out.type,
+    level: out.level,
+    source: out.source,
+    epoch,
+    detected: out.detected,
+    timing: out.timing,
+    updated: out.updated,
+  }
+}
+
+/** The earliest detected time of these records, to count the others from (0 when there is none). */
+function earliest(records: readonly StoredDetection[]): number {
+  let min = Number.POSITIVE_INFINITY
+  for (const d of records) {
+    const ms = Date.parse(d.detectedDateTime)
+    if (ms < min) min = ms
+  }
+  return Number.isFinite(min) ? min : 0
 }
 
 /** The state as version 3 text. */
@@ -374,8 +460,8 @@ function encode(state: EvidenceState): V3 {
     return i
   }
   const optionalRef = (value: string | undefined): number | null => (value === undefined ? null : ref(value))
-  const users: V3['users'] = {
-    id: [],
+  const userIds: string[] = []
+  const users: Omit<V3['users'], 'id'> = {
     upn: [],
     level: [],
     state: [],
@@ -388,8 +474,8 @@ function encode(state: EvidenceState): V3 {
     defenderNote: [],
   }
   for (const u of state.users.values()) {
-    const row = users.id.length
-    users.id.push(u.userId)
+    const row = userIds.length
+    userIds.push(u.userId)
     users.upn.push(u.userPrincipalName)
     users.level.push(ref(u.risk.level))
     users.state.push(ref(u.risk.state))
@@ -411,7 +497,7 @@ function encode(state: EvidenceState): V3 {
     refusedAt: state.refusedAt,
     progress: state.progress === undefined ? undefined : structuredClone(state.progress),
     strings,
-    users,
+    users: { id: packIds(userIds), ...users },
     detections,
   }
 }

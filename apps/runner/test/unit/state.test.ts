@@ -450,7 +450,7 @@ describe('the columnar format (version 3, issue #24)', () => {
     [
       'a column that is not an array',
       (c: ReturnType<typeof columns>) => ((c.users.id as unknown) = 'x'),
-      /users\.id: expected an array/,
+      /users\.id: expected an array of ids or packed ids/,
     ],
     [
       'an empty user id',
@@ -525,6 +525,9 @@ describe('the columnar format (version 3, issue #24)', () => {
   })
 })
 
+// biome-ignore lint/suspicious/noExplicitAny: a forger edits whatever it likes
+type Forged = { users: Record<string, any>; detections: Record<string, any> }
+
 describe("a loaded state's detections (kept as columns, issue #24)", () => {
   const saved = () =>
     stateWith(
@@ -548,6 +551,70 @@ describe("a loaded state's detections (kept as columns, issue #24)", () => {
     expect([...loaded.detections.values()]).toEqual([...s.detections.values()])
     expect([...loaded.detections.keys()]).toEqual(['d1', 'd2', 'd3', 'd4'])
     expect(signalsOf(loaded)).toEqual(signalsOf(s))
+  })
+
+  it('packs ids of one length into one text, and keeps a time as ms after an epoch only when that is its exact ISO form', () => {
+    const s = saved()
+    s.detections.set('d5', detection('d5', 'u1', { detectedDateTime: '2026-12-01T06:00:00.1234567Z' }))
+    const c = JSON.parse(serializeState(s)) as {
+      users: { id: unknown }
+      detections: { id: unknown; users: unknown; epoch: number; detected: unknown[] }
+    }
+    expect(c.users.id).toEqual({ width: 2, text: 'u1u2' })
+    expect(c.detections.id).toEqual({ width: 2, text: 'd1d2d3d4d5' })
+    expect(c.detections.users).toEqual({ width: 2, text: 'u1u9u2' })
+    expect(c.detections.epoch).toBe(Date.parse('2026-12-01T06:00:00.123Z'))
+    // Seconds without ms and 7 digits of fraction are not toISOString's form: kept as written.
+    expect(c.detections.detected).toEqual([
+      '2026-12-01T09:00:00Z',
+      '2026-12-01T09:00:00Z',
+      3_599_877,
+      '2026-12-01T09:00:00Z',
+      '2026-12-01T06:00:00.1234567Z',
+    ])
+    expect(plain(load(s))).toEqual(s)
+  })
+
+  it.each([
+    [
+      'packed ids that are not whole ids',
+      (c: Forged) => (c.detections.id = { width: 2, text: 'd1d' }),
+      /detections\.id: expected an array of ids or packed ids/,
+    ],
+    [
+      'packed ids of width 0',
+      (c: Forged) => (c.detections.users = { width: 0, text: '' }),
+      /detections\.users: expected an array of ids or packed ids/,
+    ],
+    [
+      'packed ids with another field',
+      (c: Forged) => (c.users.id = { width: 2, text: 'u1u2', more: 1 }),
+      /users\.id: expected an array/,
+    ],
+    [
+      'fewer packed ids than rows',
+      (c: Forged) => (c.detections.id = { width: 2, text: 'd1d2d3' }),
+      /detections\.id: 3 values for 4 rows/,
+    ],
+    [
+      'a time past the year 9999',
+      (c: Forged) => (c.detections.detected[2] = 8.64e15),
+      /detections\.detected\.2: epoch \+ 8640000000000000 is not a time/,
+    ],
+    [
+      'a time that is a fraction of a ms',
+      (c: Forged) => (c.detections.detected[2] = 0.5),
+      /detections\.detected\.2: expected a date-time or a whole number of ms/,
+    ],
+    [
+      'an epoch that is not a whole number',
+      (c: Forged) => (c.detections.epoch = 'soon'),
+      /detections\.epoch: /,
+    ],
+  ])('refuses %s, naming where', (_what, change, message) => {
+    const c = JSON.parse(serializeState(saved())) as Forged
+    change(c)
+    expect(() => parseState(JSON.stringify(c), 'state.json')).toThrow(message)
   })
 
   it('saves an unchanged state as the text it was loaded from', () => {
@@ -576,8 +643,10 @@ describe("a loaded state's detections (kept as columns, issue #24)", () => {
   })
 
   it('answers a repeated id (a forged state) with every row of it, so a record read from Graph replaces them all', () => {
-    const c = JSON.parse(serializeState(saved())) as { detections: { id: string[] } }
-    c.detections.id[1] = 'd1'
+    const c = JSON.parse(serializeState(saved())) as { detections: { id: { width: number; text: string } } }
+    // Ids of one length are packed: d1d2d3d4.
+    expect(c.detections.id).toEqual({ width: 2, text: 'd1d2d3d4' })
+    c.detections.id.text = 'd1d1d3d4'
     const loaded = parseState(JSON.stringify(c), 'state.json')
     expect([...loaded.detections.keys()].filter((id) => id === 'd1')).toHaveLength(2)
     loaded.detections.set('d1', detection('d1', 'u1', { riskEventType: 'passwordSpray' }))

@@ -14,6 +14,7 @@ import {
   createMockGraph,
   DEFAULT_TENANT_ID,
   generateTenant,
+  pageCount,
   remediationTokenForm,
   serveMock,
 } from '@tourniquet/mock-graph'
@@ -51,18 +52,22 @@ async function startMock(n, scale) {
  * The job's bound: what any tool needs that does this job (read the signals, decide on all of
  * them, act, read the effect back) at the mock's limits. Identity Protection calls at 1 request/s:
  * risky-user pages, detection pages, confirmCompromised calls (60 users each) and the read-back
- * pages of the confirmed users (500 a page). No action can start before the last detection page
- * is read (a later detection can change the decision), so the directory writes (a 3,000 burst, then
- * 20/s) start after collection. Plus three latencies (token, first page, last write).
+ * pages of the confirmed users. Pages are counted as the mock serves them at the largest `$top`
+ * (500): a page after the first may hold up to 2 fewer items (server-driven paging, as Graph
+ * does), so 1,000 users take 3 pages, not 2 (`pageCount`; until issue #24 the bound assumed
+ * ceil(items / 500) and was 3 requests short at 1,000 users). No action can start before the last
+ * detection page is read (a later detection can change the decision), so the directory writes
+ * (a 3,000 burst, then 20/s) start after collection. Plus three latencies (token, first page, last
+ * write).
  *
  * The any-order bound: the same calls with no ordering at all: writes from t = 0, no read-back.
  * No tool can reach it (it would act before knowing whom to act on); it is kept for comparison.
  */
-function lowerBound(n, detections, writes, SCALE) {
+function lowerBound({ riskyUsers, detections, confirmed, writes }, SCALE) {
   const rate = SCALE // Identity Protection calls per second at this speed
-  const collectCalls = Math.ceil(n / 500) + Math.ceil(detections / 500)
-  const confirmCalls = Math.ceil(n / 60)
-  const readBackCalls = Math.ceil(n / 500)
+  const collectCalls = pageCount(riskyUsers, 500) + pageCount(detections, 500)
+  const confirmCalls = Math.ceil(confirmed / 60)
+  const readBackCalls = pageCount(confirmed, 500)
   const writeMs = (Math.max(0, writes - 3000) / ((3000 / 150) * SCALE)) * 1000
   const latency = (3 * LATENCY_MS) / SCALE
   const ipMs = (calls) => ((calls - 1) / rate) * 1000
@@ -70,6 +75,37 @@ function lowerBound(n, detections, writes, SCALE) {
     ms: Math.max(ipMs(collectCalls + confirmCalls + readBackCalls), ipMs(collectCalls) + writeMs) + latency,
     anyOrderMs: Math.max(ipMs(collectCalls + confirmCalls), writeMs) + latency,
     ipCalls: collectCalls + confirmCalls + readBackCalls,
+    // What the bound counted before issue #24 (ceil(items / 500) pages), for comparison.
+    assumedPagesIpCalls:
+      Math.ceil(riskyUsers / 500) + Math.ceil(detections / 500) + confirmCalls + Math.ceil(confirmed / 500),
+  }
+}
+
+/**
+ * Where a run's time went, from the mock's request log (offsets in ms from the spawn): the first
+ * request (the token), the last collection page, the last Identity Protection request, the last
+ * write, the last read-back, and the exit. A regression shows in the gap that grew.
+ */
+function timelineOf(log, spawnedAt, exitedAt) {
+  const end = (l) => l.time + l.durationMs
+  const last = (entries) =>
+    entries.length === 0 ? undefined : Math.round(Math.max(...entries.map(end)) - spawnedAt)
+  const ip = log.filter((l) => l.path.startsWith('/v1.0/identityProtection/'))
+  const isReadBack = (l) =>
+    l.method === 'GET' &&
+    (decodeURIComponent(l.query).includes("riskState eq 'confirmedCompromised'") ||
+      decodeURIComponent(l.query).includes('signInSessionsValidFromDateTime'))
+  return {
+    firstRequestMs:
+      log.length === 0 ? undefined : Math.round(Math.min(...log.map((l) => l.time)) - spawnedAt),
+    collectedMs: last(ip.filter((l) => l.method === 'GET' && l.path.endsWith('/riskDetections'))),
+    lastIdentityProtectionMs: last(ip),
+    lastWriteMs: last(
+      log.filter((l) => l.method !== 'GET' && l.path.startsWith('/v1.0/') && !l.path.endsWith('/$batch')),
+    ),
+    lastReadBackMs: last(log.filter(isReadBack)),
+    exitMs: Math.round(exitedAt - spawnedAt),
+    identityProtectionRequests: ip.length,
   }
 }
 
@@ -83,8 +119,9 @@ async function containerNodeFlags() {
 async function tourniquet(n, SCALE) {
   const { mock, server } = await startMock(n, SCALE)
   const { dir, env } = await jobSetup(server, POLICY, SCALE)
-  const started = performance.now()
   const flags = await containerNodeFlags()
+  const started = performance.now()
+  const spawnedAt = mock.now()
   const child = spawn(
     process.execPath,
     [...flags, join(ROOT, 'apps/runner/bundle/cli.mjs'), 'run', '--apply'],
@@ -100,6 +137,7 @@ async function tourniquet(n, SCALE) {
   child.stderr.resume()
   const code = await new Promise((r) => child.on('close', r))
   const wallMs = performance.now() - started
+  const timeline = timelineOf(mock.log, spawnedAt, mock.now())
   const summary = stdout
     .trim()
     .split('\n')
@@ -111,6 +149,7 @@ async function tourniquet(n, SCALE) {
   const detections = mock.tenant.detections.filter(
     (d) => d.riskEventType !== 'adminConfirmedUserCompromised',
   ).length
+  const confirmed = mock.tenant.actionsOf('confirmCompromised').length
   await server.close()
   await rm(dir, { recursive: true, force: true })
   return {
@@ -121,6 +160,8 @@ async function tourniquet(n, SCALE) {
     remediated,
     writes,
     detections,
+    confirmed,
+    timeline,
     throttled: mock.log.filter((l) => l.status === 429).length,
   }
 }
@@ -231,6 +272,9 @@ const processStart = {
   processStartNoCacheMs: start.medianMs.bundle,
   processStartBaselineMs: start.medianMs.dist,
   processStartRuns: start.runs,
+  ...(start.medianMs.beforeWithCache === undefined
+    ? {}
+    : { processStartBeforeMs: start.medianMs.beforeWithCache }),
 }
 
 const rows = []
@@ -240,7 +284,10 @@ for (const n of SIZES) {
   const t = await tourniquet(n, scale)
   process.stderr.write(`N=${n}: baseline at ${BASELINE_SCALE}x...\n`)
   const b = await baseline(n, BASELINE_SCALE)
-  const lb = lowerBound(n, t.detections, t.writes, scale)
+  const lb = lowerBound(
+    { riskyUsers: n, detections: t.detections, confirmed: t.confirmed, writes: t.writes },
+    scale,
+  )
   const real = {
     tourniquet: (t.wallMs * scale) / 1000,
     baseline: (b.wallMs * BASELINE_SCALE) / 1000,
@@ -264,6 +311,9 @@ for (const n of SIZES) {
       lowerBound: Math.round(real.lowerBound),
     },
     identityProtectionCalls: lb.ipCalls,
+    identityProtectionCallsAssumedPages: lb.assumedPagesIpCalls,
+    identityProtectionRequestsServed: t.timeline.identityProtectionRequests,
+    timeline: t.timeline,
     requestsPerUser: Number((t.httpRequests / t.remediated).toFixed(3)),
     baselineRequestsPerUser: Number((b.httpRequests / b.remediated).toFixed(2)),
     throttled429: t.throttled,
@@ -363,8 +413,26 @@ writeFileSync(
 const mdiLine = mdi
   ? `\nDefender for Identity lookups (N = ${mdi.n}, plan of a synced-user disable): ${mdi.lookups} users looked up in ${mdi.httpRequests} HTTP requests, ${mdi.requestsPerSyncedUser} requests per synced user (one by one: 1), ${mdi.throttled429} 429s, ${mdi.wallMs} ms at ${mdi.scale}x.\n`
   : ''
-const startLine = `\nProcess start to the first request (median of ${processStart.processStartRuns}): ${processStart.processStartMs} ms for the image's bundle with its compile cache (${processStart.processStartNoCacheMs} ms without), ${processStart.processStartBaselineMs} ms for the tsc dist with node_modules.\n`
-const table = `${tableOf(rows)}\n${mdiLine}${startLine}`
+const beforeStart =
+  processStart.processStartBeforeMs === undefined
+    ? ''
+    : ` The build named by BENCH_START_BEFORE, measured alongside: ${processStart.processStartBeforeMs} ms.`
+const startLine = `\nProcess start to the first request (median of ${processStart.processStartRuns}): ${processStart.processStartMs} ms for the image's bundle with its compile cache (${processStart.processStartNoCacheMs} ms without), ${processStart.processStartBaselineMs} ms for the tsc dist with node_modules.${beforeStart}\n`
+const timelineTable = [
+  '',
+  "Timeline of each Tourniquet run (ms from the process's spawn; from the mock's request log), and Identity Protection requests served against the bound's count:",
+  '',
+  '| N | first request | collection read | last Identity Protection | last write | last read-back | exit | IP requests served / bound / bound before #24 |',
+  '|---|---|---|---|---|---|---|---|',
+  ...rows
+    .filter((r) => r.timeline)
+    .map(
+      (r) =>
+        `| ${r.n} | ${r.timeline.firstRequestMs} | ${r.timeline.collectedMs} | ${r.timeline.lastIdentityProtectionMs} | ${r.timeline.lastWriteMs} | ${r.timeline.lastReadBackMs} | ${r.timeline.exitMs} | ${r.identityProtectionRequestsServed} / ${r.identityProtectionCalls} / ${r.identityProtectionCallsAssumedPages} |`,
+    ),
+  '',
+].join('\n')
+const table = `${tableOf(rows)}\n${timelineTable}${mdiLine}${startLine}`
 const previousSection = (() => {
   try {
     const md = readFileSync(join(RESULTS, 'bench.md'), 'utf8')

@@ -231,24 +231,37 @@ async function measure({
  */
 function tamper(stateFile, bystanders, observed) {
   if (!existsSync(stateFile)) return
+  // The state is columnar (version 3): short values are indices into `strings`, a detection's user
+  // an index into `detections.users`.
   const state = JSON.parse(readFileSync(stateFile, 'utf8'))
+  const ref = (value) => {
+    if (!state.strings.includes(value)) state.strings.push(value)
+    return state.strings.indexOf(value)
+  }
+  const detect = (id, userId, detected) => {
+    if (!state.detections.users.includes(userId)) state.detections.users.push(userId)
+    const d = state.detections
+    d.id.push(id)
+    d.user.push(d.users.indexOf(userId))
+    d.type.push(ref('passwordSpray'))
+    for (const column of [d.level, d.source, d.timing, d.updated]) column.push(null)
+    d.detected.push(detected)
+  }
   const detectedDateTime = new Date(Date.now() - 60_000).toISOString()
   for (const [i, userId] of bystanders.entries()) {
-    state.users.push({
-      userId,
-      userPrincipalName: `bystander${i}@forged.example`,
-      risk: { level: 'high', state: 'atRisk', detail: 'none' },
-      directory: { accountEnabled: true, onPremisesSyncEnabled: false, userType: 'Member' },
-    })
-    state.detections.push({ id: `forged-${i}`, userId, riskEventType: 'passwordSpray', detectedDateTime })
+    const u = state.users
+    u.id.push(userId)
+    u.upn.push(`bystander${i}@forged.example`)
+    u.level.push(ref('high'))
+    u.state.push(ref('atRisk'))
+    u.detail.push(ref('none'))
+    u.updated.push(null)
+    u.enabled.push(1)
+    u.synced.push(0)
+    u.userType.push(ref('Member'))
+    detect(`forged-${i}`, userId, detectedDateTime)
   }
-  for (const userId of observed.verified.keys())
-    state.detections.push({
-      id: `invented-${userId}`,
-      userId,
-      riskEventType: 'passwordSpray',
-      detectedDateTime,
-    })
+  for (const userId of observed.verified.keys()) detect(`invented-${userId}`, userId, detectedDateTime)
   writeFileSync(stateFile, JSON.stringify(state))
 }
 

@@ -24,7 +24,7 @@ const median = (xs) => {
 }
 
 /** Medians over `runs` starts of each variant, interleaved so machine noise falls on all alike. */
-export async function measureStart(runs = 15, nodeFlags = []) {
+export async function measureStart(runs = 15, nodeFlags = [], before = process.env.BENCH_START_BEFORE) {
   const mock = createMockGraph({ tenant: generateTenant({ riskyUsers: 1, seed: 1 }) })
   let first
   const handle = mock.handle.bind(mock)
@@ -51,15 +51,22 @@ export async function measureStart(runs = 15, nodeFlags = []) {
     return first - started
   }
   // The image writes its cache by starting the bundle once at build time; so does this.
-  await new Promise((r) =>
-    spawn(process.execPath, [BUNDLE, '--help'], { env: { NODE_COMPILE_CACHE: cache }, stdio: 'ignore' }).on(
-      'close',
-      r,
-    ),
-  )
-  const samples = { bundleWithCache: [], bundle: [], dist: [] }
+  const warm = (cli, at) =>
+    new Promise((r) =>
+      spawn(process.execPath, [cli, '--help'], { env: { NODE_COMPILE_CACHE: at }, stdio: 'ignore' }).on(
+        'close',
+        r,
+      ),
+    )
+  await warm(BUNDLE, cache)
+  // BENCH_START_BEFORE: another build's bundle (e.g. the main branch's), measured alongside with a
+  // cache of its own, so a change's effect on the start is read in one run.
+  const beforeCache = join(dir, 'compile-cache-before')
+  if (before) await warm(before, beforeCache)
+  const samples = { bundleWithCache: [], bundle: [], dist: [], ...(before ? { beforeWithCache: [] } : {}) }
   for (let i = 0; i < runs; i++) {
     samples.bundleWithCache.push(await once(BUNDLE, { NODE_COMPILE_CACHE: cache }))
+    if (before) samples.beforeWithCache.push(await once(before, { NODE_COMPILE_CACHE: beforeCache }))
     samples.bundle.push(await once(BUNDLE, {}))
     samples.dist.push(await once(DIST, {}))
   }

@@ -75,6 +75,7 @@ describe('approvals in a run', () => {
     const config = { ...t.config, ledger: 'http://127.0.0.1:9/tourniquet/ledger.jsonl', decisions: undefined }
     const evidence = {
       location: 'memory:evidence',
+      io: { bytesRead: 0, bytesWritten: 0, ms: 0 },
       load: async () => ({ state: undefined, version: undefined }),
       save: async () => true,
     }

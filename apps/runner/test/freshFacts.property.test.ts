@@ -4,11 +4,12 @@
  * (issue #21). A forged state may cost requests (or one full collection) and may hide a user until
  * the next reconciliation, as a forged ledger could before; it never causes an action.
  */
-import { readFile, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { generateTenant, type MockGraph, type Tenant } from '@tourniquet/mock-graph'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { evidenceLocation } from '../src/evidence/store.js'
+import { readAsVersion2 } from './support/state.js'
 import { InProcessTenant, MemoryLedger, WIDE_POLICY } from './support/tenant.js'
 
 const HOUR = 3_600_000
@@ -203,7 +204,8 @@ describe('a forged evidence state never causes an action', () => {
               detectedAt: Date.now() - 60_000,
             })
             const at = evidenceLocation(t.config.ledger)
-            const state = JSON.parse(await readFile(at, 'utf8')) as State
+            // Forged in version 2's shape (one object per record), which runs still read.
+            const state = (await readAsVersion2(at)) as unknown as State
             for (const m of mutations) mutate(state, tenant, m)
             await writeFile(at, JSON.stringify(state))
             // What a full collection would send now, with the same ledger as the apply run's.

@@ -10,6 +10,7 @@ import { addUserSpec, generateTenant, type MockGraph, seeded, type Tenant } from
 import { afterEach, describe, expect, it } from 'vitest'
 import type { EvidenceStore } from '../src/evidence/store.js'
 import { evidenceLocation } from '../src/evidence/store.js'
+import { readAsVersion2 } from './support/state.js'
 import { InProcessTenant, MemoryLedger } from './support/tenant.js'
 
 const HOUR = 3_600_000
@@ -120,7 +121,7 @@ describe('every step rests on facts read in its run', () => {
     // A's AD account is enabled again, and a writer of the state points A's identity at B's.
     mock.tenant.applyIdentityAction(identityOf(tenant, a), 'enable', 'someone-else')
     const at = evidenceLocation(t.config.ledger)
-    const state = JSON.parse(await readFile(at, 'utf8'))
+    const state = await readAsVersion2(at)
     const userA = state.users.find((u: { userId: string }) => u.userId === a)
     userA.directory.accountEnabled = true
     userA.defender = {
@@ -152,7 +153,7 @@ describe('every step rests on facts read in its run', () => {
     const mock = t.mock as MockGraph
     const before = mock.tenant.actions.length
     const at = evidenceLocation(t.config.ledger)
-    const state = JSON.parse(await readFile(at, 'utf8'))
+    const state = await readAsVersion2(at)
     state.users.push({
       userId: quietUser,
       userPrincipalName: 'forged@contoso.example',
@@ -181,7 +182,7 @@ describe('every step rests on facts read in its run', () => {
     const ledger = new MemoryLedger()
     await t.run('apply', { ledger })
     const at = evidenceLocation(t.config.ledger)
-    const state = JSON.parse(await readFile(at, 'utf8'))
+    const state = await readAsVersion2(at)
     state.watermarks.detections = new Date(Date.now() + 30 * 24 * HOUR).toISOString()
     await writeFile(at, JSON.stringify(state))
     const run = await t.run('apply', { ledger })
@@ -324,6 +325,7 @@ rules:
     t = await InProcessTenant.start({ tenant: generateTenant({ riskyUsers: 5, seed: 25 }) }, DISABLE_POLICY())
     const refusing: EvidenceStore = {
       location: 'memory:evidence',
+      io: { bytesRead: 0, bytesWritten: 0, ms: 0 },
       load: async () => ({ state: undefined, version: undefined }),
       save: async () => {
         throw new Error(
@@ -397,7 +399,7 @@ describe('a stop while reading', () => {
       const ledger = new MemoryLedger()
       const cut = await t.run('apply', { ledger, stopSignal: stop.signal })
       expect(summaryOf(cut.lines)).toMatchObject({ outcome: 'stopped early: nothing done' })
-      const saved = JSON.parse(await readFile(evidenceLocation(t.config.ledger), 'utf8'))
+      const saved = await readAsVersion2(evidenceLocation(t.config.ledger))
       expect(saved.fullAt).toBeUndefined()
       expect(saved.users).toHaveLength(Number(planLine(expected.lines).riskyUsers))
       expect(saved.progress.users).toMatchObject({ done: true })
@@ -421,7 +423,7 @@ describe('a stop while reading', () => {
       }) => (r.plan?.steps ?? []).map((x) => `${x.userId}|${x.action}|${x.evidenceKey}`).sort()
       expect(keys(resumed)).toEqual(keys(expected))
       expect(summaryOf(resumed.lines)).toMatchObject({ exitCode: 0 })
-      expect(JSON.parse(await readFile(evidenceLocation(t.config.ledger), 'utf8'))).toMatchObject({
+      expect(await readAsVersion2(evidenceLocation(t.config.ledger))).toMatchObject({
         fullAt: expect.any(String),
       })
     } finally {

@@ -34,7 +34,7 @@ export {
   validateOrigin,
 } from './internal/clouds.js'
 /* Diagnostics */
-export type { RequestMessage, ResponseMessage } from './internal/diagnostics.js'
+export type { RequestMessage, ResponseMessage, ThrottleWaitMessage } from './internal/diagnostics.js'
 export { CHANNELS } from './internal/diagnostics.js'
 /* OData */
 export { eq } from './internal/odata.js'

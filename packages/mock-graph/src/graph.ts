@@ -152,6 +152,20 @@ function requireAppRead(
   requirePerm(ctx, others)
 }
 
+/**
+ * Server-driven paging: a page after the first may hold fewer items than $top while more follow
+ * (MDC concepts/paging.md: keep following @odata.nextLink until there is none; the page size is
+ * the server's to choose). Deterministic: 0 to 2 fewer, by offset.
+ */
+const pageSize = (offset: number, top: number): number => (offset === 0 || top < 3 ? top : top - (offset % 3))
+
+/** How many pages this mock serves for a list of `items` read at `$top` (at least one: an empty list is a page). */
+export function pageCount(items: number, top: number): number {
+  let pages = 1
+  for (let offset = pageSize(0, top); offset < items; offset += pageSize(offset, top)) pages++
+  return pages
+}
+
 function paged<T>(
   ctx: GraphContext,
   url: URL,
@@ -173,10 +187,7 @@ function paged<T>(
     if (!decoded) throw badRequest('Invalid $skiptoken', 'Directory_PageTokenNotFound')
     offset = Number(decoded[1])
   }
-  // Server-driven paging: a page after the first may hold fewer items than $top while more follow
-  // (MDC concepts/paging.md: keep following @odata.nextLink until there is none; the page size is
-  // the server's to choose). Deterministic: 0 to 2 fewer, by offset.
-  const size = offset === 0 || top < 3 ? top : top - (offset % 3)
+  const size = pageSize(offset, top)
   const value = all.slice(offset, offset + size).map(project)
   const body: Record<string, unknown> = { '@odata.context': `${ctx.base}/$metadata`, value }
   const origin = ctx.nextLinkOrigin ? new URL(ctx.nextLinkOrigin).origin : url.origin

@@ -2,6 +2,7 @@
 
 export type { MockCloud } from './clouds.js'
 export { MOCK_CLOUDS } from './clouds.js'
+export { pageCount } from './graph.js'
 export type { InterceptedNetwork } from './intercept.js'
 export { interceptNetwork } from './intercept.js'
 export type { FaultOptions, LimitOptions, MockGraphOptions, RequestLogEntry } from './mock.js'

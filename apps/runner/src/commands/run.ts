@@ -48,13 +48,14 @@ import {
 import type { RunnerConfig } from '../env.js'
 import { emptyFreshness, type Freshness } from '../evidence/read.js'
 import { type EvidenceState, policyDigest } from '../evidence/state.js'
-import type { EvidenceStore, Loaded } from '../evidence/store.js'
+import type { EvidenceStore, Loaded, StateIo } from '../evidence/store.js'
 import { EXIT } from '../exit.js'
 import { failureMessage, failureOf, STOPPED } from '../failures.js'
 import { type Ledger, type LedgerEntry, type LedgerHeadroom, ledgerKey } from '../ledger/ledger.js'
 import { Audit, countsOf, type StepRecord, skipRecord, stepRecord } from '../outputs/audit.js'
 import { digestOf, type RunDigest, tellWorthy } from '../outputs/notify/message.js'
 import { notify, unsignedWarnings } from '../outputs/notify/send.js'
+import { type Progress, type ProgressStream, startProgress } from '../outputs/progress.js'
 import { writeReport } from '../outputs/report.js'
 
 export interface RunOptions {
@@ -74,6 +75,11 @@ export interface RunOptions {
   now?: () => Date
   /** Set when a stop is requested (SIGTERM): in-flight steps finish, nothing new starts. */
   stopSignal?: AbortSignal
+  /**
+   * When to keep a progress line on stderr, if stderr is a terminal (outputs/progress.ts): every
+   * run (the default), only a run that collects in full (`tourniquet watch`), or never.
+   */
+  progress?: 'always' | 'full' | 'never'
   verify?: Partial<VerifyOptions>
   runId?: string
   /** What this run's notification says, if anything (`tourniquet watch` mutes a repeated failure). */
@@ -111,6 +117,8 @@ interface Ended {
   readonly newApprovalRequests?: number
   /** The ledger's room left, read before the lease is given back. */
   readonly headroom?: LedgerHeadroom | undefined
+  /** What reading and saving the evidence state cost. */
+  readonly stateIo?: StateIo | undefined
   /** Every step record the stages wrote: the counts, the exit code and the notification come from these. */
   readonly records?: readonly StepRecord[]
 }
@@ -159,7 +167,7 @@ async function inSession(start: RunStart): Promise<Ended> {
     ended = await failed(start, session, e, {})
   }
   // Read while the lease is held: the summary line is written after it is given back.
-  return { ...ended, headroom: session.headroom() }
+  return { ...ended, headroom: session.headroom(), stateIo: session.stateIo() }
 }
 
 async function stages(start: RunStart, session: Session): Promise<Ended> {
@@ -181,16 +189,51 @@ async function withPolicy(start: RunStart, session: Session, policy: Policy): Pr
   const shared = paceOf(start, policy, evidence.loaded.state)
   const client = await connect(start, session, ledger, shared)
   const entries = await ledger.load()
-  const reading: Reading = { session, client, shared: shared !== undefined && !session.injectedClient }
-  const decided = await collectAndPlan(start, reading, policy, { entries, evidence })
-  // Service principals are read and planned before anything is sent (decision 017).
-  const workloads = await decideWorkloads(workloadStart(start), client, policy)
-  try {
-    const acting = { client, ledger, decided, policy, workloads, entries }
-    return { ...(await act(start, session, acting)), ...endedOf(decided) }
-  } catch (e) {
-    return { ...(await failed(start, session, e, { policy, decided })), ...endedOf(decided) }
+  const progress = progressOf(start, policy, evidence.loaded.state)
+  const reading: Reading = {
+    session,
+    client,
+    shared: shared !== undefined && !session.injectedClient,
+    progress,
   }
+  try {
+    const decided = await collectAndPlan(start, reading, policy, { entries, evidence })
+    // Service principals are read and planned before anything is sent (decision 017).
+    const workloads = await decideWorkloads(workloadStart(start), client, policy)
+    try {
+      const acting = { client, ledger, decided, policy, workloads, entries, progress }
+      return {
+        ...(await act(start, session, acting)),
+        ...endedOf(decided),
+      }
+    } catch (e) {
+      return { ...(await failed(start, session, e, { policy, decided })), ...endedOf(decided) }
+    }
+  } finally {
+    progress?.stop()
+  }
+}
+
+/** The progress line for a person at a terminal: every run, or (watch) only a run that collects in full. */
+function progressOf(
+  start: RunStart,
+  policy: Policy,
+  previous: EvidenceState | undefined,
+): Progress | undefined {
+  const when = start.options.progress ?? 'always'
+  if (when === 'never') return undefined
+  if (when === 'full') {
+    const { config, now } = start
+    const digest = policyDigest(policy)
+    const reason = fullReason(previous, {
+      tenantId: config.tenantId,
+      digest,
+      now,
+      settings: config.collection,
+    })
+    if (reason === undefined) return undefined
+  }
+  return startProgress(start.options.err as ProgressStream, { title: `tourniquet ${start.config.mode}` })
 }
 
 /** What the summary says of a run that got as far as a plan. */
@@ -209,6 +252,7 @@ interface Acting {
   workloads?: WorkloadsDecided | undefined
   /** The ledger's lines as this run read them (the workload stage's view of what was done). */
   entries?: readonly LedgerEntry[]
+  progress: Progress | undefined
 }
 
 const workloadStart = (start: RunStart): WorkloadStart => ({
@@ -286,7 +330,7 @@ async function prepare(
 async function applyAll(
   start: RunStart,
   session: Session,
-  { client, ledger, decided }: Acting,
+  { client, ledger, decided, progress }: Acting,
   ready: { todo: Step[]; approvals: ApprovalPhase },
 ): Promise<Applied> {
   const { audit } = start
@@ -305,7 +349,10 @@ async function applyAll(
     concurrency: start.config.concurrency,
     stopping: () => session.stopping(),
     verify,
+    progress,
   })
+  // Cleared before the summary table is written on the same stream.
+  progress?.stop()
   return { ...applied, records: [...resumed.records, ...admitted.records, ...applied.records] }
 }
 
@@ -351,6 +398,15 @@ function writeSummary(start: RunStart, ended: Ended): void {
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     ...(headroom ? { ledgerHeadroom: headroom } : {}),
     ...(ended.stateWarning ? { evidenceWarning: ended.stateWarning } : {}),
+    ...(ended.stateIo
+      ? {
+          evidenceState: {
+            bytesRead: ended.stateIo.bytesRead,
+            bytesWritten: ended.stateIo.bytesWritten,
+            ms: Math.round(ended.stateIo.ms),
+          },
+        }
+      : {}),
   })
   requests.stop()
 }
@@ -455,6 +511,7 @@ interface Reading {
   session: Session
   client: GraphClient
   shared: boolean
+  progress: Progress | undefined
 }
 
 /**
@@ -506,6 +563,8 @@ async function collectAndPlan(
   const { notes, collection } = collected
   const saved = await saveEvidence(start, reading.session, evidence, collected, fresh)
   const plan = decision.plan
+  reading.progress?.evaluated(plan.users.length)
+  if (start.config.mode === 'plan') reading.progress?.stop()
   const { audit } = start
   for (const w of notes.warnings) audit.event('warning', { message: w })
   audit.event('plan', {

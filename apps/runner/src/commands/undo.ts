@@ -20,6 +20,7 @@ import { EXIT } from '../exit.js'
 import { failureMessage, failureOf } from '../failures.js'
 import type { Ledger, LedgerEntry } from '../ledger/ledger.js'
 import { Audit, countsOf, type StepRecord, stepRecord } from '../outputs/audit.js'
+import { type ProgressStream, startProgress } from '../outputs/progress.js'
 
 export interface UndoOptions {
   config: RunnerConfig
@@ -198,6 +199,7 @@ async function reEnable(
   before: StepRecord[],
 ): Promise<UndoEnded> {
   const verify = verifyOptions(session.stopping(), options.verify)
+  const progress = startProgress(options.err as ProgressStream, { title: 'tourniquet undo' })
   const applied = await applySteps(steps, {
     client,
     ledger,
@@ -205,7 +207,8 @@ async function reEnable(
     concurrency: options.config.concurrency,
     stopping: () => session.stopping(),
     verify,
-  })
+    progress,
+  }).finally(() => progress?.stop())
   const records = [...before, ...applied.records]
   const counts = countsOf(records)
   audit.table(

@@ -62,6 +62,8 @@ export async function runWatch({ config, out, err, stopSignal }: WatchOptions): 
         sharedBudgets: { identityProtection: share.budget },
         cache,
         tellable,
+        // A person at a terminal sees the long runs only: a quiet run every 15 s would flicker.
+        progress: 'full',
       })
       if (iteration === 1 && result.exitCode === EXIT.configuration && result.plan === undefined)
         return EXIT.configuration

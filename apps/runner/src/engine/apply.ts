@@ -8,6 +8,7 @@ import type { Step } from '@tourniquet/policy'
 import { EXIT, type ExitCode } from '../exit.js'
 import { type Ledger, ledgerEntry } from '../ledger/ledger.js'
 import { type Audit, countsOf, type StepRecord, stepRecord } from '../outputs/audit.js'
+import type { Progress } from '../outputs/progress.js'
 import { executeSteps } from './execute.js'
 import { type Settled, Verifier, type VerifyOptions } from './verify.js'
 
@@ -24,6 +25,8 @@ export interface ApplyContext {
   concurrency: number
   stopping: () => boolean
   verify: VerifyOptions
+  /** A person's progress line (outputs/progress.ts), when stderr is a terminal. */
+  progress?: Progress | undefined
 }
 
 export interface Applied {
@@ -41,13 +44,17 @@ export function verifyOptions(stopping: boolean, override: Partial<VerifyOptions
 export async function applySteps(steps: readonly Step[], ctx: ApplyContext): Promise<Applied> {
   const { audit } = ctx
   const verifier = new Verifier(ctx.client, steps, ctx.verify)
+  ctx.progress?.steps(steps.length)
   const { notStarted } = await executeSteps(steps, {
     client: ctx.client,
     ledger: ctx.ledger,
     runId: audit.runId,
     concurrency: ctx.concurrency,
     stopping: ctx.stopping,
-    onOutcomes: (done) => verifier.add(done),
+    onOutcomes: (done) => {
+      ctx.progress?.stepsDone(done.length)
+      verifier.add(done)
+    },
   })
   const records = await recordSettled(await verifier.finish(), ctx)
   for (const step of notStarted)

@@ -7,7 +7,13 @@
  */
 import type { Credential, GraphClient, GraphClientOptions, TransportOptions } from '@tourniquet/core'
 import type { RunnerConfig } from '../env.js'
-import { type EvidenceStore, evidenceLocation, evidenceStore, StateCache } from '../evidence/store.js'
+import {
+  type EvidenceStore,
+  evidenceLocation,
+  evidenceStore,
+  StateCache,
+  type StateIo,
+} from '../evidence/store.js'
 import { BlobLedger } from '../ledger/blobLedger.js'
 import { FileLedger } from '../ledger/fileLedger.js'
 import type { Ledger, LedgerHeadroom } from '../ledger/ledger.js'
@@ -148,6 +154,11 @@ export class Session implements AsyncDisposable {
     const ledger = await this.ledger()
     this.leased = await ledger.acquire()
     return this.leased
+  }
+
+  /** What the evidence state cost this run (bytes read and written, time); undefined when it was not opened. */
+  stateIo(): StateIo | undefined {
+    return this.evidenceOpened === undefined ? undefined : { ...this.evidenceOpened.io }
   }
 
   /** The evidence state's store: TOURNIQUET_EVIDENCE, or beside the ledger. */

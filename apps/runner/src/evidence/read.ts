@@ -18,6 +18,7 @@ import {
   type RiskyUser,
 } from '@tourniquet/core'
 import type { Policy } from '@tourniquet/policy'
+import { copyDetections } from './detections.js'
 import {
   admits,
   type EvidenceState,
@@ -237,7 +238,7 @@ export async function readChanges(
     ...previous,
     watermarks: { ...previous.watermarks },
     users: new Map(previous.users),
-    detections: new Map(previous.detections),
+    detections: copyDetections(previous.detections),
   }
   // With a list never read to the end there is no Graph time to start from: the lookback bounds what matters.
   const localLookbackStart = reading.now.getTime() - reading.policy.lookback

@@ -18,8 +18,7 @@ import {
   type Signals,
   type UserSignals,
 } from '@tourniquet/policy'
-import { z } from 'zod'
-import { EvidenceStateError } from '../errors.js'
+import { copyDetections, type Detections, detectionsOf, pruneBefore } from './detections.js'
 
 /** A risky user as the state keeps it: its signals without detections, and when Graph last changed it. */
 export interface StoredUser extends Omit<UserSignals, 'detections'> {
@@ -53,8 +52,8 @@ export interface EvidenceState {
    */
   progress?: FullProgress | undefined
   users: Map<string, StoredUser>
-  /** Every detection in the lookback, of any user, by detection id. */
-  detections: Map<string, StoredDetection>
+  /** Every detection in the lookback, of any user, by detection id (a loaded state keeps them as columns: detections.ts). */
+  detections: Detections
 }
 
 export interface FullProgress {
@@ -113,8 +112,7 @@ export const emptyState = (tenantId: string, digest: string): EvidenceState => (
 export function copyState(state: EvidenceState): EvidenceState {
   const users = new Map<string, StoredUser>()
   for (const [id, u] of state.users) users.set(id, { ...u })
-  const detections = new Map<string, StoredDetection>()
-  for (const [id, d] of state.detections) detections.set(id, { ...d })
+  const detections = copyDetections(state.detections, { records: true })
   const progress =
     state.progress === undefined
       ? undefined
@@ -123,28 +121,18 @@ export function copyState(state: EvidenceState): EvidenceState {
 }
 
 /** Drops detections detected before the lookback (no run can use them again); returns their users. */
-export function pruneDetections(state: EvidenceState, lookbackStartMs: number): Set<string> {
-  const users = new Set<string>()
-  for (const [id, d] of state.detections)
-    if (Date.parse(d.detectedDateTime) < lookbackStartMs) {
-      state.detections.delete(id)
-      users.add(d.userId)
-    }
-  return users
-}
+export const pruneDetections = (state: EvidenceState, lookbackStartMs: number): Set<string> =>
+  pruneBefore(state.detections, lookbackStartMs)
 
 /** The signals the policy evaluates: every stored user with its stored detections. */
 export function signalsOf(state: EvidenceState): Signals {
-  const byUser = new Map<string, DetectionSignal[]>()
-  for (const d of state.detections.values()) {
-    const list = byUser.get(d.userId)
-    if (list === undefined) byUser.set(d.userId, [detectionSignal(d)])
-    else list.push(detectionSignal(d))
-  }
+  // Most detections in a large tenant are of users the policy's filter does not admit: only the
+  // stored users' are made into records.
+  const byUser = detectionsOf(state.detections, new Set(state.users.keys()))
   const users: UserSignals[] = []
   for (const u of state.users.values()) {
     const { updated: _, ...signals } = u
-    users.push({ ...signals, detections: byUser.get(u.userId) ?? [] })
+    users.push({ ...signals, detections: (byUser.get(u.userId) ?? []).map(detectionSignal) })
   }
   return { users }
 }
@@ -154,98 +142,5 @@ function detectionSignal(d: StoredDetection): DetectionSignal {
   return signal
 }
 
-// --- Serialized form -------------------------------------------------------------------------
-
-// 2: a watermark per list, taken from Graph's Date header (1 kept the newest record time read).
-const STATE_VERSION = 2
-const text = z.string().max(1024)
-const id = z.string().min(1).max(256)
-const time = z.iso.datetime({ offset: true })
-const optional = <T extends z.ZodType>(t: T) => t.optional()
-
-const USER = z.object({
-  userId: id,
-  userPrincipalName: text,
-  risk: z.object({ level: text, state: text, detail: optional(text) }),
-  updated: optional(time),
-  directory: optional(
-    z.object({ accountEnabled: z.boolean(), onPremisesSyncEnabled: z.boolean(), userType: text }),
-  ),
-  defender: optional(
-    z.object({
-      identityAccountId: id,
-      accounts: z.array(z.object({ provider: text, identifier: text, actions: z.array(text) })).max(100),
-    }),
-  ),
-  defenderNote: optional(text),
-})
-
-const DETECTION = z.object({
-  id,
-  userId: id,
-  riskEventType: text,
-  riskLevel: optional(text),
-  source: optional(text),
-  detectedDateTime: time,
-  detectionTimingType: optional(text),
-  updated: optional(time),
-})
-
-const LIST_PROGRESS = z.object({
-  startedAt: optional(time),
-  next: optional(z.url({ protocol: /^https$/ }).max(8192)),
-  done: z.boolean(),
-})
-
-const STATE = z.object({
-  version: z.literal(STATE_VERSION),
-  tenantId: id,
-  policyDigest: id,
-  fullAt: optional(time),
-  watermarks: z.object({ users: optional(time), detections: optional(time) }),
-  refusedAt: optional(time),
-  progress: optional(z.object({ users: LIST_PROGRESS, detections: LIST_PROGRESS })),
-  users: z.array(USER),
-  detections: z.array(DETECTION),
-})
-
-/** The state from its stored text; a clear error naming the field when it is not one. */
-export function parseState(raw: string, location: string): EvidenceState {
-  let json: unknown
-  try {
-    json = JSON.parse(raw)
-  } catch {
-    throw new EvidenceStateError(location, 'not JSON')
-  }
-  const parsed = STATE.safeParse(json)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    const where = issue?.path.join('.') || '(root)'
-    throw new EvidenceStateError(location, `${where}: ${issue?.message ?? 'invalid'}`)
-  }
-  const s = parsed.data
-  return {
-    tenantId: s.tenantId,
-    policyDigest: s.policyDigest,
-    fullAt: s.fullAt,
-    watermarks: { users: s.watermarks.users, detections: s.watermarks.detections },
-    refusedAt: s.refusedAt,
-    ...(s.progress === undefined ? {} : { progress: s.progress }),
-    users: new Map(s.users.map((u) => [u.userId, u])),
-    detections: new Map(s.detections.map((d) => [d.id, d])),
-  }
-}
-
-export function serializeState(state: EvidenceState): string {
-  return JSON.stringify({
-    version: STATE_VERSION,
-    tenantId: state.tenantId,
-    policyDigest: state.policyDigest,
-    fullAt: state.fullAt,
-    watermarks: state.watermarks,
-    refusedAt: state.refusedAt,
-    progress: state.progress,
-    users: [...state.users.values()],
-    detections: [...state.detections.values()],
-  })
-}
+// The stored form (version 3, columnar; version 2 still read) lives in format.ts.
+export { parseState, serializeState } from './format.js'

@@ -8,7 +8,8 @@
 import { isRunnerError } from '../errors.js'
 import { beside } from '../stores/location.js'
 import type { TextStore } from '../stores/textStore.js'
-import { copyState, type EvidenceState, parseState, serializeState } from './state.js'
+import { documentOf, parseDocument, type StateDocument, stateOf } from './format.js'
+import type { EvidenceState } from './state.js'
 
 /** `<ledger>.evidence.json`: where the state lives unless TOURNIQUET_EVIDENCE says otherwise. */
 export const evidenceLocation = (ledger: string): string => beside(ledger, '.evidence.json')
@@ -22,23 +23,33 @@ export interface Loaded {
   version: string | undefined
 }
 
+/** What the state cost a run: bytes read and written, and the time spent reading, checking and writing it. */
+export interface StateIo {
+  bytesRead: number
+  bytesWritten: number
+  ms: number
+}
+
 export interface EvidenceStore {
   readonly location: string
   load(): Promise<Loaded>
   /** Saves when the stored version is still `loaded.version`; false when another run saved first. */
   save(state: EvidenceState, loaded: Loaded): Promise<boolean>
+  /** What loads and saves through this store have cost so far. */
+  readonly io: Readonly<StateIo>
 }
 
 /**
- * The state last loaded or saved, by version: `tourniquet watch` reads a 10,000-user state every
- * 15 s, and parsing and checking it costs more than the run's reads. Owned by the session (watch
- * keeps one across its runs); handed out as copies, since a run changes the users it touches.
+ * The state last loaded or saved, by version: `tourniquet watch` reads a large state every 15 s,
+ * and parsing and checking it costs more than the run's reads. Owned by the session (watch keeps
+ * one across its runs). It keeps the checked document (columns of strings and numbers that no run
+ * changes) and hands out a fresh state made from it, since a run changes the users it touches.
  */
 export class StateCache {
-  private known: { version: string; state: EvidenceState } | undefined
+  private known: { version: string; document: StateDocument } | undefined
 
-  remember(version: string, state: EvidenceState): void {
-    this.known = { version, state: copyState(state) }
+  remember(version: string, document: StateDocument): void {
+    this.known = { version, document }
   }
 
   /** The version a read may be answered 'unchanged' for. */
@@ -48,17 +59,28 @@ export class StateCache {
 
   recall(version: string): Loaded | undefined {
     const k = this.known
-    return k?.version === version ? { state: copyState(k.state), version } : undefined
+    return k?.version === version ? { state: stateOf(k.document), version } : undefined
   }
 }
 
 /** The state document over a store; `cache` saves parsing an unchanged document again. */
 export function evidenceStore(text: TextStore, cache = new StateCache()): EvidenceStore {
+  const io: StateIo = { bytesRead: 0, bytesWritten: 0, ms: 0 }
+  const timed = async <T>(work: () => Promise<T>): Promise<T> => {
+    const started = performance.now()
+    try {
+      return await work()
+    } finally {
+      io.ms += performance.now() - started
+    }
+  }
   /** The state parsed, or why it cannot be used: a cache of Graph, so never a failed run. */
   const parsed = (raw: string, version: string): Loaded => {
+    io.bytesRead += Buffer.byteLength(raw)
     try {
-      const state = parseState(raw, text.location)
-      cache.remember(version, state)
+      const document = parseDocument(raw, text.location)
+      const state = stateOf(document)
+      cache.remember(version, document)
       return { state, version }
     } catch (e) {
       if (!isRunnerError(e) || e.code !== 'TQ_RUNNER_STATE_UNUSABLE') throw e
@@ -67,24 +89,30 @@ export function evidenceStore(text: TextStore, cache = new StateCache()): Eviden
   }
   return {
     location: text.location,
-    async load(): Promise<Loaded> {
-      const cached = cache.version
-      // A watch iteration reads the state only when it changed ('unchanged' otherwise).
-      const stored = await text.read(cached === undefined ? {} : { unlessVersion: cached })
-      if (stored === undefined) return { state: undefined, version: undefined }
-      if (stored === 'unchanged') {
-        const again = cached === undefined ? undefined : cache.recall(cached)
-        if (again) return again
-        return parsed(await textOf(text), cached as string)
-      }
-      return parsed(stored.text, stored.version)
-    },
-    async save(state: EvidenceState, loaded: Loaded): Promise<boolean> {
-      const version = await text.replaceIf(serializeState(state), loaded.version)
-      if (version === undefined) return false
-      cache.remember(version, state)
-      return true
-    },
+    io,
+    load: () =>
+      timed(async (): Promise<Loaded> => {
+        const cached = cache.version
+        // A watch iteration reads the state only when it changed ('unchanged' otherwise).
+        const stored = await text.read(cached === undefined ? {} : { unlessVersion: cached })
+        if (stored === undefined) return { state: undefined, version: undefined }
+        if (stored === 'unchanged') {
+          const again = cached === undefined ? undefined : cache.recall(cached)
+          if (again) return again
+          return parsed(await textOf(text), cached as string)
+        }
+        return parsed(stored.text, stored.version)
+      }),
+    save: (state: EvidenceState, loaded: Loaded) =>
+      timed(async (): Promise<boolean> => {
+        const document = documentOf(state, text.location)
+        const raw = JSON.stringify(document.checked)
+        const version = await text.replaceIf(raw, loaded.version)
+        if (version === undefined) return false
+        io.bytesWritten += Buffer.byteLength(raw)
+        cache.remember(version, document)
+        return true
+      }),
   }
 }
 

@@ -95,6 +95,8 @@ export type Summary = Record<StepStatus, number> & {
   peakRssMb?: number
   /** The blob ledger's room left in its current segment (decision 010); absent for a file ledger. */
   ledgerHeadroom?: LedgerHeadroom
+  /** What the evidence state cost the run: bytes read and written, and ms reading, checking and writing it. */
+  evidenceState?: { bytesRead: number; bytesWritten: number; ms: number }
 }
 
 /** How many records of each status: the summary's counts and the exit code come from the records a run returns. */

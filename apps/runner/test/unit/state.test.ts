@@ -4,6 +4,7 @@
  */
 import { parsePolicy } from '@tourniquet/policy'
 import { describe, expect, it } from 'vitest'
+import { detectedBefore } from '../../src/evidence/detections.js'
 import {
   admits,
   copyState,
@@ -40,6 +41,9 @@ const detection = (id: string, userId: string, fields: Partial<StoredDetection> 
   updated: '2026-12-01T09:05:00Z',
   ...fields,
 })
+
+/** A state with its detections as a Map of records, whichever form it keeps them in (a loaded one: columns). */
+const plain = (s: EvidenceState): EvidenceState => ({ ...s, detections: new Map(s.detections) })
 
 function stateWith(users: StoredUser[], detections: StoredDetection[]): EvidenceState {
   const s = emptyState('tenant-1', 'digest-1')
@@ -190,13 +194,14 @@ describe('parseState and serializeState', () => {
 
   it('reads back what it wrote', () => {
     const s = full()
-    expect(parseState(serializeState(s), 'state.json')).toEqual(s)
+    expect(plain(parseState(serializeState(s), 'state.json'))).toEqual(s)
     const empty = emptyState('t', 'd')
-    expect(parseState(serializeState(empty), 'state.json')).toEqual({ ...empty, watermarks: {} })
+    expect(plain(parseState(serializeState(empty), 'state.json'))).toEqual({ ...empty, watermarks: {} })
   })
 
+  // The format before issue #24, as its serializer wrote it: still read (migration).
   const stored = () =>
-    JSON.parse(serializeState(full())) as Record<string, unknown> & {
+    JSON.parse(JSON.stringify(v2Of(full()))) as Record<string, unknown> & {
       users: Array<Record<string, unknown>>
       detections: Array<Record<string, unknown>>
       watermarks: Record<string, unknown>
@@ -216,6 +221,7 @@ describe('parseState and serializeState', () => {
 
   it('refuses another version', () => {
     expect(problem({ ...stored(), version: 1 })).toMatch(/^blob:state: version: /)
+    expect(problem({ ...stored(), version: 4 })).toMatch(/^blob:state: version: /)
   })
 
   it('refuses a state that is not an object, naming the root', () => {
@@ -327,11 +333,11 @@ describe('parseState and serializeState', () => {
       (s: ReturnType<typeof stored>) => ({ ...s, detections: [{ ...s.detections[0], updated: 'later' }] }),
       /detections\.0\.updated: /,
     ],
-  ])('refuses a bad %s, naming it', (_field, change, message) => {
+  ])('refuses a version 2 state with a bad %s, naming it', (_field, change, message) => {
     expect(problem(change(stored()))).toMatch(message)
   })
 
-  it('takes times with an offset, and fields at their limits', () => {
+  it('takes version 2 times with an offset, and fields at their limits', () => {
     const s = stored()
     expect(
       problem({
@@ -341,5 +347,335 @@ describe('parseState and serializeState', () => {
         users: [{ ...s.users[0], userPrincipalName: 'x'.repeat(1024) }],
       }),
     ).toBe('accepted')
+  })
+})
+
+/** A state as version 2 wrote it (one object per record), for the migration tests. */
+function v2Of(state: EvidenceState) {
+  return {
+    version: 2,
+    tenantId: state.tenantId,
+    policyDigest: state.policyDigest,
+    fullAt: state.fullAt,
+    watermarks: state.watermarks,
+    refusedAt: state.refusedAt,
+    progress: state.progress,
+    users: [...state.users.values()],
+    detections: [...state.detections.values()],
+  }
+}
+
+describe('the columnar format (version 3, issue #24)', () => {
+  const many = (n: number) => {
+    const s = stateWith(
+      Array.from({ length: n }, (_, i) =>
+        user(`u${i}`, {
+          ...(i % 2 === 0
+            ? {
+                directory: {
+                  accountEnabled: i % 4 === 0,
+                  onPremisesSyncEnabled: i % 3 === 0,
+                  userType: 'Member',
+                },
+              }
+            : {}),
+          ...(i % 5 === 0
+            ? {
+                defender: {
+                  identityAccountId: `i${i}`,
+                  accounts: [{ provider: 'activeDirectory', identifier: `a${i}`, actions: ['disable'] }],
+                },
+              }
+            : {}),
+          ...(i % 7 === 0 ? { defenderNote: 'no account yet' } : {}),
+          ...(i % 11 === 0
+            ? { updated: undefined, risk: { level: 'medium', state: 'atRisk', detail: undefined } }
+            : {}),
+        }),
+      ),
+      Array.from({ length: 2 * n }, (_, i) =>
+        detection(`d${i}`, `u${i % (n + 3)}`, {
+          ...(i % 3 === 0 ? { riskLevel: undefined, source: undefined } : {}),
+          // Updated when detected (stored as 1), and never updated (null).
+          ...(i % 4 === 1 ? { updated: '2026-12-01T09:00:00Z' } : i % 4 === 2 ? { updated: undefined } : {}),
+        }),
+      ),
+    )
+    s.watermarks = { users: '2026-12-01T10:00:00.000Z' }
+    s.progress = {
+      users: { done: true, startedAt: '2026-12-01T09:00:00.000Z' },
+      detections: {
+        done: false,
+        next: 'https://graph.microsoft.com/v1.0/identityProtection/riskDetections?$skiptoken=x',
+      },
+    }
+    return s
+  }
+  const columns = (s: EvidenceState) =>
+    JSON.parse(serializeState(s)) as {
+      version: number
+      strings: unknown[]
+      users: Record<'id' | 'upn' | 'level' | 'updated' | 'enabled' | 'defender', unknown[]>
+      detections: Record<'user' | 'detected' | 'type', unknown[]>
+    }
+  const problem = (value: unknown): string => {
+    try {
+      parseState(JSON.stringify(value), 'state.json')
+    } catch (e) {
+      return (e as Error).message
+    }
+    return 'accepted'
+  }
+
+  it('writes version 3 and reads back every field, progress included', () => {
+    const s = many(40)
+    expect(columns(s).version).toBe(3)
+    expect(plain(parseState(serializeState(s), 'state.json'))).toEqual(s)
+  })
+
+  it('reads a version 2 state as it was, and its next save is version 3 with the same content', () => {
+    const s = many(40)
+    const migrated = parseState(JSON.stringify(v2Of(s)), 'state.json')
+    expect(plain(migrated)).toEqual(s)
+    expect(columns(migrated).version).toBe(3)
+    expect(plain(parseState(serializeState(migrated), 'state.json'))).toEqual(s)
+  })
+
+  it('is less than half the size of version 2 for the same state', () => {
+    const s = many(500)
+    expect(serializeState(s).length * 2).toBeLessThan(JSON.stringify(v2Of(s)).length)
+  })
+
+  it.each([
+    [
+      'a column that is not an array',
+      (c: ReturnType<typeof columns>) => ((c.users.id as unknown) = 'x'),
+      /users\.id: expected an array of ids or packed ids/,
+    ],
+    [
+      'an empty user id',
+      (c: ReturnType<typeof columns>) => (c.users.id[0] = ''),
+      /users\.id\.0: expected an id/,
+    ],
+    [
+      'a level that is not an index',
+      (c: ReturnType<typeof columns>) => (c.users.level[1] = 'high'),
+      /users\.level\.1: expected an index/,
+    ],
+    [
+      'a level index past the strings',
+      (c: ReturnType<typeof columns>) => (c.users.level[2] = 999),
+      /users\.level\.2: index 999 is not in strings/,
+    ],
+    [
+      'a column shorter than the ids',
+      (c: ReturnType<typeof columns>) => c.users.upn.pop(),
+      /users\.upn: 39 values for 40 rows/,
+    ],
+    [
+      'a bad updated time',
+      (c: ReturnType<typeof columns>) => (c.users.updated[0] = 'soon'),
+      /users\.updated\.0: expected a date-time/,
+    ],
+    [
+      'directory facts in part',
+      (c: ReturnType<typeof columns>) => (c.users.enabled[1] = 1),
+      /users\.enabled\.1: directory facts/,
+    ],
+    [
+      'accountEnabled other than 1 or 0',
+      (c: ReturnType<typeof columns>) => (c.users.enabled[0] = 2),
+      /users\.enabled\.0: directory facts/,
+    ],
+    [
+      'a Defender row that is no user',
+      (c: ReturnType<typeof columns>) =>
+        c.users.defender.push([400, { identityAccountId: 'i', accounts: [] }]),
+      /users\.defender\.\d+: row 400 is not a user/,
+    ],
+    [
+      'a detection user past its table',
+      (c: ReturnType<typeof columns>) => (c.detections.user[3] = 10_000),
+      /detections\.user\.3: index 10000 is not in detections\.users/,
+    ],
+    [
+      'a detection type past the strings',
+      (c: ReturnType<typeof columns>) => (c.detections.type[4] = 999),
+      /detections\.type\.4: index 999 is not in strings/,
+    ],
+    [
+      'a bad detected time',
+      (c: ReturnType<typeof columns>) => (c.detections.detected[5] = 'today'),
+      /detections\.detected\.5: expected a date-time/,
+    ],
+    [
+      'a negative index',
+      (c: ReturnType<typeof columns>) => (c.detections.type[0] = -1),
+      /detections\.type\.0: expected an index/,
+    ],
+    [
+      'a string past 1,024 characters',
+      (c: ReturnType<typeof columns>) => (c.strings[0] = 'x'.repeat(1025)),
+      /strings\.0: /,
+    ],
+  ])('refuses %s, naming where', (_what, change, message) => {
+    const c = columns(many(40))
+    change(c)
+    expect(problem(c)).toMatch(message)
+  })
+})
+
+// biome-ignore lint/suspicious/noExplicitAny: a forger edits whatever it likes
+type Forged = { users: Record<string, any>; detections: Record<string, any> }
+
+describe("a loaded state's detections (kept as columns, issue #24)", () => {
+  const saved = () =>
+    stateWith(
+      [user('u1'), user('u2')],
+      [
+        detection('d1', 'u1'),
+        detection('d2', 'u1', { riskLevel: undefined, updated: '2026-12-01T09:00:00Z' }),
+        detection('d3', 'u9', { detectedDateTime: '2026-12-01T07:00:00.000Z', updated: undefined }),
+        detection('d4', 'u2', { source: undefined, detectionTimingType: undefined }),
+      ],
+    )
+  const load = (s: EvidenceState) => parseState(serializeState(s), 'state.json')
+
+  it('answers by id, by user and in full as the records it was saved from', () => {
+    const s = saved()
+    const loaded = load(s)
+    expect(loaded.detections.size).toBe(4)
+    expect(loaded.detections.get('d2')).toEqual(s.detections.get('d2'))
+    expect(loaded.detections.get('d9')).toBeUndefined()
+    expect(loaded.detections.has('d3')).toBe(true)
+    expect([...loaded.detections.values()]).toEqual([...s.detections.values()])
+    expect([...loaded.detections.keys()]).toEqual(['d1', 'd2', 'd3', 'd4'])
+    expect(signalsOf(loaded)).toEqual(signalsOf(s))
+  })
+
+  it('packs ids of one length into one text, and keeps a time as ms after an epoch only when that is its exact ISO form', () => {
+    const s = saved()
+    s.detections.set('d5', detection('d5', 'u1', { detectedDateTime: '2026-12-01T06:00:00.1234567Z' }))
+    const c = JSON.parse(serializeState(s)) as {
+      users: { id: unknown }
+      detections: { id: unknown; users: unknown; epoch: number; detected: unknown[] }
+    }
+    expect(c.users.id).toEqual({ width: 2, text: 'u1u2' })
+    expect(c.detections.id).toEqual({ width: 2, text: 'd1d2d3d4d5' })
+    expect(c.detections.users).toEqual({ width: 2, text: 'u1u9u2' })
+    expect(c.detections.epoch).toBe(Date.parse('2026-12-01T06:00:00.123Z'))
+    // Seconds without ms and 7 digits of fraction are not toISOString's form: kept as written.
+    expect(c.detections.detected).toEqual([
+      '2026-12-01T09:00:00Z',
+      '2026-12-01T09:00:00Z',
+      3_599_877,
+      '2026-12-01T09:00:00Z',
+      '2026-12-01T06:00:00.1234567Z',
+    ])
+    expect(plain(load(s))).toEqual(s)
+  })
+
+  it.each([
+    [
+      'packed ids that are not whole ids',
+      (c: Forged) => (c.detections.id = { width: 2, text: 'd1d' }),
+      /detections\.id: expected an array of ids or packed ids/,
+    ],
+    [
+      'packed ids of width 0',
+      (c: Forged) => (c.detections.users = { width: 0, text: '' }),
+      /detections\.users: expected an array of ids or packed ids/,
+    ],
+    [
+      'packed ids with another field',
+      (c: Forged) => (c.users.id = { width: 2, text: 'u1u2', more: 1 }),
+      /users\.id: expected an array/,
+    ],
+    [
+      'fewer packed ids than rows',
+      (c: Forged) => (c.detections.id = { width: 2, text: 'd1d2d3' }),
+      /detections\.id: 3 values for 4 rows/,
+    ],
+    [
+      'a time past the year 9999',
+      (c: Forged) => (c.detections.detected[2] = 8.64e15),
+      /detections\.detected\.2: epoch \+ 8640000000000000 is not a time/,
+    ],
+    [
+      'a time that is a fraction of a ms',
+      (c: Forged) => (c.detections.detected[2] = 0.5),
+      /detections\.detected\.2: expected a date-time or a whole number of ms/,
+    ],
+    [
+      'an epoch that is not a whole number',
+      (c: Forged) => (c.detections.epoch = 'soon'),
+      /detections\.epoch: /,
+    ],
+  ])('refuses %s, naming where', (_what, change, message) => {
+    const c = JSON.parse(serializeState(saved())) as Forged
+    change(c)
+    expect(() => parseState(JSON.stringify(c), 'state.json')).toThrow(message)
+  })
+
+  it('saves an unchanged state as the text it was loaded from', () => {
+    const text = serializeState(saved())
+    expect(serializeState(parseState(text, 'state.json'))).toBe(text)
+  })
+
+  it('sets, deletes and prunes in a copy as a Map does, leaving the loaded state as it was', () => {
+    const s = saved()
+    const loaded = load(s)
+    const change = (state: EvidenceState) => {
+      const copy = copyState(state)
+      copy.detections.set('d1', detection('d1', 'u1', { riskLevel: 'low' }))
+      copy.detections.set('d5', detection('d5', 'u3'))
+      copy.detections.delete('d4')
+      const pruned = pruneDetections(copy, Date.parse('2026-12-01T08:00:00Z'))
+      return { copy, pruned }
+    }
+    const expected = change(s)
+    const actual = change(loaded)
+    expect(actual.pruned).toEqual(new Set(['u9']))
+    expect(plain(actual.copy)).toEqual(plain(expected.copy))
+    expect(actual.copy.detections.size).toBe(3)
+    expect(plain(load(actual.copy))).toEqual(plain(expected.copy))
+    expect(plain(loaded)).toEqual(s)
+  })
+
+  it('answers a repeated id (a forged state) with every row of it, so a record read from Graph replaces them all', () => {
+    const c = JSON.parse(serializeState(saved())) as { detections: { id: { width: number; text: string } } }
+    // Ids of one length are packed: d1d2d3d4.
+    expect(c.detections.id).toEqual({ width: 2, text: 'd1d2d3d4' })
+    c.detections.id.text = 'd1d1d3d4'
+    const loaded = parseState(JSON.stringify(c), 'state.json')
+    expect([...loaded.detections.keys()].filter((id) => id === 'd1')).toHaveLength(2)
+    loaded.detections.set('d1', detection('d1', 'u1', { riskEventType: 'passwordSpray' }))
+    expect([...loaded.detections.values()].filter((d) => d.id === 'd1')).toEqual([
+      detection('d1', 'u1', { riskEventType: 'passwordSpray' }),
+    ])
+    loaded.detections.delete('d1')
+    expect(loaded.detections.has('d1')).toBe(false)
+  })
+
+  it('prunes by the same instant as Date.parse, whatever form the time has', () => {
+    const times = [
+      '2026-12-01T08:59:59.999Z',
+      '2026-12-01T09:00:00.000Z',
+      '2026-12-01T09:00:00.0004999Z',
+      '2026-12-01T08:59:59.9999999Z',
+      '2026-12-01T09:00:00Z',
+      '2026-12-01T09:00:00.5Z',
+      '2026-12-01T10:00:00+01:00',
+      '2026-12-01T09:00:00.001Z',
+    ]
+    for (const start of [
+      '2026-12-01T09:00:00.000Z',
+      '2026-12-01T09:00:00.001Z',
+      '2026-12-01T08:59:59.999Z',
+    ]) {
+      const startMs = Date.parse(start)
+      const before = detectedBefore(startMs)
+      for (const t of times) expect([t, before(t)]).toEqual([t, Date.parse(t) < startMs])
+    }
   })
 })

@@ -88,7 +88,8 @@ describe('the Markdown report', () => {
     // Header, separator, and the one record: the UPN's newline and pipes did not make another row.
     expect(rows).toHaveLength(3)
     const unescapedPipes = (rows[2] ?? '').replaceAll('\\|', '').match(/\|/g) ?? []
-    expect(unescapedPipes).toHaveLength(8)
+    // Eight columns (identity, kind, rule, action, route, status, reason, request-id): nine pipes.
+    expect(unescapedPipes).toHaveLength(9)
     // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting that none are left.
     expect(text).not.toMatch(/<img|<b>|\]\(https|[\u0000-\u0009\u000b-\u001f\u202e]/)
     expect(text).toContain('&lt;img src=x onerror=alert\\(1\\)&gt;')

@@ -112,7 +112,7 @@ describe('tourniquet run: plan, apply, verify, and never twice', () => {
     const report = await readFile(join(t.dir, 'report.md'), 'utf8')
     expect(report).toMatch(/^# Tourniquet run run-/)
     expect(report).toMatch(
-      /\| megan\.bowen@contoso\.example \| corroborated-high-risk \| disable \| entra:disable \| succeeded \|/,
+      /\| megan\.bowen@contoso\.example \| user \| corroborated-high-risk \| disable \| entra:disable \| succeeded \|/,
     )
     expect(report).toMatch(
       /- megan\.bowen@contoso\.example: rule corroborated-high-risk; risk high\/atRisk; signals .*impossibleTravel \(IdentityProtection/,

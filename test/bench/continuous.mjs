@@ -232,8 +232,19 @@ async function measure({
 function tamper(stateFile, bystanders, observed) {
   if (!existsSync(stateFile)) return
   // The state is columnar (version 3): short values are indices into `strings`, a detection's user
-  // an index into `detections.users`.
+  // an index into `detections.users`, a detected time ISO text or ms after `detections.epoch`.
   const state = JSON.parse(readFileSync(stateFile, 'utf8'))
+  // Id columns may be packed (`{ width, text }`: ids of one length end to end); the loader takes
+  // either form, so the forger unpacks them to arrays it can push to.
+  const unpack = (column) =>
+    Array.isArray(column)
+      ? column
+      : Array.from({ length: column.text.length / column.width }, (_, i) =>
+          column.text.slice(i * column.width, (i + 1) * column.width),
+        )
+  state.users.id = unpack(state.users.id)
+  state.detections.id = unpack(state.detections.id)
+  state.detections.users = unpack(state.detections.users)
   const ref = (value) => {
     if (!state.strings.includes(value)) state.strings.push(value)
     return state.strings.indexOf(value)

@@ -55,6 +55,22 @@ describe('tourniquet watch', () => {
     // Watch long enough that an unshared pace (two reads a second) would exceed the share's bound.
     const spanOf = (ip: Array<{ time: number }>) => ((ip.at(-1)?.time ?? 0) - (ip[0]?.time ?? 0)) / 1000
     await expect.poll(() => spanOf(ipRequests()), { timeout: 20_000, interval: 100 }).toBeGreaterThan(8)
+    // Each run reads the changed detections; the changed risky users only every fourth run or
+    // when a changed detection names someone (decision 015).
+    const changedReads = (list: string) =>
+      ipRequests().filter((l) => {
+        const query = decodeURIComponent(l.query.replaceAll('+', ' '))
+        return (
+          l.status === 200 &&
+          l.method === 'GET' &&
+          l.path.endsWith(`/${list}`) &&
+          / gt /.test(query) &&
+          !/riskState eq/.test(query)
+        )
+      }).length
+    await expect
+      .poll(() => changedReads('riskDetections'), { timeout: 20_000, interval: 100 })
+      .toBeGreaterThan(7)
     child.kill('SIGTERM')
     const r = await done
     expect(r.code).toBe(0)
@@ -63,20 +79,21 @@ describe('tourniquet watch', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /)
     // Nothing twice across iterations.
     expect(tenant.mock.duplicates()).toEqual([])
-    // Within its share: on average half the job's 0.95 request/s, after a burst of WATCH_BURST (5).
+    // Within its share: on average half the job's 0.95 request/s, after a burst of WATCH_BURST (8).
     const ip = ipRequests()
     const span = spanOf(ip)
     // The first run is a full collection (no state yet): it reads at the job's pace, outside the share.
     const first = r.lines.find((l) => l.event === 'summary')
     expect(first).toMatchObject({ collection: 'full' })
     const full = Number(first?.identityProtectionRequests ?? 0)
-    expect(ip.length).toBeLessThanOrEqual(Math.ceil(span * 0.5 * 0.95) + 5 + full)
+    expect(ip.length).toBeLessThanOrEqual(Math.ceil(span * 0.5 * 0.95) + 8 + full)
     expect(containedAfterMs).toBeLessThan(20_000)
+    expect(changedReads('riskyUsers')).toBeLessThan(changedReads('riskDetections') - 2)
   }, 60_000)
 
   it("reads a full collection (no state yet) at the job's pace, not its share: a large tenant's first run fits its deadline", async () => {
     // 3,000 stale risky users and their detections: about 18 Identity Protection pages. At a share
-    // of 0.001 (after the burst of 5) they would take minutes; at the job's pace, under a second.
+    // of 0.001 (after the burst of 8) they would take minutes; at the job's pace, under a second.
     const tenant = generateTenant({ riskyUsers: 3_000, seed: 5, highShare: 0 })
     t = await Tenant.start({ tenant, timeScale: 50 })
     const mock = t.mock
@@ -90,8 +107,8 @@ describe('tourniquet watch', () => {
     )
     const done = collect(child)
     const pages = () => mock.log.filter((l) => l.path.startsWith('/v1.0/identityProtection/')).length
-    // At the share, 15 s allow the burst of 5 and one more.
-    await expect.poll(pages, { timeout: 15_000, interval: 100 }).toBeGreaterThan(9)
+    // At the share, 15 s allow the burst of 8 and one more; the job's pace reads all ~18 pages.
+    await expect.poll(pages, { timeout: 15_000, interval: 100 }).toBeGreaterThan(12)
     child.kill('SIGTERM')
     const r = await done
     expect(r.stderr).toMatch(/a full collection \(no evidence state yet\) reads at the job's pace/)
@@ -128,7 +145,7 @@ describe('tourniquet watch', () => {
     const pages = () =>
       mock.log.slice(before).filter((l) => l.path.startsWith('/v1.0/identityProtection/')).length
     // 30 users to read one by one: a full collection instead, about 18 pages; at the share, 15 s
-    // allow the burst of 5 and one more.
+    // allow the burst of 8 and one more.
     await expect.poll(pages, { timeout: 15_000, interval: 100 }).toBeGreaterThan(12)
     child.kill('SIGTERM')
     const r = await done

@@ -241,7 +241,7 @@ export const SETTINGS = {
   TOURNIQUET_WATCH_SHARE: row<number>({
     audience: 'operator',
     description:
-      "`watch`: the share of `TOURNIQUET_IDENTITY_PROTECTION_RPS` it uses on average, in bursts of at most 5 requests (0.2 × 0.95 = 19% of the tenant's 1 request/s; a quiet run costs 2 or 3 requests, a full collection of a large backlog takes minutes at that share)",
+      "`watch`: the share of `TOURNIQUET_IDENTITY_PROTECTION_RPS` it uses on average, in bursts of at most 8 requests (0.2 × 0.95 = 19% of the tenant's 1 request/s; a quiet run costs 1 request, 2 when it also reads the changed risky users (every fourth run); a full collection reads at the job's pace)",
     fallback: '0.2',
     parse: (text) => {
       const share = Number(text)

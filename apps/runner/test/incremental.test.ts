@@ -158,6 +158,61 @@ describe('incremental runs', () => {
     expect(second.lines.filter((l) => l.event === 'step')).toEqual([])
   }, 120_000)
 
+  it('between its reads of the risky users (watch), a quiet run reads only the detections; a new detection reads both', async () => {
+    const tenant = generateTenant({ riskyUsers: 60, seed: 11, now: Date.now() - 3 * HOUR })
+    t = await InProcessTenant.start({ tenant }, POLICY)
+    const mock = t.mock as MockGraph
+    const ledger = new MemoryLedger()
+    await t.run('apply', { ledger })
+    const lists = (from: number) =>
+      mock.log
+        .slice(from)
+        .filter(
+          (r) =>
+            r.method === 'GET' && /^\/v1\.0\/identityProtection\/(riskyUsers|riskDetections)$/.test(r.path),
+        )
+        .map((r) => r.path.split('/').pop())
+    // Nothing changed: one request, the detections' list.
+    let before = mock.log.length
+    const quiet = await t.run('apply', { ledger, riskyUsers: 'onNewDetections' })
+    expect(planLine(quiet.lines)).toMatchObject({ collection: 'incremental' })
+    expect(lists(before)).toEqual(['riskDetections'])
+    expect(summaryOf(quiet.lines).identityProtectionRequests).toBe(1)
+    // A new detection raises a user: the same run reads the users and plans as a full collection would.
+    const newcomer = addPlainUser(tenant, 'raised', 90)
+    tenant.detect(newcomer, {
+      type: 'passwordSpray',
+      level: 'high',
+      timing: 'realtime',
+      detectedAt: Date.now() - 60_000,
+    })
+    const at = new Date()
+    const expected = stepsOf(await fullPlan(at))
+    before = mock.log.length
+    const busy = await t.run('apply', { ledger, riskyUsers: 'onNewDetections', now: () => at })
+    expect(lists(before).slice(0, 2)).toEqual(['riskDetections', 'riskyUsers'])
+    expect(stepsOf(busy.plan)).toEqual(expected)
+    expect(mock.tenant.actionsOf('revokeSignInSessions').map((a) => a.userId)).toContain(newcomer)
+    // A risk change with no detection (dismissed elsewhere) waits for the next run that reads the
+    // users; the skipped runs kept the users' watermark, so that read still covers it.
+    const high = [...tenant.riskyUsers.values()].find(
+      (u) => u.riskLevel === 'high' && u.riskState === 'atRisk',
+    )
+    const dismissed = high?.id as string
+    tenant.applyRiskAction('dismiss', dismissed, 'someone-else')
+    before = mock.log.length
+    await t.run('apply', { ledger, riskyUsers: 'onNewDetections' })
+    expect(lists(before)).toEqual(['riskDetections'])
+    const later = new Date()
+    const afterDismiss = stepsOf(await fullPlan(later))
+    before = mock.log.length
+    const both = await t.run('apply', { ledger, now: () => later })
+    expect(lists(before)).toEqual(['riskDetections', 'riskyUsers'])
+    expect(stepsOf(both.plan)).toEqual(afterDismiss)
+    expect(stepsOf(both.plan).some((step) => step.startsWith(dismissed))).toBe(false)
+    expect(mock.tenant.duplicates()).toEqual([])
+  })
+
   it('falls back to the full collection, and says so, when the service refuses a last-updated filter', async () => {
     const tenant = generateTenant({ riskyUsers: 20, seed: 5 })
     t = await InProcessTenant.start({ tenant, strictFilters: true }, POLICY)

@@ -46,7 +46,7 @@ import {
   type WorkloadsDecided,
 } from '../engine/workloads/stage.js'
 import type { RunnerConfig } from '../env.js'
-import { emptyFreshness, type Freshness } from '../evidence/read.js'
+import { emptyFreshness, type Freshness, type RiskyUsersRead } from '../evidence/read.js'
 import { type EvidenceState, policyDigest } from '../evidence/state.js'
 import type { EvidenceStore, Loaded, StateIo } from '../evidence/store.js'
 import { EXIT } from '../exit.js'
@@ -82,6 +82,11 @@ export interface RunOptions {
   progress?: 'always' | 'full' | 'never'
   verify?: Partial<VerifyOptions>
   runId?: string
+  /**
+   * Whether an incremental run reads the changed risky users when no detection changed: `tourniquet
+   * watch` reads them once a minute (the job's pace) and in between only with a new detection.
+   */
+  riskyUsers?: RiskyUsersRead
   /** What this run's notification says, if anything (`tourniquet watch` mutes a repeated failure). */
   tellable?: (digest: RunDigest) => RunDigest | undefined
 }
@@ -664,6 +669,7 @@ function collect(
     signal: start.options.stopSignal,
     tenantId: config.tenantId,
     settings: config.collection,
+    ...(start.options.riskyUsers === undefined ? {} : { riskyUsers: start.options.riskyUsers }),
     ...from,
   })
 }

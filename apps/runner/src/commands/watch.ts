@@ -26,8 +26,15 @@ export interface WatchOptions {
   stopSignal: AbortSignal
 }
 
-/** Requests a run may send at the job's pace before the share holds it back: a busy run (read, confirm, read back) needs about 5. */
-export const WATCH_BURST = 5
+/**
+ * Requests the watch may send at the job's pace before the share holds it back: a busy run needs
+ * about 4 (read, confirm, read back) and 2 more per user it acted on without reading this run (the
+ * fresh facts); quiet runs refill it between arrivals.
+ */
+export const WATCH_BURST = 8
+
+/** Every how many runs the watch reads the changed risky users when no detection changed. */
+export const RISKY_USERS_EVERY = 4
 
 /**
  * The watch's Identity Protection budget across its runs: on average its share of the job's rate
@@ -53,6 +60,11 @@ export async function runWatch({ config, out, err, stopSignal }: WatchOptions): 
   await using cache = new SessionCache()
   for (let iteration = 1; !stopSignal.aborted; iteration++) {
     const started = Date.now()
+    // A quiet run costs two Identity Protection requests, most of the share: the changed risky
+    // users are read every fourth run (once a minute at the default interval, as often as the job
+    // reads them) and in between only by a run whose changed detections name someone, so a new
+    // detection is still seen within one interval.
+    const riskyUsers = (iteration - 1) % RISKY_USERS_EVERY === 0 ? 'always' : 'onNewDetections'
     try {
       const result = await runJob({
         config,
@@ -60,6 +72,7 @@ export async function runWatch({ config, out, err, stopSignal }: WatchOptions): 
         err,
         stopSignal,
         sharedBudgets: { identityProtection: share.budget },
+        riskyUsers,
         cache,
         tellable,
         // A person at a terminal sees the long runs only: a quiet run every 15 s would flicker.

@@ -16,6 +16,7 @@ import {
   ReadCutShort,
   type Reading,
   ResumeRefused,
+  type RiskyUsersRead,
   readAllDetections,
   readAllRiskyUsers,
   readChanges,
@@ -43,6 +44,8 @@ export interface CollectOptions {
   signal: AbortSignal | undefined
   tenantId: string
   settings: { mode: 'incremental' | 'full'; overlapMs: number; reconcileEveryMs: number }
+  /** Whether an incremental run reads the changed risky users when no detection changed (readChanges). */
+  riskyUsers?: RiskyUsersRead
   /** The state the last run left: undefined when there is none or it cannot be used. */
   previous: EvidenceState | undefined
   /** Collect in full for this reason, whatever the state (the fresh facts would cost more one by one). */
@@ -150,7 +153,7 @@ async function readEvidence(
   let reason = options.full ?? fullReason(previous, { tenantId, digest, now: reading.now, settings })
   let refusedAt: string | undefined
   if (reason === undefined && previous !== undefined) {
-    const changes = await readChanges(reading, previous, settings.overlapMs)
+    const changes = await readChanges(reading, previous, settings.overlapMs, options.riskyUsers)
     if (!(changes instanceof FilterRefused || changes instanceof FutureWatermark)) {
       // Users without directory facts (a failed read) are asked again each run.
       for (const u of changes.state.users.values())

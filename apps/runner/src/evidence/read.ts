@@ -227,10 +227,17 @@ export class FutureWatermark {
  * FutureWatermark when a watermark is ahead of Graph's clock. Records re-read in the overlap and
  * unchanged are skipped. A list's watermark only moves when it was read to the end.
  */
+/**
+ * Which runs read the changed risky users: every run, or (`tourniquet watch` between its
+ * once-a-minute reads) only a run whose changed detections touched someone.
+ */
+export type RiskyUsersRead = 'always' | 'onNewDetections'
+
 export async function readChanges(
   reading: Reading,
   previous: EvidenceState,
   overlapMs: number,
+  riskyUsers: RiskyUsersRead = 'always',
 ): Promise<
   { state: EvidenceState; touched: Set<string>; changed: boolean } | FilterRefused | FutureWatermark
 > {
@@ -245,8 +252,8 @@ export async function readChanges(
   const after = (mark: string | undefined) =>
     new Date((mark === undefined ? localLookbackStart : Date.parse(mark)) - overlapMs)
   const touched = new Set<string>()
-  const users = await readChangedUsers(reading, state, after(previous.watermarks.users), touched)
-  if (users instanceof FilterRefused) return users
+  // Detections first: a new one is what raises a user, and its run then reads the users too. A run
+  // that skips the users' list keeps their watermark, so the next read covers what it did not.
   const detections = await readChangedDetections(
     reading,
     state,
@@ -254,6 +261,10 @@ export async function readChanges(
     touched,
   )
   if (detections instanceof FilterRefused) return detections
+  if (riskyUsers === 'always' || touched.size > 0 || previous.watermarks.users === undefined) {
+    const users = await readChangedUsers(reading, state, after(previous.watermarks.users), touched)
+    if (users instanceof FilterRefused) return users
+  }
   const { fresh, notes, policy, now } = reading
   const ahead = aheadOfGraph(previous, fresh.graphTime)
   if (ahead) return new FutureWatermark(ahead)

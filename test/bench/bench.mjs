@@ -174,8 +174,9 @@ function timelineOf(log, spawnedAt, exitedAt) {
     l.method === 'GET' &&
     (decodeURIComponent(l.query).includes("riskState eq 'confirmedCompromised'") ||
       decodeURIComponent(l.query).includes('signInSessionsValidFromDateTime') ||
+      new URLSearchParams(l.query).get('$filter') === "riskState eq 'confirmedCompromised'" ||
       (l.path.startsWith('/v1.0/servicePrincipals/') &&
-        decodeURIComponent(l.query) === '?$select=id,accountEnabled') ||
+        new URLSearchParams(l.query).get('$select') === 'id,accountEnabled') ||
       /^\/v1\.0\/identityProtection\/riskyServicePrincipals\/[^/]+$/.test(l.path))
   return {
     firstRequestMs:

@@ -280,6 +280,24 @@ describe('a mixed tenant in-process (users and service principals in one run)', 
     expect(reads.every((l) => l.batchId !== undefined)).toBe(true)
   })
 
+  it('a stop while the service principals are still being read: the run stops early, none of theirs is sent, no error', async () => {
+    t = await mixed(100)
+    const stop = new AbortController()
+    const mock = t.mock
+    const handle = mock.handle.bind(mock)
+    // SIGTERM as the service principals' detections start to be read (after the head, before their plan).
+    mock.handle = (request: Request, arrivedAt?: number) => {
+      if (new URL(request.url).pathname.endsWith('/servicePrincipalRiskDetections')) stop.abort()
+      return handle(request, arrivedAt)
+    }
+    const r = await t.run('apply', { stopSignal: stop.signal })
+    expect(r.exitCode).toBe(1)
+    expect(r.lines.at(-1)).toMatchObject({ event: 'summary', outcome: 'stopped early' })
+    expect(r.lines.filter((l) => l.event === 'error')).toEqual([])
+    expect(r.err.text).toMatch(/stopped before the service principals were read in full/)
+    expect(mock.tenant.actions.filter((a) => a.kind.startsWith('sp:'))).toEqual([])
+  })
+
   it('a cap that a plan this large could reach decides it before anything is sent: exit 3, nothing done', async () => {
     t = await InProcessTenant.start(
       { tenant: generateTenant({ riskyUsers: 20, seed: 5, highShare: 1, servicePrincipals: 30 }) },

@@ -273,9 +273,19 @@ async function workloadRecords(
   start: RunStart,
   session: Session,
   acting: Acting,
-): Promise<{ records: StepRecord[]; plan?: WorkloadsDecided['plan'] }> {
+): Promise<{ records: StepRecord[]; plan?: WorkloadsDecided['plan']; stopped?: true }> {
   if (!acting.workloads) return { records: [] }
-  const decided = await acting.workloads.decided
+  let decided: WorkloadsDecided
+  try {
+    decided = await acting.workloads.decided
+  } catch (e) {
+    if (!session.stopping()) throw e
+    // A stop (SIGTERM) cut the service principals' reads short: none of their steps was planned or sent.
+    start.audit.note(
+      'tourniquet: stopped before the service principals were read in full; none of their steps was sent',
+    )
+    return { records: [], stopped: true }
+  }
   // A plan made while the users' steps went out cannot be refused: its head showed no cap could.
   if (decided.plan.refused)
     throw new Error(
@@ -348,6 +358,7 @@ async function act(start: RunStart, session: Session, acting: Acting): Promise<E
       applied: both.applied,
       records,
       workloadPlan: both.workloads.plan,
+      workloadsStopped: both.workloads.stopped === true,
     })
     return { ...reported, riskyUsers, newApprovalRequests }
   } catch (e) {
@@ -914,7 +925,8 @@ async function report(
     records,
     policy,
     workloadPlan,
-  }: Acting & { applied: Applied; records: readonly StepRecord[] },
+    workloadsStopped,
+  }: Acting & { applied: Applied; records: readonly StepRecord[]; workloadsStopped?: boolean },
 ): Promise<Ended> {
   const { audit, config } = start
   const counts = countsOf(records)
@@ -927,7 +939,8 @@ async function report(
   // A step Graph refused for a permission (core's code, not its wording): say what the app lacks.
   if (records.some((r) => r.status === 'failed' && r.errorCode === ErrorCode.Permission))
     await diagnosePermissions(start, session, policy)
-  const stopped = applied.notStarted.length > 0
+  const stopped = applied.notStarted.length > 0 || workloadsStopped === true
   const outcome = stopped ? 'stopped early' : counts.failed > 0 ? 'some steps failed' : 'applied'
-  return { exitCode: appliedExitCode(records, applied), outcome, riskyUsers: 0, records }
+  const exitCode = stopped ? EXIT.stepsFailed : appliedExitCode(records, applied)
+  return { exitCode, outcome, riskyUsers: 0, records }
 }

@@ -298,6 +298,27 @@ describe('a mixed tenant in-process (users and service principals in one run)', 
     expect(mock.tenant.actions.filter((a) => a.kind.startsWith('sp:'))).toEqual([])
   })
 
+  it("a failure reading the service principals after the users' steps went out: exit 1, the users' records kept", async () => {
+    t = await mixed(40)
+    const mock = t.mock
+    const handle = mock.handle.bind(mock)
+    mock.handle = async (request: Request, arrivedAt?: number) =>
+      new URL(request.url).pathname.endsWith('/servicePrincipalRiskDetections')
+        ? Response.json(
+            { error: { code: 'generalException', message: 'the service failed' } },
+            { status: 500, headers: { 'request-id': 'r-500' } },
+          )
+        : handle(request, arrivedAt)
+    const r = await t.run('apply')
+    expect(r.exitCode).toBe(1)
+    expect(r.lines.filter((l) => l.event === 'error')).toHaveLength(1)
+    const summary = r.lines.at(-1)
+    expect(summary?.event).toBe('summary')
+    expect(summary?.succeeded).toBe(r.records.filter((x) => x.status === 'succeeded').length)
+    expect(r.records.filter((x) => x.status === 'succeeded').length).toBeGreaterThan(150)
+    expect(mock.tenant.actions.filter((a) => a.kind.startsWith('sp:'))).toEqual([])
+  })
+
   it('a cap that a plan this large could reach decides it before anything is sent: exit 3, nothing done', async () => {
     t = await InProcessTenant.start(
       { tenant: generateTenant({ riskyUsers: 20, seed: 5, highShare: 1, servicePrincipals: 30 }) },

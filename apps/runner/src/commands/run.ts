@@ -313,18 +313,29 @@ async function applyBoth(
     applyAll(start, session, acting, ready),
     workloadRecords(start, session, acting),
   ])
-  if (users.status === 'rejected') throw users.reason
-  if (workloads.status === 'rejected') throw new AfterUsers(workloads.reason, users.value)
-  return { applied: users.value, workloads: workloads.value }
+  if (users.status === 'fulfilled' && workloads.status === 'fulfilled')
+    return { applied: users.value, workloads: workloads.value }
+  const kept = [
+    ...(users.status === 'fulfilled' ? users.value.records : []),
+    ...(workloads.status === 'fulfilled' ? workloads.value.records : []),
+  ]
+  throw new SideFailed(
+    users.status === 'rejected'
+      ? users.reason
+      : workloads.status === 'rejected'
+        ? workloads.reason
+        : undefined,
+    kept,
+  )
 }
 
-/** The workload stage failed after the users' steps were applied: those are kept for the summary. */
-class AfterUsers extends Error {
+/** One side of applyBoth failed after the other had acted: what that side recorded is kept for the summary. */
+class SideFailed extends Error {
   constructor(
     override readonly cause: unknown,
-    readonly applied: Applied,
+    readonly records: readonly StepRecord[],
   ) {
-    super('the workload stage failed', { cause })
+    super('a stage of the run failed', { cause })
   }
 }
 
@@ -349,8 +360,9 @@ async function act(start: RunStart, session: Session, acting: Acting): Promise<E
       return { ...planned, riskyUsers, newApprovalRequests }
     }
     const both = await applyBoth(start, session, acting, ready).catch((e: unknown) => {
-      if (e instanceof AfterUsers) records = [...records, ...e.applied.records]
-      throw e instanceof AfterUsers ? e.cause : e
+      if (!(e instanceof SideFailed)) throw e
+      records = [...records, ...e.records]
+      throw e.cause
     })
     records = [...records, ...both.applied.records, ...both.workloads.records]
     const reported = await report(start, session, {

@@ -78,6 +78,16 @@ describe('workload identities (service principals), from the built CLI', () => {
     ])
     expect(t.mock.tenant.servicePrincipals.get(ST.spId)?.accountEnabled).toBe(false)
     expect(t.mock.tenant.servicePrincipals.get(WORKLOAD_IDS.multiTenant.spId)?.accountEnabled).toBe(false)
+    // No cap of the section can refuse five principals (four steps each at most, 20 allowed): the
+    // plan was made alongside the users' steps, and the disables went through $batch.
+    expect(r.lines.find((l) => l.event === 'workloads')).toMatchObject({
+      decided: "while the users' steps went out",
+    })
+    const disables = t.mock.log.filter(
+      (l) => l.method === 'PATCH' && l.path.startsWith('/v1.0/servicePrincipals/'),
+    )
+    expect(disables.length).toBeGreaterThan(0)
+    expect(disables.every((l) => l.batchId !== undefined)).toBe(true)
     expect(t.mock.tenant.servicePrincipals.get(WORKLOAD_IDS.self.spId)?.accountEnabled).toBe(true)
     expect(t.mock.tenant.servicePrincipals.get(WORKLOAD_IDS.excluded.spId)?.accountEnabled).toBe(true)
     expect(t.mock.tenant.applications.get(ST.appObjectId)?.passwordCredentials).toHaveLength(2)
@@ -239,6 +249,9 @@ describe('workload identities: what stops the run', () => {
     const r = await runCli(['run', '--apply'], { ...env, TOURNIQUET_POLICY: policy })
     expect(r.code).toBe(3)
     expect(r.summary?.outcome).toMatch(/servicePrincipals\.limits\.maxPerAction\.disable/)
+    expect(r.lines.find((l) => l.event === 'workloads')).toMatchObject({
+      decided: 'before anything was sent',
+    })
     expect(t.mock.tenant.actions).toEqual([])
   })
 

@@ -3,10 +3,12 @@
  * approvals gate over a workload step, undo's view of a run, and whole runs in-process against the
  * fake tenant's workload identities.
  */
-import { WORKLOAD_APP_ID, WORKLOAD_APP_SECRET, WORKLOAD_IDS } from '@tourniquet/mock-graph'
+import { generateTenant, WORKLOAD_APP_ID, WORKLOAD_APP_SECRET, WORKLOAD_IDS } from '@tourniquet/mock-graph'
 import type { ServicePrincipalStep } from '@tourniquet/policy'
+import { parsePolicy } from '@tourniquet/policy'
 import { afterEach, describe, expect, it } from 'vitest'
 import { gate } from '../src/approvals/gate.js'
+import { capCouldRefuse } from '../src/engine/workloads/collect.js'
 import { consultWorkloadLedger, workloadEntry } from '../src/engine/workloads/ledger.js'
 import { workloadUndo } from '../src/engine/workloads/undo.js'
 import { ledgerText, parseLedgerLines } from '../src/ledger/ledger.js'
@@ -185,5 +187,178 @@ describe('workload runs in-process', () => {
     expect(confirms.map((l) => (l.body as { servicePrincipalIds: string[] }).servicePrincipalIds)).toEqual([
       [WORKLOAD_IDS.singleTenant.spId],
     ])
+  })
+})
+
+/** Users at high risk and service principals at high risk, both contained in one run. */
+const MIXED_POLICY = `version: 1
+lookback: PT48H
+limits: { maxActionsPerRun: 100000 }
+rules:
+  - name: high
+    when: { riskLevel: [high] }
+    then: [confirmCompromised, revokeSessions]
+servicePrincipals:
+  limits: { maxActionsPerRun: 100000 }
+  rules:
+    - name: high
+      when: { riskLevel: [high] }
+      then: [confirmCompromised, disable]
+`
+
+describe('a mixed tenant in-process (users and service principals in one run)', () => {
+  let t: InProcessTenant | undefined
+  afterEach(async () => {
+    await t?.stop()
+    t = undefined
+  })
+
+  const mixed = (servicePrincipals: number) =>
+    InProcessTenant.start(
+      {
+        tenant: generateTenant({ riskyUsers: 150, seed: 5, highShare: 1, servicePrincipals }),
+      },
+      MIXED_POLICY,
+      { id: WORKLOAD_APP_ID, secret: WORKLOAD_APP_SECRET },
+    )
+
+  it("reads the service principals' detections while the users' steps go out, not before or after them", async () => {
+    t = await mixed(100)
+    const applied = await t.run('apply')
+    expect(applied.exitCode).toBe(0)
+    const log = t.mock.log
+    const spDetections = log.filter((l) =>
+      l.path.endsWith('/identityProtection/servicePrincipalRiskDetections'),
+    )
+    expect(spDetections.length).toBeGreaterThan(2)
+    const userConfirms = log.filter((l) =>
+      l.path.endsWith('/identityProtection/riskyUsers/confirmCompromised'),
+    )
+    const ids = (entries: typeof log) => entries.map((l) => l.id)
+    expect(userConfirms.length).toBeGreaterThan(1)
+    // Interleaved on the one Identity Protection budget: the users' first call leaves before the
+    // service principals' last page (not all of them before, as when the plan waited for them), and
+    // their first page before the users' last call (not all of them after the users' stage).
+    expect(Math.min(...ids(userConfirms))).toBeLessThan(Math.max(...ids(spDetections)))
+    expect(Math.min(...ids(spDetections))).toBeLessThan(Math.max(...ids(userConfirms)))
+    expect(t.mock.tenant.actionsOf('sp:disable')).toHaveLength(100)
+    expect(t.mock.tenant.actionsOf('confirmCompromised').length).toBeGreaterThan(100)
+  })
+
+  it('sends disables 20 to a $batch and reads every effect back by kind, not one request per step', async () => {
+    t = await mixed(45)
+    const applied = await t.run('apply')
+    expect(applied.exitCode).toBe(0)
+    const sp = applied.records.filter((r) => r.subject === 'servicePrincipal')
+    expect(sp.filter((r) => r.action === 'disable').map((r) => r.status)).toEqual(Array(45).fill('succeeded'))
+    expect(sp.filter((r) => r.action === 'confirmCompromised').map((r) => r.status)).toEqual(
+      Array(45).fill('succeeded'),
+    )
+    const log = t.mock.log
+    const disables = log.filter((l) => l.method === 'PATCH' && l.path.startsWith('/v1.0/servicePrincipals/'))
+    expect(disables).toHaveLength(45)
+    expect(disables.every((l) => l.batchId !== undefined)).toBe(true)
+    expect(new Set(disables.map((l) => l.batchId)).size).toBe(3)
+    // Risk states: one list read (one page at $top=500), no read per service principal.
+    expect(log.filter((l) => /\/riskyServicePrincipals\/[^/]+$/.test(l.path) && l.method === 'GET')).toEqual(
+      [],
+    )
+    const stateReads = log.filter(
+      (l) =>
+        l.path.endsWith('/riskyServicePrincipals') &&
+        new URLSearchParams(l.query).get('$filter') === "riskState eq 'confirmedCompromised'",
+    )
+    expect(stateReads).toHaveLength(1)
+    // accountEnabled: read back through $batch only.
+    const reads = log.filter(
+      (l) =>
+        l.method === 'GET' &&
+        l.path.startsWith('/v1.0/servicePrincipals/') &&
+        l.query.includes('accountEnabled'),
+    )
+    expect(reads.length).toBeGreaterThanOrEqual(45)
+    expect(reads.every((l) => l.batchId !== undefined)).toBe(true)
+  })
+
+  it('a stop while the service principals are still being read: the run stops early, none of theirs is sent, no error', async () => {
+    t = await mixed(100)
+    const stop = new AbortController()
+    const mock = t.mock
+    const handle = mock.handle.bind(mock)
+    // SIGTERM as the service principals' detections start to be read (after the head, before their plan).
+    mock.handle = (request: Request, arrivedAt?: number) => {
+      if (new URL(request.url).pathname.endsWith('/servicePrincipalRiskDetections')) stop.abort()
+      return handle(request, arrivedAt)
+    }
+    const r = await t.run('apply', { stopSignal: stop.signal })
+    expect(r.exitCode).toBe(1)
+    expect(r.lines.at(-1)).toMatchObject({ event: 'summary', outcome: 'stopped early' })
+    expect(r.lines.filter((l) => l.event === 'error')).toEqual([])
+    expect(r.err.text).toMatch(/stopped before the service principals were read in full/)
+    expect(mock.tenant.actions.filter((a) => a.kind.startsWith('sp:'))).toEqual([])
+  })
+
+  it("a failure reading the service principals after the users' steps went out: exit 1, the users' records kept", async () => {
+    t = await mixed(40)
+    const mock = t.mock
+    const handle = mock.handle.bind(mock)
+    mock.handle = async (request: Request, arrivedAt?: number) =>
+      new URL(request.url).pathname.endsWith('/servicePrincipalRiskDetections')
+        ? Response.json(
+            { error: { code: 'generalException', message: 'the service failed' } },
+            { status: 500, headers: { 'request-id': 'r-500' } },
+          )
+        : handle(request, arrivedAt)
+    const r = await t.run('apply')
+    expect(r.exitCode).toBe(1)
+    expect(r.lines.filter((l) => l.event === 'error')).toHaveLength(1)
+    const summary = r.lines.at(-1)
+    expect(summary?.event).toBe('summary')
+    expect(summary?.succeeded).toBe(r.records.filter((x) => x.status === 'succeeded').length)
+    expect(r.records.filter((x) => x.status === 'succeeded').length).toBeGreaterThan(150)
+    expect(mock.tenant.actions.filter((a) => a.kind.startsWith('sp:'))).toEqual([])
+  })
+
+  it('a cap that a plan this large could reach decides it before anything is sent: exit 3, nothing done', async () => {
+    t = await InProcessTenant.start(
+      { tenant: generateTenant({ riskyUsers: 20, seed: 5, highShare: 1, servicePrincipals: 30 }) },
+      MIXED_POLICY.replace(
+        'limits: { maxActionsPerRun: 100000 }\n  rules',
+        'limits: { maxActionsPerRun: 59 }\n  rules',
+      ),
+      { id: WORKLOAD_APP_ID, secret: WORKLOAD_APP_SECRET },
+    )
+    const applied = await t.run('apply')
+    expect(applied.exitCode).toBe(3)
+    expect(t.mock.tenant.actions).toEqual([])
+  })
+})
+
+describe('whether a cap of the servicePrincipals section could refuse', () => {
+  const policy = (section: string) =>
+    parsePolicy(
+      `version: 1\nlookback: PT24H\nrules:\n  - name: u\n    when: { riskLevel: [high] }\n    then: [revokeSessions]\nservicePrincipals:\n${section}`,
+    )
+
+  it('counts the most steps each action could have, a removal once per credential owner', () => {
+    const p = policy(
+      '  limits: { maxActionsPerRun: 40 }\n  rules:\n    - name: a\n      when: { riskLevel: [high] }\n      then: [confirmCompromised, disable, removeCredentials]\n',
+    )
+    // 4 steps each: 10 principals reach 40, 11 pass it.
+    expect(capCouldRefuse(p, 10)).toBe(false)
+    expect(capCouldRefuse(p, 11)).toBe(true)
+  })
+
+  it('under match: first takes the largest rule per action, under match: all adds them up', () => {
+    const rules =
+      '  rules:\n    - name: a\n      when: { riskLevel: [high] }\n      then: [disable]\n    - name: b\n      when: { riskLevel: [medium, high] }\n      then: [disable]\n'
+    const first = policy(`  limits: { maxActionsPerRun: 100, maxPerAction: { disable: 5 } }\n${rules}`)
+    const all = policy(
+      `  match: all\n  limits: { maxActionsPerRun: 100, maxPerAction: { disable: 5 } }\n${rules}`,
+    )
+    expect(capCouldRefuse(first, 5)).toBe(false)
+    expect(capCouldRefuse(first, 6)).toBe(true)
+    expect(capCouldRefuse(all, 2)).toBe(false)
+    expect(capCouldRefuse(all, 3)).toBe(true)
   })
 })

@@ -5,7 +5,7 @@
 import type { MockApp, MockDetection, MockIdentityAccount, MockRiskyUser, MockUser } from './model.js'
 import { guid, pick, type Random, seeded } from './random.js'
 import { Tenant } from './tenant.js'
-import { seedWorkloadIdentities, WORKLOAD_ROLES } from './workloads.js'
+import { OTHER_TENANT_ID, seedWorkloadIdentities, WORKLOAD_ROLES } from './workloads.js'
 
 export const DEFAULT_TENANT_ID = '72f988bf-0000-4000-a000-000000000001'
 export const DOMAIN = 'contoso.example'
@@ -209,6 +209,15 @@ export interface GenerateOptions {
   detectionsPerUser?: [min: number, max: number]
   now?: number
   tenantId?: string
+  /**
+   * Risky service principals (workload identities), seeded after the users from a stream of their
+   * own (a tenant with them has the same users as one without): nine in ten are this tenant's apps
+   * (an application object here with an old secret), one in ten another tenant's multi-tenant app.
+   * At high risk in the same share as users (`highShare`).
+   */
+  servicePrincipals?: number
+  /** Detections per service principal, each naming it (default one or two). */
+  detectionsPerServicePrincipal?: [min: number, max: number]
 }
 
 /**
@@ -272,7 +281,67 @@ export function generateTenant(options: GenerateOptions): Tenant {
     displayName: 'break-glass',
     members: breakGlass,
   })
+  if ((options.servicePrincipals ?? 0) > 0) generateServicePrincipals(tenant, options, now)
   return tenant
+}
+
+const SP_EVENT_TYPES = [
+  'leakedCredentials',
+  'suspiciousSignins',
+  'anomalousServicePrincipalActivity',
+  'investigationsThreatIntelligence',
+]
+
+/** The risky service principals of `generateTenant` (see GenerateOptions.servicePrincipals). */
+function generateServicePrincipals(tenant: Tenant, options: GenerateOptions, now: number): void {
+  const random = seeded(((options.seed ?? 1) ^ 0x5b1e5b1e) >>> 0)
+  const [minD, maxD] = options.detectionsPerServicePrincipal ?? [1, 2]
+  for (let i = 0; i < (options.servicePrincipals ?? 0); i++) {
+    const name = `workload${String(i).padStart(5, '0')}`
+    const spId = guid(random)
+    const appId = guid(random)
+    const ours = random() < 0.9
+    const created = now - 200 * 86_400_000
+    if (ours) {
+      const appObjectId = guid(random)
+      tenant.applications.set(appObjectId, {
+        id: appObjectId,
+        appId,
+        displayName: name,
+        passwordCredentials: [
+          {
+            keyId: guid(random),
+            displayName: 'deploy',
+            hint: 'Gen',
+            startDateTime: new Date(created).toISOString(),
+            endDateTime: new Date(created + 365 * 86_400_000).toISOString(),
+            secretText: `Gen~mock-secret-not-real-${i}`,
+          },
+        ],
+        keyCredentials: [],
+        owners: [],
+      })
+    }
+    tenant.servicePrincipals.set(spId, {
+      id: spId,
+      appId,
+      displayName: name,
+      appOwnerOrganizationId: ours ? tenant.tenantId : OTHER_TENANT_ID,
+      servicePrincipalType: 'Application',
+      accountEnabled: true,
+      passwordCredentials: [],
+      keyCredentials: [],
+      owners: [],
+    })
+    const level = random() < (options.highShare ?? 0.5) ? 'high' : 'medium'
+    const n = minD + Math.floor(random() * (maxD - minD + 1))
+    for (let k = 0; k < n; k++)
+      tenant.detectServicePrincipal(spId, {
+        type: pick(random, SP_EVENT_TYPES),
+        level,
+        detectedAt: now - Math.floor(random() * 47) * 3_600_000 - 3_600_000,
+      })
+  }
 }
 
 export const SCENARIO_NAMES = [

@@ -552,6 +552,23 @@ describe('scenario generator', () => {
     expect(a.detections.length).toBeGreaterThanOrEqual(500)
     expect(a.detections.length).toBeLessThanOrEqual(1_500)
   })
+  it('adds risky service principals with detections, leaving the users as they were without them', () => {
+    const users = generateTenant({ riskyUsers: 50, seed: 4, now: 0, highShare: 1 })
+    const mixed = generateTenant({ riskyUsers: 50, seed: 4, now: 0, servicePrincipals: 200, highShare: 1 })
+    expect([...mixed.riskyUsers.keys()]).toEqual([...users.riskyUsers.keys()])
+    expect(mixed.riskyServicePrincipals.size).toBe(200)
+    expect([...mixed.riskyServicePrincipals.values()].every((r) => r.riskLevel === 'high')).toBe(true)
+    const named = new Set(mixed.servicePrincipalDetections.map((d) => d.servicePrincipalId))
+    expect(named).toEqual(new Set(mixed.riskyServicePrincipals.keys()))
+    expect(mixed.servicePrincipalDetections.length).toBeLessThanOrEqual(400)
+    const sps = [...mixed.servicePrincipals.values()]
+    const ours = sps.filter((sp) => sp.appOwnerOrganizationId === mixed.tenantId)
+    expect(ours.length).toBeGreaterThan(150)
+    expect(ours.length).toBeLessThan(200)
+    for (const sp of ours) expect(mixed.applicationByAppId(sp.appId)?.passwordCredentials).toHaveLength(1)
+    const again = generateTenant({ riskyUsers: 50, seed: 4, now: 0, servicePrincipals: 200, highShare: 1 })
+    expect([...again.servicePrincipals.keys()]).toEqual(sps.map((sp) => sp.id))
+  })
   it('one-liner: nothing done twice', async () => {
     const mock = createMockGraph({ limits: unlimited })
     const call = await client(mock)

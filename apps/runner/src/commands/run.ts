@@ -40,10 +40,11 @@ import { openSession, type Session, type SessionCache } from '../engine/session.
 import type { VerifyOptions } from '../engine/verify.js'
 import {
   actWorkloads,
-  decideWorkloads,
   refusedWorkloadRecords,
+  startWorkloads,
   type WorkloadStart,
   type WorkloadsDecided,
+  type WorkloadsStarted,
 } from '../engine/workloads/stage.js'
 import type { RunnerConfig } from '../env.js'
 import { emptyFreshness, type Freshness, type RiskyUsersRead } from '../evidence/read.js'
@@ -201,10 +202,12 @@ async function withPolicy(start: RunStart, session: Session, policy: Policy): Pr
     shared: shared !== undefined && !session.injectedClient,
     progress,
   }
+  let workloads: WorkloadsStarted | undefined
   try {
     const decided = await collectAndPlan(start, reading, policy, { entries, evidence })
-    // Service principals are read and planned before anything is sent (decision 017).
-    const workloads = await decideWorkloads(workloadStart(start), client, policy)
+    // Service principals: what can stop the run is read before anything is sent, the rest while
+    // the users' steps go out unless a cap could refuse (decision 017).
+    workloads = await startWorkloads(workloadStart(start), client, policy)
     try {
       const acting = { client, ledger, decided, policy, workloads, entries, progress }
       return {
@@ -215,6 +218,7 @@ async function withPolicy(start: RunStart, session: Session, policy: Policy): Pr
       return { ...(await failed(start, session, e, { policy, decided })), ...endedOf(decided) }
     }
   } finally {
+    workloads?.cancel()
     progress?.stop()
   }
 }
@@ -253,8 +257,10 @@ interface Acting {
   ledger: Ledger
   decided: Decided
   policy: Policy
-  /** The workload identities' plan, when the policy has a servicePrincipals section. */
-  workloads?: WorkloadsDecided | undefined
+  /** The workload identities' plan (made or being made), when the policy has a servicePrincipals section. */
+  workloads?: WorkloadsStarted | undefined
+  /** The workload plan once made (the report's "why" section). */
+  workloadPlan?: WorkloadsDecided['plan'] | undefined
   /** The ledger's lines as this run read them (the workload stage's view of what was done). */
   entries?: readonly LedgerEntry[]
   progress: Progress | undefined
@@ -267,27 +273,86 @@ const workloadStart = (start: RunStart): WorkloadStart => ({
   signal: start.options.stopSignal,
 })
 
-/** The workload stage's records (none without a servicePrincipals section). */
-async function workloadRecords(start: RunStart, session: Session, acting: Acting): Promise<StepRecord[]> {
-  if (!acting.workloads) return []
-  return actWorkloads(workloadStart(start), {
-    decided: acting.workloads,
+/** The workload stage's records and plan (none without a servicePrincipals section), once its plan is made. */
+async function workloadRecords(
+  start: RunStart,
+  session: Session,
+  acting: Acting,
+): Promise<{ records: StepRecord[]; plan?: WorkloadsDecided['plan']; stopped?: true }> {
+  if (!acting.workloads) return { records: [] }
+  let decided: WorkloadsDecided
+  try {
+    decided = await acting.workloads.decided
+  } catch (e) {
+    if (!session.stopping()) throw e
+    // A stop (SIGTERM) cut the service principals' reads short: none of their steps was planned or sent.
+    start.audit.note(
+      'tourniquet: stopped before the service principals were read in full; none of their steps was sent',
+    )
+    return { records: [], stopped: true }
+  }
+  // A plan made while the users' steps went out cannot be refused: its head showed no cap could.
+  if (decided.plan.refused)
+    throw new Error(
+      `the service principals' plan was refused after the users' steps started (${decided.plan.refused.reason}); nothing of it was sent`,
+    )
+  const records = await actWorkloads(workloadStart(start), {
+    decided,
     client: acting.client,
     ledger: acting.ledger,
     entries: acting.entries ?? [],
     blobs: session.blobs,
     stopping: () => session.stopping(),
   })
+  return { records, plan: decided.plan }
+}
+
+/** The users' apply and the workload stage side by side; both end before either's failure is thrown. */
+async function applyBoth(
+  start: RunStart,
+  session: Session,
+  acting: Acting,
+  ready: { todo: Step[]; approvals: ApprovalPhase },
+): Promise<{ applied: Applied; workloads: Awaited<ReturnType<typeof workloadRecords>> }> {
+  const [users, workloads] = await Promise.allSettled([
+    applyAll(start, session, acting, ready),
+    workloadRecords(start, session, acting),
+  ])
+  if (users.status === 'fulfilled' && workloads.status === 'fulfilled')
+    return { applied: users.value, workloads: workloads.value }
+  const kept = [
+    ...(users.status === 'fulfilled' ? users.value.records : []),
+    ...(workloads.status === 'fulfilled' ? workloads.value.records : []),
+  ]
+  throw new SideFailed(
+    users.status === 'rejected'
+      ? users.reason
+      : workloads.status === 'rejected'
+        ? workloads.reason
+        : undefined,
+    kept,
+  )
+}
+
+/** One side of applyBoth failed after the other had acted: what that side recorded is kept for the summary. */
+class SideFailed extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly records: readonly StepRecord[],
+  ) {
+    super('a stage of the run failed', { cause })
+  }
 }
 
 /** From the plan to the report: the ledger's view, approvals, then (apply mode) the steps. */
 async function act(start: RunStart, session: Session, acting: Acting): Promise<Ended> {
   const { plan, riskyUsers } = acting.decided
   if (plan.refused) return refuse(start, plan, plan.refused, riskyUsers)
-  const workloadRefusal = acting.workloads?.plan.refused
-  if (acting.workloads && workloadRefusal) {
-    const before = refusedWorkloadRecords(workloadStart(start), acting.workloads)
-    return refuse(start, plan, workloadRefusal, riskyUsers, before)
+  // Made before anything is sent when a cap could refuse it (decision 017).
+  const early = acting.workloads?.early === true ? await acting.workloads.decided : undefined
+  if (early?.plan.refused) {
+    const before = refusedWorkloadRecords(workloadStart(start), early)
+    return refuse(start, plan, early.plan.refused, riskyUsers, before)
   }
   let records: StepRecord[] = []
   try {
@@ -295,14 +360,23 @@ async function act(start: RunStart, session: Session, acting: Acting): Promise<E
     records = ready.records
     const newApprovalRequests = ready.approvals.newRequests
     if (start.config.mode === 'plan') {
-      records = [...records, ...(await workloadRecords(start, session, acting))]
+      records = [...records, ...(await workloadRecords(start, session, acting)).records]
       const planned = planOnly(start, { ...acting.decided.decision.view, todo: ready.todo }, records)
       return { ...planned, riskyUsers, newApprovalRequests }
     }
-    const applied = await applyAll(start, session, acting, ready)
-    records = [...records, ...applied.records]
-    records = [...records, ...(await workloadRecords(start, session, acting))]
-    const reported = await report(start, session, { ...acting, applied, records })
+    const both = await applyBoth(start, session, acting, ready).catch((e: unknown) => {
+      if (!(e instanceof SideFailed)) throw e
+      records = [...records, ...e.records]
+      throw e.cause
+    })
+    records = [...records, ...both.applied.records, ...both.workloads.records]
+    const reported = await report(start, session, {
+      ...acting,
+      applied: both.applied,
+      records,
+      workloadPlan: both.workloads.plan,
+      workloadsStopped: both.workloads.stopped === true,
+    })
     return { ...reported, riskyUsers, newApprovalRequests }
   } catch (e) {
     return { ...(await failed(start, session, e, acting)), records }
@@ -868,8 +942,9 @@ async function report(
     applied,
     records,
     policy,
-    workloads,
-  }: Acting & { applied: Applied; records: readonly StepRecord[] },
+    workloadPlan,
+    workloadsStopped,
+  }: Acting & { applied: Applied; records: readonly StepRecord[]; workloadsStopped?: boolean },
 ): Promise<Ended> {
   const { audit, config } = start
   const counts = countsOf(records)
@@ -878,11 +953,12 @@ async function report(
     records,
   )
   if (config.reportPath)
-    await writeReport(config.reportPath, audit.runId, decided.plan, records, workloads?.plan)
+    await writeReport(config.reportPath, audit.runId, decided.plan, records, workloadPlan)
   // A step Graph refused for a permission (core's code, not its wording): say what the app lacks.
   if (records.some((r) => r.status === 'failed' && r.errorCode === ErrorCode.Permission))
     await diagnosePermissions(start, session, policy)
-  const stopped = applied.notStarted.length > 0
+  const stopped = applied.notStarted.length > 0 || workloadsStopped === true
   const outcome = stopped ? 'stopped early' : counts.failed > 0 ? 'some steps failed' : 'applied'
-  return { exitCode: appliedExitCode(records, applied), outcome, riskyUsers: 0, records }
+  const exitCode = stopped ? EXIT.stepsFailed : appliedExitCode(records, applied)
+  return { exitCode, outcome, riskyUsers: 0, records }
 }

@@ -349,6 +349,53 @@ function detectionTable(s: V3, fail: (where: string, problem: string) => never):
   return DetectionTable.of({ ...d, strings: s.strings })
 }
 
+/** The index of a user in `users` (built on first use), appending a user not yet there. */
+function userIndexer(users: string[]): (userId: string) => number {
+  let userIndex: Map<string, number> | undefined
+  return (userId) => {
+    if (userIndex === undefined) {
+      userIndex = new Map()
+      for (let u = 0; u < users.length; u++)
+        if (!userIndex.has(users[u] as string)) userIndex.set(users[u] as string, u)
+    }
+    let u = userIndex.get(userId)
+    if (u === undefined) {
+      u = users.length
+      users.push(userId)
+      userIndex.set(userId, u)
+    }
+    return u
+  }
+}
+
+/** A table's live rows, column by column (copied by index; all of a column when every row lives). */
+function liveRows(table: DetectionTable | undefined) {
+  const out = {
+    id: [] as string[],
+    user: [] as number[],
+    type: [] as number[],
+    level: [] as (number | null)[],
+    source: [] as (number | null)[],
+    detected: [] as StoredTime[],
+    timing: [] as (number | null)[],
+    updated: [] as (string | 1 | null)[],
+  }
+  if (table === undefined) return out
+  const c = table.columns
+  const rows = table.rows()
+  const pick = <T>(column: readonly T[]): T[] =>
+    rows.length === column.length ? column.slice() : rows.map((row) => column[row] as T)
+  out.id = rows.map((row) => idAt(c.id, row))
+  out.user = pick(c.user)
+  out.type = pick(c.type)
+  out.level = pick(c.level)
+  out.source = pick(c.source)
+  out.detected = pick(c.detected)
+  out.timing = pick(c.timing)
+  out.updated = pick(c.updated)
+  return out
+}
+
 /**
  * The detections' columns: a table's live rows copied by index (an unchanged table's columns as
  * they are), then the records set since, each value by `ref`.
@@ -366,45 +413,8 @@ function encodeDetections(detections: Detections, ref: (value: string) => number
   const epoch = table?.columns.epoch ?? earliest(records)
   // The users table is kept whole (a row's user keeps its index); users of records set since are added.
   const users = table === undefined ? [] : unpackIds(table.columns.users)
-  let userIndex: Map<string, number> | undefined
-  const userOf = (userId: string): number => {
-    if (userIndex === undefined) {
-      userIndex = new Map()
-      for (let u = 0; u < users.length; u++)
-        if (!userIndex.has(users[u] as string)) userIndex.set(users[u] as string, u)
-    }
-    let u = userIndex.get(userId)
-    if (u === undefined) {
-      u = users.length
-      users.push(userId)
-      userIndex.set(userId, u)
-    }
-    return u
-  }
-  const out = {
-    id: [] as string[],
-    user: [] as number[],
-    type: [] as number[],
-    level: [] as (number | null)[],
-    source: [] as (number | null)[],
-    detected: [] as StoredTime[],
-    timing: [] as (number | null)[],
-    updated: [] as (string | 1 | null)[],
-  }
-  if (table !== undefined) {
-    const c = table.columns
-    const rows = table.rows()
-    const pick = <T>(column: readonly T[]): T[] =>
-      rows.length === column.length ? column.slice() : rows.map((row) => column[row] as T)
-    out.id = rows.map((row) => idAt(c.id, row))
-    out.user = pick(c.user)
-    out.type = pick(c.type)
-    out.level = pick(c.level)
-    out.source = pick(c.source)
-    out.detected = pick(c.detected)
-    out.timing = pick(c.timing)
-    out.updated = pick(c.updated)
-  }
+  const userOf = userIndexer(users)
+  const out = liveRows(table)
   for (const d of records) {
     out.id.push(d.id)
     out.user.push(userOf(d.userId))

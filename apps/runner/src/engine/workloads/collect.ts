@@ -1,10 +1,12 @@
 /**
- * The workload-identity collection: risky service principals (read whole every run: Graph offers
- * `riskLastUpdatedDateTime` on them with `$filter` eq only, so there is no incremental read, and
- * they are few next to users), their detections in the lookback window, the service principals and
- * their application objects through `$batch`, and the exclusions resolved. Then the policy's pure
- * steps: `workloadSignals` and `evaluateServicePrincipals`. Nothing here is cached: every step of
- * the plan rests on facts read in this run.
+ * The workload-identity collection, in two parts (decision 017). The head, read before anything is
+ * sent: the risky service principals (read whole every run: Graph offers `riskLastUpdatedDateTime`
+ * on them with `$filter` eq only, so there is no incremental read; a missing licence shows here)
+ * and the exclusions resolved. The rest, read while the users' steps go out unless a cap could
+ * refuse: their detections in the lookback window, the service principals and their application
+ * objects through `$batch`. Then the policy's pure steps: `workloadSignals` and
+ * `evaluateServicePrincipals`. Nothing here is cached: every step of the plan rests on facts read
+ * in this run.
  */
 import {
   type Application,
@@ -18,6 +20,7 @@ import {
 import {
   evaluateServicePrincipals,
   type Policy,
+  type Refusal,
   type ServicePrincipalPlan,
   type WorkloadCollection,
   type WorkloadSignals,
@@ -40,6 +43,13 @@ export interface WorkloadsDecided {
   detections: number
 }
 
+/**
+ * Risky service principals a page: `$top` is documented on the list without a maximum; 500 is the
+ * maximum documented for risky users on the same service (ours: CONTRACT.md "risky-sp-read"). The
+ * default of 20 would make 1,000 of them 50 requests on the tenant's 1 request/s.
+ */
+export const RISKY_SERVICE_PRINCIPALS_TOP = 500
+
 /** The licence is told apart from a missing permission by Graph's code: a permission is Authorization_RequestDenied. */
 function licenceMissing(e: unknown): boolean {
   return isPermissionError(e) && e.graphCode !== undefined && e.graphCode !== 'Authorization_RequestDenied'
@@ -52,7 +62,7 @@ async function readRisky(
   const out: WorkloadCollection['risky'][number][] = []
   try {
     const list = client.riskyServicePrincipals.list(
-      { select: RISKY_SERVICE_PRINCIPAL_SELECT },
+      { select: RISKY_SERVICE_PRINCIPAL_SELECT, top: RISKY_SERVICE_PRINCIPALS_TOP },
       { signal: ctx.signal },
     )
     for await (const r of list) out.push(r)
@@ -85,7 +95,7 @@ async function readDetections(
 async function readDirectory(
   client: GraphClient,
   risky: WorkloadCollection['risky'],
-  signal: AbortSignal | undefined,
+  { tenantId, signal }: WorkloadReadContext,
 ): Promise<Pick<WorkloadCollection, 'servicePrincipals' | 'applications'>> {
   const servicePrincipals = new Map<string, ServicePrincipal | Error>()
   for await (const [id, sp] of client.servicePrincipals.getEach(
@@ -97,7 +107,12 @@ async function readDirectory(
   const appIds = risky
     .filter((r) => {
       const sp = servicePrincipals.get(r.id)
-      return r.appId !== undefined && sp !== undefined && !(sp instanceof Error) && sp.appOwnerOrganizationId
+      return (
+        r.appId !== undefined &&
+        sp !== undefined &&
+        !(sp instanceof Error) &&
+        sp.appOwnerOrganizationId?.toLowerCase() === tenantId.toLowerCase()
+      )
     })
     .map((r) => r.appId as string)
   const applications = new Map<string, Application | Error>()
@@ -118,25 +133,93 @@ async function resolveExclusions(
   return out
 }
 
-/** Reads the workload identities and plans them; undefined (and no request) without a servicePrincipals section. */
-export async function collectWorkloads(
+/** What is read before anything is sent: the risky service principals, whole, and the exclusions resolved. */
+export interface WorkloadHead {
+  risky: WorkloadCollection['risky']
+  exclusions: Record<string, string | null>
+}
+
+/** The head of the workload collection; undefined (and no request) without a servicePrincipals section. */
+export async function readWorkloadHead(
   client: GraphClient,
   policy: Policy,
   ctx: WorkloadReadContext,
-): Promise<WorkloadsDecided | undefined> {
+): Promise<WorkloadHead | undefined> {
   if (!policy.servicePrincipals) return undefined
   const risky = await readRisky(client, ctx)
-  const detections = await readDetections(client, policy, ctx)
-  const directory = await readDirectory(client, risky, ctx.signal)
   const exclusions = await resolveExclusions(client, policy, ctx.signal)
+  return { risky, exclusions }
+}
+
+/** The rest of the collection (detections, directory), then the plan. */
+export async function decideWorkloadsFrom(
+  client: GraphClient,
+  policy: Policy,
+  ctx: WorkloadReadContext,
+  head: WorkloadHead,
+): Promise<WorkloadsDecided> {
+  const detections = await readDetections(client, policy, ctx)
+  const directory = await readDirectory(client, head.risky, ctx)
   const signals = workloadSignals({
     tenantId: ctx.tenantId,
     self: { appId: ctx.clientId },
-    risky,
+    risky: head.risky,
     detections,
     ...directory,
-    exclusions,
+    exclusions: head.exclusions,
   })
   const plan = evaluateServicePrincipals(policy, signals, ctx.now)
-  return { plan, signals, riskyServicePrincipals: risky.length, detections: detections.length }
+  return { plan, signals, riskyServicePrincipals: head.risky.length, detections: detections.length }
+}
+
+/**
+ * The refusal an exclusion that names no service principal brings, from the head alone: the
+ * evaluator's own, asked of a plan with no principals (so nothing but the exclusions can refuse it).
+ */
+export function exclusionRefusal(
+  policy: Policy,
+  head: WorkloadHead,
+  ctx: WorkloadReadContext,
+): Refusal | undefined {
+  const signals = workloadSignals({
+    tenantId: ctx.tenantId,
+    self: { appId: ctx.clientId },
+    risky: [],
+    detections: [],
+    servicePrincipals: new Map(),
+    applications: new Map(),
+    exclusions: head.exclusions,
+  })
+  return evaluateServicePrincipals(policy, signals, ctx.now).refused
+}
+
+/**
+ * Whether a cap of the section could refuse a plan of `risky` service principals: the most steps
+ * each action could have (each principal matched by every rule that names it under match: all, by
+ * the one that names it most under match: first; a removal is one step per credential owner) against
+ * maxActionsPerRun and maxPerAction. When it could not, the plan can be made while the users' steps
+ * go out and no cap will refuse it (decision 017).
+ */
+export function capCouldRefuse(policy: Policy, risky: number): boolean {
+  const section = policy.servicePrincipals
+  if (!section) return false
+  const most = new Map<string, number>()
+  for (const rule of section.rules) {
+    const mine = new Map<string, number>()
+    for (const action of rule.then) {
+      const n = action === 'removeCredentials' ? (rule.removeCredentials?.from.length ?? 2) : 1
+      mine.set(action, (mine.get(action) ?? 0) + n)
+    }
+    for (const [action, n] of mine)
+      most.set(
+        action,
+        section.match === 'all' ? (most.get(action) ?? 0) + n : Math.max(most.get(action) ?? 0, n),
+      )
+  }
+  const total = [...most.values()].reduce((a, b) => a + b, 0) * risky
+  if (total > section.limits.maxActionsPerRun) return true
+  return [...most].some(([action, n]) => {
+    const limit = section.limits.maxPerAction[action as keyof typeof section.limits.maxPerAction]
+    return limit !== undefined && n * risky > limit
+  })
 }

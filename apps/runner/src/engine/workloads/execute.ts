@@ -1,15 +1,18 @@
 /**
  * Sends the workload steps: confirmCompromised and dismiss for every service principal at once (60
  * ids a call, the documented limit, on the tenant's Identity Protection budget that the client
- * paces for users and service principals together), then each principal's directory writes in the
- * plan's order (disable/enable, then credential removals). The ledger gets each group's intents
- * before its requests leave and their outcomes after; a removal's line names the key ids and hints.
+ * paces for users and service principals together), then the directory writes in the plan's order:
+ * every disable/enable through `$batch` (20 a request, on the directory write budget, as the users'
+ * writes), then each credential removal. The ledger gets each group's intents before its requests
+ * leave and their outcomes after (a `$batch` group's outcomes as each round answers); a removal's
+ * line names the key ids and hints.
  */
 import {
   type BulkResult,
   type CredentialRemoval,
   type GraphClient,
   isTourniquetError,
+  servicePrincipalItems,
 } from '@tourniquet/core'
 import type { ServicePrincipalStep } from '@tourniquet/policy'
 import type { Ledger, LedgerCredential } from '../../ledger/ledger.js'
@@ -104,7 +107,56 @@ function removalOutcome(step: ServicePrincipalStep, removal: CredentialRemoval):
   return { step, status: 'succeeded', graphRequestId: requestId, reason, credentials }
 }
 
-/** One directory write of one step (accountEnabled, or a credential removal). */
+const isAccountEnabled = (s: ServicePrincipalStep): boolean =>
+  s.route.call === 'disable' || s.route.call === 'enable'
+
+const doneEntries = (ctx: WorkloadExecuteContext, outcomes: readonly WorkloadOutcome[]) =>
+  outcomes.map((o) =>
+    workloadEntry(ctx.runId, o.step, 'done', { outcome: o.status, graphRequestId: o.graphRequestId }),
+  )
+
+/**
+ * Every disable/enable through `$batch`: the intents first, then each round's outcomes as it
+ * answers. A round that cannot be sent fails the steps not yet answered (an accountEnabled PATCH
+ * is idempotent: the next run sends them again).
+ */
+async function accountEnabledWrites(
+  steps: readonly ServicePrincipalStep[],
+  ctx: WorkloadExecuteContext,
+): Promise<WorkloadOutcome[]> {
+  if (steps.length === 0) return []
+  await ctx.ledger.append(steps.map((s) => workloadEntry(ctx.runId, s, 'intent')))
+  const items = steps.map((s, k) =>
+    servicePrincipalItems.setAccountEnabled(s.servicePrincipalId, s.route.call === 'enable', String(k)),
+  )
+  const outcomes: WorkloadOutcome[] = []
+  const answered = new Set<ServicePrincipalStep>()
+  const of = (r: {
+    id: string
+    requestId: string | undefined
+    error?: Error | undefined
+  }): WorkloadOutcome => {
+    const step = steps[Number(r.id)] as ServicePrincipalStep
+    answered.add(step)
+    return r.error
+      ? failedOutcome(step, r.error)
+      : { step, status: 'succeeded', graphRequestId: r.requestId ?? null }
+  }
+  try {
+    for await (const round of ctx.client.batch.stream(items, { signal: ctx.signal })) {
+      const these = round.map(of)
+      await ctx.ledger.append(doneEntries(ctx, these))
+      outcomes.push(...these)
+    }
+  } catch (e) {
+    const rest = steps.filter((s) => !answered.has(s)).map((s) => failedOutcome(s, e))
+    await ctx.ledger.append(doneEntries(ctx, rest))
+    outcomes.push(...rest)
+  }
+  return outcomes
+}
+
+/** One credential removal of one step. */
 async function directoryWrite(
   step: ServicePrincipalStep,
   ctx: WorkloadExecuteContext,
@@ -112,17 +164,7 @@ async function directoryWrite(
   const { client, signal } = ctx
   const route = step.route
   try {
-    if (route.call === 'disable' || route.call === 'enable') {
-      const r = await client.servicePrincipals.setAccountEnabled(
-        step.servicePrincipalId,
-        route.call === 'enable',
-        {
-          signal,
-        },
-      )
-      return { step, status: 'succeeded', graphRequestId: r.requestId ?? null }
-    }
-    if (route.call !== 'removeCredentials') throw new Error(`not a directory write: ${route.call}`)
+    if (route.call !== 'removeCredentials') throw new Error(`not a credential removal: ${route.call}`)
     const selection = {
       passwordKeyIds: route.credentials.filter((c) => c.kind === 'password').map((c) => c.keyId),
       keyKeyIds: route.credentials.filter((c) => c.kind === 'key').map((c) => c.keyId),
@@ -149,7 +191,10 @@ export async function executeWorkloadSteps(
     if (ctx.stopping()) notStarted.push(...these)
     else outcomes.push(...(await identityProtection(call, these, ctx)))
   }
-  for (const step of steps.filter((s) => s.route.kind !== 'workloadIdentityProtection')) {
+  const toggles = steps.filter(isAccountEnabled)
+  if (ctx.stopping()) notStarted.push(...toggles)
+  else outcomes.push(...(await accountEnabledWrites(toggles, ctx)))
+  for (const step of steps.filter((s) => s.route.call === 'removeCredentials')) {
     if (ctx.stopping()) {
       notStarted.push(step)
       continue

@@ -1,10 +1,13 @@
 /**
- * The workload stage of a run (decision 017): `decideWorkloads` reads and plans the service
- * principals right after the users' plan, before anything is sent (an exclusion that names no
- * service principal stops the run there with exit 2, a cap refuses it with exit 3);
- * `actWorkloads` then records the skips, consults the ledger, passes the approvals gate and, in
- * apply mode, sends the steps, reads them back and records them. Its records join the users' in the
- * run's table, report, summary and exit code.
+ * The workload stage of a run (decision 017): `startWorkloads` reads the risky service principals
+ * and the exclusions right after the users' plan, before anything is sent (a missing licence or an
+ * exclusion that names no service principal stops the run there with exit 2). When a cap of the
+ * section could refuse a plan of that many principals, the plan is made there too (a refusal is
+ * exit 3, nothing done); otherwise the rest is read and planned while the users' steps go out, on
+ * the Identity Protection budget the two kinds share. `actWorkloads` then records the skips,
+ * consults the ledger, passes the approvals gate and, in apply mode, sends the steps, reads them
+ * back and records them, alongside the users' steps. Its records join the users' in the run's
+ * table, report, summary and exit code.
  */
 import { ConfigError, type GraphClient } from '@tourniquet/core'
 import type { Policy, ServicePrincipalStep } from '@tourniquet/policy'
@@ -13,7 +16,13 @@ import type { RunnerConfig } from '../../env.js'
 import type { Ledger, LedgerEntry } from '../../ledger/ledger.js'
 import type { Audit, StepRecord } from '../../outputs/audit.js'
 import type { BlobClients } from '../../stores/blobClients.js'
-import { collectWorkloads, type WorkloadsDecided } from './collect.js'
+import {
+  capCouldRefuse,
+  decideWorkloadsFrom,
+  exclusionRefusal,
+  readWorkloadHead,
+  type WorkloadsDecided,
+} from './collect.js'
 import { executeWorkloadSteps } from './execute.js'
 import { consultWorkloadLedger, workloadEntry } from './ledger.js'
 import { subjectName, workloadRecord, workloadSkipRecord } from './steps.js'
@@ -30,33 +39,54 @@ export interface WorkloadStart {
 
 const EXCLUSIONS = 'servicePrincipals.exclude.servicePrincipals'
 
-/** Reads and plans the workload identities; undefined without a servicePrincipals section (no request). */
-export async function decideWorkloads(
+/** The workload plan of a run, decided before anything is sent or while the users' steps go out. */
+export interface WorkloadsStarted {
+  /** The plan; already made when `early`. */
+  decided: Promise<WorkloadsDecided>
+  /** A cap could refuse: the plan was made before anything is sent, and a refusal stops the run. */
+  early: boolean
+  /** Stops the reads still running (the run ended before it needed the plan). */
+  cancel(): void
+}
+
+/**
+ * Reads the head of the workload collection and starts the rest; undefined without a
+ * servicePrincipals section (no request). Throws (exit 2) before anything is sent for a missing
+ * licence or an exclusion that names no service principal.
+ */
+export async function startWorkloads(
   start: WorkloadStart,
   client: GraphClient,
   policy: Policy,
-): Promise<WorkloadsDecided | undefined> {
+): Promise<WorkloadsStarted | undefined> {
   const { config, audit, now } = start
-  const decided = await collectWorkloads(client, policy, {
-    tenantId: config.tenantId,
-    clientId: config.clientId,
-    now,
-    signal: start.signal,
-  })
-  if (!decided) return undefined
-  const { plan } = decided
+  const stop = new AbortController()
+  const signal = start.signal === undefined ? stop.signal : AbortSignal.any([start.signal, stop.signal])
+  const ctx = { tenantId: config.tenantId, clientId: config.clientId, now, signal }
+  const head = await readWorkloadHead(client, policy, ctx)
+  if (!head) return undefined
   // A typo in an exclusion must not unprotect a service principal: a configuration error, exit 2.
-  if (plan.refused?.limit === EXCLUSIONS) throw new ConfigError(EXCLUSIONS, plan.refused.reason)
-  audit.event('workloads', {
-    collection: 'full',
-    riskyServicePrincipals: decided.riskyServicePrincipals,
-    detections: decided.detections,
-    servicePrincipals: plan.principals.length,
-    steps: plan.steps.length,
-    wanted: plan.wanted,
-    unmatched: plan.unmatched,
+  const excluded = exclusionRefusal(policy, head, ctx)
+  if (excluded) throw new ConfigError(EXCLUSIONS, excluded.reason)
+  const early = capCouldRefuse(policy, head.risky.length)
+  const deciding = decideWorkloadsFrom(client, policy, ctx, head).then((decided) => {
+    const { plan } = decided
+    audit.event('workloads', {
+      collection: 'full',
+      riskyServicePrincipals: decided.riskyServicePrincipals,
+      detections: decided.detections,
+      servicePrincipals: plan.principals.length,
+      steps: plan.steps.length,
+      wanted: plan.wanted,
+      unmatched: plan.unmatched,
+      decided: early ? 'before anything was sent' : "while the users' steps went out",
+    })
+    return decided
   })
-  return decided
+  if (early) await deciding
+  // Handled where it is awaited; a run that ends first (and cancels) must not leave it unhandled.
+  deciding.catch(() => undefined)
+  return { decided: deciding, early, cancel: () => stop.abort() }
 }
 
 /** A workload step as the approvals gate sees it: the service principal in the subject's fields. */
@@ -156,7 +186,11 @@ export async function actWorkloads(start: WorkloadStart, acting: WorkloadActing)
     stopping: acting.stopping,
     signal: start.signal,
   })
-  const settled = await recordSettled(audit, acting.ledger, await verifyWorkloads(acting.client, outcomes))
+  const settled = await recordSettled(
+    audit,
+    acting.ledger,
+    await verifyWorkloads(acting.client, outcomes, start.signal),
+  )
   const stopped = notStarted.map((s) =>
     audit.step(
       workloadRecord(audit.runId, s, 'skipped', { reason: 'not started: the run was asked to stop' }),

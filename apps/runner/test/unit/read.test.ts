@@ -451,7 +451,8 @@ describe('readChanges', () => {
   })
 
   it('keeps a detection detected exactly at the lookback`s start by Graph`s clock', async () => {
-    const edge = detection('d2', 'u1', { detectedDateTime: iso(GRAPH_NOW - 24 * HOUR) })
+    // Graph's clock is the first answer's Date: the detections' list, read first (GRAPH_NOW + 1 s).
+    const edge = detection('d2', 'u1', { detectedDateTime: iso(GRAPH_NOW + 1000 - 24 * HOUR) })
     const r = ok(await readChanges(reading(changes([], [edge]), GRAPH_NOW + HOUR), previousState(), OVERLAP))
     expect(r.state.detections.get('d2')).toEqual(storedDetection(edge))
     expect(r.touched).toEqual(new Set(['u1']))
@@ -506,20 +507,43 @@ describe('readChanges', () => {
     expect([...r.state.detections.keys()]).toEqual(['d1'])
   })
 
-  it('is a refused filter when the users` first request is answered 400: nothing else is read', async () => {
+  it('is a refused filter when the users` first request is answered 400', async () => {
     const graph = changes([], [])
     graph.riskyUserList = { pages: [], error: graphError(400, 'Invalid filter clause') }
     const r = await readChanges(reading(graph), previousState(), OVERLAP)
     expect(r).toBeInstanceOf(FilterRefused)
     expect((r as FilterRefused).message).toBe('Invalid filter clause')
-    expect(graph.calls.detectionsList).toEqual([])
   })
 
-  it('is a refused filter when the detections` first request is answered 400', async () => {
+  it('is a refused filter when the detections` first request is answered 400: nothing else is read', async () => {
     const graph = changes([], [])
     graph.detectionList = { pages: [], error: graphError(400, 'Invalid filter clause') }
     const r = await readChanges(reading(graph), previousState(), OVERLAP)
     expect(r).toEqual(new FilterRefused('Invalid filter clause'))
+    expect(graph.calls.riskyUsersList).toEqual([])
+  })
+
+  it('between reads of the users (onNewDetections), reads them only when a changed detection touched someone', async () => {
+    const quiet = changes([riskyUser('u3')], [])
+    const previous = previousState()
+    const r = ok(await readChanges(reading(quiet), previous, OVERLAP, 'onNewDetections'))
+    expect(quiet.calls.riskyUsersList).toEqual([])
+    // The users' watermark stays: the next read covers what this run skipped.
+    expect(r.state.watermarks.users).toBe(previous.watermarks.users)
+    expect(r.state.users.has('u3')).toBe(false)
+    const busy = changes(
+      [riskyUser('u3')],
+      [detection('d3', 'u3', { detectedDateTime: iso(GRAPH_NOW - MINUTE) })],
+    )
+    const b = ok(await readChanges(reading(busy), previousState(), OVERLAP, 'onNewDetections'))
+    expect(busy.calls.riskyUsersList).toHaveLength(1)
+    expect(b.state.users.has('u3')).toBe(true)
+    // A users' list never read to the end is read whatever the option.
+    const never = previousState()
+    never.watermarks.users = undefined
+    const n = changes([], [])
+    ok(await readChanges(reading(n), never, OVERLAP, 'onNewDetections'))
+    expect(n.calls.riskyUsersList).toHaveLength(1)
   })
 
   it('warns on the users` last-page quirk, keeps what was read, and leaves that watermark where it was', async () => {
@@ -567,11 +591,11 @@ describe('readChanges', () => {
   it('refuses a watermark of either list more than 5 minutes ahead of Graph`s clock', async () => {
     for (const list of ['users', 'detections'] as const) {
       const previous = previousState()
-      previous.watermarks[list] = iso(GRAPH_NOW + 5 * MINUTE + 1)
+      previous.watermarks[list] = iso(GRAPH_NOW + 1000 + 5 * MINUTE + 1)
       const r = await readChanges(reading(changes([], [])), previous, OVERLAP)
       expect(r).toEqual(
         new FutureWatermark(
-          `its ${list} watermark ${iso(GRAPH_NOW + 5 * MINUTE + 1)} is later than Graph's clock (${iso(GRAPH_NOW)})`,
+          `its ${list} watermark ${iso(GRAPH_NOW + 1000 + 5 * MINUTE + 1)} is later than Graph's clock (${iso(GRAPH_NOW + 1000)})`,
         ),
       )
     }

@@ -365,9 +365,14 @@ export class SplitDetections implements Detections {
     return this.head.ofUsers(userIds)
   }
 
+  /**
+   * The head's detections before `startMs` (and the body's once it is parsed). Those of the body
+   * are of users the state does not hold, whose signals they cannot change (the policy counts
+   * only detections in its lookback); they go when a run parses the body for another reason, or
+   * at the daily full collection. At 100,000 stale users one ages out about every second, and
+   * parsing the body for that alone cost a quiet run more than the rest of it.
+   */
   prune(startMs: number): Set<string> {
-    const oldest = this.body?.oldest
-    if (oldest !== undefined && oldest < startMs) this.table()
     return this.head.prune(startMs)
   }
 }

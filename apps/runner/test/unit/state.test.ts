@@ -693,12 +693,14 @@ describe("a loaded state's detections (kept as columns, issue #24)", () => {
     expect(signalsOf(quiet)).toEqual(signalsOf(s))
     expect(quiet.detections.get('d2')).toEqual(s.detections.get('d2'))
     expect(pruneDetections(quiet, Date.parse('2026-12-01T06:00:00Z'))).toEqual(new Set())
+    // Past the body's oldest detection (of a user the state does not hold) the head alone is pruned.
+    expect(pruneDetections(quiet, Date.parse('2026-12-01T09:30:00Z'))).toEqual(new Set(['u1', 'u2']))
+    expect(signalsOf(quiet).users.flatMap((u) => u.detections)).toEqual([])
     expect(unusableDetections(quiet)).toBe('state.json: body: not JSON')
     for (const needsBody of [
       (t: EvidenceState) => t.detections.get('d3'),
       (t: EvidenceState) => t.detections.has('d9'),
       (t: EvidenceState) => [...t.detections.keys()],
-      (t: EvidenceState) => pruneDetections(t, Date.parse('2026-12-01T08:00:00Z')),
       (t: EvidenceState) => {
         t.users.set('u9', user('u9'))
         return signalsOf(t)

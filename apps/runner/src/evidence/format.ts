@@ -10,8 +10,11 @@
  * checked at this edge with zod before anything reads it: every column's type, length and bounds,
  * every index in range. The checks of the large columns are plain loops inside zod schemas
  * (`column`), because a schema per element costs about a microsecond each, which is most of a
- * quiet run at this size. Version 2 (one object per record) is still read, so a state saved before
- * the upgrade saves its next run a full collection; every save writes version 3.
+ * quiet run at this size. Version 4 (decision 018) splits those columns in two lines: a head a run
+ * always parses (the users and their detections) and a body it parses only when it needs it (the
+ * other users' detections, most of a large tenant's). Versions 2 (one object per record) and 3 are
+ * still read, so a state saved before an upgrade saves its next run a full collection; every save
+ * writes version 4.
  */
 import { z } from 'zod'
 import { EvidenceStateError } from '../errors.js'

@@ -243,31 +243,34 @@ export function scaleMarkdown(results) {
   }
   lines.push(
     '',
-    "Watch mode per day (a run every 15 s: 5,760 runs). CPU: a watcher measured for a while at a run every second, CPU per quiet run x 5,760. Storage transactions: counted from the code, not measured (per run the state's conditional read and 7 of the blob ledger: segment lookup, create-if-absent, lease, re-check, properties, read, release; plus 288 state writes a day, one per half overlap). Identity Protection: 2 requests per quiet run.",
+    "Watch mode per day (a run every 15 s: 5,760 runs). CPU: a watcher measured for a while at a run every second gives the CPU per quiet run (x 5,760); plus 288 saves (one per half overlap, each costing what the quiet run that saves cost beyond the quiet run) and the daily full collection (the first full collection's CPU). Storage transactions: counted from the code, not measured (per run the state's conditional read and 7 of the blob ledger: segment lookup, create-if-absent, lease, re-check, properties, read, release; plus the 288 state writes). Identity Protection: 2 requests per quiet run plus the daily full collection's pages.",
     '',
     '| users | CPU per quiet run | CPU per day | state parsed / written in the window | storage transactions per day | Identity Protection share |',
     '|---|---|---|---|---|---|',
     ...results.map((s) => {
       const d = watchPerDay(s)
-      return `| ${s.users.toLocaleString('en-US')} | ${s.watch.cpuMsPerRun} ms | ${d.cpuSeconds.toLocaleString('en-US')} s (${(d.cpuSeconds / 3600).toFixed(1)} h) | ${s.watch.stateReadsParsed} / ${s.watch.stateWrites} of ${s.watch.runs} runs | ${d.transactions.toLocaleString('en-US')} | ${(d.ipShare * 100).toFixed(1)}% of the tenant's 1 request/s |`
+      return `| ${s.users.toLocaleString('en-US')} | ${s.watch.cpuMsPerRun} ms | ${d.cpuSeconds.toLocaleString('en-US')} s (${(d.cpuSeconds / 60).toFixed(1)} min) | ${s.watch.stateReadsParsed} / ${s.watch.stateWrites} of ${s.watch.runs} runs | ${d.transactions.toLocaleString('en-US')} | ${(d.ipShare * 100).toFixed(1)}% of the tenant's 1 request/s |`
     }),
   )
   return lines.join('\n')
 }
 
 /**
- * Watch mode's cost per day at a run every 15 s (5,760 runs): CPU from the measured watcher, and
- * storage transactions counted from the code (a blob ledger and state; not measured here).
+ * Watch mode's cost per day at a run every 15 s (5,760 runs): CPU from the measured watcher, its
+ * 288 saves and its daily full collection (from the job's runs), and storage transactions counted
+ * from the code (a blob ledger and state; not measured here).
  */
 export function watchPerDay(s) {
   const runs = 86_400 / 15
-  const cpuSeconds = Math.round((s.watch.cpuMsPerRun * runs) / 1000)
+  const saveMs = Math.max(0, s.saving.cpuMs - s.quiet.cpuMs)
+  const cpuSeconds = Math.round((s.watch.cpuMsPerRun * runs + 288 * saveMs + s.full.cpuMs) / 1000)
   // Per quiet run: the state's conditional read (304 when unchanged); the blob ledger's segment
   // lookup (HEAD), create-if-absent, lease, re-check (HEAD), properties, read, release: 7.
   // Writes of the state: when its watermarks are half an overlap old (default 5 min): 288 a day.
   const transactions = Math.round(runs * (1 + 7) + 288)
-  // Identity Protection: 2 requests a quiet run against the tenant's 86,400 a day.
-  const ipShare = (2 * runs) / 86_400
+  // Identity Protection: 2 requests a quiet run and the daily full collection's pages, against the
+  // tenant's 86,400 a day.
+  const ipShare = (2 * runs + s.full.identityProtectionCalls) / 86_400
   return { runs, cpuSeconds, transactions, ipShare }
 }
 

@@ -133,12 +133,15 @@ describe('tourniquet watch', () => {
     // A job's run leaves the state; a writer of it then raises 30 medium users to high.
     await collect(spawnCli(['run', '--apply'], env))
     const at = `${env.TOURNIQUET_LEDGER}.evidence.json`
-    // The state is columnar (version 3): a user's level is an index into its table of strings.
-    const state = JSON.parse(await readFile(at, 'utf8')) as { strings: string[]; users: { level: number[] } }
+    // The state is columnar (version 4, its head on the first line): a user's level is an index
+    // into the head's table of strings.
+    const text = await readFile(at, 'utf8')
+    const newline = text.indexOf('\n')
+    const state = JSON.parse(text.slice(0, newline)) as { strings: string[]; users: { level: number[] } }
     if (!state.strings.includes('high')) state.strings.push('high')
     const high = state.strings.indexOf('high')
     for (let i = 0; i < Math.min(30, state.users.level.length); i++) state.users.level[i] = high
-    await writeFile(at, JSON.stringify(state))
+    await writeFile(at, `${JSON.stringify(state)}${text.slice(newline)}`)
     const before = mock.log.length
     const child = spawnCli(['watch', '--apply'], env)
     const done = collect(child)

@@ -7,6 +7,25 @@ import { join } from 'node:path'
 import { build } from 'esbuild'
 
 const RUNNER = join(import.meta.dirname, '..')
+
+/**
+ * `node:http` through require, not an ESM import (issue #24). Node makes an ESM facade of a
+ * built-in by reading every export, and reading `http.WebSocket` (a lazy getter) loads and compiles
+ * Node's own undici: 60-90 ms of every start, for a class nothing here uses. The bundled Azure SDK's
+ * `import http from "node:http"` is the only ESM import of it; its default import is the module.
+ */
+const httpThroughRequire = {
+  name: 'http-through-require',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?http$/ }, (args) =>
+      args.kind === 'import-statement' ? { path: 'node:http', namespace: 'http-through-require' } : undefined,
+    )
+    b.onLoad({ filter: /.*/, namespace: 'http-through-require' }, () => ({
+      contents: 'module.exports = require("node:http")',
+      loader: 'js',
+    }))
+  },
+}
 const OUT = join(RUNNER, 'bundle')
 
 await rm(OUT, { recursive: true, force: true })
@@ -22,6 +41,7 @@ const result = await build({
   target: 'node24',
   chunkNames: 'chunks/[name]-[hash]',
   external: ['@tourniquet/mock-graph'],
+  plugins: [httpThroughRequire],
   // Bundled CommonJS dependencies call require() for Node's built-ins; ESM has none of its own.
   banner: {
     js: "import { createRequire as __tqCreateRequire } from 'node:module'; const require = __tqCreateRequire(import.meta.url);",

@@ -52,6 +52,16 @@ describe('container bundle', () => {
     ])
   })
 
+  it("requires node:http instead of importing it: an ESM import of it loads Node's own undici at every start", async () => {
+    const files = (await readdir(join(out, 'bundle'), { recursive: true })).filter((f) => f.endsWith('.mjs'))
+    const texts = await Promise.all(files.map((file) => readFile(join(out, 'bundle', file), 'utf8')))
+    const imports = texts.flatMap((text) => [
+      ...text.matchAll(/^import\b[^;]*?\bfrom\s*["'](?:node:)?http["']/gm),
+    ])
+    expect(imports.map((m) => m[0])).toEqual([])
+    expect(texts.some((text) => text.includes('__require("node:http")'))).toBe(true)
+  })
+
   it('without the mock, demo says what is missing instead of crashing', async () => {
     const result = await start(['demo']).catch((e: { code: number; stderr: string }) => e)
     expect(result).toMatchObject({ code: 2 })

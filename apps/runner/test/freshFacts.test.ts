@@ -107,6 +107,24 @@ describe('every step rests on facts read in its run', () => {
     expect(user.accountEnabled).toBe(false)
   })
 
+  it('saves a state stored in an older version in the current one at the next apply run, even when nothing changed', async () => {
+    const tenant = generateTenant({ riskyUsers: 20, seed: 12, now: Date.now() - 3 * HOUR, highShare: 1 })
+    t = await InProcessTenant.start({ tenant }, DISABLE_POLICY())
+    const ledger = new MemoryLedger()
+    await t.run('apply', { ledger })
+    const at = evidenceLocation(t.config.ledger)
+    const before = await readAsVersion2(at)
+    await writeFile(at, JSON.stringify(before))
+    const migrating = await t.run('apply', { ledger })
+    expect(planLine(migrating.lines)).toMatchObject({ collection: 'incremental', evidence: 'saved' })
+    const text = await readFile(at, 'utf8')
+    expect(JSON.parse(text.slice(0, text.indexOf('\n')))).toMatchObject({ version: 4 })
+    // The same content (the watermarks move with Graph's clock).
+    expect({ ...(await readAsVersion2(at)), watermarks: {} }).toEqual({ ...before, watermarks: {} })
+    const quiet = await t.run('apply', { ledger })
+    expect(planLine(quiet.lines)).toMatchObject({ collection: 'incremental', evidence: 'unchanged' })
+  })
+
   it('sends a Defender for Identity disable to the identity found by SID now, never to one a forged state names (an excluded account)', async () => {
     const now = Date.now() - 3 * HOUR
     const tenant = generateTenant({ riskyUsers: 2, seed: 13, now, highShare: 1, detectionsPerUser: [1, 1] })

@@ -254,7 +254,7 @@ describe('incremental runs', () => {
       /^reconciliation: the last full collection was at/,
     )
     const state = evidenceLocation(t.config.ledger)
-    await writeFile(state, (await readFile(state, 'utf8')).replace('"version":3', '"version":"one"'))
+    await writeFile(state, (await readFile(state, 'utf8')).replace('"version":4', '"version":"one"'))
     const broken = await t.run('apply', { ledger })
     expect(planLine(broken.lines).collectionReason).toBe('no evidence state yet')
     expect(broken.err.text).toMatch(

@@ -855,7 +855,7 @@ async function saveEvidence(
     audit.event('warning', { message: warning })
     return { outcome: 'not saved (clock)', warning }
   }
-  if (!collected.changed && !fresh.modified) return { outcome: 'unchanged' }
+  if (!collected.changed && !fresh.modified && !evidence.loaded.outdated) return { outcome: 'unchanged' }
   if (session.stopping()) return { outcome: 'kept' }
   try {
     return { outcome: (await evidence.store.save(collected.state, evidence.loaded)) ? 'saved' : 'kept' }

@@ -20,8 +20,15 @@ import {
   readAllDetections,
   readAllRiskyUsers,
   readChanges,
+  UnusableBody,
 } from '../evidence/read.js'
-import { copyState, type EvidenceState, emptyState, policyDigest } from '../evidence/state.js'
+import {
+  copyState,
+  type EvidenceState,
+  emptyState,
+  policyDigest,
+  unusableDetections,
+} from '../evidence/state.js'
 import { unavailableApis } from './cloud.js'
 import { readDirectoryFacts } from './fresh.js'
 
@@ -154,14 +161,20 @@ async function readEvidence(
   let refusedAt: string | undefined
   if (reason === undefined && previous !== undefined) {
     const changes = await readChanges(reading, previous, settings.overlapMs, options.riskyUsers)
-    if (!(changes instanceof FilterRefused || changes instanceof FutureWatermark)) {
+    if (
+      !(
+        changes instanceof FilterRefused ||
+        changes instanceof FutureWatermark ||
+        changes instanceof UnusableBody
+      )
+    ) {
       // Users without directory facts (a failed read) are asked again each run.
       for (const u of changes.state.users.values())
         if (u.directory === undefined) changes.touched.add(u.userId)
       await readDirectoryFacts({ ...directory, state: changes.state }, changes.touched)
       return { ...changes, collection: { kind: 'incremental' } }
     }
-    if (changes instanceof FutureWatermark) {
+    if (changes instanceof FutureWatermark || changes instanceof UnusableBody) {
       reason = `the evidence state cannot be used: ${changes.message}`
       reading.notes.warnings.push(`incremental collection: ${reason}; collecting in full`)
     } else {
@@ -205,7 +218,9 @@ function resumable(
   const graphNow = reading.fresh.graphTime ?? reading.now.getTime()
   const starts = [previous.progress.users.startedAt, previous.progress.detections.startedAt]
   if (starts.some((t) => t !== undefined && Date.parse(t) > graphNow + 5 * 60_000)) return undefined
-  return copyState(previous)
+  const copy = copyState(previous)
+  // What it read so far, parsed whole now: a part that cannot be used starts the collection over.
+  return unusableDetections(copy) === undefined ? copy : undefined
 }
 
 /**

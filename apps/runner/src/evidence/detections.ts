@@ -117,11 +117,6 @@ export class DetectionTable implements Detections {
     return new DetectionTable(this.base, new Set(this.removed), new Map(this.added))
   }
 
-  /** The columns, when nothing was removed or set: a save can write them as they are. */
-  get unchanged(): DetectionColumns | undefined {
-    return this.removed.size === 0 && this.added.size === 0 ? this.base.columns : undefined
-  }
-
   get size(): number {
     return this.base.columns.user.length - this.removed.size + this.added.size
   }
@@ -277,12 +272,118 @@ export class DetectionTable implements Detections {
 }
 
 /**
+ * What a state was saved with beside its head (format.ts, version 4): the detections of users the
+ * policy did not admit then, most of a large tenant's. A quiet run needs none of them, so they stay
+ * the stored text until a run does; `columns` parses and checks them then, once per load.
+ */
+export interface DetectionBody {
+  /** How many detections the text holds (checked when it is parsed). */
+  readonly count: number
+  /** The earliest detected time among them (ms), undefined when there are none (checked when parsed). */
+  readonly oldest: number | undefined
+  /** The stored text, written again as it is while no run needs it. */
+  readonly text: string
+  /** The columns, checked; throws EvidenceStateError when they cannot be used. */
+  columns(): DetectionColumns
+}
+
+/**
+ * A state's detections as version 4 loads them: the head's (every detection of the users the
+ * state held when saved, plus any set since) and the body, parsed only when a run asks for what
+ * the head cannot answer: an id the head does not hold, a user it does not hold, a detection
+ * older than the body's oldest, or all of them. Then the head's records join the body's table.
+ */
+export class SplitDetections implements Detections {
+  private constructor(
+    private head: DetectionTable,
+    private body: DetectionBody | undefined,
+    /** The users whose every detection is in the head (the state's users when it was saved). */
+    private readonly headUsers: ReadonlySet<string>,
+  ) {}
+
+  static of(head: DetectionTable, body: DetectionBody, headUsers: ReadonlySet<string>): SplitDetections {
+    return new SplitDetections(head, body.count === 0 ? undefined : body, headUsers)
+  }
+
+  copy(): SplitDetections {
+    return new SplitDetections(this.head.copy(), this.body, this.headUsers)
+  }
+
+  /** The body still as text (a save writes it as it is), with the head's table; undefined once parsed. */
+  get unparsed(): { head: DetectionTable; body: DetectionBody } | undefined {
+    return this.body === undefined ? undefined : { head: this.head, body: this.body }
+  }
+
+  /** Every detection in one table (the body parsed, if it was not). */
+  table(): DetectionTable {
+    const body = this.body
+    if (body !== undefined) {
+      const table = DetectionTable.of(body.columns())
+      for (const d of this.head.values()) table.set(d.id, d)
+      this.head = table
+      this.body = undefined
+    }
+    return this.head
+  }
+
+  get size(): number {
+    return this.head.size + (this.body?.count ?? 0)
+  }
+
+  get(id: string): StoredDetection | undefined {
+    return this.head.get(id) ?? (this.body === undefined ? undefined : this.table().get(id))
+  }
+
+  has(id: string): boolean {
+    return this.head.has(id) || (this.body !== undefined && this.table().has(id))
+  }
+
+  /** A detection the head holds is set there (a forged copy of its id in the body is replaced when the body is parsed). */
+  set(id: string, detection: StoredDetection): this {
+    ;(this.head.has(id) ? this.head : this.table()).set(id, detection)
+    return this
+  }
+
+  delete(id: string): boolean {
+    return this.head.has(id) ? this.head.delete(id) : this.table().delete(id)
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, StoredDetection]> {
+    return this.table()[Symbol.iterator]()
+  }
+
+  keys(): IterableIterator<string> {
+    return this.table().keys()
+  }
+
+  values(): IterableIterator<StoredDetection> {
+    return this.table().values()
+  }
+
+  ofUsers(userIds: ReadonlySet<string>): Map<string, StoredDetection[]> {
+    for (const id of userIds) if (!this.headUsers.has(id)) return this.table().ofUsers(userIds)
+    return this.head.ofUsers(userIds)
+  }
+
+  /**
+   * The head's detections before `startMs` (and the body's once it is parsed). Those of the body
+   * are of users the state does not hold, whose signals they cannot change (the policy counts
+   * only detections in its lookback); they go when a run parses the body for another reason, or
+   * at the daily full collection. At 100,000 stale users one ages out about every second, and
+   * parsing the body for that alone cost a quiet run more than the rest of it.
+   */
+  prune(startMs: number): Set<string> {
+    return this.head.prune(startMs)
+  }
+}
+
+/**
  * A copy of `detections` to set and delete in without changing them. `records: true` copies a
  * Map's records too, for a caller that changes records in place (a table's are made afresh for
  * every lookup).
  */
 export function copyDetections(detections: Detections, { records = false } = {}): Detections {
-  if (detections instanceof DetectionTable) return detections.copy()
+  if (detections instanceof DetectionTable || detections instanceof SplitDetections) return detections.copy()
   if (!records) return new Map(detections)
   const copy = new Map<string, StoredDetection>()
   for (const [id, d] of detections) copy.set(id, { ...d })
@@ -294,7 +395,8 @@ export function detectionsOf(
   detections: Detections,
   userIds: ReadonlySet<string>,
 ): Map<string, StoredDetection[]> {
-  if (detections instanceof DetectionTable) return detections.ofUsers(userIds)
+  if (detections instanceof DetectionTable || detections instanceof SplitDetections)
+    return detections.ofUsers(userIds)
   const byUser = new Map<string, StoredDetection[]>()
   for (const d of detections.values()) {
     if (!userIds.has(d.userId)) continue
@@ -307,7 +409,8 @@ export function detectionsOf(
 
 /** Removes the detections detected before `startMs`; returns their users. */
 export function pruneBefore(detections: Detections, startMs: number): Set<string> {
-  if (detections instanceof DetectionTable) return detections.prune(startMs)
+  if (detections instanceof DetectionTable || detections instanceof SplitDetections)
+    return detections.prune(startMs)
   const before = detectedBefore(startMs)
   const users = new Set<string>()
   for (const [id, d] of detections)

@@ -10,25 +10,32 @@
  * checked at this edge with zod before anything reads it: every column's type, length and bounds,
  * every index in range. The checks of the large columns are plain loops inside zod schemas
  * (`column`), because a schema per element costs about a microsecond each, which is most of a
- * quiet run at this size. Version 2 (one object per record) is still read, so a state saved before
- * the upgrade saves its next run a full collection; every save writes version 3.
+ * quiet run at this size. Version 4 (decision 018) splits those columns in two lines: a head a run
+ * always parses (the users and their detections) and a body it parses only when it needs it (the
+ * other users' detections, most of a large tenant's). Versions 2 (one object per record) and 3 are
+ * still read, so a state saved before an upgrade saves its next run a full collection; every save
+ * writes version 4.
  */
 import { z } from 'zod'
 import { EvidenceStateError } from '../errors.js'
 import {
+  type DetectionBody,
+  type DetectionColumns,
   type Detections,
   DetectionTable,
+  detectionsOf,
   type IdColumn,
   idAt,
   idCount,
   packIds,
+  SplitDetections,
   type StoredTime,
   storedTime,
   unpackIds,
 } from './detections.js'
 import type { EvidenceState, FullProgress, StoredDetection, StoredUser } from './state.js'
 
-const STATE_VERSION = 3 as const
+const STATE_VERSION = 4 as const
 const MAX_TEXT = 1024
 const MAX_ID = 256
 const text = z.string().max(MAX_TEXT)
@@ -139,7 +146,13 @@ const V3 = z.object({
     defender: z.array(z.tuple([z.int().min(0), DEFENDER])),
     defenderNote: z.array(z.tuple([z.int().min(0), text])),
   }),
-  detections: z.object({
+  detections: detectionColumns(),
+})
+type V3 = z.infer<typeof V3>
+
+/** The detections' columns (version 3's, and both parts of version 4's). */
+function detectionColumns() {
+  return z.object({
     id: ids(),
     /** The distinct users of the detections; `user` indexes it. */
     users: ids(),
@@ -157,9 +170,28 @@ const V3 = z.object({
     timing: column<number | null>(orNull(isIndex), 'an index into strings or null'),
     /** lastUpdatedDateTime: 1 when it is the detectedDateTime (most are), null when Graph gave none. */
     updated: column<string | 1 | null>((v) => v === 1 || v === null || isTime(v), 'a date-time, 1 or null'),
-  }),
+  })
+}
+
+/**
+ * Version 4 (issue #24): two lines. The head is version 3's form for the users and the detections
+ * of those users (all the policy evaluates), with what the body holds; the body is the other
+ * detections with their own strings, parsed only when a run needs them (detections.ts), so a quiet
+ * run parses a few kilobytes, not megabytes, and a save that changed none of them writes their
+ * text as it was loaded. Each line is checked when it is parsed.
+ */
+const V4 = V3.extend({
+  version: z.literal(4),
+  /** What the body holds: checked against it when it is parsed. */
+  body: z.object({ count: z.int().min(0), oldest: z.int().min(TIME_MIN).max(TIME_MAX).nullable() }),
 })
-type V3 = z.infer<typeof V3>
+type V4 = z.infer<typeof V4>
+
+const BODY = z.object({
+  strings: column<string>(isText, 'a string of at most 1024 characters'),
+  detections: detectionColumns(),
+})
+type Body = z.infer<typeof BODY>
 
 // Version 2: one object per record (read for migration only).
 const V2_USER = z.object({
@@ -192,29 +224,38 @@ const V2 = z.object({
   detections: z.array(V2_DETECTION),
 })
 
-const VERSION = z.object({ version: z.union([z.literal(2), z.literal(3)]) })
+const VERSION = z.object({ version: z.union([z.literal(2), z.literal(3), z.literal(4)]) })
 
-/** The state from its stored text (version 3, or 2 from before issue #24); a clear error naming the field when it is not one. */
-export const parseState = (raw: string, location: string): EvidenceState =>
-  stateOf(parseDocument(raw, location))
-
-/**
- * A state's stored form, checked: what a cache keeps between runs (arrays of strings and numbers,
- * never changed once made), turned into a state a run may change by `stateOf`.
- */
-export interface StateDocument {
-  readonly checked: V3
-  readonly location: string
+/** The state from its stored text (version 4; 3 and 2 from before it), every part checked now; a clear error naming the field when it is not one. */
+export function parseState(raw: string, location: string): EvidenceState {
+  const state = stateOf(parseDocument(raw, location))
+  if (state.detections instanceof SplitDetections) state.detections.table()
+  return state
 }
 
-/** The stored text, checked, as a document (a version 2 text is migrated to version 3's form). */
+/**
+ * A state's stored form, checked: what a cache keeps between runs (the head's arrays of strings and
+ * numbers, never changed once made, and the body, parsed once when first needed), turned into a
+ * state a run may change by `stateOf`.
+ */
+export interface StateDocument {
+  readonly head: V4
+  readonly body: DetectionBody
+  readonly location: string
+  /** The version it was stored in: an older one is saved in version 4 by the next apply run. */
+  readonly stored: 2 | 3 | 4
+}
+
+/**
+ * The stored text as a document: the head checked now, the body when a run first needs it. A
+ * version 2 or 3 text (one JSON document) is checked whole and migrated to version 4's form.
+ */
 export function parseDocument(raw: string, location: string): StateDocument {
-  let json: unknown
-  try {
-    json = JSON.parse(raw)
-  } catch {
-    throw new EvidenceStateError(location, 'not JSON')
-  }
+  const newline = raw.indexOf('\n')
+  let json = jsonOf(newline < 0 ? raw : raw.slice(0, newline))
+  // Versions 2 and 3 are one document, which an editor may have spread over lines.
+  if (json === undefined && newline >= 0) json = jsonOf(raw)
+  if (json === undefined) throw new EvidenceStateError(location, 'not JSON')
   const version = VERSION.safeParse(json)
   if (!version.success) throw refusal(location, version.error)
   if (version.data.version === 2) {
@@ -226,29 +267,109 @@ export function parseDocument(raw: string, location: string): StateDocument {
       users: new Map(s.users.map((u) => [u.userId, u])),
       detections: new Map(s.detections.map((d) => [d.id, d])),
     }
-    return { checked: encode(state), location }
+    return { ...storedForm(state, location).document, stored: 2 }
   }
-  const parsed = V3.safeParse(json)
+  if (version.data.version === 3) {
+    const parsed = V3.safeParse(json)
+    if (!parsed.success) throw refusal(location, parsed.error)
+    return { ...storedForm(decode(parsed.data, location), location).document, stored: 3 }
+  }
+  const parsed = V4.safeParse(json)
   if (!parsed.success) throw refusal(location, parsed.error)
-  return { checked: parsed.data, location }
+  if (newline < 0) throw new EvidenceStateError(location, 'body: missing (version 4 is two lines)')
+  const head = parsed.data
+  return { head, body: bodyOf(raw.slice(newline + 1), head.body, location), location, stored: 4 }
 }
 
-/** A fresh state from a document, its lengths and indices checked: its records are new objects each time. */
-export const stateOf = (document: StateDocument): EvidenceState => decode(document.checked, document.location)
+const jsonOf = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
 
-/** The state's document, for a cache. */
-export const documentOf = (state: EvidenceState, location: string): StateDocument => ({
-  checked: encode(state),
-  location,
-})
+/**
+ * A fresh state from a document, the head's lengths and indices checked: its records are new
+ * objects each time; its detections parse the body when a run first needs it (detections.ts).
+ */
+export function stateOf(document: StateDocument): EvidenceState {
+  const state = decode(document.head, document.location)
+  const head = state.detections as DetectionTable
+  const headUsers = new Set(state.users.keys())
+  return { ...state, detections: SplitDetections.of(head, document.body, headUsers) }
+}
 
-function refusal(location: string, error: z.ZodError): EvidenceStateError {
+/** The body from its text, parsed and checked against what the head says of it when first asked for (`parsed`: written by this process, so already columns). */
+function bodyOf(text: string, about: V4['body'], location: string, parsed?: Body): DetectionBody {
+  let columns: DetectionColumns | undefined =
+    parsed === undefined ? undefined : { ...parsed.detections, strings: parsed.strings }
+  return {
+    count: about.count,
+    oldest: about.oldest ?? undefined,
+    text,
+    columns: () => {
+      columns ??= parseBody(text, about, location)
+      return columns
+    },
+  }
+}
+
+/** The body's text, checked as the head's detections are, and against what the head says of it. */
+function parseBody(text: string, about: V4['body'], location: string): DetectionColumns {
+  const json = jsonOf(text)
+  if (json === undefined) throw new EvidenceStateError(location, 'body: not JSON')
+  const parsed = BODY.safeParse(json)
+  if (!parsed.success) throw refusal(location, parsed.error, 'body.')
+  const fail = (where: string, problem: string): never => {
+    throw new EvidenceStateError(location, `body.${where}: ${problem}`)
+  }
+  const table = detectionTable(parsed.data, fail)
+  const rows = parsed.data.detections.user.length
+  if (rows !== about.count) fail('detections', `${rows} rows where the head says ${about.count}`)
+  const oldest = oldestOf(parsed.data.detections)
+  if (oldest !== about.oldest)
+    fail('detections.detected', `the earliest is ${oldest} where the head says ${about.oldest}`)
+  return table.columns
+}
+
+/** The earliest detected time of stored columns (ms), null when there are none. */
+function oldestOf(d: V3['detections']): number | null {
+  let min = Number.POSITIVE_INFINITY
+  for (const time of d.detected) {
+    const ms = typeof time === 'number' ? d.epoch + time : Date.parse(time)
+    if (ms < min) min = ms
+  }
+  return Number.isFinite(min) ? min : null
+}
+
+/**
+ * The state's stored text, and its document for a cache. The body is written as it was loaded
+ * while no run parsed it (then the head holds every detection of the state's users, as when it was
+ * loaded); otherwise the detections are split anew by the state's users.
+ */
+export function storedForm(
+  state: EvidenceState,
+  location: string,
+): { text: string; document: StateDocument } {
+  const { head, body } = encode(state)
+  const bodyText = typeof body === 'string' ? body : JSON.stringify(body)
+  const document = {
+    head,
+    body: bodyOf(bodyText, head.body, location, typeof body === 'string' ? undefined : body),
+    location,
+    stored: STATE_VERSION,
+  }
+  return { text: `${JSON.stringify(head)}\n${bodyText}`, document }
+}
+
+function refusal(location: string, error: z.ZodError, prefix = ''): EvidenceStateError {
   const issue = error.issues[0]
   const where = issue?.path.join('.') || '(root)'
-  return new EvidenceStateError(location, `${where}: ${issue?.message ?? 'invalid'}`)
+  return new EvidenceStateError(location, `${prefix}${where}: ${issue?.message ?? 'invalid'}`)
 }
 
-function headerOf(s: z.infer<typeof V2> | V3): Omit<EvidenceState, 'users' | 'detections'> {
+function headerOf(s: z.infer<typeof V2> | Omit<V3, 'version'>): Omit<EvidenceState, 'users' | 'detections'> {
   return {
     tenantId: s.tenantId,
     policyDigest: s.policyDigest,
@@ -260,7 +381,7 @@ function headerOf(s: z.infer<typeof V2> | V3): Omit<EvidenceState, 'users' | 'de
 }
 
 /** The columns back into records; every length and index is checked here (zod checked the types). */
-function decode(s: V3, location: string): EvidenceState {
+function decode(s: Omit<V3, 'version'>, location: string): EvidenceState {
   const fail = (where: string, problem: string): never => {
     throw new EvidenceStateError(location, `${where}: ${problem}`)
   }
@@ -321,7 +442,10 @@ function decode(s: V3, location: string): EvidenceState {
  * The detections as a table over their columns (detections.ts): every length and index is checked
  * here, in passes over the numbers, so that no record made later can fail.
  */
-function detectionTable(s: V3, fail: (where: string, problem: string) => never): DetectionTable {
+function detectionTable(
+  s: Pick<V3, 'strings' | 'detections'>,
+  fail: (where: string, problem: string) => never,
+): DetectionTable {
   const d = s.detections
   const { users: detectionUsers, epoch: _, ...detectionColumns } = d
   const rows = d.user.length
@@ -349,72 +473,30 @@ function detectionTable(s: V3, fail: (where: string, problem: string) => never):
   return DetectionTable.of({ ...d, strings: s.strings })
 }
 
-/** The index of a user in `users` (built on first use), appending a user not yet there. */
-function userIndexer(users: string[]): (userId: string) => number {
-  let userIndex: Map<string, number> | undefined
-  return (userId) => {
-    if (userIndex === undefined) {
-      userIndex = new Map()
-      for (let u = 0; u < users.length; u++)
-        if (!userIndex.has(users[u] as string)) userIndex.set(users[u] as string, u)
-    }
-    let u = userIndex.get(userId)
-    if (u === undefined) {
-      u = users.length
-      users.push(userId)
-      userIndex.set(userId, u)
-    }
-    return u
-  }
-}
-
-/** A table's live rows, column by column (copied by index; all of a column when every row lives). */
-function liveRows(table: DetectionTable | undefined) {
-  const out = {
-    id: [] as string[],
-    user: [] as number[],
-    type: [] as number[],
-    level: [] as (number | null)[],
-    source: [] as (number | null)[],
-    detected: [] as StoredTime[],
-    timing: [] as (number | null)[],
-    updated: [] as (string | 1 | null)[],
-  }
-  if (table === undefined) return out
-  const c = table.columns
-  const rows = table.rows()
-  const pick = <T>(column: readonly T[]): T[] =>
-    rows.length === column.length ? column.slice() : rows.map((row) => column[row] as T)
-  out.id = rows.map((row) => idAt(c.id, row))
-  out.user = pick(c.user)
-  out.type = pick(c.type)
-  out.level = pick(c.level)
-  out.source = pick(c.source)
-  out.detected = pick(c.detected)
-  out.timing = pick(c.timing)
-  out.updated = pick(c.updated)
-  return out
-}
-
 /**
  * The detections' columns: a table's live rows copied by index (an unchanged table's columns as
- * they are), then the records set since, each value by `ref`.
+ * they are), then the records set since, each value by `ref`; only those of users `keep` admits.
  */
-function encodeDetections(detections: Detections, ref: (value: string) => number): V3['detections'] {
-  const optionalRef = (value: string | undefined): number | null => (value === undefined ? null : ref(value))
+function encodeDetections(
+  detections: Detections,
+  ref: (value: string) => number,
+  keep?: (userId: string) => boolean,
+): V3['detections'] {
   const table = detections instanceof DetectionTable ? detections : undefined
-  const unchanged = table?.unchanged
-  if (unchanged !== undefined) {
-    const { strings: _, ...columns } = unchanged
+  const kept = (d: StoredDetection) => keep === undefined || keep(d.userId)
+  const records = (table !== undefined ? [...table.addedRecords()] : [...detections.values()]).filter(kept)
+  const rows = table === undefined ? [] : keptRows(table, keep)
+  if (table !== undefined && records.length === 0 && rows.length === table.columns.user.length) {
+    const { strings: _, ...columns } = table.columns
     return columns as V3['detections']
   }
-  const records = table !== undefined ? [...table.addedRecords()] : [...detections.values()]
   // The table's rows keep their numbers; the records set since count from the same epoch.
   const epoch = table?.columns.epoch ?? earliest(records)
   // The users table is kept whole (a row's user keeps its index); users of records set since are added.
   const users = table === undefined ? [] : unpackIds(table.columns.users)
-  const userOf = userIndexer(users)
-  const out = liveRows(table)
+  const userOf = indexer(users)
+  const optionalRef = (value: string | undefined): number | null => (value === undefined ? null : ref(value))
+  const out = table === undefined ? emptyColumns() : rowColumns(table, rows)
   for (const d of records) {
     out.id.push(d.id)
     out.user.push(userOf(d.userId))
@@ -440,6 +522,74 @@ function encodeDetections(detections: Detections, ref: (value: string) => number
   }
 }
 
+/** The live rows of a table whose user `keep` admits (all of them without `keep`). */
+function keptRows(table: DetectionTable, keep: ((userId: string) => boolean) | undefined): number[] {
+  const rows = table.rows()
+  if (keep === undefined) return rows
+  const { users, user } = table.columns
+  const kept = new Uint8Array(idCount(users))
+  for (let u = 0; u < kept.length; u++) if (keep(idAt(users, u))) kept[u] = 1
+  return rows.filter((row) => kept[user[row] as number] === 1)
+}
+
+type Columns = {
+  id: string[]
+  user: number[]
+  type: number[]
+  level: (number | null)[]
+  source: (number | null)[]
+  detected: StoredTime[]
+  timing: (number | null)[]
+  updated: (string | 1 | null)[]
+}
+
+const emptyColumns = (): Columns => ({
+  id: [],
+  user: [],
+  type: [],
+  level: [],
+  source: [],
+  detected: [],
+  timing: [],
+  updated: [],
+})
+
+/** These rows of a table's columns, copied. */
+function rowColumns(table: DetectionTable, rows: number[]): Columns {
+  const c = table.columns
+  const pick = <T>(column: readonly T[]): T[] =>
+    rows.length === column.length ? column.slice() : rows.map((row) => column[row] as T)
+  return {
+    id: rows.map((row) => idAt(c.id, row)),
+    user: pick(c.user),
+    type: pick(c.type),
+    level: pick(c.level),
+    source: pick(c.source),
+    detected: pick(c.detected),
+    timing: pick(c.timing),
+    updated: pick(c.updated),
+  }
+}
+
+/** The index of each value in `values`, added at the end when it is not there yet. */
+function indexer(values: string[]): (value: string) => number {
+  let index: Map<string, number> | undefined
+  return (value) => {
+    if (index === undefined) {
+      index = new Map()
+      for (let i = 0; i < values.length; i++)
+        if (!index.has(values[i] as string)) index.set(values[i] as string, i)
+    }
+    let i = index.get(value)
+    if (i === undefined) {
+      i = values.length
+      values.push(value)
+      index.set(value, i)
+    }
+    return i
+  }
+}
+
 /** The earliest detected time of these records, to count the others from (0 when there is none). */
 function earliest(records: readonly StoredDetection[]): number {
   let min = Number.POSITIVE_INFINITY
@@ -450,25 +600,56 @@ function earliest(records: readonly StoredDetection[]): number {
   return Number.isFinite(min) ? min : 0
 }
 
-/** The state as version 3 text. */
-export const serializeState = (state: EvidenceState): string => JSON.stringify(encode(state))
+/** The state as version 4 text. */
+export const serializeState = (state: EvidenceState): string => storedForm(state, '').text
 
-function encode(state: EvidenceState): V3 {
-  // A table's rows keep their indices into the strings they were loaded with.
-  const strings: string[] =
-    state.detections instanceof DetectionTable ? [...state.detections.columns.strings] : []
-  const indexOf = new Map<string, number>()
-  for (let i = 0; i < strings.length; i++)
-    if (!indexOf.has(strings[i] as string)) indexOf.set(strings[i] as string, i)
-  const ref = (value: string): number => {
-    let i = indexOf.get(value)
-    if (i === undefined) {
-      i = strings.length
-      strings.push(value)
-      indexOf.set(value, i)
-    }
-    return i
+/**
+ * The head (the header, the users and every detection of theirs) and the body (the other
+ * detections): the body's text as loaded while no run parsed it.
+ */
+function encode(state: EvidenceState): { head: V4; body: Body | string } {
+  const unparsed = state.detections instanceof SplitDetections ? state.detections.unparsed : undefined
+  // The head's strings from the head's table keep its rows' indices.
+  const strings: string[] = unparsed === undefined ? [] : [...unparsed.head.columns.strings]
+  const ref = indexer(strings)
+  const users = encodeUsers(state, ref)
+  let headDetections: Detections
+  let body: Body | string
+  let about: V4['body']
+  if (unparsed !== undefined) {
+    headDetections = unparsed.head
+    body = unparsed.body.text
+    about = { count: unparsed.body.count, oldest: unparsed.body.oldest ?? null }
+  } else {
+    const all = state.detections instanceof SplitDetections ? state.detections.table() : state.detections
+    const theirs = detectionsOf(all, new Set(state.users.keys()))
+    headDetections = new Map([...theirs.values()].flat().map((d) => [d.id, d]))
+    const bodyStrings = all instanceof DetectionTable ? [...all.columns.strings] : []
+    const detections = encodeDetections(all, indexer(bodyStrings), (userId) => !state.users.has(userId))
+    body = { strings: bodyStrings, detections }
+    about = { count: detections.user.length, oldest: oldestOf(detections) }
   }
+  const detections = encodeDetections(headDetections, ref)
+  return {
+    head: {
+      version: STATE_VERSION,
+      tenantId: state.tenantId,
+      policyDigest: state.policyDigest,
+      fullAt: state.fullAt,
+      watermarks: { ...state.watermarks },
+      refusedAt: state.refusedAt,
+      progress: state.progress === undefined ? undefined : structuredClone(state.progress),
+      strings,
+      users,
+      detections,
+      body: about,
+    },
+    body,
+  }
+}
+
+/** The users' columns, each short value by `ref`. */
+function encodeUsers(state: EvidenceState, ref: (value: string) => number): V3['users'] {
   const optionalRef = (value: string | undefined): number | null => (value === undefined ? null : ref(value))
   const userIds: string[] = []
   const users: Omit<V3['users'], 'id'> = {
@@ -497,17 +678,5 @@ function encode(state: EvidenceState): V3 {
     if (u.defender !== undefined) users.defender.push([row, u.defender])
     if (u.defenderNote !== undefined) users.defenderNote.push([row, u.defenderNote])
   }
-  const detections = encodeDetections(state.detections, ref)
-  return {
-    version: STATE_VERSION,
-    tenantId: state.tenantId,
-    policyDigest: state.policyDigest,
-    fullAt: state.fullAt,
-    watermarks: { ...state.watermarks },
-    refusedAt: state.refusedAt,
-    progress: state.progress === undefined ? undefined : structuredClone(state.progress),
-    strings,
-    users: { id: packIds(userIds), ...users },
-    detections,
-  }
+  return { id: packIds(userIds), ...users }
 }

@@ -18,7 +18,8 @@ import {
   type RiskyUser,
 } from '@tourniquet/core'
 import type { Policy } from '@tourniquet/policy'
-import { copyDetections } from './detections.js'
+import { isRunnerError } from '../errors.js'
+import { copyDetections, detectionsOf } from './detections.js'
 import {
   admits,
   type EvidenceState,
@@ -221,23 +222,51 @@ export class FutureWatermark {
 }
 
 /**
- * What changed since each list's watermark less `overlapMs` (`gt`, so the overlap also covers a
- * service that reads `gt` as `ge`), merged into a copy of `previous`; returns the ids of the users
- * whose signals changed, FilterRefused when the service does not take a last-updated filter, or
- * FutureWatermark when a watermark is ahead of Graph's clock. Records re-read in the overlap and
- * unchanged are skipped. A list's watermark only moves when it was read to the end.
+ * The part of the state a run parses only when it needs it (a version 4 body, format.ts) could not
+ * be used: the state is a cache, so the run collects in full.
  */
+export class UnusableBody {
+  constructor(readonly message: string) {}
+}
+
 /**
  * Which runs read the changed risky users: every run, or (`tourniquet watch` between its
  * once-a-minute reads) only a run whose changed detections touched someone.
  */
 export type RiskyUsersRead = 'always' | 'onNewDetections'
 
+/**
+ * What changed since each list's watermark less `overlapMs` (`gt`, so the overlap also covers a
+ * service that reads `gt` as `ge`), merged into a copy of `previous`; returns the ids of the users
+ * whose signals changed, FilterRefused when the service does not take a last-updated filter, or
+ * FutureWatermark when a watermark is ahead of Graph's clock. Records re-read in the overlap and
+ * unchanged are skipped. A list's watermark only moves when it was read to the end.
+ */
 export async function readChanges(
   reading: Reading,
   previous: EvidenceState,
   overlapMs: number,
   riskyUsers: RiskyUsersRead = 'always',
+): Promise<
+  | { state: EvidenceState; touched: Set<string>; changed: boolean }
+  | FilterRefused
+  | FutureWatermark
+  | UnusableBody
+> {
+  try {
+    return await mergeChanges(reading, previous, overlapMs, riskyUsers)
+  } catch (e) {
+    // A detection read, a user admitted or a detection aged out made the run parse the body.
+    if (isRunnerError(e) && e.code === 'TQ_RUNNER_STATE_UNUSABLE') return new UnusableBody(e.message)
+    throw e
+  }
+}
+
+async function mergeChanges(
+  reading: Reading,
+  previous: EvidenceState,
+  overlapMs: number,
+  riskyUsers: RiskyUsersRead,
 ): Promise<
   { state: EvidenceState; touched: Set<string>; changed: boolean } | FilterRefused | FutureWatermark
 > {
@@ -271,6 +300,9 @@ export async function readChanges(
   // A user whose evidence aged out (by Graph's clock) has changed signals too.
   for (const userId of pruneDetections(state, (fresh.graphTime ?? now.getTime()) - policy.lookback))
     touched.add(userId)
+  // The signals of a user admitted now need its detections: parsed here, where a body that cannot
+  // be used still means a full collection, not a failed run.
+  detectionsOf(state.detections, touched)
   notes.riskyUsers = state.users.size
   // Graph's clock moves every run: a quiet run saves the state (megabytes at 10,000 users) only once
   // its watermarks are half an overlap old, which keeps what the next run re-reads bounded.

@@ -18,7 +18,8 @@ import {
   type Signals,
   type UserSignals,
 } from '@tourniquet/policy'
-import { copyDetections, type Detections, detectionsOf, pruneBefore } from './detections.js'
+import { isRunnerError } from '../errors.js'
+import { copyDetections, type Detections, detectionsOf, pruneBefore, SplitDetections } from './detections.js'
 
 /** A risky user as the state keeps it: its signals without detections, and when Graph last changed it. */
 export interface StoredUser extends Omit<UserSignals, 'detections'> {
@@ -52,7 +53,10 @@ export interface EvidenceState {
    */
   progress?: FullProgress | undefined
   users: Map<string, StoredUser>
-  /** Every detection in the lookback, of any user, by detection id (a loaded state keeps them as columns: detections.ts). */
+  /**
+   * Every detection in the lookback, of any user, by detection id (a loaded state keeps them as
+   * columns, and those of users it did not hold as text until a run needs them: detections.ts).
+   */
   detections: Detections
 }
 
@@ -120,6 +124,20 @@ export function copyState(state: EvidenceState): EvidenceState {
   return { ...state, watermarks: { ...state.watermarks }, progress, users, detections }
 }
 
+/**
+ * Parses the part of a loaded state's detections kept as text (format.ts) now; returns why it
+ * cannot be used, or undefined.
+ */
+export function unusableDetections(state: EvidenceState): string | undefined {
+  try {
+    if (state.detections instanceof SplitDetections) state.detections.table()
+    return undefined
+  } catch (e) {
+    if (isRunnerError(e) && e.code === 'TQ_RUNNER_STATE_UNUSABLE') return e.message
+    throw e
+  }
+}
+
 /** Drops detections detected before the lookback (no run can use them again); returns their users. */
 export const pruneDetections = (state: EvidenceState, lookbackStartMs: number): Set<string> =>
   pruneBefore(state.detections, lookbackStartMs)
@@ -142,5 +160,5 @@ function detectionSignal(d: StoredDetection): DetectionSignal {
   return signal
 }
 
-// The stored form (version 3, columnar; version 2 still read) lives in format.ts.
+// The stored form (version 4, a head and a body of columns; versions 2 and 3 still read) lives in format.ts.
 export { parseState, serializeState } from './format.js'

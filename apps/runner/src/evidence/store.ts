@@ -8,7 +8,7 @@
 import { isRunnerError } from '../errors.js'
 import { beside } from '../stores/location.js'
 import type { TextStore } from '../stores/textStore.js'
-import { documentOf, parseDocument, type StateDocument, stateOf } from './format.js'
+import { parseDocument, type StateDocument, stateOf, storedForm } from './format.js'
 import type { EvidenceState } from './state.js'
 
 /** `<ledger>.evidence.json`: where the state lives unless TOURNIQUET_EVIDENCE says otherwise. */
@@ -21,6 +21,8 @@ export interface Loaded {
   unusable?: string
   /** The version the save is conditional on (undefined: there must still be none). */
   version: string | undefined
+  /** Stored in an older format: saved in the current one even when nothing changed. */
+  outdated?: boolean
 }
 
 /** What the state cost a run: bytes read and written, and the time spent reading, checking and writing it. */
@@ -43,7 +45,8 @@ export interface EvidenceStore {
  * The state last loaded or saved, by version: `tourniquet watch` reads a large state every 15 s,
  * and parsing and checking it costs more than the run's reads. Owned by the session (watch keeps
  * one across its runs). It keeps the checked document (columns of strings and numbers that no run
- * changes) and hands out a fresh state made from it, since a run changes the users it touches.
+ * changes, and the body once a run parsed it) and hands out a fresh state made from it, since a run
+ * changes the users it touches.
  */
 export class StateCache {
   private known: { version: string; document: StateDocument } | undefined
@@ -59,9 +62,15 @@ export class StateCache {
 
   recall(version: string): Loaded | undefined {
     const k = this.known
-    return k?.version === version ? { state: stateOf(k.document), version } : undefined
+    return k?.version === version ? loadedOf(k.document, version) : undefined
   }
 }
+
+const loadedOf = (document: StateDocument, version: string): Loaded => ({
+  state: stateOf(document),
+  version,
+  ...(document.stored < 4 ? { outdated: true } : {}),
+})
 
 /** The state document over a store; `cache` saves parsing an unchanged document again. */
 export function evidenceStore(text: TextStore, cache = new StateCache()): EvidenceStore {
@@ -79,9 +88,9 @@ export function evidenceStore(text: TextStore, cache = new StateCache()): Eviden
     io.bytesRead += Buffer.byteLength(raw)
     try {
       const document = parseDocument(raw, text.location)
-      const state = stateOf(document)
+      const loaded = loadedOf(document, version)
       cache.remember(version, document)
-      return { state, version }
+      return loaded
     } catch (e) {
       if (!isRunnerError(e) || e.code !== 'TQ_RUNNER_STATE_UNUSABLE') throw e
       return { state: undefined, version, unusable: e.message }
@@ -105,8 +114,7 @@ export function evidenceStore(text: TextStore, cache = new StateCache()): Eviden
       }),
     save: (state: EvidenceState, loaded: Loaded) =>
       timed(async (): Promise<boolean> => {
-        const document = documentOf(state, text.location)
-        const raw = JSON.stringify(document.checked)
+        const { text: raw, document } = storedForm(state, text.location)
         const version = await text.replaceIf(raw, loaded.version)
         if (version === undefined) return false
         io.bytesWritten += Buffer.byteLength(raw)

@@ -1,7 +1,8 @@
 /**
  * The evidence state as a writer of it sees it, for tests that forge one: read through the runner's
- * own parser (version 3, columnar), handed out in version 2's shape (one object per record), which
- * runs still read. A forged version 2 document is input exactly as a forged version 3 one is.
+ * own parser (version 4: a head and a body of columns), handed out in version 2's shape (one object
+ * per record), which runs still read. A forged version 2 document is input exactly as a forged
+ * version 4 one is.
  */
 import { readFile } from 'node:fs/promises'
 import { parseState } from '../../src/evidence/state.js'

@@ -6,6 +6,7 @@
 import { ErrorCode, RISK_DETECTION_SELECT, RISKY_USER_SELECT } from '@tourniquet/core'
 import { parsePolicy } from '@tourniquet/policy'
 import { describe, expect, it } from 'vitest'
+import { parseDocument, stateOf } from '../../src/evidence/format.js'
 import {
   emptyFreshness,
   FilterRefused,
@@ -19,8 +20,15 @@ import {
   readChanges,
   storedDetection,
   storedUser,
+  UnusableBody,
 } from '../../src/evidence/read.js'
-import { type EvidenceState, emptyState, serializeState } from '../../src/evidence/state.js'
+import {
+  type EvidenceState,
+  emptyState,
+  serializeState,
+  signalsOf,
+  unusableDetections,
+} from '../../src/evidence/state.js'
 import { detection, FakeGraph, graphError, pageLink, riskyUser } from './support/fakeGraph.js'
 
 const MINUTE = 60_000
@@ -586,6 +594,54 @@ describe('readChanges', () => {
       const error = fail(graph)
       await expect(readChanges(reading(graph), previousState(), OVERLAP)).rejects.toBe(error)
     }
+  })
+
+  // A loaded state whose body (the detections of users it does not hold, format.ts) cannot be parsed.
+  const withBrokenBody = () => {
+    const s = previousState()
+    s.detections.set(
+      'd9',
+      storedDetection(detection('d9', 'u9', { detectedDateTime: iso(GRAPH_NOW - 3 * HOUR) })),
+    )
+    const text = serializeState(s)
+    return stateOf(parseDocument(`${text.slice(0, text.indexOf('\n'))}\n{`, 'state.json'))
+  }
+
+  it('reads a quiet tenant without the body of the state, its aged detections included', async () => {
+    const r = ok(await readChanges(reading(changes([], [])), withBrokenBody(), OVERLAP))
+    expect(r.touched).toEqual(new Set())
+    expect(unusableDetections(r.state)).toMatch(/body: not JSON/)
+  })
+
+  it('answers a body that cannot be used, once a detection read or a user admitted needs it, with UnusableBody (a full collection)', async () => {
+    const cases = [
+      changes([], [detection('d7', 'u7', { detectedDateTime: iso(GRAPH_NOW - HOUR) })]),
+      changes([riskyUser('u9')], []),
+    ]
+    for (const graph of cases)
+      expect(await readChanges(reading(graph), withBrokenBody(), OVERLAP)).toEqual(
+        new UnusableBody('state.json: body: not JSON'),
+      )
+    // A detection of the body ageing out needs no parse: it is of a user the state does not hold.
+    const later = changes([], [], GRAPH_NOW + 23 * HOUR)
+    const aged = ok(await readChanges(reading(later, GRAPH_NOW + 23 * HOUR), withBrokenBody(), OVERLAP))
+    expect(aged.touched).toEqual(new Set(['u1']))
+  })
+
+  it('gives a user admitted now its detections from the body', async () => {
+    const s = previousState()
+    s.detections.set(
+      'd9',
+      storedDetection(detection('d9', 'u9', { detectedDateTime: iso(GRAPH_NOW - 3 * HOUR) })),
+    )
+    const loaded = stateOf(parseDocument(serializeState(s), 'state.json'))
+    const r = ok(await readChanges(reading(changes([riskyUser('u9')], [])), loaded, OVERLAP))
+    expect(r.touched).toEqual(new Set(['u9']))
+    expect(
+      signalsOf(r.state)
+        .users.find((u) => u.userId === 'u9')
+        ?.detections.map((d) => d.id),
+    ).toEqual(['d9'])
   })
 
   it('refuses a watermark of either list more than 5 minutes ahead of Graph`s clock', async () => {

@@ -5,6 +5,7 @@
 import { parsePolicy } from '@tourniquet/policy'
 import { describe, expect, it } from 'vitest'
 import { detectedBefore } from '../../src/evidence/detections.js'
+import { parseDocument, stateOf } from '../../src/evidence/format.js'
 import {
   admits,
   copyState,
@@ -18,6 +19,7 @@ import {
   type StoredUser,
   serializeState,
   signalsOf,
+  unusableDetections,
 } from '../../src/evidence/state.js'
 
 const policy = (rules: string) => parsePolicy(`version: 1\nlookback: PT24H\nrules:\n${rules}`)
@@ -44,6 +46,14 @@ const detection = (id: string, userId: string, fields: Partial<StoredDetection> 
 
 /** A state with its detections as a Map of records, whichever form it keeps them in (a loaded one: columns). */
 const plain = (s: EvidenceState): EvidenceState => ({ ...s, detections: new Map(s.detections) })
+
+// biome-ignore lint/suspicious/noExplicitAny: a forger edits whatever it likes
+type Forged = { users: Record<string, any>; detections: Record<string, any> }
+// biome-ignore lint/suspicious/noExplicitAny: a forger edits whatever it likes
+type Forged4 = Forged & { body: Record<string, any> }
+
+/** A state as a run loads it: the head checked, the body parsed when first needed. */
+const stateOfText = (text: string): EvidenceState => stateOf(parseDocument(text, 'state.json'))
 
 function stateWith(users: StoredUser[], detections: StoredDetection[]): EvidenceState {
   const s = emptyState('tenant-1', 'digest-1')
@@ -221,7 +231,7 @@ describe('parseState and serializeState', () => {
 
   it('refuses another version', () => {
     expect(problem({ ...stored(), version: 1 })).toMatch(/^blob:state: version: /)
-    expect(problem({ ...stored(), version: 4 })).toMatch(/^blob:state: version: /)
+    expect(problem({ ...stored(), version: 5 })).toMatch(/^blob:state: version: /)
   })
 
   it('refuses a state that is not an object, naming the root', () => {
@@ -365,7 +375,13 @@ function v2Of(state: EvidenceState) {
   }
 }
 
-describe('the columnar format (version 3, issue #24)', () => {
+/** A stored text's two lines (version 4): the head, parsed, and the body's text. */
+const linesOf = (text: string) => {
+  const newline = text.indexOf('\n')
+  return { head: JSON.parse(text.slice(0, newline)), body: text.slice(newline + 1) }
+}
+
+describe('the columnar format (version 3, and version 4 after issue #24)', () => {
   const many = (n: number) => {
     const s = stateWith(
       Array.from({ length: n }, (_, i) =>
@@ -411,8 +427,10 @@ describe('the columnar format (version 3, issue #24)', () => {
     }
     return s
   }
+  // The head of a version 4 text as version 3 wrote the whole state: the same columns, every
+  // detection among them when each is of a stored user (u0 to u39 here; the body holds the others).
   const columns = (s: EvidenceState) =>
-    JSON.parse(serializeState(s)) as {
+    ({ ...linesOf(serializeState(s)).head, version: 3, body: undefined }) as {
       version: number
       strings: unknown[]
       users: Record<'id' | 'upn' | 'level' | 'updated' | 'enabled' | 'defender', unknown[]>
@@ -426,18 +444,36 @@ describe('the columnar format (version 3, issue #24)', () => {
     }
     return 'accepted'
   }
+  const ofStoredUsers = (s: EvidenceState) => {
+    for (const [id, d] of s.detections) if (!s.users.has(d.userId)) s.detections.delete(id)
+    return s
+  }
 
-  it('writes version 3 and reads back every field, progress included', () => {
+  it('writes version 4 and reads back every field, progress included', () => {
     const s = many(40)
-    expect(columns(s).version).toBe(3)
+    expect(linesOf(serializeState(s)).head.version).toBe(4)
     expect(plain(parseState(serializeState(s), 'state.json'))).toEqual(s)
   })
 
-  it('reads a version 2 state as it was, and its next save is version 3 with the same content', () => {
+  it('reads a version 3 state as it was, and its next save is version 4 with the same content', () => {
+    const s = ofStoredUsers(many(40))
+    const v3 = JSON.stringify(columns(s))
+    const migrated = parseState(v3, 'state.json')
+    expect(plain(migrated)).toEqual(s)
+    expect(linesOf(serializeState(migrated)).head.version).toBe(4)
+    expect(plain(parseState(serializeState(migrated), 'state.json'))).toEqual(s)
+  })
+
+  it('reads a version 3 state spread over lines, as an editor may leave it', () => {
+    const s = ofStoredUsers(many(5))
+    expect(plain(parseState(JSON.stringify(columns(s), null, 2), 'state.json'))).toEqual(s)
+  })
+
+  it('reads a version 2 state as it was, and its next save is version 4 with the same content', () => {
     const s = many(40)
     const migrated = parseState(JSON.stringify(v2Of(s)), 'state.json')
     expect(plain(migrated)).toEqual(s)
-    expect(columns(migrated).version).toBe(3)
+    expect(linesOf(serializeState(migrated)).head.version).toBe(4)
     expect(plain(parseState(serializeState(migrated), 'state.json'))).toEqual(s)
   })
 
@@ -518,15 +554,108 @@ describe('the columnar format (version 3, issue #24)', () => {
       (c: ReturnType<typeof columns>) => (c.strings[0] = 'x'.repeat(1025)),
       /strings\.0: /,
     ],
-  ])('refuses %s, naming where', (_what, change, message) => {
-    const c = columns(many(40))
+  ])('refuses %s, naming where (version 3)', (_what, change, message) => {
+    const c = columns(ofStoredUsers(many(40)))
     change(c)
     expect(problem(c)).toMatch(message)
   })
-})
 
-// biome-ignore lint/suspicious/noExplicitAny: a forger edits whatever it likes
-type Forged = { users: Record<string, any>; detections: Record<string, any> }
+  it.each([
+    [
+      'a head that is not JSON',
+      (_h: Forged4, t: string) => `{${t.slice(t.indexOf('\n'))}`,
+      /state\.json: not JSON/,
+    ],
+    ['no body line', (h: Forged4) => JSON.stringify(h), /state\.json: body: missing/],
+    [
+      'a body count that is not a number',
+      (h: Forged4) => {
+        h.body.count = 'all'
+        return undefined
+      },
+      /body\.count: /,
+    ],
+    [
+      'an oldest time past the year 9999',
+      (h: Forged4) => {
+        h.body.oldest = 8.64e15
+        return undefined
+      },
+      /body\.oldest: /,
+    ],
+    [
+      'a head detection user past its table',
+      (h: Forged4) => {
+        h.detections.user[3] = 10_000
+        return undefined
+      },
+      /detections\.user\.3: index 10000/,
+    ],
+  ])('refuses %s when it loads (version 4), naming where', (_what, change, message) => {
+    const text = serializeState(many(40))
+    const { head, body } = linesOf(text)
+    const changed = change(head, text) ?? `${JSON.stringify(head)}\n${body}`
+    expect(() => stateOfText(changed)).toThrow(message)
+  })
+
+  it.each([
+    ['a body that is not JSON', (_b: Forged, t: string) => `${t}x`, /body: not JSON/],
+    [
+      'a body detection user past its table',
+      (b: Forged) => {
+        b.detections.user[1] = 10_000
+        return undefined
+      },
+      /body\.detections\.user\.1: index 10000/,
+    ],
+    [
+      'a body type past its strings',
+      (b: Forged) => {
+        b.detections.type[0] = 999
+        return undefined
+      },
+      /body\.detections\.type\.0: index 999 is not in strings/,
+    ],
+    [
+      'a body with more rows than the head says',
+      (b: Forged) => {
+        b.detections.user.push(0)
+        return undefined
+      },
+      /body\.detections\.(id|type): /,
+    ],
+    [
+      'a body with fewer rows than the head says',
+      (_b: Forged, _t: string, h: Forged4) => {
+        h.body.count = 2
+        return undefined
+      },
+      /body\.detections: 3 rows where the head says 2/,
+    ],
+    [
+      'a body older than the head says',
+      (_b: Forged, _t: string, h: Forged4) => {
+        h.body.oldest += 1
+        return undefined
+      },
+      /body\.detections\.detected: the earliest is/,
+    ],
+  ])(
+    'loads with %s, and refuses it only when a run needs the body, naming where',
+    (_what, change, message) => {
+      const text = serializeState(many(40))
+      const { head, body } = linesOf(text)
+      const b = JSON.parse(body)
+      const changed = change(b, body, head)
+      const forged = `${JSON.stringify(head)}\n${changed ?? JSON.stringify(b)}`
+      // The head's users and their detections answer without the body.
+      const state = stateOfText(forged)
+      expect(signalsOf(state)).toEqual(signalsOf(many(40)))
+      expect(unusableDetections(state)).toMatch(message)
+      expect(() => parseState(forged, 'state.json')).toThrow(message)
+    },
+  )
+})
 
 describe("a loaded state's detections (kept as columns, issue #24)", () => {
   const saved = () =>
@@ -548,29 +677,80 @@ describe("a loaded state's detections (kept as columns, issue #24)", () => {
     expect(loaded.detections.get('d2')).toEqual(s.detections.get('d2'))
     expect(loaded.detections.get('d9')).toBeUndefined()
     expect(loaded.detections.has('d3')).toBe(true)
-    expect([...loaded.detections.values()]).toEqual([...s.detections.values()])
-    expect([...loaded.detections.keys()]).toEqual(['d1', 'd2', 'd3', 'd4'])
+    expect(new Map(loaded.detections)).toEqual(s.detections)
+    expect([...loaded.detections.keys()].sort()).toEqual(['d1', 'd2', 'd3', 'd4'])
     expect(signalsOf(loaded)).toEqual(signalsOf(s))
+  })
+
+  it('keeps the detections of users it did not hold in a body, parsed only for what the head cannot answer', () => {
+    const s = saved()
+    const { head, body } = linesOf(serializeState(s))
+    expect(head.body).toEqual({ count: 1, oldest: Date.parse('2026-12-01T07:00:00.000Z') })
+    expect(JSON.parse(body).detections.id).toEqual({ width: 2, text: 'd3' })
+    // A body that cannot be parsed shows only when the body is needed.
+    const lazy = () => stateOfText(`${JSON.stringify(head)}\n{`)
+    const quiet = lazy()
+    expect(signalsOf(quiet)).toEqual(signalsOf(s))
+    expect(quiet.detections.get('d2')).toEqual(s.detections.get('d2'))
+    expect(pruneDetections(quiet, Date.parse('2026-12-01T06:00:00Z'))).toEqual(new Set())
+    // Past the body's oldest detection (of a user the state does not hold) the head alone is pruned.
+    expect(pruneDetections(quiet, Date.parse('2026-12-01T09:30:00Z'))).toEqual(new Set(['u1', 'u2']))
+    expect(signalsOf(quiet).users.flatMap((u) => u.detections)).toEqual([])
+    expect(unusableDetections(quiet)).toBe('state.json: body: not JSON')
+    for (const needsBody of [
+      (t: EvidenceState) => t.detections.get('d3'),
+      (t: EvidenceState) => t.detections.has('d9'),
+      (t: EvidenceState) => [...t.detections.keys()],
+      (t: EvidenceState) => {
+        t.users.set('u9', user('u9'))
+        return signalsOf(t)
+      },
+    ])
+      expect(() => needsBody(lazy())).toThrow('state.json: body: not JSON')
+    // Parsed, the body answers as the whole state did.
+    const loaded = stateOfText(serializeState(s))
+    loaded.users.set('u9', user('u9'))
+    const whole = { ...s, users: new Map(s.users).set('u9', user('u9')) }
+    expect(signalsOf(loaded)).toEqual(signalsOf(whole))
+  })
+
+  it('saves a body no run parsed as the text it was loaded from, with the head as it is now', () => {
+    const s = saved()
+    const text = serializeState(s)
+    const loaded = stateOfText(text)
+    loaded.watermarks = { users: '2026-12-01T11:00:00.000Z' }
+    loaded.users.delete('u2')
+    loaded.detections.set('d1', detection('d1', 'u1', { riskLevel: 'low' }))
+    const saved2 = serializeState(loaded)
+    expect(linesOf(saved2).body).toBe(linesOf(text).body)
+    expect(linesOf(saved2).head.watermarks).toEqual({ users: '2026-12-01T11:00:00.000Z' })
+    const expected = copyState(s)
+    expected.watermarks = { users: '2026-12-01T11:00:00.000Z' }
+    expected.users.delete('u2')
+    expected.detections.set('d1', detection('d1', 'u1', { riskLevel: 'low' }))
+    expect(plain(parseState(saved2, 'state.json'))).toEqual(plain(expected))
   })
 
   it('packs ids of one length into one text, and keeps a time as ms after an epoch only when that is its exact ISO form', () => {
     const s = saved()
+    s.users.set('u9', user('u9'))
     s.detections.set('d5', detection('d5', 'u1', { detectedDateTime: '2026-12-01T06:00:00.1234567Z' }))
-    const c = JSON.parse(serializeState(s)) as {
+    const c = linesOf(serializeState(s)).head as {
       users: { id: unknown }
       detections: { id: unknown; users: unknown; epoch: number; detected: unknown[] }
     }
-    expect(c.users.id).toEqual({ width: 2, text: 'u1u2' })
-    expect(c.detections.id).toEqual({ width: 2, text: 'd1d2d3d4d5' })
+    expect(c.users.id).toEqual({ width: 2, text: 'u1u2u9' })
+    // The head's detections, by user.
+    expect(c.detections.id).toEqual({ width: 2, text: 'd1d2d5d3d4' })
     expect(c.detections.users).toEqual({ width: 2, text: 'u1u9u2' })
     expect(c.detections.epoch).toBe(Date.parse('2026-12-01T06:00:00.123Z'))
     // Seconds without ms and 7 digits of fraction are not toISOString's form: kept as written.
     expect(c.detections.detected).toEqual([
       '2026-12-01T09:00:00Z',
       '2026-12-01T09:00:00Z',
+      '2026-12-01T06:00:00.1234567Z',
       3_599_877,
       '2026-12-01T09:00:00Z',
-      '2026-12-01T06:00:00.1234567Z',
     ])
     expect(plain(load(s))).toEqual(s)
   })
@@ -593,8 +773,8 @@ describe("a loaded state's detections (kept as columns, issue #24)", () => {
     ],
     [
       'fewer packed ids than rows',
-      (c: Forged) => (c.detections.id = { width: 2, text: 'd1d2d3' }),
-      /detections\.id: 3 values for 4 rows/,
+      (c: Forged) => (c.detections.id = { width: 2, text: 'd1d2' }),
+      /detections\.id: 2 values for 3 rows/,
     ],
     [
       'a time past the year 9999',
@@ -612,9 +792,9 @@ describe("a loaded state's detections (kept as columns, issue #24)", () => {
       /detections\.epoch: /,
     ],
   ])('refuses %s, naming where', (_what, change, message) => {
-    const c = JSON.parse(serializeState(saved())) as Forged
-    change(c)
-    expect(() => parseState(JSON.stringify(c), 'state.json')).toThrow(message)
+    const { head, body } = linesOf(serializeState(saved()))
+    change(head)
+    expect(() => stateOfText(`${JSON.stringify(head)}\n${body}`)).toThrow(message)
   })
 
   it('saves an unchanged state as the text it was loaded from', () => {
@@ -643,12 +823,12 @@ describe("a loaded state's detections (kept as columns, issue #24)", () => {
   })
 
   it('answers a repeated id (a forged state) with every row of it, so a record read from Graph replaces them all', () => {
-    const c = JSON.parse(serializeState(saved())) as { detections: { id: { width: number; text: string } } }
-    // Ids of one length are packed: d1d2d3d4.
-    expect(c.detections.id).toEqual({ width: 2, text: 'd1d2d3d4' })
-    c.detections.id.text = 'd1d1d3d4'
-    const loaded = parseState(JSON.stringify(c), 'state.json')
-    expect([...loaded.detections.keys()].filter((id) => id === 'd1')).toHaveLength(2)
+    const { head, body } = linesOf(serializeState(saved()))
+    // Ids of one length are packed: the head holds d1, d2 and d4 (d3 is of a user the state does not hold).
+    expect(head.detections.id).toEqual({ width: 2, text: 'd1d2d4' })
+    head.detections.id.text = 'd1d1d4'
+    const loaded = stateOfText(`${JSON.stringify(head)}\n${body}`)
+    expect(signalsOf(loaded).users[0]?.detections.map((d) => d.id)).toEqual(['d1', 'd1'])
     loaded.detections.set('d1', detection('d1', 'u1', { riskEventType: 'passwordSpray' }))
     expect([...loaded.detections.values()].filter((d) => d.id === 'd1')).toEqual([
       detection('d1', 'u1', { riskEventType: 'passwordSpray' }),

@@ -22,6 +22,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { addUserSpec, createMockGraph, generateTenant, seeded, serveMock } from '@tourniquet/mock-graph'
+import { parseState, serializeState } from '../../apps/runner/dist/evidence/format.js'
 import { jobSetup } from './job.mjs'
 
 // Special users (issue #21) are raised by a password spray and also disabled; the others as before.
@@ -227,53 +228,26 @@ async function measure({
 
 /**
  * What a third party writes into the state mid-window: each bystander (never at risk) at high risk
- * with a detection, and an invented detection on every user already contained (a repeat).
+ * with a detection, and an invented detection on every user already contained (a repeat). Written
+ * through the runner's own format (dist/evidence/format.js), as a forger who read the code would.
  */
 function tamper(stateFile, bystanders, observed) {
   if (!existsSync(stateFile)) return
-  // The state is columnar (version 3): short values are indices into `strings`, a detection's user
-  // an index into `detections.users`, a detected time ISO text or ms after `detections.epoch`.
-  const state = JSON.parse(readFileSync(stateFile, 'utf8'))
-  // Id columns may be packed (`{ width, text }`: ids of one length end to end); the loader takes
-  // either form, so the forger unpacks them to arrays it can push to.
-  const unpack = (column) =>
-    Array.isArray(column)
-      ? column
-      : Array.from({ length: column.text.length / column.width }, (_, i) =>
-          column.text.slice(i * column.width, (i + 1) * column.width),
-        )
-  state.users.id = unpack(state.users.id)
-  state.detections.id = unpack(state.detections.id)
-  state.detections.users = unpack(state.detections.users)
-  const ref = (value) => {
-    if (!state.strings.includes(value)) state.strings.push(value)
-    return state.strings.indexOf(value)
-  }
-  const detect = (id, userId, detected) => {
-    if (!state.detections.users.includes(userId)) state.detections.users.push(userId)
-    const d = state.detections
-    d.id.push(id)
-    d.user.push(d.users.indexOf(userId))
-    d.type.push(ref('passwordSpray'))
-    for (const column of [d.level, d.source, d.timing, d.updated]) column.push(null)
-    d.detected.push(detected)
-  }
+  const state = parseState(readFileSync(stateFile, 'utf8'), stateFile)
   const detectedDateTime = new Date(Date.now() - 60_000).toISOString()
+  const detect = (id, userId) =>
+    state.detections.set(id, { id, userId, riskEventType: 'passwordSpray', detectedDateTime })
   for (const [i, userId] of bystanders.entries()) {
-    const u = state.users
-    u.id.push(userId)
-    u.upn.push(`bystander${i}@forged.example`)
-    u.level.push(ref('high'))
-    u.state.push(ref('atRisk'))
-    u.detail.push(ref('none'))
-    u.updated.push(null)
-    u.enabled.push(1)
-    u.synced.push(0)
-    u.userType.push(ref('Member'))
-    detect(`forged-${i}`, userId, detectedDateTime)
+    state.users.set(userId, {
+      userId,
+      userPrincipalName: `bystander${i}@forged.example`,
+      risk: { level: 'high', state: 'atRisk', detail: 'none' },
+      directory: { accountEnabled: true, onPremisesSyncEnabled: false, userType: 'Member' },
+    })
+    detect(`forged-${i}`, userId)
   }
-  for (const userId of observed.verified.keys()) detect(`invented-${userId}`, userId, detectedDateTime)
-  writeFileSync(stateFile, JSON.stringify(state))
+  for (const userId of observed.verified.keys()) detect(`invented-${userId}`, userId)
+  writeFileSync(stateFile, serializeState(state))
 }
 
 /** The special users' events: risk, then the Defender for Identity account or the re-enabling, `lagMs` later. */

@@ -245,6 +245,31 @@ describe('a mixed tenant in-process (users and service principals in one run)', 
     expect(t.mock.tenant.actionsOf('confirmCompromised').length).toBeGreaterThan(100)
   })
 
+  it('a service that refuses $top=500 on the risky service principals (none is documented): read at its default page size, and said', async () => {
+    t = await InProcessTenant.start(
+      {
+        tenant: generateTenant({ riskyUsers: 10, seed: 5, highShare: 1, servicePrincipals: 45 }),
+        riskyServicePrincipalsMaxTop: 100,
+      },
+      MIXED_POLICY,
+      { id: WORKLOAD_APP_ID, secret: WORKLOAD_APP_SECRET },
+    )
+    const applied = await t.run('apply')
+    expect(applied.exitCode).toBe(0)
+    const lists = t.mock.log.filter((l) => l.path.endsWith('/identityProtection/riskyServicePrincipals'))
+    // The refused first request, then the default page size (20): three pages for 45; the
+    // read-back's list the same way, so every step is read back.
+    expect(lists.slice(0, 4).map((l) => l.status)).toEqual([400, 200, 200, 200])
+    expect(lists.filter((l) => l.status === 400)).toHaveLength(2)
+    expect(t.mock.tenant.actionsOf('sp:disable')).toHaveLength(45)
+    const sp = applied.records.filter((r) => r.subject === 'servicePrincipal')
+    expect(sp).toHaveLength(90)
+    expect(sp.filter((r) => r.status !== 'succeeded')).toEqual([])
+    const event = applied.lines.find((l) => l.event === 'workloads')
+    expect(event?.warnings).toEqual([expect.stringMatching(/refused \$top=500 .*default page size/)])
+    expect(applied.err.text).toMatch(/riskyServicePrincipals: the service refused \$top=500/)
+  })
+
   it('sends disables 20 to a $batch and reads every effect back by kind, not one request per step', async () => {
     t = await mixed(45)
     const applied = await t.run('apply')

@@ -28,6 +28,8 @@ export interface GraphContext {
   nextLinkOrigin: string | undefined
   /** Refuse filters on properties no docs page lists as filterable (MockGraphOptions.strictFilters). */
   strictFilters: boolean
+  /** The largest `$top` the risky service principals' list takes (MockGraphOptions.riskyServicePrincipalsMaxTop). */
+  riskyServicePrincipalsMaxTop: number
   /** The reported quirk: riskyUsers' last page carries a nextLink that answers 400 (FaultOptions). */
   riskyUsersLastPage400: boolean
   /** Fault: every page's nextLink is the page's own URL (FaultOptions.selfNextLink). */
@@ -575,14 +577,14 @@ export const ROUTES: Route[] = [
     run: (ctx, _m, url) => {
       requirePerm(ctx, PERMS.readRiskyServicePrincipals)
       const view = riskyServicePrincipalView(ctx.tenant)
-      // $top is documented without a maximum; the users' 500 is the mock's (ours).
+      // $top is documented without a maximum; the users' 500 is the mock's default (ours).
       return paged(
         ctx,
         url,
         filtered(url, ctx.tenant.riskyServicePrincipals.values(), view),
         (r) => select(url, view(r)),
         20,
-        500,
+        ctx.riskyServicePrincipalsMaxTop,
       )
     },
   },

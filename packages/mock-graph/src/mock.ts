@@ -71,6 +71,12 @@ export interface MockGraphOptions {
    * real service is reported to accept them.
    */
   strictFilters?: boolean
+  /**
+   * The largest `$top` the risky service principals' list takes (default 500, the users'
+   * documented maximum). Its page documents `$top` with no maximum, so a client must survive a
+   * smaller one: set it lower to be that service.
+   */
+  riskyServicePrincipalsMaxTop?: number
   tenant?: Tenant
   scenario?: ScenarioName
   /** Speeds the service up: every rate limit x timeScale, every latency / timeScale (benchmarks). */
@@ -335,6 +341,7 @@ export class MockGraph {
         base,
         nextLinkOrigin: this.options.faults?.forgedNextLink,
         strictFilters: this.options.strictFilters === true,
+        riskyServicePrincipalsMaxTop: this.options.riskyServicePrincipalsMaxTop ?? 500,
         riskyUsersLastPage400: this.options.faults?.riskyUsersLastPage400 === true,
         selfNextLink: this.options.faults?.selfNextLink === true,
         endlessPages: this.options.faults?.endlessPages === true,

@@ -12,8 +12,10 @@ import {
   type Application,
   ConfigError,
   type GraphClient,
+  isGraphError,
   isPermissionError,
   RISKY_SERVICE_PRINCIPAL_SELECT,
+  type RiskyServicePrincipal,
   SERVICE_PRINCIPAL_RISK_DETECTION_SELECT,
   type ServicePrincipal,
 } from '@tourniquet/core'
@@ -55,17 +57,48 @@ function licenceMissing(e: unknown): boolean {
   return isPermissionError(e) && e.graphCode !== undefined && e.graphCode !== 'Authorization_RequestDenied'
 }
 
+/**
+ * The risky service principals in `riskStates` (all when undefined), at RISKY_SERVICE_PRINCIPALS_TOP
+ * a page; a service that refuses that `$top` (the list documents none) is read again at its
+ * default page size, and `refused` says why. The collection and the read-back both list this way.
+ */
+export async function listRiskyServicePrincipals(
+  client: GraphClient,
+  query: { riskStates?: string[]; select: readonly string[] },
+  signal: AbortSignal | undefined,
+): Promise<{ items: RiskyServicePrincipal[]; refused?: string }> {
+  const read = async (top: number | undefined) => {
+    const out: RiskyServicePrincipal[] = []
+    const paged = top === undefined ? query : { ...query, top }
+    for await (const r of client.riskyServicePrincipals.list(paged, { signal })) out.push(r)
+    return out
+  }
+  try {
+    return { items: await read(RISKY_SERVICE_PRINCIPALS_TOP) }
+  } catch (e) {
+    if (!isGraphError(e) || e.status !== 400) throw e
+    return { items: await read(undefined), refused: e.message }
+  }
+}
+
+/** The risky service principals, whole; a missing licence is a configuration error (exit 2). */
 async function readRisky(
   client: GraphClient,
   ctx: WorkloadReadContext,
-): Promise<WorkloadCollection['risky']> {
-  const out: WorkloadCollection['risky'][number][] = []
+): Promise<{ risky: WorkloadCollection['risky']; warnings: string[] }> {
   try {
-    const list = client.riskyServicePrincipals.list(
-      { select: RISKY_SERVICE_PRINCIPAL_SELECT, top: RISKY_SERVICE_PRINCIPALS_TOP },
-      { signal: ctx.signal },
+    const { items, refused } = await listRiskyServicePrincipals(
+      client,
+      { select: RISKY_SERVICE_PRINCIPAL_SELECT },
+      ctx.signal,
     )
-    for await (const r of list) out.push(r)
+    const warnings =
+      refused === undefined
+        ? []
+        : [
+            `riskyServicePrincipals: the service refused $top=${RISKY_SERVICE_PRINCIPALS_TOP} (${refused}); read at its default page size (more Identity Protection requests)`,
+          ]
+    return { risky: items, warnings }
   } catch (e) {
     if (!licenceMissing(e)) throw e
     throw new ConfigError(
@@ -74,7 +107,6 @@ async function readRisky(
       { cause: e },
     )
   }
-  return out
 }
 
 async function readDetections(
@@ -137,6 +169,8 @@ async function resolveExclusions(
 export interface WorkloadHead {
   risky: WorkloadCollection['risky']
   exclusions: Record<string, string | null>
+  /** What the run should say about how the head was read (a refused page size). */
+  warnings: string[]
 }
 
 /** The head of the workload collection; undefined (and no request) without a servicePrincipals section. */
@@ -146,9 +180,9 @@ export async function readWorkloadHead(
   ctx: WorkloadReadContext,
 ): Promise<WorkloadHead | undefined> {
   if (!policy.servicePrincipals) return undefined
-  const risky = await readRisky(client, ctx)
+  const { risky, warnings } = await readRisky(client, ctx)
   const exclusions = await resolveExclusions(client, policy, ctx.signal)
-  return { risky, exclusions }
+  return { risky, exclusions, warnings }
 }
 
 /** The rest of the collection (detections, directory), then the plan. */

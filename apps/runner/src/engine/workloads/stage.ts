@@ -65,6 +65,7 @@ export async function startWorkloads(
   const ctx = { tenantId: config.tenantId, clientId: config.clientId, now, signal }
   const head = await readWorkloadHead(client, policy, ctx)
   if (!head) return undefined
+  for (const warning of head.warnings) audit.note(`tourniquet: ${warning}`)
   // A typo in an exclusion must not unprotect a service principal: a configuration error, exit 2.
   const excluded = exclusionRefusal(policy, head, ctx)
   if (excluded) throw new ConfigError(EXCLUSIONS, excluded.reason)
@@ -80,6 +81,7 @@ export async function startWorkloads(
       wanted: plan.wanted,
       unmatched: plan.unmatched,
       decided: early ? 'before anything was sent' : "while the users' steps went out",
+      ...(head.warnings.length === 0 ? {} : { warnings: head.warnings }),
     })
     return decided
   })

@@ -9,7 +9,7 @@
  */
 import type { GraphClient } from '@tourniquet/core'
 import type { ServicePrincipalStep } from '@tourniquet/policy'
-import { RISKY_SERVICE_PRINCIPALS_TOP } from './collect.js'
+import { listRiskyServicePrincipals } from './collect.js'
 import type { WorkloadOutcome } from './execute.js'
 
 export interface WorkloadSettled extends Omit<WorkloadOutcome, 'status'> {
@@ -37,12 +37,12 @@ async function readRiskStates(
     const mine = outcomes.filter((o) => o.step.route.call === call)
     if (mine.length === 0) continue
     try {
-      const inState = new Set<string>()
-      const list = client.riskyServicePrincipals.list(
-        { riskStates: [state], select: ['id', 'riskState'], top: RISKY_SERVICE_PRINCIPALS_TOP },
-        { signal },
+      const { items } = await listRiskyServicePrincipals(
+        client,
+        { riskStates: [state], select: ['id', 'riskState'] },
+        signal,
       )
-      for await (const r of list) inState.add(r.id.toLowerCase())
+      const inState = new Set(items.map((r) => r.id.toLowerCase()))
       for (const o of mine)
         out.set(
           o,

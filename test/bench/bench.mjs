@@ -23,7 +23,7 @@ import {
 } from '@tourniquet/mock-graph'
 import { Agent, request } from 'undici'
 import { continuousScenario, writeContinuous } from './continuous.mjs'
-import { jobSetup } from './job.mjs'
+import { finished, jobSetup } from './job.mjs'
 import { measureStart } from './start.mjs'
 
 // BENCH_SIZES= (empty) runs no users-only row; BENCH_MIXED=0 skips the mixed row, BENCH_MIXED=1
@@ -229,12 +229,7 @@ async function tourniquet(n, SCALE, servicePrincipals = 0) {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   )
-  let stdout = ''
-  child.stdout.on('data', (d) => {
-    stdout += d
-  })
-  child.stderr.resume()
-  const code = await new Promise((r) => child.on('close', r))
+  const { stdout, code } = await finished(child)
   const wallMs = performance.now() - started
   const timeline = timelineOf(mock.log, spawnedAt, mock.now())
   const summary = stdout

@@ -27,3 +27,14 @@ export async function jobSetup(server, policy, scale) {
   }
   return { dir, env }
 }
+
+/** A child's whole stdout and exit code once it closes (stderr is drained, not kept). */
+export async function finished(child) {
+  let stdout = ''
+  child.stdout.on('data', (d) => {
+    stdout += d
+  })
+  child.stderr.resume()
+  const code = await new Promise((r) => child.on('close', r))
+  return { stdout, code }
+}

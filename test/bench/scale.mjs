@@ -19,7 +19,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createMockGraph, generateTenant, pageCount, serveMock } from '@tourniquet/mock-graph'
-import { jobSetup } from './job.mjs'
+import { finished, jobSetup } from './job.mjs'
 
 const SIZES = (process.env.SCALE_USERS ?? '10000,100000').split(',').map(Number)
 const SPEED = Number(process.env.SCALE_SPEED ?? 10)
@@ -56,12 +56,7 @@ async function run(env, flags, log) {
     ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   )
-  let stdout = ''
-  child.stdout.on('data', (d) => {
-    stdout += d
-  })
-  child.stderr.resume()
-  const code = await new Promise((r) => child.on('close', r))
+  const { stdout, code } = await finished(child)
   const wallMs = performance.now() - started
   const [, user, system, maxKb] = readFileSync(timeFile, 'utf8')
     .trim()
